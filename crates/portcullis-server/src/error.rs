@@ -1,0 +1,135 @@
+//! Protocol errors (RFC 6749 §5.2, RFC 6750 §3, OIDC Core §3.1.2.6) and their responses.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+/// The registered error codes we answer with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+    LoginRequired,
+    ConsentRequired,
+    InvalidToken,
+    ServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// A protocol error: a code and a description safe to show the client.
+#[derive(Clone, Debug)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    pub description: String,
+    /// The client tried HTTP Basic authentication: a 401 must challenge it (RFC 6749 §5.2).
+    pub basic_challenge: bool,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// An internal failure: logged with its cause, answered without it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request.",
+        )
+    }
+}
+
+impl From<portcullis_store::StoreError> for OAuthError {
+    fn from(error: portcullis_store::StoreError) -> Self {
+        OAuthError::internal(error)
+    }
+}
+
+impl From<portcullis_core::keys::KeyError> for OAuthError {
+    fn from(error: portcullis_core::keys::KeyError) -> Self {
+        OAuthError::internal(error)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.code.status(),
+            Json(ErrorBody {
+                error: self.code.as_str(),
+                error_description: &self.description,
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.code == ErrorCode::InvalidClient && self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"portcullis\""),
+            );
+        }
+        if self.code == ErrorCode::InvalidToken {
+            let challenge = format!(
+                "Bearer realm=\"portcullis\", error=\"invalid_token\", error_description=\"{}\"",
+                self.description.replace(['"', '\\'], "'")
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,578 @@
+//! `GET /authorize`: the authorization endpoint (RFC 6749 §3.1, OIDC Core §3), with Auth0's
+//! response modes (`query`, `fragment`, `form_post`, `web_message`) and silent authentication.
+//!
+//! Until the client and redirect URI are known to be registered, errors are shown on our own
+//! page; afterwards they go back to the client the way it asked.
+
+use axum::{
+    extract::{RawQuery, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use portcullis_core::{
+    authz, pkce, scope,
+    secrets::{lookup_hash, random_token},
+};
+use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer, User};
+use serde::Deserialize;
+
+use crate::{
+    error::{ErrorCode, OAuthError},
+    session,
+    state::AppState,
+    templates::Framing,
+    tokens::{self, AccessRequest, IdTokenRequest},
+};
+
+/// The parameters we read; unknown ones (telemetry `auth0Client`, `organization`, ...) are
+/// ignored, as Auth0 does.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub scope: Option<String>,
+    pub audience: Option<String>,
+    /// RFC 8707: an alias of `audience`.
+    pub resource: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub screen_hint: Option<String>,
+    pub login_hint: Option<String>,
+}
+
+/// Parses the query; repeated parameters are an error (RFC 6749 §3.1).
+pub fn parse_params(raw: &str) -> Result<AuthorizeParams, String> {
+    serde_urlencoded::from_str(raw)
+        .map_err(|e| format!("The request has malformed or repeated parameters ({e})."))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+    WebMessage,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ResponseType {
+    code: bool,
+    token: bool,
+    id_token: bool,
+}
+
+impl ResponseType {
+    fn parse(value: &str) -> Option<Self> {
+        let mut parsed = ResponseType {
+            code: false,
+            token: false,
+            id_token: false,
+        };
+        for part in value.split(' ').filter(|p| !p.is_empty()) {
+            let seen = match part {
+                "code" => &mut parsed.code,
+                "token" => &mut parsed.token,
+                "id_token" => &mut parsed.id_token,
+                _ => return None,
+            };
+            if *seen {
+                return None;
+            }
+            *seen = true;
+        }
+        // Hybrid flows are not offered.
+        match (parsed.code, parsed.token || parsed.id_token) {
+            (true, false) | (false, true) => Some(parsed),
+            _ => None,
+        }
+    }
+
+    fn is_implicit(self) -> bool {
+        !self.code
+    }
+}
+
+/// Where and how the response goes: known good once the client and redirect URI check out.
+pub struct Destination {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub state: Option<String>,
+}
+
+/// Sends authorization response parameters to the client (plus `state` and RFC 9207 `iss`).
+pub fn deliver(
+    app: &AppState,
+    destination: &Destination,
+    mut params: Vec<(&'static str, String)>,
+) -> Response {
+    if let Some(state) = &destination.state {
+        params.push(("state", state.clone()));
+    }
+    params.push(("iss", app.settings.issuer.clone()));
+    match destination.mode {
+        ResponseMode::Query | ResponseMode::Fragment => {
+            let Ok(mut url) = url::Url::parse(&destination.redirect_uri) else {
+                return app.templates.message(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid request",
+                    "The redirect URI is not valid.",
+                    None,
+                );
+            };
+            if destination.mode == ResponseMode::Query {
+                url.query_pairs_mut()
+                    .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+            } else {
+                let encoded = serde_urlencoded::to_string(&params).unwrap_or_default();
+                url.set_fragment(Some(&encoded));
+            }
+            found(url.as_str())
+        }
+        ResponseMode::FormPost => {
+            #[derive(serde::Serialize)]
+            struct FormPost<'a> {
+                action: &'a str,
+                fields: &'a [(&'static str, String)],
+            }
+            app.templates.page(
+                StatusCode::OK,
+                "form_post.html",
+                FormPost {
+                    action: &destination.redirect_uri,
+                    fields: &params,
+                },
+                Framing::Nobody,
+            )
+        }
+        ResponseMode::WebMessage => {
+            #[derive(serde::Serialize)]
+            struct WebMessage<'a> {
+                response: serde_json::Map<String, serde_json::Value>,
+                target_origin: &'a str,
+            }
+            let origin = origin_of(&destination.redirect_uri).unwrap_or_default();
+            let response = params
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+                .collect();
+            app.templates.page(
+                StatusCode::OK,
+                "web_message.html",
+                WebMessage {
+                    response,
+                    target_origin: &origin,
+                },
+                Framing::Origin(&origin),
+            )
+        }
+    }
+}
+
+/// Sends an error to the client through its chosen response mode.
+pub fn deliver_error(app: &AppState, destination: &Destination, error: OAuthError) -> Response {
+    deliver(
+        app,
+        destination,
+        vec![
+            ("error", error.code.as_str().to_owned()),
+            ("error_description", error.description),
+        ],
+    )
+}
+
+/// A 302 Found redirect (RFC 6749 §4.1.2), never cached. 307 would re-post form bodies.
+pub fn found(location: &str) -> Response {
+    match axum::http::HeaderValue::from_str(location) {
+        Ok(value) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, value),
+                (
+                    header::CACHE_CONTROL,
+                    axum::http::HeaderValue::from_static("no-store"),
+                ),
+            ],
+        )
+            .into_response(),
+        Err(_) => (StatusCode::BAD_REQUEST, "The redirect URI is not valid.").into_response(),
+    }
+}
+
+fn origin_of(uri: &str) -> Option<String> {
+    url::Url::parse(uri)
+        .ok()
+        .map(|url| url.origin().ascii_serialization())
+}
+
+fn error_page(app: &AppState, description: &str) -> Response {
+    app.templates.message(
+        StatusCode::BAD_REQUEST,
+        "Something went wrong",
+        description,
+        Some("invalid_request"),
+    )
+}
+
+/// Checks the client and the redirect URI: the only checks whose failure is shown on our page.
+pub async fn resolve_destination(
+    app: &AppState,
+    params: &AuthorizeParams,
+) -> Result<(Client, Destination), Response> {
+    let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(error_page(app, "Missing required parameter: client_id."));
+    };
+    let client = match app.store.client_by_id(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return Err(error_page(
+                app,
+                "Unknown client: the application is not registered.",
+            ))
+        }
+        Err(error) => {
+            OAuthError::internal(error);
+            return Err(app.templates.message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+                None,
+            ));
+        }
+    };
+    let implicit = params
+        .response_type
+        .as_deref()
+        .and_then(ResponseType::parse)
+        .is_some_and(ResponseType::is_implicit);
+    let mode = match params.response_mode.as_deref() {
+        None | Some("") => {
+            if implicit {
+                ResponseMode::Fragment
+            } else {
+                ResponseMode::Query
+            }
+        }
+        Some("query") => ResponseMode::Query,
+        Some("fragment") => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
+        Some("web_message") => ResponseMode::WebMessage,
+        Some(_) => {
+            if implicit {
+                ResponseMode::Fragment
+            } else {
+                ResponseMode::Query
+            }
+        }
+    };
+    let redirect_uri = match params.redirect_uri.as_deref() {
+        Some(uri) => uri.to_owned(),
+        None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
+        None => return Err(error_page(app, "Missing required parameter: redirect_uri.")),
+    };
+    let registered = client.callbacks.iter().any(|c| c == &redirect_uri)
+        || (mode == ResponseMode::WebMessage
+            && origin_of(&redirect_uri).is_some_and(|origin| client.allows_origin(&origin)));
+    if !registered {
+        return Err(error_page(
+            app,
+            "The redirect_uri is not registered for this application (add it to its Allowed Callback URLs).",
+        ));
+    }
+    Ok((
+        client,
+        Destination {
+            redirect_uri,
+            mode,
+            state: params.state.clone(),
+        },
+    ))
+}
+
+/// A request whose every parameter checked out.
+struct ValidRequest {
+    response_type: ResponseType,
+    scopes: Vec<String>,
+    api: Option<ResourceServer>,
+    prompt_none: bool,
+    prompt_login: bool,
+    max_age: Option<i64>,
+}
+
+async fn validate(
+    app: &AppState,
+    client: &Client,
+    destination: &Destination,
+    params: &AuthorizeParams,
+) -> Result<ValidRequest, OAuthError> {
+    let Some(response_type) = params.response_type.as_deref() else {
+        return Err(OAuthError::invalid_request(
+            "Missing required parameter: response_type",
+        ));
+    };
+    let response_type = ResponseType::parse(response_type).ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            format!("Unsupported response type: {response_type}"),
+        )
+    })?;
+    if let Some(mode) = params.response_mode.as_deref().filter(|m| !m.is_empty()) {
+        if !matches!(mode, "query" | "fragment" | "form_post" | "web_message") {
+            return Err(OAuthError::invalid_request(format!(
+                "Unsupported response_mode: {mode}"
+            )));
+        }
+    }
+    if response_type.is_implicit() {
+        if !client.allows_grant("implicit") {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "Unsupported response type: the implicit grant is not enabled for this client",
+            ));
+        }
+        if destination.mode == ResponseMode::Query {
+            return Err(OAuthError::invalid_request(
+                "response_mode query is not allowed with response types that return tokens",
+            ));
+        }
+        if response_type.id_token && params.nonce.as_deref().is_none_or(str::is_empty) {
+            return Err(OAuthError::invalid_request(
+                "Missing required parameter: nonce",
+            ));
+        }
+    } else {
+        if !client.allows_grant("authorization_code") {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "The authorization_code grant is not enabled for this client",
+            ));
+        }
+        match (
+            params.code_challenge.as_deref(),
+            params.code_challenge_method.as_deref(),
+        ) {
+            (Some(challenge), Some("S256")) if pkce::is_valid_challenge(challenge) => {}
+            (Some(_), Some("S256")) => {
+                return Err(OAuthError::invalid_request(
+                    "code_challenge must be a base64url SHA-256 (43 characters)",
+                ))
+            }
+            (Some(_), _) => {
+                return Err(OAuthError::invalid_request(
+                    "code_challenge_method must be S256",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "Missing required parameter: code_challenge",
+                ))
+            }
+            (None, None) if client.app_type.is_public() => {
+                return Err(OAuthError::invalid_request("PKCE is required for public clients: send code_challenge with code_challenge_method=S256"));
+            }
+            (None, None) => {}
+        }
+    }
+    let audience = match (
+        params.audience.as_deref().filter(|a| !a.is_empty()),
+        params.resource.as_deref().filter(|r| !r.is_empty()),
+    ) {
+        (Some(a), Some(r)) if a != r => {
+            return Err(OAuthError::invalid_request(
+                "audience and resource name different APIs",
+            ))
+        }
+        (a, r) => a.or(r),
+    };
+    let api = match audience {
+        None => None,
+        Some(audience) => Some(
+            app.store
+                .resource_server_by_identifier(audience)
+                .await?
+                .ok_or_else(|| {
+                    OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        format!("Service not found: {audience}"),
+                    )
+                })?,
+        ),
+    };
+    let requested = scope::parse(params.scope.as_deref().unwrap_or("openid"));
+    if response_type.id_token && !requested.iter().any(|s| s == "openid") {
+        return Err(OAuthError::invalid_request(
+            "response_type id_token requires the openid scope",
+        ));
+    }
+    let refresh_allowed = !response_type.is_implicit() && client.allows_grant("refresh_token");
+    let scopes = authz::user_token_scopes(&requested, api.as_ref(), refresh_allowed);
+    let prompts: Vec<&str> = params
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let prompt_none = prompts.contains(&"none");
+    if prompt_none && prompts.len() > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age =
+        match params.max_age.as_deref() {
+            None | Some("") => None,
+            Some(value) => Some(value.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(
+                || OAuthError::invalid_request("max_age must be a non-negative integer"),
+            )?),
+        };
+    Ok(ValidRequest {
+        response_type,
+        scopes,
+        api,
+        prompt_none,
+        prompt_login: prompts.contains(&"login"),
+        max_age,
+    })
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let params = match parse_params(&raw) {
+        Ok(params) => params,
+        Err(message) => return error_page(&app, &message),
+    };
+    let (client, destination) = match resolve_destination(&app, &params).await {
+        Ok(resolved) => resolved,
+        Err(page) => return page,
+    };
+    let request = match validate(&app, &client, &destination, &params).await {
+        Ok(request) => request,
+        Err(error) => return deliver_error(&app, &destination, error),
+    };
+    let now = app.clock.now();
+    let session = session::current(&app, &headers)
+        .await
+        .filter(|(session, _)| {
+            request
+                .max_age
+                .is_none_or(|max_age| session.auth_time + max_age >= now)
+        });
+    match session {
+        Some((session, user)) if !request.prompt_login => {
+            if user.blocked {
+                return deliver_error(
+                    &app,
+                    &destination,
+                    OAuthError::new(ErrorCode::AccessDenied, "user is blocked"),
+                );
+            }
+            match respond(
+                &app,
+                &client,
+                &destination,
+                &params,
+                &request,
+                &session,
+                &user,
+            )
+            .await
+            {
+                Ok(response) => response,
+                Err(error) => deliver_error(&app, &destination, error),
+            }
+        }
+        _ if request.prompt_none => deliver_error(
+            &app,
+            &destination,
+            OAuthError::new(ErrorCode::LoginRequired, "Login required"),
+        ),
+        _ => {
+            let page = if params.screen_hint.as_deref() == Some("signup") {
+                "/u/signup"
+            } else {
+                "/u/login"
+            };
+            found(&format!("{page}?{raw}"))
+        }
+    }
+}
+
+/// Issues the response for a signed-in user: a code, or tokens for the implicit flow.
+async fn respond(
+    app: &AppState,
+    client: &Client,
+    destination: &Destination,
+    params: &AuthorizeParams,
+    request: &ValidRequest,
+    session: &LoginSession,
+    user: &User,
+) -> Result<Response, OAuthError> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    if request.response_type.code {
+        let code = random_token(32);
+        app.store
+            .insert_code(&AuthorizationCode {
+                code_hash: lookup_hash(&code),
+                client_id: client.client_id.clone(),
+                user_id: user.user_id.clone(),
+                redirect_uri: destination.redirect_uri.clone(),
+                scope: scope::join(&request.scopes),
+                audience: request.api.as_ref().map(|api| api.identifier.clone()),
+                nonce: params.nonce.clone(),
+                code_challenge: params.code_challenge.clone(),
+                sid: session.sid.clone(),
+                auth_time: session.auth_time,
+                expires_at: app.clock.now() + app.settings.code_lifetime,
+            })
+            .await?;
+        out.push(("code", code));
+    } else {
+        let mut access = None;
+        if request.response_type.token {
+            let token = tokens::access_token(
+                app,
+                AccessRequest {
+                    subject: &user.user_id,
+                    client,
+                    api: request.api.as_ref(),
+                    scopes: &request.scopes,
+                    for_browser: true,
+                    grant_type: None,
+                },
+            )
+            .await?;
+            out.push(("access_token", token.token.clone()));
+            out.push(("token_type", "Bearer".into()));
+            out.push(("expires_in", token.expires_in.to_string()));
+            out.push(("scope", scope::join(&request.scopes)));
+            access = Some(token.token);
+        }
+        if request.response_type.id_token {
+            let id_token = tokens::id_token(
+                app,
+                IdTokenRequest {
+                    user,
+                    client,
+                    scopes: &request.scopes,
+                    nonce: params.nonce.as_deref(),
+                    auth_time: session.auth_time,
+                    sid: &session.sid,
+                    access_token: access.as_deref(),
+                },
+            )?;
+            out.push(("id_token", id_token));
+        }
+        app.metrics.token_issued("implicit");
+    }
+    Ok(deliver(app, destination, out))
+}

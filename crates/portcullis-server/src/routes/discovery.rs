@@ -1,0 +1,53 @@
+//! `/.well-known/openid-configuration` (OIDC Discovery, RFC 8414) and `/.well-known/jwks.json`.
+
+use axum::{
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub async fn openid_configuration(State(app): State<AppState>) -> Response {
+    let s = &app.settings;
+    let document = json!({
+        "issuer": s.issuer,
+        "authorization_endpoint": s.endpoint("authorize"),
+        "token_endpoint": s.endpoint("oauth/token"),
+        "userinfo_endpoint": s.endpoint("userinfo"),
+        "jwks_uri": s.endpoint(".well-known/jwks.json"),
+        "revocation_endpoint": s.endpoint("oauth/revoke"),
+        "end_session_endpoint": s.endpoint("oidc/logout"),
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "response_types_supported": ["code", "token", "id_token", "token id_token"],
+        "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "implicit"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "claims_supported": ["aud", "auth_time", "email", "email_verified", "exp", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at", "nonce", "at_hash", "sid"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_uri_parameter_supported": false,
+        "resource_parameter_supported": true,
+    });
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(document),
+    )
+        .into_response()
+}
+
+pub async fn jwks(State(app): State<AppState>) -> Response {
+    let keys = app.keys.current();
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        keys.ring.jwks_json().to_owned(),
+    )
+        .into_response()
+}

@@ -1,0 +1,346 @@
+//! The hosted login and sign-up pages (`/u/login`, `/u/signup`). Plain HTML forms: they work
+//! without JavaScript. The original authorization request rides along in a hidden field; on
+//! success the browser goes back to `/authorize` with it (303, RFC 9700 §4.12), now signed in.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, RawQuery, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use portcullis_core::{
+    admin::{self, AdminError, NewUser},
+    password,
+    secrets::{constant_time_eq, random_token},
+};
+use serde::Deserialize;
+
+use crate::{
+    routes::authorize::{parse_params, resolve_destination},
+    session::{self, cookie_value, set_cookie, CSRF_COOKIE},
+    state::AppState,
+    templates::{CredentialsPage, Framing},
+};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Login,
+    Signup,
+}
+
+impl Screen {
+    fn template(self) -> &'static str {
+        match self {
+            Screen::Login => "login.html",
+            Screen::Signup => "signup.html",
+        }
+    }
+}
+
+/// The submitted form.
+#[derive(Deserialize)]
+pub struct CredentialsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    authorize_query: String,
+}
+
+pub async fn get_login(state: State<AppState>, query: RawQuery, headers: HeaderMap) -> Response {
+    show(state, query, headers, Screen::Login).await
+}
+
+pub async fn get_signup(state: State<AppState>, query: RawQuery, headers: HeaderMap) -> Response {
+    show(state, query, headers, Screen::Signup).await
+}
+
+async fn show(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    screen: Screen,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let params = match parse_params(&raw) {
+        Ok(params) => params,
+        Err(message) => {
+            return app.templates.message(
+                StatusCode::BAD_REQUEST,
+                "Something went wrong",
+                &message,
+                None,
+            )
+        }
+    };
+    let (client, _) = match resolve_destination(&app, &params).await {
+        Ok(resolved) => resolved,
+        Err(page) => return page,
+    };
+    let csrf = cookie_value(&headers, CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(|| random_token(32));
+    let email = params.login_hint.as_deref().unwrap_or("");
+    render(
+        &app,
+        screen,
+        StatusCode::OK,
+        &client.name,
+        &csrf,
+        &raw,
+        email,
+        None,
+    )
+}
+
+#[allow(clippy::too_many_arguments)] // One page, its fields spelled out.
+fn render(
+    app: &AppState,
+    screen: Screen,
+    status: StatusCode,
+    client_name: &str,
+    csrf: &str,
+    query: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Response {
+    let page = CredentialsPage {
+        client_name,
+        csrf,
+        authorize_query: query,
+        email,
+        error,
+    };
+    let mut response = app
+        .templates
+        .page(status, screen.template(), page, Framing::Nobody);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(app, CSRF_COOKIE, csrf, None));
+    response
+}
+
+pub async fn post_login(
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Form<CredentialsForm>,
+) -> Response {
+    submit(state, peer, headers, form, Screen::Login).await
+}
+
+pub async fn post_signup(
+    state: State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Form<CredentialsForm>,
+) -> Response {
+    submit(state, peer, headers, form, Screen::Signup).await
+}
+
+async fn submit(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CredentialsForm>,
+    screen: Screen,
+) -> Response {
+    // Login CSRF: the form must carry the value of our SameSite cookie.
+    let cookie = cookie_value(&headers, CSRF_COOKIE).unwrap_or_default();
+    if cookie.len() < 32 || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
+        return app.templates.message(
+            StatusCode::FORBIDDEN,
+            "Session expired",
+            "The form was not submitted from this browser's login page. Go back to the application and try again.",
+            Some("invalid_csrf"),
+        );
+    }
+    let params = match parse_params(&form.authorize_query) {
+        Ok(params) => params,
+        Err(message) => {
+            return app.templates.message(
+                StatusCode::BAD_REQUEST,
+                "Something went wrong",
+                &message,
+                None,
+            )
+        }
+    };
+    let (client, _) = match resolve_destination(&app, &params).await {
+        Ok(resolved) => resolved,
+        Err(page) => return page,
+    };
+    let again = |status: StatusCode, error: &str| {
+        render(
+            &app,
+            screen,
+            status,
+            &client.name,
+            &cookie,
+            &form.authorize_query,
+            &form.email,
+            Some(error),
+        )
+    };
+    let user = match screen {
+        Screen::Login => match authenticate(&app, peer, &form).await {
+            Ok(user) => user,
+            Err(LoginFailure::Throttled) => {
+                app.metrics.login("throttled");
+                return again(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed attempts. Wait a few minutes and try again.",
+                );
+            }
+            Err(LoginFailure::WrongCredentials) => {
+                app.metrics.login("failure");
+                return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
+            }
+            Err(LoginFailure::Blocked) => {
+                app.metrics.login("blocked");
+                return again(StatusCode::UNAUTHORIZED, "This account is blocked.");
+            }
+            Err(LoginFailure::Internal) => {
+                return again(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong. Please try again.",
+                )
+            }
+        },
+        Screen::Signup => {
+            let new = NewUser {
+                email: form.email.clone(),
+                password: form.password.clone(),
+                ..NewUser::default()
+            };
+            match admin::create_user(app.store.as_ref(), app.clock.as_ref(), new).await {
+                Ok(user) => {
+                    app.metrics.login("signup");
+                    user
+                }
+                Err(AdminError::Invalid(message)) => {
+                    return again(StatusCode::BAD_REQUEST, &message)
+                }
+                Err(AdminError::Conflict(_)) => {
+                    return again(
+                        StatusCode::CONFLICT,
+                        "An account with this email already exists. Log in instead.",
+                    )
+                }
+                Err(other) => {
+                    tracing::error!(error = %other, "sign-up failed");
+                    return again(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong. Please try again.",
+                    );
+                }
+            }
+        }
+    };
+    let cookie = match session::start(&app, &user).await {
+        Ok(cookie) => cookie,
+        Err(error) => {
+            tracing::error!(%error, "could not start a session");
+            return again(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+            );
+        }
+    };
+    app.metrics.login("success");
+    tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "login");
+    let mut response = Redirect::to(&format!(
+        "/authorize?{}",
+        without_prompt(&form.authorize_query)
+    ))
+    .into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The authorization request minus `prompt`: having just logged in, `prompt=login` is honoured.
+fn without_prompt(query: &str) -> String {
+    let pairs = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key != "prompt");
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+enum LoginFailure {
+    WrongCredentials,
+    Blocked,
+    Throttled,
+    Internal,
+}
+
+/// Checks the credentials, under per-account and per-IP throttling of failures.
+async fn authenticate(
+    app: &AppState,
+    peer: SocketAddr,
+    form: &CredentialsForm,
+) -> Result<portcullis_store::User, LoginFailure> {
+    let limits = app.settings.throttle;
+    let now = app.clock.now();
+    let window = now - now.rem_euclid(limits.window_seconds);
+    let account_key = format!("login:account:{}", form.email.trim().to_lowercase());
+    let ip_key = format!("login:ip:{}", peer.ip());
+    let store = &app.store;
+    let account_hits = store
+        .hits(&account_key, window)
+        .await
+        .map_err(|_| LoginFailure::Internal)?;
+    let ip_hits = store
+        .hits(&ip_key, window)
+        .await
+        .map_err(|_| LoginFailure::Internal)?;
+    if account_hits >= limits.per_account || ip_hits >= limits.per_ip {
+        return Err(LoginFailure::Throttled);
+    }
+    let user = store
+        .user_by_email(form.email.trim())
+        .await
+        .map_err(|_| LoginFailure::Internal)?;
+    let password_text = form.password.clone();
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || match stored_hash {
+        Some(hash) => password::verify_password(&password_text, &hash),
+        None => {
+            password::burn_verification(&password_text);
+            false
+        }
+    })
+    .await
+    .map_err(|_| LoginFailure::Internal)?;
+    match user {
+        Some(user) if matches => {
+            if user.blocked {
+                return Err(LoginFailure::Blocked);
+            }
+            store
+                .clear(&account_key)
+                .await
+                .map_err(|_| LoginFailure::Internal)?;
+            Ok(user)
+        }
+        _ => {
+            store
+                .hit(&account_key, window)
+                .await
+                .map_err(|_| LoginFailure::Internal)?;
+            store
+                .hit(&ip_key, window)
+                .await
+                .map_err(|_| LoginFailure::Internal)?;
+            tracing::info!(ip = %peer.ip(), "failed login");
+            Err(LoginFailure::WrongCredentials)
+        }
+    }
+}

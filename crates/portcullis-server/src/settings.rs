@@ -1,0 +1,101 @@
+//! Validated server settings. The binary turns flags, environment and the config file into
+//! these; everything here is already checked.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+/// Certificate and key (PEM files) for serving https.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Login throttling limits, per fixed window.
+#[derive(Clone, Copy, Debug)]
+pub struct ThrottleLimits {
+    pub window_seconds: i64,
+    /// Failed logins per account per window before the account is refused for the window.
+    pub per_account: u64,
+    /// Failed logins per client IP per window.
+    pub per_ip: u64,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> Self {
+        ThrottleLimits {
+            window_seconds: 900,
+            per_account: 10,
+            per_ip: 100,
+        }
+    }
+}
+
+/// Everything the server needs to run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The issuer, always with a trailing slash (`https://DOMAIN/`), identical in every token
+    /// and in discovery.
+    pub issuer: String,
+    pub data_dir: PathBuf,
+    pub tls: Option<TlsFiles>,
+    /// The master key: keys the client-secret hashes.
+    pub master_key: Vec<u8>,
+    /// Authorization codes live this long (RFC 9700: short).
+    pub code_lifetime: i64,
+    /// Login sessions last this long.
+    pub session_lifetime: i64,
+    pub throttle: ThrottleLimits,
+    /// How often a replica reloads signing keys and CORS origins from the store.
+    pub cache_refresh_seconds: u64,
+}
+
+impl Settings {
+    /// Defaults for a data directory: listen on 127.0.0.1:4000, issuer http://localhost:4000/.
+    pub fn new(data_dir: PathBuf, master_key: Vec<u8>) -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            issuer: "http://localhost:4000/".into(),
+            data_dir,
+            tls: None,
+            master_key,
+            code_lifetime: 60,
+            session_lifetime: 3 * 86_400,
+            throttle: ThrottleLimits::default(),
+            cache_refresh_seconds: 5,
+        }
+    }
+
+    /// Normalises an issuer URL: absolute http(s), no query or fragment, trailing slash.
+    pub fn normalize_issuer(issuer: &str) -> Result<String, String> {
+        let url = url::Url::parse(issuer).map_err(|e| format!("issuer {issuer:?}: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(format!("issuer {issuer:?} must be an http(s) URL"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "issuer {issuer:?} must not have a query or fragment"
+            ));
+        }
+        let mut text = url.to_string();
+        if !text.ends_with('/') {
+            text.push('/');
+        }
+        Ok(text)
+    }
+
+    /// An absolute URL under the issuer: `endpoint("oauth/token")`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path.trim_start_matches('/'))
+    }
+
+    /// Whether cookies must be `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// The audience of the `/userinfo` endpoint inside access tokens.
+    pub fn userinfo_audience(&self) -> String {
+        self.endpoint("userinfo")
+    }
+}

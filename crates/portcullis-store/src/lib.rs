@@ -1,0 +1,14 @@
+//! The tenant's data model and the storage interface.
+//!
+//! Handlers and protocol logic see only the traits here (one per aggregate) behind
+//! `Arc<dyn Store>`; the backend crates (`portcullis-store-sqlite`, later PostgreSQL) implement
+//! them. Nothing here knows SQL or HTTP. Times are Unix seconds chosen by the caller, so the
+//! store never reads the clock.
+
+mod error;
+mod model;
+mod repos;
+
+pub use error::StoreError;
+pub use model::*;
+pub use repos::*;

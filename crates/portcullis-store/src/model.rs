@@ -1,0 +1,294 @@
+use serde::{Deserialize, Serialize};
+
+/// A scope an API defines, as in Auth0's resource server `scopes` array.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDefinition {
+    pub value: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An API (OAuth resource server). `identifier` is the audience clients ask for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceServer {
+    pub id: String,
+    pub name: String,
+    pub identifier: String,
+    pub signing_alg: String,
+    pub scopes: Vec<ScopeDefinition>,
+    /// Lifetime of access tokens from the token endpoint, in seconds.
+    pub token_lifetime: i64,
+    /// Lifetime of access tokens handed to browsers through the implicit flow, in seconds.
+    pub token_lifetime_for_web: i64,
+    pub allow_offline_access: bool,
+    pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// RBAC: when set, users only get the scopes their permissions grant.
+    pub enforce_policies: bool,
+    /// `access_token` or `access_token_authz` (adds `permissions`), or the RFC 9068 variants.
+    pub token_dialect: String,
+    /// Management API's own resource server cannot be deleted or renamed.
+    pub is_system: bool,
+    pub created_at: i64,
+}
+
+impl ResourceServer {
+    /// Whether this API defines `scope`.
+    pub fn defines_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s.value == scope)
+    }
+}
+
+/// The kind of application, as Auth0's `app_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppType {
+    Spa,
+    RegularWeb,
+    NonInteractive,
+    Native,
+}
+
+impl AppType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppType::Spa => "spa",
+            AppType::RegularWeb => "regular_web",
+            AppType::NonInteractive => "non_interactive",
+            AppType::Native => "native",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "spa" => AppType::Spa,
+            "regular_web" => AppType::RegularWeb,
+            "non_interactive" | "m2m" => AppType::NonInteractive,
+            "native" => AppType::Native,
+            _ => return None,
+        })
+    }
+
+    /// Public clients cannot keep a secret: PKCE is mandatory for them.
+    pub fn is_public(self) -> bool {
+        matches!(self, AppType::Spa | AppType::Native)
+    }
+}
+
+/// Refresh token behaviour of a client (Auth0's `refresh_token` object).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenPolicy {
+    /// `rotating` or `non-rotating`.
+    pub rotation_type: String,
+    /// Seconds during which a just-rotated token may be presented again without tripping
+    /// reuse detection (two tabs refreshing at once).
+    pub leeway: i64,
+    /// Absolute lifetime of a refresh token family, in seconds.
+    pub token_lifetime: i64,
+    /// A refresh token unused for this long expires, in seconds.
+    pub idle_token_lifetime: i64,
+}
+
+impl Default for RefreshTokenPolicy {
+    fn default() -> Self {
+        RefreshTokenPolicy {
+            rotation_type: "rotating".into(),
+            leeway: 0,
+            token_lifetime: 2_592_000,
+            idle_token_lifetime: 1_296_000,
+        }
+    }
+}
+
+/// An application (OAuth client).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub app_type: AppType,
+    /// Keyed hash (HMAC-SHA-256) of the secret; `None` for public clients.
+    pub client_secret_hash: Option<Vec<u8>>,
+    /// `none`, `client_secret_post` or `client_secret_basic`.
+    pub token_endpoint_auth_method: String,
+    pub callbacks: Vec<String>,
+    pub allowed_logout_urls: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub allowed_origins: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// Lifetime of ID tokens, in seconds (Auth0 `jwt_configuration.lifetime_in_seconds`).
+    pub id_token_lifetime: i64,
+    pub refresh_token: RefreshTokenPolicy,
+    /// First-party clients skip the consent screen.
+    pub is_first_party: bool,
+    pub created_at: i64,
+}
+
+impl Client {
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+
+    /// Whether `origin` may call the token endpoint cross-origin or frame our web_message page.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.web_origins
+            .iter()
+            .chain(&self.allowed_origins)
+            .any(|o| o.trim_end_matches('/') == origin)
+    }
+}
+
+/// Which scopes of which API a machine-to-machine client may obtain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientGrant {
+    pub id: String,
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+}
+
+/// A database-connection user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// `auth0|<hex>`, the `sub` of the user's tokens.
+    pub user_id: String,
+    pub email: String,
+    pub email_verified: bool,
+    /// PHC string of the argon2id hash.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    pub name: String,
+    pub nickname: String,
+    pub picture: String,
+    pub blocked: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login: Option<i64>,
+    pub logins_count: i64,
+}
+
+/// Where a signing key is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Published in the JWKS, not yet signing: verifiers learn it before they meet it.
+    Next,
+    /// Signs every new token.
+    Current,
+    /// Published until the tokens it signed have expired.
+    Previous,
+    /// No longer published.
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Current => "current",
+            KeyState::Previous => "previous",
+            KeyState::Retired => "retired",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "next" => KeyState::Next,
+            "current" => KeyState::Current,
+            "previous" => KeyState::Previous,
+            "retired" => KeyState::Retired,
+            _ => return None,
+        })
+    }
+}
+
+/// An RSA signing key. The private half is PKCS#8 DER, as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub state: KeyState,
+    pub private_pkcs8: Vec<u8>,
+    pub created_at: i64,
+    /// For `Previous` keys: when the last token it signed expires.
+    pub retire_after: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("state", &self.state)
+            .field("private_pkcs8", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A signed-in browser. The cookie holds a random token; the store keys it by its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginSession {
+    pub id_hash: Vec<u8>,
+    /// A public identifier, the `sid` claim of ID tokens.
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// A pending authorization code. Stored by hash; redeemed at most once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub audience: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub sid: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// A refresh token. Tokens of one login form a family; rotation links each to its successor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: Vec<u8>,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub audience: Option<String>,
+    pub scope: String,
+    pub sid: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    /// Absolute end of the family.
+    pub family_expires_at: i64,
+    /// End of this token if unused.
+    pub idle_expires_at: i64,
+    /// When this token was exchanged for its successor.
+    pub rotated_at: Option<i64>,
+    pub revoked: bool,
+}
+
+/// The outcome of presenting a refresh token for rotation, decided atomically by the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// The token was live and is now rotated; the caller issues the successor.
+    Rotated(RefreshToken),
+    /// The token had been rotated within the reuse interval: treat as a benign retry and issue
+    /// another token of the same family.
+    ReusedWithinLeeway(RefreshToken),
+    /// The token had been rotated before the reuse interval: its family is now revoked.
+    ReuseDetected(RefreshToken),
+    /// Unknown, revoked or expired.
+    Invalid,
+}
+
+/// An opaque access token: issued when no API was asked for, good only at `/userinfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpaqueToken {
+    pub token_hash: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+}

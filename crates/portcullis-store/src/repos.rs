@@ -1,0 +1,204 @@
+use async_trait::async_trait;
+
+use crate::{
+    error::StoreResult, AuthorizationCode, Client, ClientGrant, LoginSession, OpaqueToken,
+    RefreshToken, ResourceServer, RotationOutcome, SigningKey, User,
+};
+
+/// A page of a listing: `page` counts from zero, as in Auth0's Management API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Page {
+    pub const ALL: Page = Page {
+        page: 0,
+        per_page: 10_000,
+    };
+
+    pub fn offset(self) -> i64 {
+        i64::from(self.page) * i64::from(self.per_page)
+    }
+}
+
+/// APIs (resource servers).
+#[async_trait]
+pub trait ResourceServerRepository: Send + Sync {
+    async fn create_resource_server(&self, api: &ResourceServer) -> StoreResult<()>;
+    async fn resource_server_by_id(&self, id: &str) -> StoreResult<Option<ResourceServer>>;
+    async fn resource_server_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>>;
+    async fn list_resource_servers(&self, page: Page) -> StoreResult<(Vec<ResourceServer>, u64)>;
+    async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()>;
+    async fn delete_resource_server(&self, id: &str) -> StoreResult<()>;
+}
+
+/// Applications.
+#[async_trait]
+pub trait ClientRepository: Send + Sync {
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    async fn client_by_id(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self, page: Page) -> StoreResult<(Vec<Client>, u64)>;
+    async fn update_client(&self, client: &Client) -> StoreResult<()>;
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()>;
+    /// Every origin any client registered (web origins and allowed origins), for CORS
+    /// preflights, which do not say which client is asking.
+    async fn all_client_origins(&self) -> StoreResult<Vec<String>>;
+}
+
+/// Client grants: which scopes of which API a machine-to-machine client may get.
+#[async_trait]
+pub trait ClientGrantRepository: Send + Sync {
+    async fn create_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
+    async fn client_grant_for(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>>;
+    async fn list_client_grants(&self, page: Page) -> StoreResult<(Vec<ClientGrant>, u64)>;
+    async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
+    async fn delete_client_grant(&self, id: &str) -> StoreResult<()>;
+}
+
+/// Users of the database connection.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>>;
+    /// Emails compare case-insensitively.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn list_users(
+        &self,
+        email_contains: Option<&str>,
+        page: Page,
+    ) -> StoreResult<(Vec<User>, u64)>;
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    async fn record_login(&self, user_id: &str, at: i64) -> StoreResult<()>;
+    async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
+}
+
+/// Signing keys.
+#[async_trait]
+pub trait KeyRepository: Send + Sync {
+    /// Every key that is not retired.
+    async fn live_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Stores the first keys of an empty store: `current` and `next`. Returns false, storing
+    /// nothing, when keys already exist (another process won the race).
+    async fn initialize_keys(&self, current: &SigningKey, next: &SigningKey) -> StoreResult<bool>;
+    /// Rotation in one transaction: `previous` keys past their time are retired, `current`
+    /// becomes `previous` (kept until `previous_retire_after`), `next` becomes `current`, and
+    /// `new_next` is published.
+    async fn rotate_keys(
+        &self,
+        new_next: &SigningKey,
+        previous_retire_after: i64,
+        now: i64,
+    ) -> StoreResult<()>;
+}
+
+/// Browser login sessions.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    async fn create_session(&self, session: &LoginSession) -> StoreResult<()>;
+    async fn session_by_hash(&self, id_hash: &[u8], now: i64) -> StoreResult<Option<LoginSession>>;
+    async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()>;
+}
+
+/// Authorization codes.
+#[async_trait]
+pub trait AuthorizationCodeRepository: Send + Sync {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Marks the code used and returns it, exactly once even under concurrent redemption.
+    async fn redeem_code(&self, code_hash: &[u8], now: i64) -> StoreResult<Redeemed>;
+    /// Remembers which refresh-token family a code produced, so that a replayed code can
+    /// revoke it.
+    async fn link_code_family(&self, code_hash: &[u8], family_id: &str) -> StoreResult<()>;
+}
+
+/// The result of redeeming an authorization code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redeemed {
+    /// First redemption of a live code.
+    Fresh(Box<AuthorizationCode>),
+    /// The code was already used; carries the refresh-token family it produced, if any.
+    Replayed { family_id: Option<String> },
+    /// Unknown or expired.
+    Invalid,
+}
+
+/// Refresh tokens.
+#[async_trait]
+pub trait RefreshTokenRepository: Send + Sync {
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// Decides, atomically, what presenting `token_hash` at `now` means (see
+    /// [`RotationOutcome`]); `leeway` is the client's reuse interval in seconds.
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        leeway: i64,
+    ) -> StoreResult<RotationOutcome>;
+    async fn refresh_token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
+    /// Revokes every family of a user at a client (logout, `/oauth/revoke`).
+    async fn revoke_user_client_families(&self, user_id: &str, client_id: &str) -> StoreResult<()>;
+}
+
+/// Opaque access tokens for `/userinfo`.
+#[async_trait]
+pub trait OpaqueTokenRepository: Send + Sync {
+    async fn insert_opaque_token(&self, token: &OpaqueToken) -> StoreResult<()>;
+    async fn opaque_token_by_hash(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<OpaqueToken>>;
+}
+
+/// Counters for login throttling, in fixed windows.
+#[async_trait]
+pub trait ThrottleRepository: Send + Sync {
+    /// Adds one hit to `key` in the window starting at `window_start` and returns the count.
+    async fn hit(&self, key: &str, window_start: i64) -> StoreResult<u64>;
+    /// The current count without adding a hit.
+    async fn hits(&self, key: &str, window_start: i64) -> StoreResult<u64>;
+    /// Forgets `key` (after a successful login).
+    async fn clear(&self, key: &str) -> StoreResult<()>;
+}
+
+/// Everything the server stores, as one object handlers can hold.
+pub trait Store:
+    ResourceServerRepository
+    + ClientRepository
+    + ClientGrantRepository
+    + UserRepository
+    + KeyRepository
+    + SessionRepository
+    + AuthorizationCodeRepository
+    + RefreshTokenRepository
+    + OpaqueTokenRepository
+    + ThrottleRepository
+    + Send
+    + Sync
+{
+}
+
+impl<T> Store for T where
+    T: ResourceServerRepository
+        + ClientRepository
+        + ClientGrantRepository
+        + UserRepository
+        + KeyRepository
+        + SessionRepository
+        + AuthorizationCodeRepository
+        + RefreshTokenRepository
+        + OpaqueTokenRepository
+        + ThrottleRepository
+        + Send
+        + Sync
+{
+}

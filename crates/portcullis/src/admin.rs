@@ -1,0 +1,434 @@
+//! Administrative commands: the same operations as the Management API, from the shell.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use portcullis_core::{
+    admin::{self, NewApi, NewClient, NewUser},
+    secrets::SecretHasher,
+    Clock, SystemClock,
+};
+use portcullis_server::{shapes, Settings};
+use portcullis_store::{AppType, Page, ScopeDefinition, Store};
+use serde_json::Value;
+
+use crate::{config, StoreArgs};
+
+#[derive(Args)]
+pub struct ApisCommand {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    action: ApisAction,
+}
+
+#[derive(Subcommand)]
+enum ApisAction {
+    /// Create an API.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The audience clients ask for (for example https://api.example.com).
+        #[arg(long)]
+        identifier: String,
+        /// Comma-separated scopes, such as read:messages,write:messages.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Allow refresh tokens (offline_access) for this API.
+        #[arg(long)]
+        allow_offline_access: bool,
+    },
+    /// List APIs.
+    List,
+}
+
+#[derive(Args)]
+pub struct ClientsCommand {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    action: ClientsAction,
+}
+
+#[derive(Subcommand)]
+enum ClientsAction {
+    /// Create an application.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// spa, regular_web or m2m.
+        #[arg(long = "type")]
+        app_type: String,
+        /// Allowed callback URLs.
+        #[arg(long, value_delimiter = ',')]
+        callbacks: Vec<String>,
+        /// Allowed logout URLs.
+        #[arg(long, value_delimiter = ',')]
+        logout_urls: Vec<String>,
+        /// Allowed web origins (CORS and silent authentication).
+        #[arg(long, value_delimiter = ',')]
+        web_origins: Vec<String>,
+        /// Grant a machine client scopes of an API: AUDIENCE=scope1,scope2 (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+        /// Enable the legacy implicit grant (auth0.js, angular-auth0).
+        #[arg(long)]
+        implicit: bool,
+    },
+    /// List applications.
+    List,
+}
+
+#[derive(Args)]
+pub struct UsersCommand {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    action: UsersAction,
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Create a user of the database connection.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// Mark the email as verified.
+        #[arg(long)]
+        verified: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Args)]
+pub struct KeysCommand {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    action: KeysAction,
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Start signing with the published next key, publish a new next key, and keep the
+    /// previous key published until the tokens it signed have expired.
+    Rotate,
+    /// List the published keys.
+    List,
+}
+
+struct Tenant {
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: SystemClock,
+    json: bool,
+}
+
+async fn open(args: &StoreArgs) -> anyhow::Result<Tenant> {
+    let settings = config::settings(args, None, None)?;
+    let store = portcullis_server::open_store(&settings).await?;
+    Ok(Tenant {
+        settings,
+        store,
+        clock: SystemClock,
+        json: args.json,
+    })
+}
+
+fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// A plain text table: a header row and aligned columns.
+fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!(
+        "{}",
+        line(headers.iter().map(|h| h.to_uppercase()).collect())
+    );
+    for row in rows {
+        println!("{}", line(row));
+    }
+}
+
+pub async fn apis(command: ApisCommand) -> anyhow::Result<()> {
+    let cx = open(&command.store).await?;
+    match command.action {
+        ApisAction::Create {
+            name,
+            identifier,
+            scopes,
+            allow_offline_access,
+        } => {
+            let scopes = scopes
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .map(|value| ScopeDefinition {
+                    value,
+                    description: String::new(),
+                })
+                .collect();
+            let new = NewApi {
+                name,
+                identifier,
+                scopes,
+                token_lifetime: None,
+                allow_offline_access,
+                enforce_policies: false,
+                token_dialect: None,
+            };
+            let api = admin::create_api(cx.store.as_ref(), &cx.clock, new).await?;
+            if cx.json {
+                print_json(&shapes::resource_server(&api));
+            } else {
+                println!("created API {} ({})", api.name, api.identifier);
+            }
+        }
+        ApisAction::List => {
+            let (apis, _) = cx.store.list_resource_servers(Page::ALL).await?;
+            if cx.json {
+                print_json(&Value::Array(
+                    apis.iter().map(shapes::resource_server).collect(),
+                ));
+            } else {
+                let rows = apis
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.name.clone(),
+                            a.identifier.clone(),
+                            a.scopes
+                                .iter()
+                                .map(|s| s.value.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ]
+                    })
+                    .collect();
+                print_table(&["name", "identifier", "scopes"], rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn clients(command: ClientsCommand) -> anyhow::Result<()> {
+    let cx = open(&command.store).await?;
+    match command.action {
+        ClientsAction::Create {
+            name,
+            app_type,
+            callbacks,
+            logout_urls,
+            web_origins,
+            grants,
+            implicit,
+        } => {
+            let app_type = AppType::parse(&app_type).with_context(|| {
+                format!("--type must be spa, regular_web or m2m, not {app_type}")
+            })?;
+            let mut grant_types = None;
+            if implicit {
+                let mut defaults = match app_type {
+                    AppType::NonInteractive => vec!["client_credentials".to_owned()],
+                    _ => vec!["authorization_code".to_owned(), "refresh_token".to_owned()],
+                };
+                defaults.push("implicit".into());
+                grant_types = Some(defaults);
+            }
+            let new = NewClient {
+                name,
+                app_type: Some(app_type),
+                callbacks,
+                allowed_logout_urls: logout_urls,
+                web_origins: web_origins.clone(),
+                allowed_origins: web_origins,
+                grant_types,
+                ..NewClient::default()
+            };
+            let hasher = SecretHasher::new(&cx.settings.master_key);
+            let (client, secret) =
+                admin::create_client(cx.store.as_ref(), &hasher, &cx.clock, new).await?;
+            let mut created_grants = Vec::new();
+            for grant in grants {
+                let (audience, scopes) = grant.split_once('=').unwrap_or((grant.as_str(), ""));
+                let scopes = scopes
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                created_grants.push(
+                    admin::create_client_grant(
+                        cx.store.as_ref(),
+                        &client.client_id,
+                        audience,
+                        scopes,
+                    )
+                    .await?,
+                );
+            }
+            if cx.json {
+                let mut value = shapes::client(&client, secret.as_deref());
+                if let Some(object) = value.as_object_mut() {
+                    object.insert(
+                        "client_grants".into(),
+                        Value::Array(created_grants.iter().map(shapes::client_grant).collect()),
+                    );
+                }
+                print_json(&value);
+            } else {
+                println!("client_id: {}", client.client_id);
+                if let Some(secret) = secret {
+                    println!("client_secret: {secret}");
+                    println!("(the secret is shown only now; keep it safe)");
+                }
+            }
+        }
+        ClientsAction::List => {
+            let (clients, _) = cx.store.list_clients(Page::ALL).await?;
+            if cx.json {
+                print_json(&Value::Array(
+                    clients.iter().map(|c| shapes::client(c, None)).collect(),
+                ));
+            } else {
+                let rows = clients
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.name.clone(),
+                            c.client_id.clone(),
+                            c.app_type.as_str().to_owned(),
+                            c.grant_types.join(","),
+                        ]
+                    })
+                    .collect();
+                print_table(&["name", "client_id", "type", "grants"], rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn users(command: UsersCommand) -> anyhow::Result<()> {
+    let cx = open(&command.store).await?;
+    match command.action {
+        UsersAction::Create {
+            email,
+            password,
+            verified,
+        } => {
+            let user = admin::create_user(
+                cx.store.as_ref(),
+                &cx.clock,
+                NewUser {
+                    email,
+                    password,
+                    email_verified: verified,
+                    ..NewUser::default()
+                },
+            )
+            .await?;
+            if cx.json {
+                print_json(&shapes::user(&user));
+            } else {
+                println!("created user {} ({})", user.email, user.user_id);
+            }
+        }
+        UsersAction::List => {
+            let (users, _) = cx.store.list_users(None, Page::ALL).await?;
+            if cx.json {
+                print_json(&Value::Array(users.iter().map(shapes::user).collect()));
+            } else {
+                let rows = users
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.email.clone(),
+                            u.user_id.clone(),
+                            u.logins_count.to_string(),
+                            if u.blocked { "yes" } else { "no" }.to_owned(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["email", "user_id", "logins", "blocked"], rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long a rotated-out key stays published: the longest lifetime of any token it signed.
+async fn longest_token_lifetime(store: &dyn Store) -> anyhow::Result<i64> {
+    let (apis, _) = store.list_resource_servers(Page::ALL).await?;
+    let (clients, _) = store.list_clients(Page::ALL).await?;
+    let longest = apis
+        .iter()
+        .map(|a| a.token_lifetime)
+        .chain(clients.iter().map(|c| c.id_token_lifetime))
+        .max()
+        .unwrap_or(0);
+    // Opaque tokens are not signed; a day covers the defaults.
+    Ok(longest.max(86_400))
+}
+
+pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    let cx = open(&command.store).await?;
+    match command.action {
+        KeysAction::Rotate => {
+            let keep = longest_token_lifetime(cx.store.as_ref()).await?;
+            let kid = portcullis_core::keys::rotate(cx.store.as_ref(), &cx.clock, keep).await?;
+            if cx.json {
+                print_json(
+                    &serde_json::json!({"kid": kid, "previous_published_for_seconds": keep}),
+                );
+            } else {
+                println!("now signing with {kid}; the previous key stays published for {keep} s");
+            }
+        }
+        KeysAction::List => {
+            portcullis_core::keys::ensure_initialized(cx.store.as_ref(), &cx.clock).await?;
+            let keys = cx.store.live_keys().await?;
+            let now = cx.clock.now();
+            if cx.json {
+                print_json(&Value::Array(keys.iter().map(|k| serde_json::json!({"kid": k.kid, "state": k.state.as_str(), "created_at": k.created_at, "retire_after": k.retire_after})).collect()));
+            } else {
+                let rows = keys
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            k.kid.clone(),
+                            k.state.as_str().to_owned(),
+                            k.retire_after
+                                .map(|t| format!("in {} s", t - now))
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["kid", "state", "retires"], rows);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! portcullis-guard: protects an API with access tokens (under construction).
