@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The guard benchmark: the Rust sample API (portcullis-guard) against the tutorial's Express
+# server (express-jwt 6 + jwks-rsa 1), same JWKS, same tokens, same load, one core each.
+#
+#   bench/guard/run.sh
+#
+# Environment (all optional): DURATION (10 s measured), WARMUP (3 s), CONNECTIONS (32),
+# TOKENS (20000 distinct tokens for the fresh-token case), JWKS_PORT (4100), RUST_PORT (3100),
+# EXPRESS_PORT (3200), SERVER_CPU (1), LOAD_CPU (0).
+#
+# Everything listens on 127.0.0.1. Each server runs alone, pinned to SERVER_CPU; wrk and the
+# JWKS file server run on LOAD_CPU. Every process started here is stopped by its PID on exit.
+set -euo pipefail
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+CONNECTIONS=${CONNECTIONS:-32}
+TOKENS=${TOKENS:-20000}
+JWKS_PORT=${JWKS_PORT:-4100}
+RUST_PORT=${RUST_PORT:-3100}
+EXPRESS_PORT=${EXPRESS_PORT:-3200}
+SERVER_CPU=${SERVER_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=$(mktemp -d)
+PIDS=()
+
+stop() { # pid
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  for pid in "${PIDS[@]}"; do stop "$pid"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+wait_for() { # url
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "nothing answers at $1" >&2
+  return 1
+}
+
+status_of() { # url [token]
+  if [ -n "${2:-}" ]; then
+    curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1"
+  else
+    curl -s -o /dev/null -w '%{http_code}' "$1"
+  fi
+}
+
+# --- tools ---------------------------------------------------------------------------------
+if ! command -v wrk > /dev/null; then
+  log "installing wrk"
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y wrk; else sudo apt-get install -y wrk; fi
+fi
+for tool in cargo node npm curl python3 taskset; do
+  command -v "$tool" > /dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
+
+log "building sample-api and the token minter (release)"
+(cd "$ROOT" && cargo build --quiet --release -p sample-api -p portcullis-guard --bin sample-api --example mint)
+
+log "installing express, express-jwt and jwks-rsa (npm ci)"
+(cd "$HERE" && npm ci --silent --no-audit --no-fund)
+
+# --- issuer: key, JWKS, tokens -------------------------------------------------------------
+DOMAIN="http://127.0.0.1:$JWKS_PORT"
+AUDIENCE="https://bench.portcullis.example/api"
+log "minting a key and $TOKENS tokens"
+"$TARGET_DIR/release/examples/mint" "$WORK/issuer" "$DOMAIN/" "$AUDIENCE" "$TOKENS" > /dev/null
+TOKEN=$(cat "$WORK/issuer/token.txt")
+TAMPERED="${TOKEN%?????}AAAAA"
+
+mkdir -p "$WORK/www/.well-known" "$WORK/site"
+cp "$WORK/issuer/jwks.json" "$WORK/www/.well-known/jwks.json"
+printf '{"domain":"%s","clientId":"bench","audience":"%s"}\n' "$DOMAIN" "$AUDIENCE" \
+  > "$WORK/site/auth_config.json"
+
+taskset -c "$LOAD_CPU" python3 -m http.server "$JWKS_PORT" --bind 127.0.0.1 \
+  --directory "$WORK/www" > "$WORK/jwks.log" 2>&1 &
+PIDS+=($!)
+wait_for "$DOMAIN/.well-known/jwks.json"
+
+# --- load ----------------------------------------------------------------------------------
+declare -A RPS P99 ERRORS
+
+measure() { # server case url
+  local server=$1 case=$2 url=$3 out
+  local args=(-t1 "-c$CONNECTIONS" --latency)
+  if [ "$case" = reused ]; then
+    args+=(-H "Authorization: Bearer $TOKEN")
+  else
+    args+=(-s "$HERE/fresh-tokens.lua")
+  fi
+  TOKENS_FILE="$WORK/issuer/tokens.txt" taskset -c "$LOAD_CPU" \
+    wrk "${args[@]}" "-d${WARMUP}s" "$url" > /dev/null
+  out=$(TOKENS_FILE="$WORK/issuer/tokens.txt" taskset -c "$LOAD_CPU" \
+    wrk "${args[@]}" "-d${DURATION}s" "$url")
+  echo "$out" > "$WORK/wrk-$server-$case.txt"
+  RPS[$server.$case]=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<< "$out")
+  P99[$server.$case]=$(awk '$1 == "99%" {print $2}' <<< "$out")
+  ERRORS[$server.$case]=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
+  log "$server / $case: ${RPS[$server.$case]} req/s, p99 ${P99[$server.$case]}"
+}
+
+bench_server() { # name port command...
+  local name=$1 port=$2 pid url
+  shift 2
+  url="http://127.0.0.1:$port/api/external"
+  log "starting $name on CPU $SERVER_CPU"
+  (cd "$WORK/site" && PORT=$port exec taskset -c "$SERVER_CPU" "$@") > "$WORK/$name.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_for "$url"
+  local valid tampered missing
+  valid=$(status_of "$url" "$TOKEN")
+  tampered=$(status_of "$url" "$TAMPERED")
+  missing=$(status_of "$url")
+  if [ "$valid" != 200 ] || [ "$tampered" != 401 ] || [ "$missing" != 401 ]; then
+    echo "$name: valid=$valid tampered=$tampered missing=$missing (expected 200/401/401)" >&2
+    cat "$WORK/$name.log" >&2
+    exit 1
+  fi
+  measure "$name" reused "$url"
+  measure "$name" fresh "$url"
+  stop "$pid"
+}
+
+bench_server rust "$RUST_PORT" env SAMPLE_API_WORKERS=1 RUST_LOG=warn \
+  "$TARGET_DIR/release/sample-api"
+bench_server express "$EXPRESS_PORT" node "$HERE/express-server.js"
+
+# --- report --------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+echo
+echo "Guard benchmark: GET /api/external, wrk -t1 -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s,"
+echo "each server alone on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU ($cpu)"
+echo
+echo "| case | Rust sample-api req/s | p99 | Express req/s | p99 | Rust / Express |"
+echo "|---|---:|---:|---:|---:|---:|"
+for case in reused fresh; do
+  label=$([ "$case" = reused ] && echo "(a) one reused token" || echo "(b) fresh token per request ($TOKENS cycled)")
+  echo "| $label | ${RPS[rust.$case]} | ${P99[rust.$case]} | ${RPS[express.$case]} | ${P99[express.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express.$case]}") |"
+done
+echo
+echo "(b) against the aws-lc-rs RS256 verify ceiling of 64,900/s per core (validation.md): \
+$(awk -v a="${RPS[rust.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }')"
+for key in rust.reused rust.fresh express.reused express.fresh; do
+  if [ -n "${ERRORS[$key]}" ]; then echo "warning: $key had ${ERRORS[$key]} non-2xx responses"; fi
+done

@@ -1,0 +1,201 @@
+//! What a verified token says, in the forms handlers use.
+
+use std::{
+    fmt,
+    ops::Deref,
+    sync::{Arc, LazyLock},
+};
+
+use serde::{
+    de::{self, DeserializeOwned, SeqAccess, Visitor},
+    Deserialize, Deserializer,
+};
+use serde_json::{Map, Value};
+
+use crate::scope::ScopeSet;
+
+/// A token that passed every check. Cheap to clone; the layer stores one in the request's
+/// extensions, where handlers can take it with `Extension<VerifiedToken>`.
+#[derive(Clone)]
+pub struct VerifiedToken(Arc<VerifiedInner>);
+
+struct VerifiedInner {
+    claims: Value,
+    scopes: ScopeSet,
+    expires_at: u64,
+    /// Which guard verified it, so a layer of one guard never vouches for another's audience.
+    guard_id: u64,
+}
+
+impl VerifiedToken {
+    pub(crate) fn new(claims: Value, scopes: ScopeSet, expires_at: u64, guard_id: u64) -> Self {
+        Self(Arc::new(VerifiedInner {
+            claims,
+            scopes,
+            expires_at,
+            guard_id,
+        }))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Self::new(Value::Object(Map::new()), ScopeSet::default(), 0, 0)
+    }
+
+    pub(crate) fn guard_id(&self) -> u64 {
+        self.0.guard_id
+    }
+
+    /// All claims of the payload.
+    pub fn claims(&self) -> &Map<String, Value> {
+        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+        self.0.claims.as_object().unwrap_or(&EMPTY)
+    }
+
+    /// One claim of the payload.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.0.claims.get(name)
+    }
+
+    /// The `sub` claim, if it is a string.
+    pub fn subject(&self) -> Option<&str> {
+        self.claim("sub").and_then(Value::as_str)
+    }
+
+    /// The scopes the token grants, read from the claims chosen with
+    /// [`GuardBuilder::scope_claims`](crate::GuardBuilder::scope_claims).
+    pub fn scopes(&self) -> &ScopeSet {
+        &self.0.scopes
+    }
+
+    /// The `exp` claim, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.0.expires_at
+    }
+
+    /// The claims as the application's own type.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.0.claims)
+    }
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("sub", &self.subject())
+            .field("scopes", &self.0.scopes)
+            .field("expires_at", &self.0.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The claims of an Auth0-style access token (RFC 9068 plus Auth0's `azp`, `scope` and
+/// `permissions`). Any other claim lands in [`extra`](Self::extra); for typed custom claims,
+/// use your own struct with `Claims<MyClaims>`.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct DefaultClaims {
+    /// The issuer (already checked against the configuration).
+    pub iss: String,
+    /// The subject: a user id such as `auth0|…`, or `CLIENT_ID@clients` for machine tokens.
+    pub sub: String,
+    /// The audiences (one of them is ours).
+    pub aud: Audiences,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issue time, seconds since the Unix epoch.
+    #[serde(default)]
+    pub iat: Option<u64>,
+    /// The client the token was issued to.
+    #[serde(default)]
+    pub azp: Option<String>,
+    /// The `scope` claim as a set.
+    #[serde(default)]
+    pub scope: ScopeSet,
+    /// Auth0 RBAC permissions.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Every other claim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `aud` claim: a single string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Audiences(Vec<String>);
+
+impl Audiences {
+    /// Whether `audience` is one of them.
+    pub fn contains(&self, audience: &str) -> bool {
+        self.0.iter().any(|candidate| candidate == audience)
+    }
+}
+
+impl Deref for Audiences {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Audiences {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+
+        impl<'de> Visitor<'de> for AudienceVisitor {
+            type Value = Audiences;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, audience: &str) -> Result<Audiences, E> {
+                Ok(Audiences(vec![audience.to_owned()]))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
+                let mut audiences = Vec::new();
+                while let Some(audience) = seq.next_element::<String>()? {
+                    audiences.push(audience);
+                }
+                Ok(Audiences(audiences))
+            }
+        }
+
+        deserializer.deserialize_any(AudienceVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn default_claims_from_an_auth0_token() -> Result<(), serde_json::Error> {
+        let token = VerifiedToken::new(
+            json!({
+                "iss": "https://tenant.example.com/",
+                "sub": "auth0|42",
+                "aud": ["https://api.example.com", "https://tenant.example.com/userinfo"],
+                "exp": 2_000_000_000u64,
+                "azp": "client",
+                "scope": "openid read:messages",
+                "permissions": ["read:messages"],
+                "https://example.com/roles": ["admin"],
+            }),
+            ScopeSet::default(),
+            2_000_000_000,
+            1,
+        );
+        let claims: DefaultClaims = token.deserialize()?;
+        assert_eq!(claims.sub, "auth0|42");
+        assert!(claims.aud.contains("https://api.example.com"));
+        assert!(claims.scope.contains("read:messages"));
+        assert_eq!(claims.permissions, ["read:messages"]);
+        assert!(claims.extra.contains_key("https://example.com/roles"));
+        Ok(())
+    }
+}

@@ -1,0 +1,316 @@
+//! The verification pipeline: cache, header policy, key lookup, signature and claims.
+
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use axum::http::{HeaderMap, Uri};
+use jsonwebtoken::{errors::ErrorKind, Algorithm, Validation};
+use serde_json::Value;
+use url::Url;
+
+use crate::{
+    claims::VerifiedToken,
+    config::GuardBuilder,
+    error::{AuthError, GuardRejection, ResponseStyle, TokenError},
+    extract::TokenSources,
+    header_policy::HeaderPolicy,
+    jwks::{KeySetError, KeyStore, LookupError},
+    layer::GuardLayer,
+    scope::{ScopeClaims, ScopePolicy, ScopeSet},
+    token_cache::{token_digest, VerifiedTokenCache},
+};
+
+/// Protects an API: finds the bearer token in a request, verifies it against the issuer's
+/// JWKS and checks its claims.
+///
+/// Cheap to clone; clones share the key cache and the verified-token cache. Use it as axum
+/// state for the [`Claims`](crate::Claims) extractor, or wrap routes with
+/// [`layer`](Self::layer) / [`require`](Self::require).
+#[derive(Clone, Debug)]
+pub struct Guard {
+    core: Arc<GuardCore>,
+    style: Arc<ResponseStyle>,
+}
+
+pub(crate) struct GuardCore {
+    id: u64,
+    issuer: String,
+    header_policy: HeaderPolicy,
+    /// One `Validation` per allowed algorithm: jsonwebtoken refuses a list that mixes key
+    /// families, and one per algorithm keeps the allow-list check exact.
+    validations: Vec<(Algorithm, Validation)>,
+    clock_tolerance_secs: u64,
+    keys: KeyStore,
+    verified: VerifiedTokenCache,
+    sources: TokenSources,
+    scope_claims: ScopeClaims,
+}
+
+impl std::fmt::Debug for GuardCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardCore")
+            .field("issuer", &self.issuer)
+            .field("jwks_url", &self.keys.url().as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuardCore {
+    #[expect(clippy::too_many_arguments, reason = "called once, from the builder")]
+    pub(crate) fn new(
+        issuer: String,
+        audiences: &[String],
+        header_policy: HeaderPolicy,
+        clock_tolerance_secs: u64,
+        keys: KeyStore,
+        verified_token_cache: usize,
+        sources: TokenSources,
+        scope_claims: ScopeClaims,
+    ) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let validations = header_policy
+            .allowed_algorithms
+            .iter()
+            .map(|alg| {
+                let mut validation = Validation::new(*alg);
+                validation.leeway = clock_tolerance_secs;
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                validation.validate_aud = true;
+                validation.set_audience(audiences);
+                validation.set_issuer(&[&issuer]);
+                // With these required, a claim of the wrong JSON type is a missing claim, not a
+                // skipped check (CVE-2026-25537).
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+                (*alg, validation)
+            })
+            .collect();
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            issuer,
+            header_policy,
+            validations,
+            clock_tolerance_secs,
+            keys,
+            verified: VerifiedTokenCache::new(verified_token_cache),
+            sources,
+            scope_claims,
+        }
+    }
+}
+
+impl Guard {
+    /// Starts configuring a guard for tokens from `issuer`, compared byte for byte with `iss`
+    /// (Auth0 issuers end with `/`).
+    pub fn builder(issuer: impl Into<String>) -> GuardBuilder {
+        GuardBuilder::new(issuer.into())
+    }
+
+    pub(crate) fn from_parts(core: GuardCore, style: ResponseStyle) -> Self {
+        Self {
+            core: Arc::new(core),
+            style: Arc::new(style),
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.core.id
+    }
+
+    /// The issuer tokens must carry.
+    pub fn issuer(&self) -> &str {
+        &self.core.issuer
+    }
+
+    /// Where keys are fetched from.
+    pub fn jwks_url(&self) -> &Url {
+        self.core.keys.url()
+    }
+
+    /// How many JWKS requests this guard (and its clones) has sent.
+    pub fn jwks_fetch_count(&self) -> u64 {
+        self.core.keys.fetch_count()
+    }
+
+    /// Fetches the key set now (within the per-minute limit), e.g. at start-up so that the
+    /// first request does not wait and a wrong URL shows up in the log early.
+    pub async fn refresh_keys(&self) -> Result<(), KeySetError> {
+        self.core.keys.refresh_now().await
+    }
+
+    /// A copy of this guard (sharing its caches) that renders refusals with another body.
+    pub fn with_error_body(
+        &self,
+        body: impl Fn(&AuthError) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            core: self.core.clone(),
+            style: Arc::new(ResponseStyle {
+                realm: self.style.realm.clone(),
+                body: Some(Arc::new(body)),
+            }),
+        }
+    }
+
+    /// A tower layer that lets through only requests with a valid token, and puts the
+    /// [`VerifiedToken`] in the request's extensions.
+    pub fn layer(&self) -> GuardLayer {
+        GuardLayer::new(self.clone(), None)
+    }
+
+    /// Like [`layer`](Self::layer), and the token must also satisfy `policy`
+    /// (403 `insufficient_scope` otherwise).
+    pub fn require(&self, policy: ScopePolicy) -> GuardLayer {
+        GuardLayer::new(self.clone(), Some(policy))
+    }
+
+    /// Renders `error` the way this guard renders refusals.
+    pub fn reject(&self, error: AuthError) -> GuardRejection {
+        GuardRejection::new(error, self.style.clone())
+    }
+
+    /// Finds the token in a request (header, then the opted-in cookie and query parameter)
+    /// and verifies it.
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<VerifiedToken, AuthError> {
+        let token = self
+            .core
+            .sources
+            .find(headers, uri)?
+            .ok_or(AuthError::MissingToken)?;
+        self.verify(&token).await
+    }
+
+    /// Verifies a token: size and header policy, key by `kid`, signature, then `iss`, `aud`,
+    /// `exp`, `nbf` and `iat`. A token verified before is answered from the cache until its
+    /// `exp`.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        let result = self.verify_inner(token).await;
+        if let Err(error) = &result {
+            tracing::debug!(%error, "access token refused");
+        }
+        result
+    }
+
+    async fn verify_inner(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        let core = &*self.core;
+        if token.len() > core.header_policy.max_token_bytes {
+            return Err(TokenError::TooLarge.into());
+        }
+        let now = unix_now();
+        let digest = token_digest(token);
+        if let Some(verified) = core.verified.get(&digest, now) {
+            return Ok(verified);
+        }
+
+        let header = core.header_policy.check(token)?;
+        let key = core
+            .keys
+            .key_for(header.kid.as_deref())
+            .await
+            .map_err(|error| match error {
+                LookupError::UnknownKey => AuthError::from(TokenError::UnknownKey),
+                LookupError::Unavailable => AuthError::KeysUnavailable,
+            })?;
+        if !key.accepts(header.alg) {
+            return Err(TokenError::UnknownKey.into());
+        }
+        let validation = core
+            .validations
+            .iter()
+            .find_map(|(alg, validation)| (*alg == header.alg).then_some(validation))
+            .ok_or(TokenError::DisallowedAlgorithm)?;
+        let claims = jsonwebtoken::decode::<Value>(token, key.decoding_key(), validation)
+            .map_err(|error| token_error(error.kind()))?
+            .claims;
+
+        if !claims.is_object() {
+            return Err(TokenError::MalformedClaims.into());
+        }
+        // jsonwebtoken does not look at `iat`; a token from the future means a forged token or
+        // an issuer with a broken clock, and either way it should not be honoured.
+        match claims.get("iat") {
+            None => {}
+            Some(iat) => match iat.as_f64() {
+                Some(iat) if iat <= (now + core.clock_tolerance_secs) as f64 => {}
+                Some(_) => return Err(TokenError::IssuedInFuture.into()),
+                None => return Err(TokenError::MalformedClaims.into()),
+            },
+        }
+        let expires_at = claims
+            .get("exp")
+            .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|exp| exp as u64)))
+            .ok_or(TokenError::MissingClaim)?;
+        let scopes = granted_scopes(&claims, core.scope_claims);
+        let verified = VerifiedToken::new(claims, scopes, expires_at, core.id);
+        if expires_at > now {
+            core.verified.insert(digest, verified.clone(), expires_at);
+        }
+        Ok(verified)
+    }
+}
+
+fn granted_scopes(claims: &Value, source: ScopeClaims) -> ScopeSet {
+    let mut scopes = ScopeSet::default();
+    if matches!(
+        source,
+        ScopeClaims::Scope | ScopeClaims::ScopeAndPermissions
+    ) {
+        match claims.get("scope") {
+            Some(Value::String(delimited)) => scopes.insert_delimited(delimited),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .for_each(|scope| scopes.insert(scope)),
+            _ => {}
+        }
+    }
+    if matches!(
+        source,
+        ScopeClaims::Permissions | ScopeClaims::ScopeAndPermissions
+    ) {
+        if let Some(Value::Array(items)) = claims.get("permissions") {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .for_each(|permission| scopes.insert(permission));
+        }
+    }
+    scopes
+}
+
+fn token_error(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::InvalidSignature,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::InvalidSubject => TokenError::MalformedClaims,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::MissingAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::UnsupportedAlgorithm => TokenError::DisallowedAlgorithm,
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => TokenError::Malformed,
+        // Key-format and provider errors: this key cannot have produced this signature.
+        _ => TokenError::InvalidSignature,
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}

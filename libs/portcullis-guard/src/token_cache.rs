@@ -1,0 +1,124 @@
+//! Tokens already verified, so a reused token costs a hash and a map lookup instead of an RSA
+//! verification.
+//!
+//! Keyed by the SHA-256 of the whole token (header, payload and signature), so a lookup hit
+//! means byte-for-byte the token we verified. An entry lives until the token's `exp`; the map
+//! holds at most `capacity` entries and evicts the oldest first. First-in-first-out is the
+//! simplest policy that cannot be gamed into O(n) work per request, and for the usual pattern
+//! (a client reusing its token until it expires) it behaves like LRU.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Mutex, PoisonError},
+};
+
+use aws_lc_rs::digest;
+
+use crate::claims::VerifiedToken;
+
+pub(crate) type TokenDigest = [u8; 32];
+
+pub(crate) fn token_digest(token: &str) -> TokenDigest {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+    out
+}
+
+pub(crate) struct VerifiedTokenCache {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<TokenDigest, (VerifiedToken, u64)>,
+    /// Insertion order. May hold digests already removed on expiry; eviction skips those.
+    order: VecDeque<TokenDigest>,
+}
+
+impl VerifiedTokenCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// The cached verification of `digest`, if it has not expired by `now` (Unix seconds).
+    pub(crate) fn get(&self, digest: &TokenDigest, now: u64) -> Option<VerifiedToken> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        match inner.entries.get(digest) {
+            Some((token, expires_at)) if *expires_at > now => Some(token.clone()),
+            Some(_) => {
+                inner.entries.remove(digest);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Remembers a verified token until `expires_at` (Unix seconds).
+    pub(crate) fn insert(&self, digest: TokenDigest, token: VerifiedToken, expires_at: u64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if inner.entries.contains_key(&digest) {
+            return;
+        }
+        while inner.entries.len() >= self.capacity {
+            match inner.order.pop_front() {
+                Some(oldest) => {
+                    inner.entries.remove(&oldest);
+                }
+                None => break,
+            }
+        }
+        // Digests of entries removed on expiry linger in `order`; compact once they dominate.
+        if inner.order.len() >= self.capacity.saturating_mul(2) {
+            let Inner { entries, order } = &mut *inner;
+            order.retain(|digest| entries.contains_key(digest));
+        }
+        inner.order.push_back(digest);
+        inner.entries.insert(digest, (token, expires_at));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entries
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_expiring() {
+        let cache = VerifiedTokenCache::new(3);
+        for n in 0..10u8 {
+            cache.insert([n; 32], VerifiedToken::for_tests(), 100);
+        }
+        assert_eq!(cache.len(), 3);
+        assert!(cache.get(&[9; 32], 99).is_some());
+        assert!(
+            cache.get(&[0; 32], 99).is_none(),
+            "oldest entries are evicted first"
+        );
+        assert!(cache.get(&[9; 32], 100).is_none(), "entries end at exp");
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn digest_is_sha256() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        assert_eq!(token_digest("abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests for portcullis-guard: tokens minted here with keys generated here, keys
+//! served by a loopback JWKS server that counts its fetches.
+
+mod access;
+mod jwks_cache;
+mod rejections;
+mod support;

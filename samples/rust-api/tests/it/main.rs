@@ -1,0 +1,219 @@
+//! The sample API on a loopback port, against tokens minted here and keys served by a loopback
+//! JWKS endpoint standing in for the issuer.
+
+mod support;
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{TestEnv, AUDIENCE};
+
+const PRIVATE: &str = "Hello from a private endpoint! You need to be authenticated to see this.";
+
+#[tokio::test]
+async fn public_route_needs_no_token_and_carries_the_tutorial_headers() {
+    let env = TestEnv::start().await;
+    let response = env.get("/api/public", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    for (name, value) in [
+        ("x-dns-prefetch-control", "off"),
+        ("x-frame-options", "SAMEORIGIN"),
+        (
+            "strict-transport-security",
+            "max-age=15552000; includeSubDomains",
+        ),
+        ("x-download-options", "noopen"),
+        ("x-content-type-options", "nosniff"),
+        ("x-xss-protection", "1; mode=block"),
+        ("content-security-policy", "default-src 'self'"),
+    ] {
+        assert_eq!(
+            headers.get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name}"
+        );
+    }
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        body,
+        json!({ "message": "Hello from a public endpoint! You don't need to be authenticated to see this." })
+    );
+}
+
+#[tokio::test]
+async fn private_route_answers_200_or_401() {
+    let env = TestEnv::start().await;
+    let response = env.get("/api/private", Some(&env.token("openid"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON"),
+        json!({ "message": PRIVATE })
+    );
+
+    let response = env.get("/api/private", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&response), "Bearer realm=\"api\"");
+
+    let mut claims = env.claims("openid");
+    claims["aud"] = json!("https://another-api.example.com");
+    let response = env.get("/api/private", Some(&env.sign(&claims))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&response).contains("error=\"invalid_token\""));
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON")["error"],
+        "invalid_token"
+    );
+}
+
+#[tokio::test]
+async fn scoped_route_answers_200_or_403() {
+    let env = TestEnv::start().await;
+    let response = env
+        .get(
+            "/api/private-scoped",
+            Some(&env.token("openid read:messages")),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON")["message"],
+        "Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this."
+    );
+
+    let response = env
+        .get("/api/private-scoped", Some(&env.token("openid profile")))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let challenge = challenge(&response);
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"read:messages\""), "{challenge}");
+}
+
+#[tokio::test]
+async fn external_route_speaks_the_tutorials_bodies() {
+    let env = TestEnv::start().await;
+    let response = env.get("/api/external", Some(&env.token("openid"))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON"),
+        json!({ "msg": "Your access token was successfully validated!" })
+    );
+
+    for token in [None, Some("not-a-token")] {
+        let response = env.get("/api/external", token).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(challenge(&response).starts_with("Bearer realm=\"api\""));
+        assert_eq!(
+            response.json::<Value>().await.expect("JSON"),
+            json!({ "msg": "Invalid token" })
+        );
+    }
+}
+
+/// `curl -I localhost:3000/api/external` from the tutorial.
+#[tokio::test]
+async fn head_external_without_token_is_401_with_security_headers() {
+    let env = TestEnv::start().await;
+    let response = env
+        .client
+        .head(env.url("/api/external"))
+        .send()
+        .await
+        .expect("HEAD");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["x-frame-options"], "SAMEORIGIN");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn serves_auth_config_static_files_and_index_for_everything_else() {
+    let env = TestEnv::start().await;
+    let config: Value = env
+        .get("/auth_config.json", None)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(config["audience"], AUDIENCE);
+    assert_eq!(config["domain"], env.issuer_base);
+
+    let script = env.get("/js/app.js", None).await;
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(script.text().await.expect("text"), support::APP_JS);
+
+    for path in ["/", "/profile", "/some/deep/link", "/api/unknown"] {
+        let page = env.get(path, None).await;
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert!(
+            page.headers().get("content-security-policy").is_none(),
+            "{path}"
+        );
+        assert_eq!(
+            page.text().await.expect("text"),
+            support::INDEX_HTML,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cors_lets_a_spa_on_another_loopback_port_send_a_token() {
+    let env = TestEnv::start().await;
+    let preflight = env
+        .client
+        .request(reqwest::Method::OPTIONS, env.url("/api/private"))
+        .header(header::ORIGIN, "http://localhost:3000")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://localhost:3000"
+    );
+    let allowed = preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .expect("ASCII");
+    assert!(allowed.contains("authorization"), "{allowed}");
+
+    let response = env
+        .client
+        .get(env.url("/api/private"))
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .bearer_auth(env.token("openid"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://127.0.0.1:3000"
+    );
+
+    let foreign = env
+        .client
+        .get(env.url("/api/public"))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .expect("GET");
+    assert!(foreign
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .is_none());
+}
+
+fn challenge(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
