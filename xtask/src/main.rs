@@ -1,7 +1,10 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `ci`: everything CI checks — formatting, clippy with warnings denied, every test of the
-//!   workspace, and the tidy checks.
+//! - `ci`: everything CI checks — formatting, clippy with warnings denied, the tidy checks,
+//!   every test of the workspace (the storage conformance suite runs on SQLite and on a
+//!   throwaway PostgreSQL), then the server's HTTP suite a second time on PostgreSQL. The
+//!   PostgreSQL server binaries are installed first when missing
+//!   (`scripts/install-test-deps.sh`).
 //! - `tidy`: repository hygiene checks only.
 
 use std::{
@@ -33,9 +36,15 @@ fn workspace_root() -> PathBuf {
 }
 
 fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
-    eprintln!("$ {program} {}", args.join(" "));
+    run_with(program, args, &[])
+}
+
+fn run_with(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    eprintln!("$ {}{program} {}", shown.concat(), args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .with_context(|| format!("running {program}"))?;
     if !status.success() {
@@ -58,8 +67,15 @@ fn ci() -> anyhow::Result<()> {
         ],
     )?;
     tidy(Path::new("."))?;
+    run("bash", &["scripts/install-test-deps.sh"])?;
     run("cargo", &["test", "--workspace", "--all-targets"])?;
     run("cargo", &["test", "--workspace", "--doc"])?;
+    run_with(
+        "cargo",
+        // `--workspace` keeps the feature set of the run above, so nothing is rebuilt.
+        &["test", "--workspace", "--test", "it"],
+        &[("PORTCULLIS_TEST_BACKEND", "postgres")],
+    )?;
     Ok(())
 }
 

@@ -3,11 +3,18 @@
 //! The compact JWS is assembled here from the field's primitives (serde_json, base64,
 //! aws-lc-rs): `jsonwebtoken::encode` re-parses the PKCS#8 key on every call, which costs more
 //! than the RSA signature itself. Tests verify every token with `jsonwebtoken`.
+//!
+//! Private keys are sealed before they reach the store and opened when the ring is built
+//! ([`KeyCipher`]: AES-256-GCM under a key derived from the master key, a random nonce per
+//! seal, the key id as associated data), so a store — SQLite file, PostgreSQL database,
+//! backup or `portcullis export` document — never holds a private key in the clear.
 
 use aws_lc_rs::{
+    aead::{self, Aad, LessSafeKey, Nonce, UnboundKey},
     digest,
     encoding::AsDer,
-    rand::SystemRandom,
+    hmac,
+    rand::{SecureRandom, SystemRandom},
     rsa::{KeyPair, KeySize, PublicKeyComponents},
     signature::{self, KeyPair as _},
 };
@@ -23,6 +30,18 @@ pub enum KeyError {
     Generate,
     #[error("stored key {0} is not a valid RSA PKCS#8 key")]
     Parse(String),
+    #[error(
+        "stored key {0} could not be decrypted: the master key (PORTCULLIS_MASTER_KEY) is not \
+         the one it was sealed with, or the stored bytes were altered"
+    )]
+    Decrypt(String),
+    #[error(
+        "stored key {0} is not sealed under the master key (written by a version without \
+         encryption at rest?); rotate twice or re-create the store"
+    )]
+    NotSealed(String),
+    #[error("sealing a private key failed")]
+    Seal,
     #[error("no current signing key")]
     NoCurrentKey,
     #[error("signing failed")]
@@ -81,8 +100,84 @@ fn public_jwk(pair: &KeyPair, kid: Option<&str>) -> Result<Jwk, KeyError> {
     })
 }
 
-/// Generates a new RSA-2048 key; its `kid` is its RFC 7638 thumbprint.
-pub fn generate_key(state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
+/// Seals private keys for the store and opens them again, under the master key.
+///
+/// Sealed form: `pck1` ‖ 96-bit random nonce ‖ AES-256-GCM ciphertext and tag, with the kid as
+/// associated data (a sealed key copied onto another kid's row does not open). The AES key is
+/// HMAC-SHA-256(master key, a fixed label), so the master key itself keys only HMACs.
+pub struct KeyCipher {
+    key: LessSafeKey,
+    rng: SystemRandom,
+}
+
+const SEALED_PREFIX: &[u8] = b"pck1";
+const KEY_LABEL: &[u8] = b"portcullis signing-key encryption v1";
+
+impl std::fmt::Debug for KeyCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCipher([redacted])")
+    }
+}
+
+impl KeyCipher {
+    /// A cipher keyed by `master_key` (32 bytes in practice; any length is accepted).
+    pub fn new(master_key: &[u8]) -> Result<Self, KeyError> {
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, master_key), KEY_LABEL);
+        let key =
+            UnboundKey::new(&aead::AES_256_GCM, derived.as_ref()).map_err(|_| KeyError::Seal)?;
+        Ok(KeyCipher {
+            key: LessSafeKey::new(key),
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// Encrypts the PKCS#8 DER of key `kid`.
+    pub fn seal(&self, kid: &str, pkcs8: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let mut nonce = [0u8; aead::NONCE_LEN];
+        self.rng.fill(&mut nonce).map_err(|_| KeyError::Seal)?;
+        let mut in_out = pkcs8.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_bytes()),
+                &mut in_out,
+            )
+            .map_err(|_| KeyError::Seal)?;
+        let mut sealed = Vec::with_capacity(SEALED_PREFIX.len() + nonce.len() + in_out.len());
+        sealed.extend_from_slice(SEALED_PREFIX);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&in_out);
+        Ok(sealed)
+    }
+
+    /// Decrypts what [`KeyCipher::seal`] produced for key `kid`.
+    pub fn open(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let rest = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or_else(|| KeyError::NotSealed(kid.to_owned()))?;
+        if rest.len() < aead::NONCE_LEN + aead::AES_256_GCM.tag_len() {
+            return Err(KeyError::Decrypt(kid.to_owned()));
+        }
+        let (nonce, ciphertext) = rest.split_at(aead::NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| KeyError::Decrypt(kid.to_owned()))?;
+        let mut in_out = ciphertext.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut in_out)
+            .map_err(|_| KeyError::Decrypt(kid.to_owned()))?;
+        Ok(plain.to_vec())
+    }
+}
+
+/// Generates a new RSA-2048 key; its `kid` is its RFC 7638 thumbprint. The private half comes
+/// back sealed by `cipher`, ready for the store.
+pub fn generate_key(state: KeyState, now: i64, cipher: &KeyCipher) -> Result<SigningKey, KeyError> {
+    seal_key(generate_plain(state, now)?, cipher)
+}
+
+/// A new key with its private half in the clear: never stored as it is.
+fn generate_plain(state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
     let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
     let der = pair.as_der().map_err(|_| KeyError::Generate)?;
     let jwk = public_jwk(&pair, None)?;
@@ -93,6 +188,36 @@ pub fn generate_key(state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
         created_at: now,
         retire_after: None,
     })
+}
+
+fn seal_key(key: SigningKey, cipher: &KeyCipher) -> Result<SigningKey, KeyError> {
+    Ok(SigningKey {
+        private_pkcs8: cipher.seal(&key.kid, &key.private_pkcs8)?,
+        ..key
+    })
+}
+
+/// Generates RSA keys off the async threads (it takes a while), then seals them.
+async fn generate_sealed(
+    states: &[KeyState],
+    now: i64,
+    cipher: &KeyCipher,
+) -> Result<Vec<SigningKey>, KeyLifecycleError> {
+    let states = states.to_vec();
+    let plain = tokio::task::spawn_blocking(move || {
+        states
+            .into_iter()
+            .map(|state| generate_plain(state, now))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| {
+        KeyLifecycleError::Store(portcullis_store::StoreError::Backend(e.to_string()))
+    })??;
+    Ok(plain
+        .into_iter()
+        .map(|key| seal_key(key, cipher))
+        .collect::<Result<_, _>>()?)
 }
 
 struct ActiveKey {
@@ -136,9 +261,9 @@ struct Header<'a> {
 }
 
 impl KeyRing {
-    /// Builds the ring from the stored keys that are not retired. Previous keys past their
-    /// `retire_after` are left out of the JWKS.
-    pub fn from_keys(keys: &[SigningKey], now: i64) -> Result<Self, KeyError> {
+    /// Builds the ring from the stored keys that are not retired, opening them with `cipher`.
+    /// Previous keys past their `retire_after` are left out of the JWKS.
+    pub fn from_keys(keys: &[SigningKey], cipher: &KeyCipher, now: i64) -> Result<Self, KeyError> {
         let mut active = None;
         let mut published = Vec::new();
         for key in keys {
@@ -147,8 +272,8 @@ impl KeyRing {
             {
                 continue;
             }
-            let pair = KeyPair::from_pkcs8(&key.private_pkcs8)
-                .map_err(|_| KeyError::Parse(key.kid.clone()))?;
+            let pkcs8 = cipher.open(&key.kid, &key.private_pkcs8)?;
+            let pair = KeyPair::from_pkcs8(&pkcs8).map_err(|_| KeyError::Parse(key.kid.clone()))?;
             published.push(public_jwk(&pair, Some(&key.kid))?);
             if key.state == KeyState::Current {
                 let header = |typ| -> Result<String, KeyError> {
@@ -224,9 +349,10 @@ mod tests {
 
     #[test]
     fn ring_signs_with_current_and_publishes_next() {
-        let current = generate_key(KeyState::Current, 0).expect("key");
-        let next = generate_key(KeyState::Next, 0).expect("key");
-        let ring = KeyRing::from_keys(&[next.clone(), current.clone()], 0).expect("ring");
+        let cipher = KeyCipher::new(&[7; 32]).expect("cipher");
+        let current = generate_key(KeyState::Current, 0, &cipher).expect("key");
+        let next = generate_key(KeyState::Next, 0, &cipher).expect("key");
+        let ring = KeyRing::from_keys(&[next.clone(), current.clone()], &cipher, 0).expect("ring");
         assert_eq!(ring.current_kid(), current.kid);
         assert_eq!(ring.published().len(), 2);
         assert_eq!(ring.published()[0].kid, current.kid);
@@ -234,7 +360,48 @@ mod tests {
             .sign(TokenType::Jwt, &serde_json::json!({"sub": "x"}))
             .expect("sign");
         assert_eq!(token.split('.').count(), 3);
-        assert!(KeyRing::from_keys(&[next], 0).is_err());
+        assert!(KeyRing::from_keys(&[next], &cipher, 0).is_err());
+    }
+
+    #[test]
+    fn private_keys_are_sealed_under_the_master_key_and_bound_to_their_kid() {
+        let cipher = KeyCipher::new(&[7; 32]).expect("cipher");
+        let key = generate_key(KeyState::Current, 0, &cipher).expect("key");
+        assert!(key.private_pkcs8.starts_with(SEALED_PREFIX));
+        assert!(
+            KeyPair::from_pkcs8(&key.private_pkcs8).is_err(),
+            "not a key in the clear"
+        );
+        let pkcs8 = cipher.open(&key.kid, &key.private_pkcs8).expect("open");
+        assert!(KeyPair::from_pkcs8(&pkcs8).is_ok());
+        // Random nonces: sealing twice gives different bytes that both open.
+        let again = cipher.seal(&key.kid, &pkcs8).expect("seal");
+        assert_ne!(again, key.private_pkcs8);
+        assert_eq!(cipher.open(&key.kid, &again).expect("open"), pkcs8);
+
+        let other_master = KeyCipher::new(&[8; 32]).expect("cipher");
+        let wrong = KeyRing::from_keys(std::slice::from_ref(&key), &other_master, 0);
+        assert!(matches!(wrong, Err(KeyError::Decrypt(ref kid)) if *kid == key.kid));
+        assert!(matches!(
+            cipher.open("another-kid", &key.private_pkcs8),
+            Err(KeyError::Decrypt(_))
+        ));
+        let mut tampered = key.private_pkcs8.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(matches!(
+            cipher.open(&key.kid, &tampered),
+            Err(KeyError::Decrypt(_))
+        ));
+        let plaintext = SigningKey {
+            private_pkcs8: pkcs8,
+            ..key
+        };
+        let error = KeyRing::from_keys(&[plaintext], &cipher, 0).expect_err("refused");
+        assert!(matches!(error, KeyError::NotSealed(_)));
+        assert!(error
+            .to_string()
+            .contains("not sealed under the master key"));
     }
 }
 
@@ -243,22 +410,14 @@ mod tests {
 pub async fn ensure_initialized(
     store: &dyn portcullis_store::Store,
     clock: &dyn crate::Clock,
+    cipher: &KeyCipher,
 ) -> Result<(), KeyLifecycleError> {
     if !store.live_keys().await?.is_empty() {
         return Ok(());
     }
-    let now = clock.now();
-    let (current, next) = tokio::task::spawn_blocking(move || {
-        Ok::<_, KeyError>((
-            generate_key(KeyState::Current, now)?,
-            generate_key(KeyState::Next, now)?,
-        ))
-    })
-    .await
-    .map_err(|e| {
-        KeyLifecycleError::Store(portcullis_store::StoreError::Backend(e.to_string()))
-    })??;
-    store.initialize_keys(&current, &next).await?;
+    let keys = generate_sealed(&[KeyState::Current, KeyState::Next], clock.now(), cipher).await?;
+    let (current, next) = (&keys[0], &keys[1]);
+    store.initialize_keys(current, next).await?;
     Ok(())
 }
 
@@ -268,17 +427,14 @@ pub async fn ensure_initialized(
 pub async fn rotate(
     store: &dyn portcullis_store::Store,
     clock: &dyn crate::Clock,
+    cipher: &KeyCipher,
     keep_previous_for: i64,
 ) -> Result<String, KeyLifecycleError> {
-    ensure_initialized(store, clock).await?;
+    ensure_initialized(store, clock, cipher).await?;
     let now = clock.now();
-    let new_next = tokio::task::spawn_blocking(move || generate_key(KeyState::Next, now))
-        .await
-        .map_err(|e| {
-            KeyLifecycleError::Store(portcullis_store::StoreError::Backend(e.to_string()))
-        })??;
+    let new_next = generate_sealed(&[KeyState::Next], now, cipher).await?;
     store
-        .rotate_keys(&new_next, now + keep_previous_for, now)
+        .rotate_keys(&new_next[0], now + keep_previous_for, now)
         .await?;
     let keys = store.live_keys().await?;
     keys.iter()

@@ -7,6 +7,7 @@
 //! - [`claims`]: the access-token and ID-token claim sets.
 //! - [`pkce`], [`scope`]: PKCE S256 and scope strings.
 //! - [`authz`]: which scopes a user or a machine client gets for an API.
+//! - [`tenant`]: the whole tenant as one JSON document (export and import).
 
 pub mod admin;
 pub mod authz;
@@ -17,6 +18,7 @@ pub mod password;
 pub mod pkce;
 pub mod scope;
 pub mod secrets;
+pub mod tenant;
 
 pub use clock::{Clock, SystemClock};
 pub use keys::KeyRing;

@@ -17,8 +17,13 @@ pub mod tokens;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use portcullis_core::{keys::KeyRing, secrets::SecretHasher, Clock};
+use portcullis_core::{
+    keys::{KeyCipher, KeyRing},
+    secrets::SecretHasher,
+    Clock,
+};
 use portcullis_store::Store;
+use portcullis_store_postgres::PgStore;
 use portcullis_store_sqlite::SqliteStore;
 
 pub use settings::Settings;
@@ -26,14 +31,43 @@ pub use state::AppState;
 
 use crate::state::{AppInner, KeyCache, OriginCache};
 
-/// Opens the default store (SQLite in the data directory).
+/// Opens the store `settings` name: PostgreSQL when `database_url` is a `postgres://` (or
+/// `postgresql://`) URL, otherwise SQLite (`database_url` `sqlite://PATH`, or by default
+/// `portcullis.db` in the data directory). Migrations run here, for either backend. This is
+/// the only place that picks a backend.
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
-    let store = SqliteStore::open(&settings.data_dir.join("portcullis.db"))
-        .await
-        .context("opening the SQLite store")?;
-    Ok(Arc::new(store))
+    match settings.database_url.as_deref() {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PgStore::connect(url)
+                .await
+                .context("opening the PostgreSQL store")?;
+            Ok(Arc::new(store))
+        }
+        Some(url) if url.starts_with("sqlite://") => {
+            let path = std::path::Path::new(url.trim_start_matches("sqlite://"));
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            let store = SqliteStore::open(path)
+                .await
+                .context("opening the SQLite store")?;
+            Ok(Arc::new(store))
+        }
+        Some(other) => anyhow::bail!(
+            "unsupported database URL scheme in {:?}: use postgres://... or sqlite://PATH",
+            other.split("://").next().unwrap_or_default()
+        ),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!("creating data directory {}", settings.data_dir.display())
+            })?;
+            let store = SqliteStore::open(&settings.data_dir.join("portcullis.db"))
+                .await
+                .context("opening the SQLite store")?;
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// A built server, bound and ready to run.
@@ -63,14 +97,17 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        portcullis_core::keys::ensure_initialized(store.as_ref(), clock.as_ref())
+        let key_cipher = KeyCipher::new(&settings.master_key)?;
+        portcullis_core::keys::ensure_initialized(store.as_ref(), clock.as_ref(), &key_cipher)
             .await
             .context("initialising signing keys")?;
-        let ring = KeyRing::from_keys(&store.live_keys().await?, clock.now())?;
+        let ring = KeyRing::from_keys(&store.live_keys().await?, &key_cipher, clock.now())
+            .context("loading the signing keys")?;
         let origins = store.all_client_origins().await?;
         listener.set_nonblocking(true)?;
         let state = AppState::new(AppInner {
             hasher: SecretHasher::new(&settings.master_key),
+            key_cipher,
             keys: KeyCache::new(ring),
             origins: OriginCache::new(
                 origins
@@ -119,6 +156,9 @@ impl Application {
         let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = match &state.settings.tls {
             Some(tls) => {
+                // Two TLS stacks are linked (ours and the HTTP client's); choose aws-lc-rs, the
+                // crypto of the rest of the server. An error only means it is already chosen.
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
                 let config =
                     axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
                         .await

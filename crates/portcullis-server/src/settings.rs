@@ -38,8 +38,11 @@ pub struct Settings {
     /// and in discovery.
     pub issuer: String,
     pub data_dir: PathBuf,
+    /// Where the store is: `postgres://...` or `sqlite://PATH`; `None` means SQLite in the
+    /// data directory. Secret (it may carry a password): never logged.
+    pub database_url: Option<String>,
     pub tls: Option<TlsFiles>,
-    /// The master key: keys the client-secret hashes.
+    /// The master key: keys the client-secret hashes and seals the private signing keys.
     pub master_key: Vec<u8>,
     /// Authorization codes live this long (RFC 9700: short).
     pub code_lifetime: i64,
@@ -57,6 +60,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
             issuer: "http://localhost:4000/".into(),
             data_dir,
+            database_url: None,
             tls: None,
             master_key,
             code_lifetime: 60,
@@ -89,6 +93,11 @@ impl Settings {
         format!("{}{}", self.issuer, path.trim_start_matches('/'))
     }
 
+    /// Whether the store is PostgreSQL (shared by replicas).
+    pub fn uses_postgres(&self) -> bool {
+        is_postgres_url(self.database_url.as_deref())
+    }
+
     /// Whether cookies must be `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.issuer.starts_with("https://")
@@ -98,4 +107,9 @@ impl Settings {
     pub fn userinfo_audience(&self) -> String {
         self.endpoint("userinfo")
     }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: Option<&str>) -> bool {
+    url.is_some_and(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
 }

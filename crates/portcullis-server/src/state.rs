@@ -11,7 +11,11 @@ use std::{
 };
 
 use jsonwebtoken::DecodingKey;
-use portcullis_core::{keys::KeyRing, secrets::SecretHasher, Clock};
+use portcullis_core::{
+    keys::{KeyCipher, KeyRing},
+    secrets::SecretHasher,
+    Clock,
+};
 use portcullis_store::Store;
 
 use crate::{metrics::Metrics, settings::Settings, templates::Templates};
@@ -25,6 +29,8 @@ pub struct AppInner {
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
     pub hasher: SecretHasher,
+    /// Opens the private signing keys the store holds sealed.
+    pub key_cipher: KeyCipher,
     pub keys: KeyCache,
     pub origins: OriginCache,
     pub templates: Templates,
@@ -46,7 +52,7 @@ impl AppState {
     /// Reloads the caches from the store.
     pub async fn refresh_caches(&self) -> anyhow::Result<()> {
         let keys = self.store.live_keys().await?;
-        let ring = KeyRing::from_keys(&keys, self.clock.now())?;
+        let ring = KeyRing::from_keys(&keys, &self.key_cipher, self.clock.now())?;
         self.keys.replace(ring);
         let origins = self.store.all_client_origins().await?;
         self.origins.replace(

@@ -105,4 +105,20 @@ impl KeyRepository for SqliteStore {
         tx.commit().await.map_err(backend)?;
         Ok(())
     }
+
+    async fn insert_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, state, private_pkcs8, created_at, retire_after)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(key.state.as_str())
+        .bind(&key.private_pkcs8)
+        .bind(key.created_at)
+        .bind(key.retire_after)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
 }

@@ -169,7 +169,8 @@ impl RefreshTokenRepository for SqliteStore {
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, audience,
                scope, sid, auth_time, created_at, family_expires_at, idle_expires_at, rotated_at,
                revoked)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,
+               ?13 OR EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ?2 AND revoked))",
         )
         .bind(&token.token_hash)
         .bind(&token.family_id)
@@ -219,7 +220,7 @@ impl RefreshTokenRepository for SqliteStore {
             return Ok(RotationOutcome::Invalid);
         }
         match token.rotated_at {
-            Some(rotated_at) if now - rotated_at <= leeway => {
+            Some(rotated_at) if now < rotated_at.saturating_add(leeway) => {
                 Ok(RotationOutcome::ReusedWithinLeeway(token))
             }
             Some(_) => {

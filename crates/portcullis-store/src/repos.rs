@@ -98,6 +98,9 @@ pub trait KeyRepository: Send + Sync {
         previous_retire_after: i64,
         now: i64,
     ) -> StoreResult<()>;
+    /// Stores one key exactly as given, state and times included (`portcullis import`). The
+    /// store still refuses a second `current` or `next` key.
+    async fn insert_key(&self, key: &SigningKey) -> StoreResult<()>;
 }
 
 /// Browser login sessions.
@@ -133,9 +136,14 @@ pub enum Redeemed {
 /// Refresh tokens.
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync {
+    /// Stores a token. A token joining a family that has been revoked is stored revoked, even
+    /// when the revocation races with the insertion: reuse detection never leaves a live
+    /// successor behind.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
     /// Decides, atomically, what presenting `token_hash` at `now` means (see
-    /// [`RotationOutcome`]); `leeway` is the client's reuse interval in seconds.
+    /// [`RotationOutcome`]); `leeway` is the client's reuse interval in seconds: a token
+    /// rotated at `t` is tolerated again while `now < t + leeway` (so 0 tolerates no reuse).
+    /// Of concurrent presentations of a live token exactly one gets `Rotated`.
     async fn rotate_refresh_token(
         &self,
         token_hash: &[u8],

@@ -398,7 +398,9 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
     match command.action {
         KeysAction::Rotate => {
             let keep = longest_token_lifetime(cx.store.as_ref()).await?;
-            let kid = portcullis_core::keys::rotate(cx.store.as_ref(), &cx.clock, keep).await?;
+            let cipher = portcullis_core::keys::KeyCipher::new(&cx.settings.master_key)?;
+            let kid =
+                portcullis_core::keys::rotate(cx.store.as_ref(), &cx.clock, &cipher, keep).await?;
             if cx.json {
                 print_json(
                     &serde_json::json!({"kid": kid, "previous_published_for_seconds": keep}),
@@ -408,7 +410,9 @@ pub async fn keys(command: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysAction::List => {
-            portcullis_core::keys::ensure_initialized(cx.store.as_ref(), &cx.clock).await?;
+            let cipher = portcullis_core::keys::KeyCipher::new(&cx.settings.master_key)?;
+            portcullis_core::keys::ensure_initialized(cx.store.as_ref(), &cx.clock, &cipher)
+                .await?;
             let keys = cx.store.live_keys().await?;
             let now = cx.clock.now();
             if cx.json {

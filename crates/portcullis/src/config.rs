@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::Context;
-use portcullis_server::{master_key, Settings};
+use portcullis_server::{master_key, settings::is_postgres_url, Settings};
 use serde::Deserialize;
 
 use crate::StoreArgs;
@@ -19,6 +19,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub issuer: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<String>,
@@ -45,11 +46,24 @@ pub fn settings(
         .clone()
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("data"));
+    let database_url = store
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .filter(|u| !u.is_empty());
     let master_key = match std::env::var("PORTCULLIS_MASTER_KEY") {
         Ok(text) if !text.is_empty() => master_key::decode(&text)?,
+        // Replicas share the database, so they must share the key too: a key generated into
+        // one machine's data directory would not open what another replica sealed.
+        _ if is_postgres_url(database_url.as_deref()) => anyhow::bail!(
+            "PORTCULLIS_MASTER_KEY is required with a PostgreSQL database: set it to the same \
+             32 random bytes (base64) on every replica and for the CLI \
+             (for example: openssl rand -base64 32)"
+        ),
         _ => master_key::load_or_create(&data_dir)?,
     };
     let mut settings = Settings::new(data_dir, master_key);
+    settings.database_url = database_url;
     if let Some(listen) = listen.or(file.listen) {
         settings.listen = listen;
     }

@@ -3,8 +3,9 @@
 
 mod admin;
 mod config;
+mod tenant;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +29,15 @@ pub struct StoreArgs {
     /// Data directory (SQLite database, master key).
     #[arg(long, env = "PORTCULLIS_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+    /// The store: postgres://USER:PASSWORD@HOST:PORT/DATABASE (replicas share it; requires
+    /// PORTCULLIS_MASTER_KEY) or sqlite://PATH. Default: SQLite in the data directory.
+    #[arg(
+        long,
+        env = "PORTCULLIS_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// Optional TOML configuration file.
     #[arg(long, env = "PORTCULLIS_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -50,6 +60,10 @@ enum Command {
     Users(admin::UsersCommand),
     /// Signing keys.
     Keys(admin::KeysCommand),
+    /// Print the whole tenant (APIs, applications, grants, users, keys) as one JSON document.
+    Export(tenant::ExportArgs),
+    /// Load a document from `export` into an empty store (same master key).
+    Import(tenant::ImportArgs),
 }
 
 #[derive(Args)]
@@ -88,21 +102,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("text");
             let settings = config::settings(&store, None, None)?;
             portcullis_server::open_store(&settings).await?;
-            println!("migrations applied to {}", settings.data_dir.display());
+            if settings.uses_postgres() {
+                println!("migrations applied to the PostgreSQL database");
+            } else {
+                println!("migrations applied to {}", settings.data_dir.display());
+            }
             Ok(())
         }
         Command::Apis(command) => admin::apis(command).await,
         Command::Clients(command) => admin::clients(command).await,
         Command::Users(command) => admin::users(command).await,
         Command::Keys(command) => admin::keys(command).await,
+        Command::Export(args) => tenant::export(args).await,
+        Command::Import(args) => tenant::import(args).await,
     }
 }
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colours only for a terminal: a log file or a pipe gets plain `key=value` fields.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
@@ -133,10 +155,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         "http"
     };
+    let store_name = if settings.uses_postgres() {
+        "postgresql".to_owned()
+    } else {
+        settings.data_dir.display().to_string()
+    };
     tracing::info!(
         listen = %format!("{scheme}://{}", application.local_addr()),
         issuer = %settings.issuer,
-        data_dir = %settings.data_dir.display(),
+        store = %store_name,
         "portcullis ready"
     );
     application

@@ -10,6 +10,7 @@ use portcullis_core::{
 };
 use portcullis_server::{Application, Settings};
 use portcullis_store::{AppType, ScopeDefinition, Store};
+use portcullis_store_postgres::{PgStore, PoolLimits};
 use portcullis_store_sqlite::SqliteStore;
 use reqwest::{redirect::Policy, StatusCode};
 use serde_json::Value;
@@ -24,6 +25,7 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: Arc<MockClock>,
     pub hasher: SecretHasher,
+    pub master_key: Vec<u8>,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
     _data_dir: tempfile::TempDir,
@@ -46,6 +48,32 @@ pub fn browser() -> reqwest::Client {
         .expect("client")
 }
 
+/// A fresh store for one test: SQLite in `data_dir`, or, with
+/// `PORTCULLIS_TEST_BACKEND=postgres`, a new database on the test process's throwaway
+/// PostgreSQL cluster.
+pub async fn test_store(data_dir: &tempfile::TempDir) -> Arc<dyn Store> {
+    match std::env::var("PORTCULLIS_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            let url = portcullis_testkit::postgres::fresh_database().await;
+            let limits = PoolLimits {
+                max_connections: 8,
+                min_connections: 0,
+            };
+            let store = PgStore::connect_with(&url, limits)
+                .await
+                .expect("postgres store");
+            Arc::new(store)
+        }
+        Ok("sqlite") | Err(_) => {
+            let store = SqliteStore::open(&data_dir.path().join("test.db"))
+                .await
+                .expect("store");
+            Arc::new(store)
+        }
+        Ok(other) => panic!("PORTCULLIS_TEST_BACKEND must be sqlite or postgres, not {other}"),
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -57,11 +85,7 @@ pub async fn spawn_app() -> TestApp {
     settings.issuer = issuer.clone();
     settings.listen = listener.local_addr().expect("addr");
     settings.cache_refresh_seconds = 1;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&data_dir.path().join("test.db"))
-            .await
-            .expect("store"),
-    );
+    let store = test_store(&data_dir).await;
     let clock = Arc::new(MockClock::new());
     let application = Application::build_on(listener, settings, store.clone(), clock.clone())
         .await
@@ -76,6 +100,7 @@ pub async fn spawn_app() -> TestApp {
         store,
         clock,
         hasher: SecretHasher::new(&master_key),
+        master_key,
         browser: browser(),
         _data_dir: data_dir,
         shutdown: Some(stop),

@@ -54,7 +54,8 @@ async fn rotation_publishes_before_signing_and_keeps_the_previous_key() {
         .unwrap();
 
     // The CLI rotates on the same store; the server sees it within its refresh interval.
-    portcullis_core::keys::rotate(app.store.as_ref(), &SystemClock, 86_400)
+    let cipher = portcullis_core::keys::KeyCipher::new(&app.master_key).unwrap();
+    portcullis_core::keys::rotate(app.store.as_ref(), &SystemClock, &cipher, 86_400)
         .await
         .unwrap();
     let mut new_kid = old_kid.clone();

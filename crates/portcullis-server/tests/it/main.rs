@@ -1,5 +1,7 @@
-//! Black-box tests: the real server on 127.0.0.1:0 with a fresh SQLite store per test,
-//! driven over HTTP the way browsers and SDKs drive it.
+//! Black-box tests: the real server on 127.0.0.1:0 with a fresh store per test, driven over
+//! HTTP the way browsers and SDKs drive it. The store is a SQLite file, or with
+//! `PORTCULLIS_TEST_BACKEND=postgres` a fresh database on a throwaway PostgreSQL cluster
+//! (`cargo xtask ci` runs the suite both ways).
 
 mod helpers;
 
@@ -12,4 +14,5 @@ mod logout;
 mod operations;
 mod refresh;
 mod silent_auth;
+mod tls;
 mod token_errors;

@@ -1,0 +1,240 @@
+//! The whole tenant as one JSON document (`portcullis export` / `portcullis import`): APIs,
+//! applications, client grants, users and signing keys, to move between SQLite and
+//! PostgreSQL and for backups.
+//!
+//! Secrets stay as stored: client secrets as their keyed hashes, passwords as argon2id
+//! hashes, private keys sealed under the master key. A document is therefore only useful
+//! with the same `PORTCULLIS_MASTER_KEY`, and [`import`] checks that first. Short-lived
+//! protocol state (sessions, codes, refresh tokens, throttling counters) is not part of it:
+//! after a move, users sign in again.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use portcullis_store::{
+    Client, ClientGrant, KeyState, Page, ResourceServer, SigningKey, Store, StoreError, User,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{KeyCipher, KeyError, KeyRing};
+
+/// The version of the document format.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The exported tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantDocument {
+    pub format: String,
+    pub version: u32,
+    pub resource_servers: Vec<ResourceServer>,
+    pub clients: Vec<Client>,
+    pub client_grants: Vec<ClientGrant>,
+    pub users: Vec<UserRecord>,
+    pub signing_keys: Vec<KeyRecord>,
+}
+
+/// A user with the password hash (which [`User`]'s own serialisation leaves out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub user_id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub password_hash: String,
+    pub name: String,
+    pub nickname: String,
+    pub picture: String,
+    pub blocked: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login: Option<i64>,
+    pub logins_count: i64,
+}
+
+/// A signing key that is not retired; the private half sealed, in base64.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub kid: String,
+    pub state: KeyState,
+    pub sealed_private_key: String,
+    pub created_at: i64,
+    pub retire_after: Option<i64>,
+}
+
+/// What export or import can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("not a Portcullis tenant document of version {FORMAT_VERSION}")]
+    Format,
+    #[error("the target store is not empty ({0}); import needs an empty store")]
+    NotEmpty(String),
+    #[error("signing key {0}: the sealed private key is not valid base64")]
+    KeyEncoding(String),
+    #[error(
+        "the document's signing keys do not open with this master key: set \
+         PORTCULLIS_MASTER_KEY to the key of the exporting installation ({0})"
+    )]
+    Keys(KeyError),
+}
+
+const FORMAT: &str = "portcullis-tenant";
+const PAGE: u32 = 1_000;
+
+/// Reads every page of a listing.
+async fn all<T, F, Fut>(list: F) -> Result<Vec<T>, StoreError>
+where
+    F: Fn(Page) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, u64), StoreError>>,
+{
+    let mut items = Vec::new();
+    for page in 0.. {
+        let (batch, total) = list(Page {
+            page,
+            per_page: PAGE,
+        })
+        .await?;
+        let done = batch.is_empty();
+        items.extend(batch);
+        if done || items.len() as u64 >= total {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// Reads the whole tenant from `store`.
+pub async fn export(store: &dyn Store) -> Result<TenantDocument, TenantError> {
+    let resource_servers = all(|p| store.list_resource_servers(p)).await?;
+    let clients = all(|p| store.list_clients(p)).await?;
+    let client_grants = all(|p| store.list_client_grants(p)).await?;
+    let users = all(|p| store.list_users(None, p)).await?;
+    let signing_keys = store.live_keys().await?;
+    Ok(TenantDocument {
+        format: FORMAT.into(),
+        version: FORMAT_VERSION,
+        resource_servers,
+        clients,
+        client_grants,
+        users: users.into_iter().map(user_record).collect(),
+        signing_keys: signing_keys
+            .into_iter()
+            .map(|k| KeyRecord {
+                sealed_private_key: STANDARD.encode(&k.private_pkcs8),
+                kid: k.kid,
+                state: k.state,
+                created_at: k.created_at,
+                retire_after: k.retire_after,
+            })
+            .collect(),
+    })
+}
+
+/// What [`import`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub resource_servers: usize,
+    pub clients: usize,
+    pub client_grants: usize,
+    pub users: usize,
+    pub signing_keys: usize,
+}
+
+/// Writes `document` into an empty `store`. The signing keys are checked against `cipher`
+/// (the master key) before anything is written.
+pub async fn import(
+    store: &dyn Store,
+    cipher: &KeyCipher,
+    document: &TenantDocument,
+    now: i64,
+) -> Result<ImportCounts, TenantError> {
+    if document.format != FORMAT || document.version != FORMAT_VERSION {
+        return Err(TenantError::Format);
+    }
+    let keys = document
+        .signing_keys
+        .iter()
+        .map(|k| {
+            Ok(SigningKey {
+                kid: k.kid.clone(),
+                state: k.state,
+                private_pkcs8: STANDARD
+                    .decode(&k.sealed_private_key)
+                    .map_err(|_| TenantError::KeyEncoding(k.kid.clone()))?,
+                created_at: k.created_at,
+                retire_after: k.retire_after,
+            })
+        })
+        .collect::<Result<Vec<_>, TenantError>>()?;
+    if !keys.is_empty() {
+        KeyRing::from_keys(&keys, cipher, now).map_err(TenantError::Keys)?;
+    }
+    let one = Page {
+        page: 0,
+        per_page: 1,
+    };
+    for (what, count) in [
+        ("APIs", store.list_resource_servers(one).await?.1),
+        ("applications", store.list_clients(one).await?.1),
+        ("users", store.list_users(None, one).await?.1),
+        ("signing keys", store.live_keys().await?.len() as u64),
+    ] {
+        if count > 0 {
+            return Err(TenantError::NotEmpty(format!("{count} {what}")));
+        }
+    }
+    for api in &document.resource_servers {
+        store.create_resource_server(api).await?;
+    }
+    for client in &document.clients {
+        store.create_client(client).await?;
+    }
+    for grant in &document.client_grants {
+        store.create_client_grant(grant).await?;
+    }
+    for user in &document.users {
+        store.create_user(&user_from_record(user)).await?;
+    }
+    for key in &keys {
+        store.insert_key(key).await?;
+    }
+    Ok(ImportCounts {
+        resource_servers: document.resource_servers.len(),
+        clients: document.clients.len(),
+        client_grants: document.client_grants.len(),
+        users: document.users.len(),
+        signing_keys: keys.len(),
+    })
+}
+
+fn user_record(u: User) -> UserRecord {
+    UserRecord {
+        user_id: u.user_id,
+        email: u.email,
+        email_verified: u.email_verified,
+        password_hash: u.password_hash,
+        name: u.name,
+        nickname: u.nickname,
+        picture: u.picture,
+        blocked: u.blocked,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+        last_login: u.last_login,
+        logins_count: u.logins_count,
+    }
+}
+
+fn user_from_record(u: &UserRecord) -> User {
+    User {
+        user_id: u.user_id.clone(),
+        email: u.email.clone(),
+        email_verified: u.email_verified,
+        password_hash: u.password_hash.clone(),
+        name: u.name.clone(),
+        nickname: u.nickname.clone(),
+        picture: u.picture.clone(),
+        blocked: u.blocked,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+        last_login: u.last_login,
+        logins_count: u.logins_count,
+    }
+}

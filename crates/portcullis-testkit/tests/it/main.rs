@@ -1,0 +1,64 @@
+//! The storage conformance suite against both backends: each behaviour of
+//! `portcullis_testkit::conformance` on a fresh SQLite file and on a fresh PostgreSQL database
+//! of the test process's throwaway cluster.
+
+use std::sync::Arc;
+
+use portcullis_store::Store;
+use portcullis_store_postgres::PgStore;
+use portcullis_store_sqlite::SqliteStore;
+
+/// A fresh SQLite store; the directory lives as long as the store is used.
+async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("conformance.db"))
+        .await
+        .expect("sqlite store");
+    (Arc::new(store), dir)
+}
+
+/// A fresh PostgreSQL store in its own database.
+async fn postgres() -> (Arc<dyn Store>, ()) {
+    let url = portcullis_testkit::postgres::fresh_database().await;
+    let store = PgStore::connect(&url).await.expect("postgres store");
+    (Arc::new(store), ())
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = super::sqlite().await;
+                    portcullis_testkit::conformance::$name(store.as_ref()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, ()) = super::postgres().await;
+                    portcullis_testkit::conformance::$name(store.as_ref()).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    resource_server_crud,
+    client_and_grant_crud,
+    user_crud_and_email_case_insensitivity,
+    list_pagination_and_total,
+    sessions_expire,
+    opaque_tokens_expire,
+    codes_are_single_use_under_concurrency,
+    refresh_rotation_outcomes,
+    refresh_concurrent_rotation_has_one_winner,
+    refresh_insert_into_revoked_family_is_revoked,
+    key_initialization_race_creates_one_set,
+    key_rotation_and_import,
+    throttle_counters,
+);

@@ -1,0 +1,202 @@
+//! The `portcullis` binary, driven as a user drives it: zero-configuration `serve`, the
+//! administrative commands with `--json`, and a key rotation a running server picks up.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::Value;
+
+fn portcullis(dir: &Path, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .arg("--json")
+        .current_dir(dir)
+        .output()
+        .expect("run portcullis");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON output")
+}
+
+/// Starts `portcullis serve` with no configuration but a free port; returns it and its URL.
+fn serve(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("server exited before it was ready")
+            .expect("read");
+        if let Some(rest) = line.split("listen=").nth(1) {
+            break rest.split_whitespace().next().expect("address").to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+fn stop(mut child: Child) {
+    // SIGTERM: a graceful shutdown, which must end the process by itself.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    for _ in 0..100 {
+        if let Ok(Some(status)) = child.try_wait() {
+            assert!(status.success(), "serve exited with {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("serve did not stop on SIGTERM");
+}
+
+#[tokio::test]
+async fn zero_configuration_serve_and_the_admin_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = portcullis(
+        dir.path(),
+        &[
+            "apis",
+            "create",
+            "--name",
+            "Quickstart API",
+            "--identifier",
+            "https://quickstarts/api",
+            "--scopes",
+            "read:messages",
+        ],
+    );
+    assert_eq!(api["identifier"], "https://quickstarts/api");
+    assert_eq!(api["signing_alg"], "RS256");
+    assert_eq!(api["scopes"][0]["value"], "read:messages");
+    let m2m = portcullis(
+        dir.path(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Worker",
+            "--type",
+            "m2m",
+            "--grant",
+            "https://quickstarts/api=read:messages",
+        ],
+    );
+    let client_id = m2m["client_id"].as_str().expect("client_id").to_owned();
+    let secret = m2m["client_secret"]
+        .as_str()
+        .expect("client_secret")
+        .to_owned();
+    assert_eq!(
+        m2m["grant_types"],
+        serde_json::json!(["client_credentials"])
+    );
+    let spa = portcullis(
+        dir.path(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "SPA",
+            "--type",
+            "spa",
+            "--callbacks",
+            "http://localhost:3000",
+        ],
+    );
+    assert!(spa.get("client_secret").is_none());
+    assert_eq!(
+        spa["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
+    let user = portcullis(
+        dir.path(),
+        &[
+            "users",
+            "create",
+            "--email",
+            "jane@example.com",
+            "--password",
+            "a long password",
+        ],
+    );
+    assert!(user["user_id"].as_str().unwrap().starts_with("auth0|"));
+    assert!(
+        dir.path().join("data/portcullis.db").exists(),
+        "the default data directory is ./data"
+    );
+
+    let (child, url) = serve(dir.path());
+    let http = reqwest::Client::new();
+    let discovery: Value = http
+        .get(format!("{url}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery["issuer"], "http://localhost:4000/",
+        "the default issuer"
+    );
+    let jwks: Value = http
+        .get(format!("{url}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    let token = http
+        .post(format!("{url}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+            ("audience", "https://quickstarts/api"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 200);
+
+    // A rotation by the CLI reaches the running server.
+    let rotated = portcullis(dir.path(), &["keys", "rotate"]);
+    let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+    let mut published = 0;
+    for _ in 0..80 {
+        let jwks: Value = http
+            .get(format!("{url}/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        published = jwks["keys"].as_array().unwrap().len();
+        if published == 3 && jwks["keys"][0]["kid"] == new_kid.as_str() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(published, 3, "previous, current and next are published");
+    stop(child);
+}
