@@ -13,37 +13,19 @@ CONNECTIONS=${CONNECTIONS:-16}
 PORT=${PORT:-4700}
 PEER_PORT=${PEER_PORT:-4701}
 SIGN_CEILING=3428 # aws-lc-rs RSA-2048 signatures/s on one core (research/validation.md §2)
+. ../lib.sh
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+ensure_wrk
 [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/portcullis-target}"
-(cd ../.. && cargo build --release -q -p portcullis)
-BIN="$CARGO_TARGET_DIR/release/portcullis"
+build_release ../..
 DATA=$(mktemp -d)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$DATA"; }
 trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
-rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-wait_ready() { # url -> prints ms waited
-  local start; start=$(now_ms)
-  until curl -sf -o /dev/null "$1"; do
-    if [ $(( $(now_ms) - start )) -gt 20000 ]; then echo "not ready: $1" >&2; return 1; fi
-  done
-  echo $(( $(now_ms) - start ))
-}
-stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
+trap 'exit 130' INT TERM
 
 cli() { PORTCULLIS_DATA_DIR="$DATA" "$BIN" "$@"; }
-cli apis create --name Bench --identifier https://bench.example/api --scopes read:messages >/dev/null
-M2M=$(cli clients create --name bench-m2m --type m2m --grant https://bench.example/api=read:messages --json)
-M2M_ID=$(echo "$M2M" | node -e 'process.stdin.on("data",d=>{const c=JSON.parse(d);console.log(c.client_id)})')
-M2M_SECRET=$(echo "$M2M" | node -e 'process.stdin.on("data",d=>{const c=JSON.parse(d);console.log(c.client_secret)})')
-SPA_ID=$(cli clients create --name bench-spa --type spa --callbacks http://localhost:3000 --web-origins http://localhost:3000 --json \
-  | node -e 'process.stdin.on("data",d=>console.log(JSON.parse(d).client_id))')
-cli users create --email bench@example.com --password 'bench password 1' >/dev/null
+create_tenant
 
 start_portcullis() {
   PORTCULLIS_LOG=warn "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --issuer "http://localhost:$PORT" >/dev/null 2>&1 &
@@ -72,15 +54,15 @@ load() { # pid url path body
   echo "$rps $p99 $cores $bad $(rss_kb "$1")"
 }
 
-OURS_BODY="grant_type=client_credentials&client_id=$M2M_ID&client_secret=$M2M_SECRET&audience=https%3A%2F%2Fbench.example%2Fapi"
+OURS_BODY=$TOKEN_BODY
 PEER_BODY="grant_type=client_credentials&client_id=bench-m2m&client_secret=bench-m2m-secret&resource=https%3A%2F%2Fbench.example%2Fapi&scope=read%3Amessages"
 declare -a OURS PEER
 for round in $(seq 1 "$ROUNDS"); do
   start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
   OURS+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$OURS_BODY")")
   if [ "$round" = 1 ]; then
-    LOGIN_SEQ=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" bench@example.com 'bench password 1' 20 1)
-    LOGIN_PAR=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" bench@example.com 'bench password 1' 60 4)
+    LOGIN_SEQ=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 20 1)
+    LOGIN_PAR=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 60 4)
   fi
   stop "$PORTCULLIS_PID"
   start_peer; wait_ready "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null
@@ -88,8 +70,6 @@ for round in $(seq 1 "$ROUNDS"); do
   stop "$PEER_PID"
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-column_of() { local n=$1; shift; for row in "$@"; do echo "$row" | awk -v n="$n" '{print $n}'; done; }
 O_RPS=$(column_of 1 "${OURS[@]}" | median); P_RPS=$(column_of 1 "${PEER[@]}" | median)
 O_CORES=$(column_of 3 "${OURS[@]}" | median); P_CORES=$(column_of 3 "${PEER[@]}" | median)
 

@@ -5,7 +5,15 @@
 //!   throwaway PostgreSQL), then the server's HTTP suite a second time on PostgreSQL. The
 //!   PostgreSQL server binaries are installed first when missing
 //!   (`scripts/install-test-deps.sh`).
+//!   Last, the browser suite (as `browser`).
 //! - `tidy`: repository hygiene checks only.
+//! - `demo`: the seed tutorials' apps against a fresh tenant, until Ctrl-C (see `stack`).
+//! - `browser`: the browser suite (`samples/browser-tests`) in headless Chromium against the
+//!   demo stack on free ports; screenshots go to `artifacts/browser/`.
+
+mod browser;
+mod procs;
+mod stack;
 
 use std::{
     path::{Path, PathBuf},
@@ -19,10 +27,12 @@ fn main() -> anyhow::Result<()> {
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
     match task.as_str() {
-        "ci" => ci(),
+        "ci" => ci(&root),
         "tidy" => tidy(&root),
+        "demo" => browser::demo(&root),
+        "browser" => browser::suite(&root, stack::Build::Binaries),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy>");
+            eprintln!("usage: cargo xtask <ci|tidy|demo|browser>");
             bail!("unknown task {task:?}")
         }
     }
@@ -53,7 +63,7 @@ fn run_with(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Resul
     Ok(())
 }
 
-fn ci() -> anyhow::Result<()> {
+fn ci(root: &Path) -> anyhow::Result<()> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         "cargo",
@@ -76,7 +86,7 @@ fn ci() -> anyhow::Result<()> {
         &["test", "--workspace", "--test", "it"],
         &[("PORTCULLIS_TEST_BACKEND", "postgres")],
     )?;
-    Ok(())
+    browser::suite(root, stack::Build::AsTests)
 }
 
 /// Repository hygiene: committed files name no paths of a developer's machine, and the

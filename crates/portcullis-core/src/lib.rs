@@ -6,16 +6,20 @@
 //! - [`keys`]: RSA signing keys, the [`KeyRing`] that signs JWTs and publishes the JWKS.
 //! - [`claims`]: the access-token and ID-token claim sets.
 //! - [`pkce`], [`scope`]: PKCE S256 and scope strings.
-//! - [`authz`]: which scopes a user or a machine client gets for an API.
+//! - [`authz`]: which scopes a user or a machine client gets for an API (RBAC, access rules);
+//!   [`rules`]: creating access rules.
+//! - [`admin`], [`administrators`]: creating and changing tenant objects with validation; dashboard administrators.
 //! - [`tenant`]: the whole tenant as one JSON document (export and import).
 
 pub mod admin;
+pub mod administrators;
 pub mod authz;
 pub mod claims;
 pub mod clock;
 pub mod keys;
 pub mod password;
 pub mod pkce;
+pub mod rules;
 pub mod scope;
 pub mod secrets;
 pub mod tenant;

@@ -10,7 +10,8 @@
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use portcullis_store::{
-    Client, ClientGrant, KeyState, Page, ResourceServer, SigningKey, Store, StoreError, User,
+    AccessRule, Admin, Client, ClientGrant, KeyState, Page, Permission, ResourceServer, Role,
+    SigningKey, Store, StoreError, User,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,39 @@ pub struct TenantDocument {
     pub client_grants: Vec<ClientGrant>,
     pub users: Vec<UserRecord>,
     pub signing_keys: Vec<KeyRecord>,
+    /// Roles with their permissions and members (absent from documents of older servers).
+    #[serde(default)]
+    pub roles: Vec<RoleRecord>,
+    /// Permissions given to users directly.
+    #[serde(default)]
+    pub user_permissions: Vec<UserPermissionsRecord>,
+    #[serde(default)]
+    pub access_rules: Vec<AccessRule>,
+    #[serde(default)]
+    pub admins: Vec<AdminRecord>,
+}
+
+/// A role, what it grants and who holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    pub role: Role,
+    pub permissions: Vec<Permission>,
+    pub user_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPermissionsRecord {
+    pub user_id: String,
+    pub permissions: Vec<Permission>,
+}
+
+/// An administrator with the password hash (which `Admin` never serializes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRecord {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: i64,
 }
 
 /// A user with the password hash (which [`User`]'s own serialisation leaves out).
@@ -108,7 +142,44 @@ pub async fn export(store: &dyn Store) -> Result<TenantDocument, TenantError> {
     let client_grants = all(|p| store.list_client_grants(p)).await?;
     let users = all(|p| store.list_users(None, p)).await?;
     let signing_keys = store.live_keys().await?;
+    let mut roles = Vec::new();
+    for role in all(|p| store.list_roles(None, p)).await? {
+        roles.push(RoleRecord {
+            permissions: store.role_permissions(&role.id).await?,
+            user_ids: all(|p| store.role_users(&role.id, p)).await?,
+            role,
+        });
+    }
+    let mut user_permissions = Vec::new();
+    for user in &users {
+        let permissions = store.user_permissions(&user.user_id).await?;
+        if !permissions.is_empty() {
+            user_permissions.push(UserPermissionsRecord {
+                user_id: user.user_id.clone(),
+                permissions,
+            });
+        }
+    }
+    let mut access_rules = Vec::new();
+    for api in &resource_servers {
+        access_rules.extend(store.access_rules(&api.id).await?);
+    }
+    let admins = store
+        .list_admins()
+        .await?
+        .into_iter()
+        .map(|a| AdminRecord {
+            id: a.id,
+            email: a.email,
+            password_hash: a.password_hash,
+            created_at: a.created_at,
+        })
+        .collect();
     Ok(TenantDocument {
+        roles,
+        user_permissions,
+        access_rules,
+        admins,
         format: FORMAT.into(),
         version: FORMAT_VERSION,
         resource_servers,
@@ -136,6 +207,9 @@ pub struct ImportCounts {
     pub client_grants: usize,
     pub users: usize,
     pub signing_keys: usize,
+    pub roles: usize,
+    pub access_rules: usize,
+    pub admins: usize,
 }
 
 /// Writes `document` into an empty `store`. The signing keys are checked against `cipher`
@@ -196,7 +270,39 @@ pub async fn import(
     for key in &keys {
         store.insert_key(key).await?;
     }
+    for record in &document.roles {
+        store.create_role(&record.role).await?;
+        store
+            .add_role_permissions(&record.role.id, &record.permissions)
+            .await?;
+        for user_id in &record.user_ids {
+            store
+                .assign_user_roles(user_id, std::slice::from_ref(&record.role.id))
+                .await?;
+        }
+    }
+    for record in &document.user_permissions {
+        store
+            .add_user_permissions(&record.user_id, &record.permissions)
+            .await?;
+    }
+    for rule in &document.access_rules {
+        store.create_access_rule(rule).await?;
+    }
+    for admin in &document.admins {
+        store
+            .create_admin(&Admin {
+                id: admin.id.clone(),
+                email: admin.email.clone(),
+                password_hash: admin.password_hash.clone(),
+                created_at: admin.created_at,
+            })
+            .await?;
+    }
     Ok(ImportCounts {
+        roles: document.roles.len(),
+        access_rules: document.access_rules.len(),
+        admins: document.admins.len(),
         resource_servers: document.resource_servers.len(),
         clients: document.clients.len(),
         client_grants: document.client_grants.len(),

@@ -3,7 +3,10 @@
 //! [`Application::build`] opens the store, makes sure signing keys exist, binds the listener
 //! and returns an application the binary runs and the tests spawn on port 0.
 
+pub mod audit;
+pub mod dashboard;
 pub mod error;
+pub mod management;
 pub mod master_key;
 pub mod metrics;
 pub mod routes;
@@ -74,6 +77,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 pub struct Application {
     listener: std::net::TcpListener,
     state: AppState,
+    bootstrap: management::bootstrap::Outcome,
 }
 
 impl Application {
@@ -101,12 +105,17 @@ impl Application {
         portcullis_core::keys::ensure_initialized(store.as_ref(), clock.as_ref(), &key_cipher)
             .await
             .context("initialising signing keys")?;
+        let hasher = SecretHasher::new(&settings.master_key);
+        let bootstrap =
+            management::bootstrap::run(store.as_ref(), &hasher, clock.as_ref(), &settings)
+                .await
+                .context("bootstrapping the Management API")?;
         let ring = KeyRing::from_keys(&store.live_keys().await?, &key_cipher, clock.now())
             .context("loading the signing keys")?;
         let origins = store.all_client_origins().await?;
         listener.set_nonblocking(true)?;
         let state = AppState::new(AppInner {
-            hasher: SecretHasher::new(&settings.master_key),
+            hasher,
             key_cipher,
             keys: KeyCache::new(ring),
             origins: OriginCache::new(
@@ -121,7 +130,12 @@ impl Application {
             clock,
             settings,
         });
-        Ok(Application { listener, state })
+        dashboard::bootstrap_admin(&state).await?;
+        Ok(Application {
+            listener,
+            state,
+            bootstrap,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -132,6 +146,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// What the Management API bootstrap did at build.
+    pub fn bootstrap_outcome(&self) -> &management::bootstrap::Outcome {
+        &self.bootstrap
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -5,7 +5,10 @@ use cookie::{Cookie, SameSite};
 use portcullis_core::secrets::{lookup_hash, random_token};
 use portcullis_store::{LoginSession, User};
 
-use crate::state::AppState;
+use crate::{
+    audit::{self, codes},
+    state::AppState,
+};
 
 pub const SESSION_COOKIE: &str = "portcullis_session";
 pub const CSRF_COOKIE: &str = "portcullis_csrf";
@@ -81,7 +84,17 @@ pub async fn start(
 /// Ends this browser's session, if any; returns the cookie that clears it.
 pub async fn end(state: &AppState, headers: &HeaderMap) -> HeaderValue {
     if let Some(token) = cookie_value(headers, SESSION_COOKIE) {
-        if let Err(error) = state.store.delete_session(&lookup_hash(&token)).await {
+        let hash = lookup_hash(&token);
+        if let Ok(Some(session)) = state.store.session_by_hash(&hash, state.clock.now()).await {
+            state
+                .audit(
+                    audit::entry(codes::LOGOUT, "Successful logout")
+                        .user_id(&session.user_id)
+                        .request(None, headers),
+                )
+                .await;
+        }
+        if let Err(error) = state.store.delete_session(&hash).await {
             tracing::error!(%error, "could not delete a session");
         }
     }

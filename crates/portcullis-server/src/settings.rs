@@ -30,6 +30,43 @@ impl Default for ThrottleLimits {
     }
 }
 
+/// Credentials of the bootstrap client (the first machine-to-machine client, granted the whole
+/// Management API), from `PORTCULLIS_BOOTSTRAP_CLIENT_ID` and
+/// `PORTCULLIS_BOOTSTRAP_CLIENT_SECRET`. Without them a secret is generated and printed once.
+#[derive(Clone)]
+pub struct BootstrapCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for BootstrapCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootstrapCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+impl BootstrapCredentials {
+    /// Reads `PORTCULLIS_BOOTSTRAP_CLIENT_ID` and `PORTCULLIS_BOOTSTRAP_CLIENT_SECRET`: both or
+    /// neither must be set.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        let read = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        match (
+            read("PORTCULLIS_BOOTSTRAP_CLIENT_ID"),
+            read("PORTCULLIS_BOOTSTRAP_CLIENT_SECRET"),
+        ) {
+            (Some(client_id), Some(client_secret)) => Ok(Some(BootstrapCredentials {
+                client_id,
+                client_secret,
+            })),
+            (None, None) => Ok(None),
+            _ => Err("set both PORTCULLIS_BOOTSTRAP_CLIENT_ID and PORTCULLIS_BOOTSTRAP_CLIENT_SECRET, or neither".into()),
+        }
+    }
+}
+
 /// Everything the server needs to run.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -51,6 +88,8 @@ pub struct Settings {
     pub throttle: ThrottleLimits,
     /// How often a replica reloads signing keys and CORS origins from the store.
     pub cache_refresh_seconds: u64,
+    /// Given credentials of the bootstrap client; `None` generates them.
+    pub bootstrap_client: Option<BootstrapCredentials>,
 }
 
 impl Settings {
@@ -67,6 +106,7 @@ impl Settings {
             session_lifetime: 3 * 86_400,
             throttle: ThrottleLimits::default(),
             cache_refresh_seconds: 5,
+            bootstrap_client: None,
         }
     }
 

@@ -2,6 +2,7 @@
 //! ID tokens and refresh tokens.
 
 use portcullis_core::{
+    authz,
     claims::{at_hash, rfc3339, AccessTokenClaims, Audience, IdTokenClaims, ProfileClaims},
     keys::TokenType,
     secrets::{lookup_hash, random_token},
@@ -13,15 +14,19 @@ use crate::{error::OAuthError, state::AppState};
 /// Lifetime of an opaque `/userinfo` token.
 const OPAQUE_TOKEN_LIFETIME: i64 = 86_400;
 
-/// An access token and its lifetime.
+/// An access token, its lifetime, and the scopes it carries (the request's, narrowed by the
+/// API's access policies: what the token response reports).
 pub struct AccessToken {
     pub token: String,
     pub expires_in: i64,
+    pub scopes: Vec<String>,
 }
 
 /// For whom and what an access token is.
 pub struct AccessRequest<'a> {
     pub subject: &'a str,
+    /// The user the token is for (`None` for machine tokens): the API's access policies apply.
+    pub user: Option<&'a User>,
     pub client: &'a Client,
     pub api: Option<&'a ResourceServer>,
     pub scopes: &'a [String],
@@ -36,8 +41,8 @@ pub async fn access_token(
     request: AccessRequest<'_>,
 ) -> Result<AccessToken, OAuthError> {
     let now = state.clock.now();
-    let scope = request.scopes.join(" ");
     let Some(api) = request.api else {
+        let scope = request.scopes.join(" ");
         let token = random_token(32);
         state
             .store
@@ -52,8 +57,21 @@ pub async fn access_token(
         return Ok(AccessToken {
             token,
             expires_in: OPAQUE_TOKEN_LIFETIME,
+            scopes: request.scopes.to_vec(),
         });
     };
+    let client_id = &request.client.client_id;
+    let (scopes, permissions) = match request.user {
+        Some(user) => {
+            let access = authz::UserAccess::load(state.store.as_ref(), user, api).await?;
+            (
+                authz::apply_user_policies(request.scopes, api, &access, user, client_id),
+                authz::token_permissions(api, &access, user, client_id),
+            )
+        }
+        None => (request.scopes.to_vec(), None),
+    };
+    let scope = scopes.join(" ");
     let lifetime = if request.for_browser {
         api.token_lifetime_for_web
     } else {
@@ -83,7 +101,7 @@ pub async fn access_token(
         } else {
             request.grant_type.map(str::to_owned)
         },
-        permissions: None,
+        permissions,
     };
     let typ = if rfc9068 {
         TokenType::AccessTokenJwt
@@ -94,6 +112,7 @@ pub async fn access_token(
     Ok(AccessToken {
         token,
         expires_in: lifetime,
+        scopes,
     })
 }
 

@@ -8,9 +8,12 @@
 //! This crate and its SQLite sibling are the only places that contain SQL. Row shapes stay
 //! private; every method maps rows into `portcullis_store` types.
 
+mod admin_sessions;
+mod audit;
 mod clients;
 mod keys;
 mod protocol;
+mod rbac;
 mod rows;
 mod users;
 
@@ -80,6 +83,10 @@ pub(crate) fn backend(error: impl Into<BackendError>) -> StoreError {
         BackendError::Sqlx(sqlx::Error::Database(db)) if db.is_unique_violation() => {
             StoreError::Conflict(db.message().to_owned())
         }
+        // Only ever raised by an assignment naming a role, user or API that does not exist.
+        BackendError::Sqlx(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+            StoreError::NotFound
+        }
         BackendError::Sqlx(other) => StoreError::Backend(other.to_string()),
         BackendError::Migrate(other) => StoreError::Backend(other.to_string()),
         BackendError::Json(other) => StoreError::Backend(format!("stored JSON: {other}")),
@@ -115,3 +122,16 @@ pub(crate) fn limits(page: portcullis_store::Page) -> (i64, i64) {
 
 /// Advisory-lock namespace of the signing keys (an arbitrary constant: "PCKEYS").
 pub(crate) const KEYS_LOCK: i64 = 0x5043_4b45_5953;
+
+/// A case-insensitive LIKE pattern matching text that contains `needle`; LIKE wildcards in the
+/// needle match literally (use with `ESCAPE '\\'` on a lower-cased column).
+pub(crate) fn like_pattern(needle: &str) -> String {
+    let mut escaped = String::new();
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    format!("%{escaped}%")
+}

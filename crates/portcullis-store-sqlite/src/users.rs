@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use portcullis_store::{Page, StoreError, User, UserRepository};
 use sqlx::{sqlite::SqliteRow, Row};
 
-use crate::{backend, clients::found, limits, SqliteStore};
+use crate::{backend, clients::found, like_pattern, limits, SqliteStore};
 
 fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
     Ok(User {
@@ -78,15 +78,7 @@ impl UserRepository for SqliteStore {
         page: Page,
     ) -> Result<(Vec<User>, u64), StoreError> {
         let (limit, offset) = limits(page);
-        // LIKE wildcards in the search text match literally.
-        let mut escaped = String::new();
-        for c in email_contains.unwrap_or("").to_lowercase().chars() {
-            if matches!(c, '\\' | '%' | '_') {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
-        let pattern = format!("%{escaped}%");
+        let pattern = like_pattern(email_contains.unwrap_or(""));
         let rows = sqlx::query(
             "SELECT * FROM users WHERE email_lower LIKE ? ESCAPE '\\' ORDER BY created_at, user_id
              LIMIT ? OFFSET ?",

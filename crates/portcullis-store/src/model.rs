@@ -292,3 +292,101 @@ pub struct OpaqueToken {
     pub scope: String,
     pub expires_at: i64,
 }
+
+/// A named set of permissions users can be given (RBAC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// `rol_<hex>`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// One scope of one API, held by a role or directly by a user.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Permission {
+    /// The API's identifier (its audience).
+    pub resource_server_identifier: String,
+    /// The scope value, such as `read:messages`.
+    pub permission_name: String,
+}
+
+/// What must hold for an access rule's scope to be granted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuleCondition {
+    /// The user's email address is verified.
+    EmailVerified,
+    /// The user holds the role (directly assigned).
+    HasRole { role_id: String },
+    /// The token is requested by one of these applications.
+    ClientIn { client_ids: Vec<String> },
+    /// The user's email address is in one of these domains.
+    EmailDomainIn { domains: Vec<String> },
+}
+
+/// A declarative access policy on one API: `scope` (or every scope, when `*`) is granted to a
+/// user only when `condition` holds. Evaluated at token issuance; a denied scope is left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRule {
+    /// `rul_<hex>`.
+    pub id: String,
+    /// The API's id (not its identifier): rules go with the API when it is deleted.
+    pub resource_server_id: String,
+    pub scope: String,
+    pub condition: RuleCondition,
+    pub created_at: i64,
+}
+
+/// An administrator of the tenant: signs in to the dashboard. Not a user of the tenant's apps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admin {
+    /// `adm_<hex>`.
+    pub id: String,
+    pub email: String,
+    /// PHC string of the argon2id hash.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    pub created_at: i64,
+}
+
+/// A signed-in dashboard administrator's browser. Like [`LoginSession`], the cookie holds a
+/// random token and the store keys it by its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminSession {
+    pub id_hash: Vec<u8>,
+    pub admin_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// One entry of the audit log (Auth0's "Logs"). Never holds a secret or a token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEvent {
+    /// Sortable: later events have greater ids.
+    pub log_id: String,
+    /// Unix milliseconds.
+    pub date: i64,
+    /// Auth0's type code: `s` (login), `f` (failed login), `ss`/`fs` (sign-up), `seacft`
+    /// (code exchange), `seccft` (client credentials), `sertft` (refresh), `ferrt` (refresh
+    /// reuse), `slo` (logout), `sapi`/`fapi` (Management API or admin change), ...
+    pub event_type: String,
+    pub description: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub client_id: Option<String>,
+    pub client_name: Option<String>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    /// Structured context (for admin changes: who, which object, what).
+    pub details: serde_json::Value,
+}
+
+/// Which log events to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub event_type: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+}

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 
 use crate::{
-    error::StoreResult, AuthorizationCode, Client, ClientGrant, LoginSession, OpaqueToken,
-    RefreshToken, ResourceServer, RotationOutcome, SigningKey, User,
+    error::StoreResult, AccessRule, Admin, AdminSession, AuthorizationCode, Client, ClientGrant,
+    LogEvent, LogFilter, LoginSession, OpaqueToken, Permission, RefreshToken, ResourceServer, Role,
+    RotationOutcome, SigningKey, User,
 };
 
 /// A page of a listing: `page` counts from zero, as in Auth0's Management API.
@@ -178,6 +179,108 @@ pub trait ThrottleRepository: Send + Sync {
     async fn clear(&self, key: &str) -> StoreResult<()>;
 }
 
+/// Roles, their permissions, and who holds which (RBAC). Deleting a role, a user or an API
+/// removes the assignments and permissions that name it.
+#[async_trait]
+pub trait RoleRepository: Send + Sync {
+    async fn create_role(&self, role: &Role) -> StoreResult<()>;
+    async fn role_by_id(&self, id: &str) -> StoreResult<Option<Role>>;
+    /// Roles whose name contains `name_filter` (case-insensitive), by name.
+    async fn list_roles(
+        &self,
+        name_filter: Option<&str>,
+        page: Page,
+    ) -> StoreResult<(Vec<Role>, u64)>;
+    async fn update_role(&self, role: &Role) -> StoreResult<()>;
+    async fn delete_role(&self, id: &str) -> StoreResult<()>;
+
+    async fn role_permissions(&self, role_id: &str) -> StoreResult<Vec<Permission>>;
+    /// Adds permissions (already held ones are kept once). Fails with `NotFound` when the role
+    /// or an API does not exist.
+    async fn add_role_permissions(
+        &self,
+        role_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    async fn remove_role_permissions(
+        &self,
+        role_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+
+    /// Ids of the users holding the role, by user id.
+    async fn role_users(&self, role_id: &str, page: Page) -> StoreResult<(Vec<String>, u64)>;
+    async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<Role>>;
+    /// Assigns roles (already held ones are kept once). `NotFound` when the user or a role
+    /// does not exist.
+    async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+
+    /// Permissions given to the user directly (not through roles).
+    async fn user_permissions(&self, user_id: &str) -> StoreResult<Vec<Permission>>;
+    async fn add_user_permissions(
+        &self,
+        user_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    async fn remove_user_permissions(
+        &self,
+        user_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()>;
+    /// Every permission name the user holds for the API `identifier`, directly or through a
+    /// role, sorted and without duplicates: what RBAC grants at token issuance.
+    async fn effective_permissions(
+        &self,
+        user_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Vec<String>>;
+}
+
+/// Declarative access rules per API.
+#[async_trait]
+pub trait AccessRuleRepository: Send + Sync {
+    /// `NotFound` when the API does not exist.
+    async fn create_access_rule(&self, rule: &AccessRule) -> StoreResult<()>;
+    /// The rules of one API, oldest first.
+    async fn access_rules(&self, resource_server_id: &str) -> StoreResult<Vec<AccessRule>>;
+    async fn delete_access_rule(&self, id: &str) -> StoreResult<()>;
+}
+
+/// Dashboard administrators.
+#[async_trait]
+pub trait AdminRepository: Send + Sync {
+    /// `Conflict` when the email (case-insensitive) is taken.
+    async fn create_admin(&self, admin: &Admin) -> StoreResult<()>;
+    async fn admin_by_id(&self, id: &str) -> StoreResult<Option<Admin>>;
+    async fn admin_by_email(&self, email: &str) -> StoreResult<Option<Admin>>;
+    async fn list_admins(&self) -> StoreResult<Vec<Admin>>;
+    async fn update_admin_password(&self, id: &str, password_hash: &str) -> StoreResult<()>;
+}
+
+/// Dashboard sessions of administrators. Deleting an administrator ends their sessions.
+#[async_trait]
+pub trait AdminSessionRepository: Send + Sync {
+    /// `NotFound` when the administrator does not exist.
+    async fn create_admin_session(&self, session: &AdminSession) -> StoreResult<()>;
+    /// The session with this hash, unless it expired by `now`.
+    async fn admin_session_by_hash(
+        &self,
+        id_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<AdminSession>>;
+    async fn delete_admin_session(&self, id_hash: &[u8]) -> StoreResult<()>;
+}
+
+/// The audit log: append-only.
+#[async_trait]
+pub trait AuditLogRepository: Send + Sync {
+    async fn append_log(&self, event: &LogEvent) -> StoreResult<()>;
+    async fn log_by_id(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
+    /// Matching events, newest first.
+    async fn list_logs(&self, filter: &LogFilter, page: Page) -> StoreResult<(Vec<LogEvent>, u64)>;
+}
+
 /// Everything the server stores, as one object handlers can hold.
 pub trait Store:
     ResourceServerRepository
@@ -190,6 +293,11 @@ pub trait Store:
     + RefreshTokenRepository
     + OpaqueTokenRepository
     + ThrottleRepository
+    + RoleRepository
+    + AccessRuleRepository
+    + AdminRepository
+    + AdminSessionRepository
+    + AuditLogRepository
     + Send
     + Sync
 {
@@ -206,6 +314,11 @@ impl<T> Store for T where
         + RefreshTokenRepository
         + OpaqueTokenRepository
         + ThrottleRepository
+        + RoleRepository
+        + AccessRuleRepository
+        + AdminRepository
+        + AdminSessionRepository
+        + AuditLogRepository
         + Send
         + Sync
 {

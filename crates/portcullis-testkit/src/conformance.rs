@@ -5,8 +5,9 @@
 
 use futures::future::join_all;
 use portcullis_store::{
-    AppType, AuthorizationCode, Client, ClientGrant, KeyState, LoginSession, OpaqueToken, Page,
-    Redeemed, RefreshToken, RefreshTokenPolicy, ResourceServer, RotationOutcome, ScopeDefinition,
+    AccessRule, Admin, AdminSession, AppType, AuthorizationCode, Client, ClientGrant, KeyState,
+    LogEvent, LogFilter, LoginSession, OpaqueToken, Page, Permission, Redeemed, RefreshToken,
+    RefreshTokenPolicy, ResourceServer, Role, RotationOutcome, RuleCondition, ScopeDefinition,
     SigningKey, Store, StoreError, User,
 };
 
@@ -830,4 +831,354 @@ pub async fn throttle_counters(store: &dyn Store) {
         "no hit lost or counted twice"
     );
     assert_eq!(store.hits("ip:1", 900).await.expect("hits"), 20);
+}
+
+fn role(n: u32, name: &str) -> Role {
+    Role {
+        id: format!("rol_{n:016}"),
+        name: name.into(),
+        description: format!("{name} role"),
+        created_at: NOW + i64::from(n),
+    }
+}
+
+fn permission(api: &ResourceServer, name: &str) -> Permission {
+    Permission {
+        resource_server_identifier: api.identifier.clone(),
+        permission_name: name.into(),
+    }
+}
+
+/// Roles, their permissions, assignments, what a user effectively holds, and what deleting
+/// a role, a user or an API removes.
+pub async fn roles_and_permissions(store: &dyn Store) {
+    let messages = api(1);
+    let other = api(2);
+    store.create_resource_server(&messages).await.unwrap();
+    store.create_resource_server(&other).await.unwrap();
+    let alice = user(1, "alice@example.com");
+    let bob = user(2, "bob@example.com");
+    store.create_user(&alice).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+    let reader = role(1, "Reader");
+    let writer = role(2, "Writer");
+    store.create_role(&reader).await.unwrap();
+    store.create_role(&writer).await.unwrap();
+    assert!(is_conflict(store.create_role(&role(3, "READER")).await));
+
+    let (found, total) = store.list_roles(Some("read"), Page::ALL).await.unwrap();
+    assert_eq!((found, total), (vec![reader.clone()], 1));
+    let renamed = Role {
+        description: "Reads messages".into(),
+        ..reader.clone()
+    };
+    store.update_role(&renamed).await.unwrap();
+    assert_eq!(store.role_by_id(&reader.id).await.unwrap(), Some(renamed));
+    assert!(is_not_found(store.update_role(&role(9, "Ghost")).await));
+
+    let read = permission(&messages, "read:messages");
+    let write = permission(&messages, "write:messages");
+    let elsewhere = permission(&other, "read:messages");
+    store
+        .add_role_permissions(&reader.id, &[read.clone(), read.clone(), elsewhere.clone()])
+        .await
+        .unwrap();
+    store
+        .add_role_permissions(&writer.id, std::slice::from_ref(&write))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.role_permissions(&reader.id).await.unwrap(),
+        vec![read.clone(), elsewhere.clone()]
+    );
+    assert!(is_not_found(
+        store
+            .add_role_permissions("rol_missing", std::slice::from_ref(&read))
+            .await
+    ));
+    let unknown_api = Permission {
+        resource_server_identifier: "https://nowhere.example".into(),
+        permission_name: "x".into(),
+    };
+    assert!(is_not_found(
+        store.add_role_permissions(&reader.id, &[unknown_api]).await
+    ));
+    assert!(is_not_found(store.role_permissions("rol_missing").await));
+
+    store
+        .assign_user_roles(&alice.user_id, &[reader.id.clone(), reader.id.clone()])
+        .await
+        .unwrap();
+    store
+        .add_user_permissions(&alice.user_id, std::slice::from_ref(&write))
+        .await
+        .unwrap();
+    assert!(is_not_found(
+        store
+            .assign_user_roles(&alice.user_id, &["rol_missing".into()])
+            .await
+    ));
+    assert!(is_not_found(
+        store
+            .assign_user_roles("auth0|missing", std::slice::from_ref(&reader.id))
+            .await
+    ));
+    assert_eq!(
+        store.user_roles(&alice.user_id).await.unwrap(),
+        vec![store.role_by_id(&reader.id).await.unwrap().unwrap()]
+    );
+    assert_eq!(
+        store.user_permissions(&alice.user_id).await.unwrap(),
+        vec![write.clone()]
+    );
+    assert_eq!(
+        store
+            .effective_permissions(&alice.user_id, &messages.identifier)
+            .await
+            .unwrap(),
+        ["read:messages", "write:messages"]
+    );
+    assert_eq!(
+        store
+            .effective_permissions(&bob.user_id, &messages.identifier)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        store.role_users(&reader.id, Page::ALL).await.unwrap(),
+        (vec![alice.user_id.clone()], 1)
+    );
+
+    // Removal, then cascades.
+    store
+        .remove_role_permissions(&reader.id, std::slice::from_ref(&elsewhere))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.role_permissions(&reader.id).await.unwrap(),
+        vec![read]
+    );
+    store
+        .remove_user_permissions(&alice.user_id, &[write])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .effective_permissions(&alice.user_id, &messages.identifier)
+            .await
+            .unwrap(),
+        ["read:messages"]
+    );
+    store.delete_resource_server(&messages.id).await.unwrap();
+    assert!(store.role_permissions(&reader.id).await.unwrap().is_empty());
+    store
+        .assign_user_roles(&bob.user_id, std::slice::from_ref(&writer.id))
+        .await
+        .unwrap();
+    store.delete_role(&writer.id).await.unwrap();
+    assert!(store.user_roles(&bob.user_id).await.unwrap().is_empty());
+    assert!(is_not_found(store.delete_role(&writer.id).await));
+    store.delete_user(&alice.user_id).await.unwrap();
+    assert_eq!(
+        store.role_users(&reader.id, Page::ALL).await.unwrap(),
+        (vec![], 0)
+    );
+    store
+        .remove_user_roles(&bob.user_id, std::slice::from_ref(&reader.id))
+        .await
+        .unwrap();
+}
+
+/// Access rules belong to an API and go with it.
+pub async fn access_rules_crud(store: &dyn Store) {
+    let messages = api(1);
+    store.create_resource_server(&messages).await.unwrap();
+    let rule = |n: u32, condition: RuleCondition| AccessRule {
+        id: format!("rul_{n:016}"),
+        resource_server_id: messages.id.clone(),
+        scope: "read:messages".into(),
+        condition,
+        created_at: NOW + i64::from(n),
+    };
+    let verified = rule(1, RuleCondition::EmailVerified);
+    let clients = rule(
+        2,
+        RuleCondition::ClientIn {
+            client_ids: vec!["client001".into()],
+        },
+    );
+    store.create_access_rule(&clients).await.unwrap();
+    store.create_access_rule(&verified).await.unwrap();
+    assert_eq!(
+        store.access_rules(&messages.id).await.unwrap(),
+        vec![verified.clone(), clients.clone()]
+    );
+    assert!(is_not_found(
+        store
+            .create_access_rule(&AccessRule {
+                resource_server_id: "api999".into(),
+                ..rule(3, RuleCondition::EmailVerified)
+            })
+            .await
+    ));
+    store.delete_access_rule(&verified.id).await.unwrap();
+    assert!(is_not_found(store.delete_access_rule(&verified.id).await));
+    store.delete_resource_server(&messages.id).await.unwrap();
+    assert!(store.access_rules(&messages.id).await.unwrap().is_empty());
+}
+
+/// Administrators: unique by email, case-insensitively.
+pub async fn admins_crud(store: &dyn Store) {
+    let admin = Admin {
+        id: "adm_1".into(),
+        email: "Root@Example.com".into(),
+        password_hash: "hash".into(),
+        created_at: NOW,
+    };
+    store.create_admin(&admin).await.unwrap();
+    assert!(is_conflict(
+        store
+            .create_admin(&Admin {
+                id: "adm_2".into(),
+                email: "root@example.COM".into(),
+                ..admin.clone()
+            })
+            .await
+    ));
+    assert_eq!(
+        store.admin_by_email("root@example.com").await.unwrap(),
+        Some(admin.clone())
+    );
+    store.update_admin_password("adm_1", "new").await.unwrap();
+    assert_eq!(
+        store
+            .admin_by_id("adm_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "new"
+    );
+    assert!(is_not_found(
+        store.update_admin_password("adm_9", "x").await
+    ));
+    assert_eq!(store.list_admins().await.unwrap().len(), 1);
+}
+
+/// Administrators' dashboard sessions expire, end on deletion, and name an administrator.
+pub async fn admin_sessions_expire(store: &dyn Store) {
+    let admin = Admin {
+        id: "adm_1".into(),
+        email: "root@example.com".into(),
+        password_hash: "hash".into(),
+        created_at: NOW,
+    };
+    store.create_admin(&admin).await.unwrap();
+    let session = AdminSession {
+        id_hash: vec![7; 32],
+        admin_id: admin.id.clone(),
+        created_at: NOW,
+        expires_at: NOW + 60,
+    };
+    store.create_admin_session(&session).await.unwrap();
+    assert_eq!(
+        store.admin_session_by_hash(&[7; 32], NOW).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(
+        store
+            .admin_session_by_hash(&[7; 32], NOW + 60)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.admin_session_by_hash(&[8; 32], NOW).await.unwrap(),
+        None
+    );
+    assert!(is_not_found(
+        store
+            .create_admin_session(&AdminSession {
+                id_hash: vec![9; 32],
+                admin_id: "adm_9".into(),
+                ..session.clone()
+            })
+            .await
+    ));
+    store.delete_admin_session(&[7; 32]).await.unwrap();
+    assert_eq!(
+        store.admin_session_by_hash(&[7; 32], NOW).await.unwrap(),
+        None
+    );
+}
+
+/// The audit log lists newest first and filters by type, user and client.
+pub async fn audit_log_filters(store: &dyn Store) {
+    let event = |n: i64, event_type: &str, user: Option<&str>, client: Option<&str>| LogEvent {
+        log_id: format!("{:020}", NOW * 1000 + n),
+        date: NOW * 1000 + n,
+        event_type: event_type.into(),
+        description: format!("event {n}"),
+        ip: Some("127.0.0.1".into()),
+        user_agent: None,
+        client_id: client.map(Into::into),
+        client_name: None,
+        user_id: user.map(Into::into),
+        user_name: None,
+        details: serde_json::json!({"n": n}),
+    };
+    let events = [
+        event(1, "s", Some("auth0|a"), Some("c1")),
+        event(2, "f", Some("auth0|a"), Some("c1")),
+        event(3, "s", Some("auth0|b"), Some("c2")),
+        event(4, "seccft", None, Some("c2")),
+    ];
+    for e in &events {
+        store.append_log(e).await.unwrap();
+    }
+    let ids = |list: (Vec<LogEvent>, u64)| {
+        (
+            list.0
+                .into_iter()
+                .map(|e| e.details["n"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            list.1,
+        )
+    };
+    let all = LogFilter::default();
+    assert_eq!(
+        ids(store.list_logs(&all, Page::ALL).await.unwrap()),
+        (vec![4, 3, 2, 1], 4)
+    );
+    let page = Page {
+        page: 1,
+        per_page: 3,
+    };
+    assert_eq!(
+        ids(store.list_logs(&all, page).await.unwrap()),
+        (vec![1], 4)
+    );
+    let logins = LogFilter {
+        event_type: Some("s".into()),
+        ..LogFilter::default()
+    };
+    assert_eq!(
+        ids(store.list_logs(&logins, Page::ALL).await.unwrap()),
+        (vec![3, 1], 2)
+    );
+    let alice_c1 = LogFilter {
+        user_id: Some("auth0|a".into()),
+        client_id: Some("c1".into()),
+        event_type: None,
+    };
+    assert_eq!(
+        ids(store.list_logs(&alice_c1, Page::ALL).await.unwrap()),
+        (vec![2, 1], 2)
+    );
+    assert_eq!(
+        store.log_by_id(&events[2].log_id).await.unwrap(),
+        Some(events[2].clone())
+    );
+    assert_eq!(store.log_by_id("nope").await.unwrap(), None);
 }

@@ -5,12 +5,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use portcullis_core::{
-    admin::{self, NewApi, NewClient, NewUser},
+    admin::{self, ApiChanges, NewApi, NewClient, NewUser, UserChanges},
     secrets::SecretHasher,
     Clock, SystemClock,
 };
-use portcullis_server::{shapes, Settings};
-use portcullis_store::{AppType, Page, ScopeDefinition, Store};
+use portcullis_server::{
+    audit::{self, codes},
+    shapes, Settings,
+};
+use portcullis_store::{AppType, Page, ResourceServer, ScopeDefinition, Store};
 use serde_json::Value;
 
 use crate::{config, StoreArgs};
@@ -41,6 +44,76 @@ enum ApisAction {
     },
     /// List APIs.
     List,
+    /// Change an API's settings (RBAC: --enforce-policies true, and
+    /// --token-dialect access_token_authz for a `permissions` claim).
+    Update {
+        /// The API's id or identifier.
+        api: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        enforce_policies: Option<bool>,
+        /// access_token, access_token_authz, rfc9068_profile or rfc9068_profile_authz.
+        #[arg(long)]
+        token_dialect: Option<String>,
+        #[arg(long)]
+        allow_offline_access: Option<bool>,
+        /// Access token lifetime in seconds.
+        #[arg(long)]
+        token_lifetime: Option<i64>,
+    },
+    /// Delete an API.
+    Delete {
+        /// The API's id or identifier.
+        api: String,
+    },
+    /// Add or remove scopes.
+    Scopes {
+        #[command(subcommand)]
+        action: ScopesAction,
+    },
+    /// Access rules: conditions on scopes, evaluated at token issuance.
+    Rules {
+        #[command(subcommand)]
+        action: crate::access::RulesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScopesAction {
+    /// Add a scope (an existing one gets the new description).
+    Add {
+        /// The API's id or identifier.
+        api: String,
+        scope: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Remove a scope.
+    Remove {
+        /// The API's id or identifier.
+        api: String,
+        scope: String,
+    },
+}
+
+/// An API by id or identifier.
+pub(crate) async fn find_api(cx: &Tenant, api: &str) -> anyhow::Result<ResourceServer> {
+    if let Some(found) = cx.store.resource_server_by_identifier(api).await? {
+        return Ok(found);
+    }
+    cx.store
+        .resource_server_by_id(api)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no API has the id or identifier {api}"))
+}
+
+/// Records a change made from the shell in the audit log.
+pub(crate) async fn record(cx: &Tenant, description: &str, details: Value) {
+    audit::entry(codes::MANAGEMENT_OPERATION, description)
+        .details(serde_json::json!({ "actor": "cli", "change": details }))
+        .write(cx.store.as_ref(), &cx.clock)
+        .await;
 }
 
 #[derive(Args)]
@@ -102,6 +175,14 @@ enum UsersAction {
     },
     /// List users.
     List,
+    /// Block a user: no login, no token, no refresh.
+    Block { user: String },
+    /// Unblock a user.
+    Unblock { user: String },
+    /// Delete a user.
+    Delete { user: String },
+    /// The roles of a user.
+    Roles { user: String },
 }
 
 #[derive(Args)]
@@ -121,14 +202,14 @@ enum KeysAction {
     List,
 }
 
-struct Tenant {
-    settings: Settings,
-    store: Arc<dyn Store>,
-    clock: SystemClock,
-    json: bool,
+pub(crate) struct Tenant {
+    pub settings: Settings,
+    pub store: Arc<dyn Store>,
+    pub clock: SystemClock,
+    pub json: bool,
 }
 
-async fn open(args: &StoreArgs) -> anyhow::Result<Tenant> {
+pub(crate) async fn open(args: &StoreArgs) -> anyhow::Result<Tenant> {
     let settings = config::settings(args, None, None)?;
     let store = portcullis_server::open_store(&settings).await?;
     Ok(Tenant {
@@ -139,7 +220,7 @@ async fn open(args: &StoreArgs) -> anyhow::Result<Tenant> {
     })
 }
 
-fn print_json(value: &Value) {
+pub(crate) fn print_json(value: &Value) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
@@ -147,7 +228,7 @@ fn print_json(value: &Value) {
 }
 
 /// A plain text table: a header row and aligned columns.
-fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {
@@ -230,8 +311,90 @@ pub async fn apis(command: ApisCommand) -> anyhow::Result<()> {
                 print_table(&["name", "identifier", "scopes"], rows);
             }
         }
+        ApisAction::Update {
+            api,
+            name,
+            enforce_policies,
+            token_dialect,
+            allow_offline_access,
+            token_lifetime,
+        } => {
+            let api = find_api(&cx, &api).await?;
+            let changes = ApiChanges {
+                name,
+                enforce_policies,
+                token_dialect,
+                allow_offline_access,
+                token_lifetime,
+                ..ApiChanges::default()
+            };
+            let api = admin::update_api(cx.store.as_ref(), &api.id, changes).await?;
+            record(&cx, "Update an API", serde_json::json!({"api": api.id})).await;
+            print_api(&cx, &api, "updated");
+        }
+        ApisAction::Delete { api } => {
+            let api = find_api(&cx, &api).await?;
+            admin::delete_api(cx.store.as_ref(), &api.id).await?;
+            record(&cx, "Delete an API", serde_json::json!({"api": api.id})).await;
+            println!("deleted API {}", api.identifier);
+        }
+        ApisAction::Scopes { action } => {
+            let (api, mut scopes, what) = match action {
+                ScopesAction::Add {
+                    api,
+                    scope,
+                    description,
+                } => {
+                    let api = find_api(&cx, &api).await?;
+                    let mut scopes = api.scopes.clone();
+                    scopes.retain(|s| s.value != scope);
+                    scopes.push(ScopeDefinition {
+                        value: scope,
+                        description,
+                    });
+                    (api, scopes, "Add a scope")
+                }
+                ScopesAction::Remove { api, scope } => {
+                    let api = find_api(&cx, &api).await?;
+                    let mut scopes = api.scopes.clone();
+                    let before = scopes.len();
+                    scopes.retain(|s| s.value != scope);
+                    anyhow::ensure!(
+                        scopes.len() < before,
+                        "{} has no scope {scope}",
+                        api.identifier
+                    );
+                    (api, scopes, "Remove a scope")
+                }
+            };
+            scopes.sort_by(|a, b| a.value.cmp(&b.value));
+            let changes = ApiChanges {
+                scopes: Some(scopes),
+                ..ApiChanges::default()
+            };
+            let api = admin::update_api(cx.store.as_ref(), &api.id, changes).await?;
+            record(&cx, what, serde_json::json!({"api": api.id})).await;
+            print_api(&cx, &api, "updated");
+        }
+        ApisAction::Rules { action } => crate::access::rules(&cx, action).await?,
     }
     Ok(())
+}
+
+fn print_api(cx: &Tenant, api: &ResourceServer, done: &str) {
+    if cx.json {
+        print_json(&shapes::resource_server(api));
+    } else {
+        let scopes: Vec<&str> = api.scopes.iter().map(|s| s.value.as_str()).collect();
+        println!(
+            "{done} API {} ({}): scopes [{}], RBAC {}, dialect {}",
+            api.name,
+            api.identifier,
+            scopes.join(" "),
+            if api.enforce_policies { "on" } else { "off" },
+            api.token_dialect
+        );
+    }
 }
 
 pub async fn clients(command: ClientsCommand) -> anyhow::Result<()> {
@@ -375,6 +538,55 @@ pub async fn users(command: UsersCommand) -> anyhow::Result<()> {
                 print_table(&["email", "user_id", "logins", "blocked"], rows);
             }
         }
+        UsersAction::Block { user } => set_blocked(&cx, &user, true).await?,
+        UsersAction::Unblock { user } => set_blocked(&cx, &user, false).await?,
+        UsersAction::Delete { user } => {
+            let user_id = crate::access::resolve_user(&cx, &user).await?;
+            cx.store.delete_user(&user_id).await?;
+            record(
+                &cx,
+                "Delete a user",
+                serde_json::json!({"user_id": user_id}),
+            )
+            .await;
+            println!("deleted user {user_id}");
+        }
+        UsersAction::Roles { user } => {
+            let user_id = crate::access::resolve_user(&cx, &user).await?;
+            let roles = cx.store.user_roles(&user_id).await?;
+            if cx.json {
+                print_json(&Value::Array(roles.iter().map(shapes::role).collect()));
+            } else {
+                print_table(
+                    &["name", "id"],
+                    roles
+                        .iter()
+                        .map(|r| vec![r.name.clone(), r.id.clone()])
+                        .collect(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn set_blocked(cx: &Tenant, user: &str, blocked: bool) -> anyhow::Result<()> {
+    let user_id = crate::access::resolve_user(cx, user).await?;
+    let changes = UserChanges {
+        blocked: Some(blocked),
+        ..UserChanges::default()
+    };
+    let user = admin::update_user(cx.store.as_ref(), &cx.clock, &user_id, changes).await?;
+    let what = if blocked {
+        "Block a user"
+    } else {
+        "Unblock a user"
+    };
+    record(cx, what, serde_json::json!({"user_id": user.user_id})).await;
+    if cx.json {
+        print_json(&shapes::user(&user));
+    } else {
+        println!("{}: blocked {}", user.email, user.blocked);
     }
     Ok(())
 }

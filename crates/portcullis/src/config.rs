@@ -64,6 +64,8 @@ pub fn settings(
     };
     let mut settings = Settings::new(data_dir, master_key);
     settings.database_url = database_url;
+    settings.bootstrap_client = portcullis_server::settings::BootstrapCredentials::from_env()
+        .map_err(anyhow::Error::msg)?;
     if let Some(listen) = listen.or(file.listen) {
         settings.listen = listen;
     }

@@ -1,9 +1,11 @@
 //! The `portcullis` command: serve the authorization server, and administer the tenant from
 //! the shell. Every command acts on the same store as a running server, which sees the change.
 
+mod access;
 mod admin;
 mod config;
 mod tenant;
+mod token;
 
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -60,6 +62,16 @@ enum Command {
     Users(admin::UsersCommand),
     /// Signing keys.
     Keys(admin::KeysCommand),
+    /// Roles and their permissions (RBAC).
+    Roles(access::RolesCommand),
+    /// Client grants: scopes of an API a machine-to-machine application may get.
+    Grants(access::GrantsCommand),
+    /// The audit log, newest first.
+    Logs(access::LogsCommand),
+    /// Dashboard administrators.
+    Admins(access::AdminsCommand),
+    /// Get a test access token for an API (client_credentials) with a ready curl line.
+    Token(token::TokenArgs),
     /// Print the whole tenant (APIs, applications, grants, users, keys) as one JSON document.
     Export(tenant::ExportArgs),
     /// Load a document from `export` into an empty store (same master key).
@@ -113,6 +125,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(command) => admin::clients(command).await,
         Command::Users(command) => admin::users(command).await,
         Command::Keys(command) => admin::keys(command).await,
+        Command::Roles(command) => access::roles(command).await,
+        Command::Grants(command) => access::grants(command).await,
+        Command::Logs(command) => access::logs(command).await,
+        Command::Admins(command) => access::admins(command).await,
+        Command::Token(args) => token::token(args).await,
         Command::Export(args) => tenant::export(args).await,
         Command::Import(args) => tenant::import(args).await,
     }

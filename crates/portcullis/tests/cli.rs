@@ -198,5 +198,137 @@ async fn zero_configuration_serve_and_the_admin_commands() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(published, 3, "previous, current and next are published");
+
+    // The "Test" tab in the shell: a token through the API's test application.
+    let minted = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["token", "--audience", "https://quickstarts/api", "--issuer"])
+        .arg(format!("{url}/"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run token");
+    let stderr = String::from_utf8_lossy(&minted.stderr);
+    assert!(minted.status.success(), "{stderr}");
+    let minted_token = String::from_utf8_lossy(&minted.stdout).trim().to_owned();
+    assert_eq!(minted_token.split('.').count(), 3, "a JWT");
+    assert!(stderr.contains(&format!(
+        "curl --request GET --url https://quickstarts/api --header 'authorization: Bearer {minted_token}'"
+    )));
+    assert!(stderr.contains("scope \"read:messages\""), "{stderr}");
     stop(child);
+}
+
+/// RBAC and access rules from the shell, and the audit log recording each change.
+#[test]
+fn access_administration_commands_and_the_audit_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let api = "https://quickstarts/api";
+    portcullis(
+        dir.path(),
+        &["apis", "create", "--name", "API", "--identifier", api],
+    );
+    let updated = portcullis(
+        dir.path(),
+        &[
+            "apis",
+            "scopes",
+            "add",
+            api,
+            "read:messages",
+            "--description",
+            "Read",
+        ],
+    );
+    assert_eq!(updated["scopes"][0]["value"], "read:messages");
+    let updated = portcullis(
+        dir.path(),
+        &[
+            "apis",
+            "update",
+            api,
+            "--enforce-policies",
+            "true",
+            "--token-dialect",
+            "access_token_authz",
+        ],
+    );
+    assert_eq!(updated["enforce_policies"], true);
+    assert_eq!(updated["token_dialect"], "access_token_authz");
+    let user = portcullis(
+        dir.path(),
+        &[
+            "users",
+            "create",
+            "--email",
+            "r@example.com",
+            "--password",
+            "long enough pw",
+        ],
+    );
+    let role = portcullis(dir.path(), &["roles", "create", "--name", "Reader"]);
+    let role_id = role["id"].as_str().expect("role id");
+    let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["roles", "permissions", "add", role_id])
+        .arg(format!("{api}=read:messages"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["roles", "assign", role_id, "r@example.com"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let roles = portcullis(dir.path(), &["users", "roles", "r@example.com"]);
+    assert_eq!(roles[0]["id"], role_id);
+    let permissions = portcullis(dir.path(), &["roles", "permissions", "list", role_id]);
+    assert_eq!(permissions[0]["permission_name"], "read:messages");
+    // A rule naming an unknown role is refused with a clear message.
+    let refused = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["apis", "rules", "add", api, "--scope", "read:messages"])
+        .args(["--condition", "has_role:rol_nope"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no role has the id"));
+    let rule = portcullis(
+        dir.path(),
+        &[
+            "apis",
+            "rules",
+            "add",
+            api,
+            "--scope",
+            "*",
+            "--condition",
+            "email_verified",
+        ],
+    );
+    assert_eq!(rule["condition"]["kind"], "email_verified");
+    let blocked = portcullis(dir.path(), &["users", "block", "r@example.com"]);
+    assert_eq!(blocked["blocked"], true);
+    assert_eq!(blocked["user_id"], user["user_id"]);
+
+    let logs = portcullis(dir.path(), &["logs", "--type", "sapi"]);
+    let descriptions: Vec<&str> = logs
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["description"].as_str().unwrap_or_default())
+        .collect();
+    for expected in [
+        "Block a user",
+        "Create an access rule",
+        "Assign a role",
+        "Add permissions to a role",
+        "Create a role",
+        "Update an API",
+        "Add a scope",
+    ] {
+        assert!(
+            descriptions.contains(&expected),
+            "{expected} not logged: {descriptions:?}"
+        );
+    }
 }

@@ -395,6 +395,8 @@ async fn validate(
             app.store
                 .resource_server_by_identifier(audience)
                 .await?
+                .filter(|api| !api.is_system)
+                // The Management API serves machine clients only (client_credentials).
                 .ok_or_else(|| {
                     OAuthError::new(
                         ErrorCode::AccessDenied,
@@ -543,6 +545,7 @@ async fn respond(
                 app,
                 AccessRequest {
                     subject: &user.user_id,
+                    user: Some(user),
                     client,
                     api: request.api.as_ref(),
                     scopes: &request.scopes,
@@ -554,7 +557,7 @@ async fn respond(
             out.push(("access_token", token.token.clone()));
             out.push(("token_type", "Bearer".into()));
             out.push(("expires_in", token.expires_in.to_string()));
-            out.push(("scope", scope::join(&request.scopes)));
+            out.push(("scope", scope::join(&token.scopes)));
             access = Some(token.token);
         }
         if request.response_type.id_token {

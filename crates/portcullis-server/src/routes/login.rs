@@ -18,6 +18,7 @@ use portcullis_core::{
 use serde::Deserialize;
 
 use crate::{
+    audit::{self, codes},
     routes::authorize::{parse_params, resolve_destination},
     session::{self, cookie_value, set_cookie, CSRF_COOKIE},
     state::AppState,
@@ -187,11 +188,19 @@ async fn submit(
             Some(error),
         )
     };
+    let failed = |event_type: &'static str, description: &'static str| {
+        audit::entry(event_type, description)
+            .client(&client)
+            .request(Some(peer.ip()), &headers)
+            .details(serde_json::json!({ "email": form.email }))
+    };
     let user = match screen {
         Screen::Login => match authenticate(&app, peer, &form).await {
             Ok(user) => user,
             Err(LoginFailure::Throttled) => {
                 app.metrics.login("throttled");
+                app.audit(failed(codes::LOGIN_THROTTLED, "Too many failed logins"))
+                    .await;
                 return again(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many failed attempts. Wait a few minutes and try again.",
@@ -199,10 +208,14 @@ async fn submit(
             }
             Err(LoginFailure::WrongCredentials) => {
                 app.metrics.login("failure");
+                app.audit(failed(codes::FAILED_LOGIN, "Wrong email or password"))
+                    .await;
                 return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
             }
             Err(LoginFailure::Blocked) => {
                 app.metrics.login("blocked");
+                app.audit(failed(codes::FAILED_LOGIN_BLOCKED, "User is blocked"))
+                    .await;
                 return again(StatusCode::UNAUTHORIZED, "This account is blocked.");
             }
             Err(LoginFailure::Internal) => {
@@ -221,16 +234,27 @@ async fn submit(
             match admin::create_user(app.store.as_ref(), app.clock.as_ref(), new).await {
                 Ok(user) => {
                     app.metrics.login("signup");
+                    app.audit(
+                        audit::entry(codes::SIGNUP, "Successful signup")
+                            .client(&client)
+                            .user(&user)
+                            .request(Some(peer.ip()), &headers),
+                    )
+                    .await;
                     user
                 }
                 Err(AdminError::Invalid(message)) => {
-                    return again(StatusCode::BAD_REQUEST, &message)
+                    app.audit(failed(codes::FAILED_SIGNUP, "Invalid sign-up"))
+                        .await;
+                    return again(StatusCode::BAD_REQUEST, &message);
                 }
                 Err(AdminError::Conflict(_)) => {
+                    app.audit(failed(codes::FAILED_SIGNUP, "The user already exists"))
+                        .await;
                     return again(
                         StatusCode::CONFLICT,
                         "An account with this email already exists. Log in instead.",
-                    )
+                    );
                 }
                 Err(other) => {
                     tracing::error!(error = %other, "sign-up failed");
@@ -253,6 +277,13 @@ async fn submit(
         }
     };
     app.metrics.login("success");
+    app.audit(
+        audit::entry(codes::LOGIN, "Successful login")
+            .client(&client)
+            .user(&user)
+            .request(Some(peer.ip()), &headers),
+    )
+    .await;
     tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "login");
     let mut response = Redirect::to(&format!(
         "/authorize?{}",

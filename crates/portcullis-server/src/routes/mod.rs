@@ -91,6 +91,8 @@ pub fn router(state: AppState) -> Router {
         .merge(public_endpoints)
         .merge(pages)
         .merge(operations)
+        .nest("/api/v2", crate::management::router())
+        .nest("/dashboard", crate::dashboard::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

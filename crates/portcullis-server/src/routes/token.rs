@@ -2,9 +2,11 @@
 //! rotation and reuse detection, client_credentials. Bodies come as form or JSON (spa-js v1
 //! sends JSON); unknown parameters are ignored.
 
+use std::net::SocketAddr;
+
 use axum::{
     body::Bytes,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     Json,
@@ -14,10 +16,11 @@ use portcullis_core::{
     authz, pkce, scope,
     secrets::{lookup_hash, random_token},
 };
-use portcullis_store::{Client, Redeemed, RotationOutcome};
+use portcullis_store::{Client, Redeemed, RotationOutcome, User};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    audit::{self, codes},
     error::{ErrorCode, OAuthError},
     state::AppState,
     tokens::{self, AccessRequest, IdTokenRequest, RefreshRequest},
@@ -94,6 +97,9 @@ struct TokenResponse {
     scope: Option<String>,
     expires_in: i64,
     token_type: &'static str,
+    /// For the audit log: whom the tokens are for (`None` for machine tokens).
+    #[serde(skip)]
+    user: Option<User>,
 }
 
 impl IntoResponse for TokenResponse {
@@ -189,15 +195,31 @@ fn parse_basic(encoded: &str) -> Result<(String, String), OAuthError> {
     ))
 }
 
-pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&app, &headers, &body).await {
+pub async fn post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&app, peer, &headers, &body).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     }
 }
 
+/// The audit log's type codes of a grant: success, failure.
+fn audit_codes(grant_type: &str) -> Option<(&'static str, &'static str)> {
+    match grant_type {
+        "authorization_code" => Some((codes::CODE_EXCHANGE, codes::FAILED_CODE_EXCHANGE)),
+        "refresh_token" => Some((codes::REFRESH, codes::FAILED_REFRESH)),
+        "client_credentials" => Some((codes::CLIENT_CREDENTIALS, codes::FAILED_CLIENT_CREDENTIALS)),
+        _ => None,
+    }
+}
+
 async fn handle(
     app: &AppState,
+    peer: SocketAddr,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<TokenResponse, OAuthError> {
@@ -220,17 +242,31 @@ async fn handle(
             format!("Grant type '{grant_type}' not allowed for the client."),
         ));
     }
-    let response = match grant_type.as_str() {
-        "authorization_code" => authorization_code(app, &authenticated.client, &params).await?,
-        "refresh_token" => refresh_token(app, &authenticated.client, &params).await?,
-        "client_credentials" => client_credentials(app, &authenticated, &params).await?,
-        other => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                format!("Unsupported grant type: {other}"),
-            ))
-        }
+    let Some((success, failure)) = audit_codes(&grant_type) else {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("Unsupported grant type: {grant_type}"),
+        ));
     };
+    let client = &authenticated.client;
+    let result = match grant_type.as_str() {
+        "authorization_code" => authorization_code(app, client, &params).await,
+        "refresh_token" => refresh_token(app, client, &params).await,
+        _ => client_credentials(app, &authenticated, &params).await,
+    };
+    let entry = match &result {
+        Ok(response) => {
+            let entry = audit::entry(success, format!("Successful {grant_type} exchange"));
+            match &response.user {
+                Some(user) => entry.user(user),
+                None => entry,
+            }
+        }
+        Err(error) => audit::entry(failure, error.description.clone()),
+    };
+    app.audit(entry.client(client).request(Some(peer.ip()), headers))
+        .await;
+    let response = result?;
     app.metrics.token_issued(&grant_type);
     Ok(response)
 }
@@ -308,6 +344,7 @@ async fn authorization_code(
         app,
         AccessRequest {
             subject: &user.user_id,
+            user: Some(&user),
             client,
             api: api.as_ref(),
             scopes: &scopes,
@@ -353,10 +390,11 @@ async fn authorization_code(
             None
         };
     Ok(TokenResponse {
+        user: Some(user),
         access_token: access.token,
         id_token: id_token.transpose()?,
         refresh_token: refresh,
-        scope: Some(stored.scope),
+        scope: Some(scope::join(&access.scopes)),
         expires_in: access.expires_in,
         token_type: "Bearer",
     })
@@ -384,6 +422,16 @@ async fn refresh_token(
         RotationOutcome::Rotated(token) | RotationOutcome::ReusedWithinLeeway(token) => token,
         RotationOutcome::ReuseDetected(token) => {
             tracing::warn!(client_id = %token.client_id, user_id = %token.user_id, "refresh token reuse detected: family revoked");
+            app.audit(
+                audit::entry(
+                    codes::REFRESH_REUSE,
+                    "Reused refresh token detected: its family was revoked",
+                )
+                .client(client)
+                .user_id(&token.user_id)
+                .details(serde_json::json!({ "family_id": token.family_id })),
+            )
+            .await;
             return Err(invalid_grant(INVALID_REFRESH_TOKEN));
         }
         RotationOutcome::Invalid => return Err(invalid_grant(INVALID_REFRESH_TOKEN)),
@@ -440,6 +488,7 @@ async fn refresh_token(
         app,
         AccessRequest {
             subject: &user.user_id,
+            user: Some(&user),
             client,
             api: api.as_ref(),
             scopes: &scopes,
@@ -477,10 +526,11 @@ async fn refresh_token(
     )
     .await?;
     Ok(TokenResponse {
+        user: Some(user),
         access_token: access.token,
         id_token: id_token.transpose()?,
         refresh_token: Some(successor),
-        scope: Some(scope::join(&scopes)),
+        scope: Some(scope::join(&access.scopes)),
         expires_in: access.expires_in,
         token_type: "Bearer",
     })
@@ -527,6 +577,7 @@ async fn client_credentials(
         app,
         AccessRequest {
             subject: &subject,
+            user: None,
             client,
             api: Some(&api),
             scopes: &scopes,
@@ -536,6 +587,7 @@ async fn client_credentials(
     )
     .await?;
     Ok(TokenResponse {
+        user: None,
         access_token: access.token,
         id_token: None,
         refresh_token: None,

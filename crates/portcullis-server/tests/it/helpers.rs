@@ -75,6 +75,11 @@ pub async fn test_store(data_dir: &tempfile::TempDir) -> Arc<dyn Store> {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with settings adjusted by `configure` before the server is built.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -85,6 +90,7 @@ pub async fn spawn_app() -> TestApp {
     settings.issuer = issuer.clone();
     settings.listen = listener.local_addr().expect("addr");
     settings.cache_refresh_seconds = 1;
+    configure(&mut settings);
     let store = test_store(&data_dir).await;
     let clock = Arc::new(MockClock::new());
     let application = Application::build_on(listener, settings, store.clone(), clock.clone())

@@ -61,4 +61,9 @@ conformance!(
     key_initialization_race_creates_one_set,
     key_rotation_and_import,
     throttle_counters,
+    roles_and_permissions,
+    access_rules_crud,
+    admins_crud,
+    admin_sessions_expire,
+    audit_log_filters,
 );

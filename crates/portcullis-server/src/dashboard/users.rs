@@ -1,0 +1,428 @@
+//! Users: the list with a search by email, Create User, and one page per user with the
+//! Details tab (profile, block or unblock, delete) and the Roles tab (assign, remove).
+
+use axum::{
+    extract::{Path, RawQuery},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+use minijinja::context;
+use portcullis_core::admin::{self, AdminError, NewUser, UserChanges};
+use portcullis_store::{Page, StoreError, User};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{
+    auth::{Dash, Posted},
+    form::FormData,
+    view::{requested_page, segment, FormError, Pager, Section},
+};
+use crate::state::AppState;
+
+const SECTION: Section = Section::Users;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/new", get(new))
+        .route("/users/{id}", get(show))
+        .route("/users/{id}/details", get(details).post(save_details))
+        .route("/users/{id}/block", post(block))
+        .route("/users/{id}/delete", post(delete))
+        .route("/users/{id}/roles", get(roles).post(assign_role))
+        .route("/users/{id}/roles/remove", post(remove_role))
+}
+
+/// The page of a user (ids hold `|`, so they are percent-encoded).
+pub fn href(user_id: &str, tab: &str) -> String {
+    format!("/dashboard/users/{}/{tab}", segment(user_id))
+}
+
+async fn list(dash: Dash, RawQuery(query): RawQuery) -> Response {
+    let query = FormData::from_query(query.as_deref());
+    let page = requested_page(&query);
+    let search = query.get("q");
+    match dash
+        .app
+        .store
+        .list_users(Some(search).filter(|s| !s.is_empty()), page)
+        .await
+    {
+        Ok((users, total)) => {
+            let pager = Pager::new(
+                page,
+                users.len(),
+                total,
+                "/dashboard/users",
+                &[("q", search)],
+            );
+            dash.render(
+                StatusCode::OK,
+                "dashboard/users.html",
+                SECTION,
+                context! { users, pager, q => search },
+            )
+        }
+        Err(error) => dash.fail(SECTION, error),
+    }
+}
+
+#[derive(Default, Serialize)]
+struct NewForm {
+    email: String,
+    email_verified: bool,
+}
+
+fn new_form(dash: &Dash, status: StatusCode, form: NewForm, error: Option<FormError>) -> Response {
+    dash.render(
+        status,
+        "dashboard/user_new.html",
+        SECTION,
+        context! { form, error },
+    )
+}
+
+async fn new(dash: Dash) -> Response {
+    new_form(&dash, StatusCode::OK, NewForm::default(), None)
+}
+
+async fn create(Posted { dash, form }: Posted) -> Response {
+    let submitted = NewForm {
+        email: form.get("email").to_owned(),
+        email_verified: form.checked("email_verified"),
+    };
+    let new = NewUser {
+        email: submitted.email.clone(),
+        password: form.raw("password").to_owned(),
+        email_verified: submitted.email_verified,
+        ..NewUser::default()
+    };
+    let app = &dash.app;
+    match admin::create_user(app.store.as_ref(), app.clock.as_ref(), new).await {
+        Ok(user) => {
+            dash.record(
+                "Create a user",
+                "create",
+                "user",
+                &user.user_id,
+                json!({ "email": user.email }),
+            )
+            .await;
+            dash.redirect(
+                &href(&user.user_id, "details"),
+                format!("User {} created.", user.email),
+            )
+        }
+        Err(AdminError::Invalid(message)) => new_form(
+            &dash,
+            StatusCode::BAD_REQUEST,
+            submitted,
+            Some(FormError::new(message, &["email", "password"])),
+        ),
+        Err(AdminError::Conflict(message)) => new_form(
+            &dash,
+            StatusCode::CONFLICT,
+            submitted,
+            Some(FormError::at("email", message)),
+        ),
+        Err(other) => dash.fail(SECTION, other),
+    }
+}
+
+async fn load(dash: &Dash, id: &str) -> Result<User, Response> {
+    match dash.app.store.user_by_id(id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(dash.not_found(SECTION, "User", "/dashboard/users")),
+        Err(error) => Err(dash.fail(SECTION, error)),
+    }
+}
+
+async fn show(Path(id): Path<String>) -> Response {
+    Redirect::to(&href(&id, "details")).into_response()
+}
+
+fn tab(
+    dash: &Dash,
+    status: StatusCode,
+    user: &User,
+    tab: &str,
+    page: minijinja::Value,
+) -> Response {
+    dash.render(
+        status,
+        "dashboard/user.html",
+        SECTION,
+        context! {
+            user,
+            tab,
+            base => format!("/dashboard/users/{}", segment(&user.user_id)),
+            ..page
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct DetailsForm {
+    name: String,
+    email_verified: bool,
+}
+
+fn details_tab(
+    dash: &Dash,
+    status: StatusCode,
+    user: &User,
+    form: DetailsForm,
+    error: Option<FormError>,
+) -> Response {
+    tab(dash, status, user, "details", context! { form, error })
+}
+
+async fn details(dash: Dash, Path(id): Path<String>) -> Response {
+    match load(&dash, &id).await {
+        Ok(user) => {
+            let form = DetailsForm {
+                name: user.name.clone(),
+                email_verified: user.email_verified,
+            };
+            details_tab(&dash, StatusCode::OK, &user, form, None)
+        }
+        Err(page) => page,
+    }
+}
+
+async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let submitted = DetailsForm {
+        name: form.get("name").to_owned(),
+        email_verified: form.checked("email_verified"),
+    };
+    let changes = UserChanges {
+        name: Some(submitted.name.clone()),
+        email_verified: Some(submitted.email_verified),
+        ..UserChanges::default()
+    };
+    update(&dash, &user, changes, "Profile saved.", |dash, message| {
+        details_tab(
+            dash,
+            StatusCode::BAD_REQUEST,
+            &user,
+            submitted,
+            Some(FormError::new(message, &["name", "email_verified"])),
+        )
+    })
+    .await
+}
+
+/// Applies `changes`, records them, and goes back to the Details tab; `refused` renders a
+/// validation failure.
+async fn update(
+    dash: &Dash,
+    user: &User,
+    changes: UserChanges,
+    done: &str,
+    refused: impl FnOnce(&Dash, String) -> Response,
+) -> Response {
+    let app = &dash.app;
+    match admin::update_user(
+        app.store.as_ref(),
+        app.clock.as_ref(),
+        &user.user_id,
+        changes,
+    )
+    .await
+    {
+        Ok(updated) => {
+            dash.record(
+                "Update a user",
+                "update",
+                "user",
+                &updated.user_id,
+                json!({ "name": updated.name, "email_verified": updated.email_verified, "blocked": updated.blocked }),
+            )
+            .await;
+            dash.redirect(&href(&updated.user_id, "details"), done)
+        }
+        Err(AdminError::Invalid(message) | AdminError::Conflict(message)) => refused(dash, message),
+        Err(AdminError::NotFound) => dash.not_found(SECTION, "User", "/dashboard/users"),
+        Err(other) => dash.fail(SECTION, other),
+    }
+}
+
+async fn block(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let blocked = form.get("blocked") == "true";
+    let changes = UserChanges {
+        blocked: Some(blocked),
+        ..UserChanges::default()
+    };
+    let done = if blocked {
+        format!("{} is blocked: they can no longer log in.", user.email)
+    } else {
+        format!("{} is unblocked.", user.email)
+    };
+    update(&dash, &user, changes, &done, |dash, message| {
+        dash.fail(SECTION, message)
+    })
+    .await
+}
+
+async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    if !form.get("confirm").eq_ignore_ascii_case(&user.email) {
+        let error = FormError::at(
+            "confirm",
+            "Type the user's email address to confirm that they should be deleted.",
+        );
+        let form = DetailsForm {
+            name: user.name.clone(),
+            email_verified: user.email_verified,
+        };
+        return details_tab(&dash, StatusCode::BAD_REQUEST, &user, form, Some(error));
+    }
+    match dash.app.store.delete_user(&user.user_id).await {
+        Ok(()) | Err(StoreError::NotFound) => {
+            dash.record(
+                "Delete a user",
+                "delete",
+                "user",
+                &user.user_id,
+                json!({ "email": user.email }),
+            )
+            .await;
+            dash.redirect("/dashboard/users", format!("User {} deleted.", user.email))
+        }
+        Err(error) => dash.fail(SECTION, error),
+    }
+}
+
+#[derive(Serialize)]
+struct RoleChoice {
+    id: String,
+    name: String,
+}
+
+async fn roles_tab(
+    dash: &Dash,
+    status: StatusCode,
+    user: &User,
+    error: Option<FormError>,
+) -> Response {
+    let store = dash.app.store.as_ref();
+    let loaded = async {
+        let held = store.user_roles(&user.user_id).await?;
+        let (all, _) = store
+            .list_roles(
+                None,
+                Page {
+                    page: 0,
+                    per_page: 200,
+                },
+            )
+            .await?;
+        Ok::<_, StoreError>((held, all))
+    }
+    .await;
+    let (held, all) = match loaded {
+        Ok(loaded) => loaded,
+        Err(error) => return dash.fail(SECTION, error),
+    };
+    let choices: Vec<RoleChoice> = all
+        .into_iter()
+        .filter(|role| !held.iter().any(|h| h.id == role.id))
+        .map(|role| RoleChoice {
+            id: role.id,
+            name: role.name,
+        })
+        .collect();
+    tab(
+        dash,
+        status,
+        user,
+        "roles",
+        context! { roles => held, choices, error },
+    )
+}
+
+async fn roles(dash: Dash, Path(id): Path<String>) -> Response {
+    match load(&dash, &id).await {
+        Ok(user) => roles_tab(&dash, StatusCode::OK, &user, None).await,
+        Err(page) => page,
+    }
+}
+
+async fn assign_role(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let role_id = form.get("role_id").to_owned();
+    let role = match dash.app.store.role_by_id(&role_id).await {
+        Ok(Some(role)) => role,
+        Ok(None) => {
+            let error = FormError::at("role_id", "Choose a role to assign.");
+            return roles_tab(&dash, StatusCode::BAD_REQUEST, &user, Some(error)).await;
+        }
+        Err(error) => return dash.fail(SECTION, error),
+    };
+    match dash
+        .app
+        .store
+        .assign_user_roles(&user.user_id, std::slice::from_ref(&role.id))
+        .await
+    {
+        Ok(()) => {
+            dash.record(
+                "Assign a role to a user",
+                "assign_role",
+                "user",
+                &user.user_id,
+                json!({ "role_id": role.id, "role": role.name }),
+            )
+            .await;
+            dash.redirect(
+                &href(&user.user_id, "roles"),
+                format!("Role {} assigned.", role.name),
+            )
+        }
+        Err(StoreError::NotFound) => dash.not_found(SECTION, "User", "/dashboard/users"),
+        Err(error) => dash.fail(SECTION, error),
+    }
+}
+
+async fn remove_role(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let role_id = form.get("role_id").to_owned();
+    match dash
+        .app
+        .store
+        .remove_user_roles(&user.user_id, std::slice::from_ref(&role_id))
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound) => {
+            dash.record(
+                "Remove a role from a user",
+                "remove_role",
+                "user",
+                &user.user_id,
+                json!({ "role_id": role_id }),
+            )
+            .await;
+            dash.redirect(&href(&user.user_id, "roles"), "Role removed.")
+        }
+        Err(error) => dash.fail(SECTION, error),
+    }
+}

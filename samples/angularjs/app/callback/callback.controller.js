@@ -1,0 +1,12 @@
+// app/callback/callback.controller.js
+(function () {
+
+  'use strict';
+
+  angular
+    .module('app')
+    .controller('CallbackController', callbackController);
+
+  function callbackController() {}
+
+})();

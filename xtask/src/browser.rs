@@ -1,0 +1,162 @@
+//! `cargo xtask demo` and `cargo xtask browser`: the seed tutorials' apps, for a person or for
+//! the browser suite.
+
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::stack::{self, Build, Ports, Stack};
+
+/// The browser suite as a whole; each test also has its own timeout.
+const SUITE_TIMEOUT: Duration = Duration::from_secs(6 * 60);
+
+/// What ended a wait.
+enum Event {
+    /// Ctrl-C or SIGTERM.
+    Signal(&'static str),
+    /// The awaited process exited.
+    Exited(std::process::ExitStatus),
+    Timeout,
+    /// Another process of the stack died.
+    Failed(anyhow::Error),
+}
+
+/// Waits for a signal, the exit of process `pid` (if any), the death of any other process, or
+/// the deadline, whichever comes first.
+fn watch(stack: &mut Stack, pid: Option<u32>, deadline: Option<Instant>) -> anyhow::Result<Event> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => return Ok(Event::Signal("SIGINT")),
+                _ = terminate.recv() => return Ok(Event::Signal("SIGTERM")),
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+            if let Some(pid) = pid {
+                if let Some(status) = stack
+                    .processes
+                    .get_mut(pid)
+                    .and_then(|process| process.exited())
+                {
+                    return Ok(Event::Exited(status));
+                }
+            }
+            if let Err(error) = stack.processes.check_alive_except(pid) {
+                return Ok(Event::Failed(error));
+            }
+            if deadline.is_some_and(|deadline| Instant::now() > deadline) {
+                return Ok(Event::Timeout);
+            }
+        }
+    })
+}
+
+/// `cargo xtask demo`: everything on its fixed port until Ctrl-C or SIGTERM.
+pub fn demo(root: &Path) -> anyhow::Result<()> {
+    stack::install_node_deps(false)?;
+    let binaries = stack::build(root, Build::Binaries)?;
+    let mut stack = Stack::start(root, &binaries, Ports::Fixed)?;
+    println!("server {}", stack.issuer.trim_end_matches('/'));
+    for (name, url) in &stack.apps {
+        println!("app {name} {url}");
+    }
+    println!("user {} {}", stack.user.email, stack.user.password);
+    println!("user {} {}", stack.denied.email, stack.denied.password);
+    eprintln!(
+        "{} holds the role that grants read:messages; {} does not (private-scoped: 403)",
+        stack.user.email, stack.denied.email
+    );
+    eprintln!(
+        "logs in {}; Ctrl-C stops everything",
+        stack.logs().display()
+    );
+    let event = watch(&mut stack, None, None)?;
+    eprintln!("stopping");
+    stack.processes.stop_all();
+    match event {
+        Event::Failed(error) => Err(error),
+        _ => Ok(()),
+    }
+}
+
+/// `cargo xtask browser`: the browser suite against a fresh stack on free ports. `how`: see
+/// `stack::Build` (`ci` builds as its tests did).
+pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
+    stack::install_node_deps(true)?;
+    let binaries = stack::build(root, how)?;
+    let artifacts = root.join("artifacts").join("browser");
+    if artifacts.exists() {
+        std::fs::remove_dir_all(&artifacts)
+            .with_context(|| format!("clearing {}", artifacts.display()))?;
+    }
+    std::fs::create_dir_all(&artifacts)?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+
+    let started = Instant::now();
+    let mut stack = Stack::start(root, &binaries, Ports::Free)?;
+    eprintln!(
+        "$ node --test (samples/browser-tests), stack up in {:?}",
+        started.elapsed()
+    );
+    let node = stack.processes.spawn_attached(
+        "browser suite",
+        Command::new("node")
+            .args(["--test", "--test-reporter=spec", "seeds.test.mjs"])
+            .current_dir(root.join("samples").join("browser-tests"))
+            .env("PORTCULLIS_STACK", &stack.manifest)
+            .env("ARTIFACTS_DIR", &artifacts)
+            .env("CHROMIUM", &chromium),
+    )?;
+    let event = watch(&mut stack, Some(node), Some(Instant::now() + SUITE_TIMEOUT))?;
+    stack.processes.stop_all();
+    // Keep the logs of the run next to the screenshots.
+    let logs = artifacts.join("logs");
+    std::fs::create_dir_all(&logs)?;
+    for entry in std::fs::read_dir(stack.logs())?.flatten() {
+        let _ = std::fs::copy(entry.path(), logs.join(entry.file_name()));
+    }
+    let result = match event {
+        Event::Exited(status) if status.success() => Ok(()),
+        Event::Exited(status) => Err(anyhow::anyhow!("the browser suite failed ({status})")),
+        Event::Timeout => Err(anyhow::anyhow!(
+            "the browser suite did not finish within {SUITE_TIMEOUT:?}"
+        )),
+        Event::Signal(name) => Err(anyhow::anyhow!("interrupted by {name}")),
+        Event::Failed(error) => Err(error),
+    };
+    eprintln!(
+        "browser suite: {} in {:.0?}; screenshots and logs in {}",
+        if result.is_ok() { "passed" } else { "FAILED" },
+        started.elapsed(),
+        artifacts.display()
+    );
+    if result.is_err() {
+        print_log_tails(&logs);
+    }
+    result
+}
+
+/// The end of every log of the stack, for a failed run.
+fn print_log_tails(dir: &Path) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!("--- the end of {}", file.display());
+        for line in &lines[lines.len().saturating_sub(15)..] {
+            eprintln!("{line}");
+        }
+    }
+}
