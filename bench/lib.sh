@@ -36,7 +36,7 @@ tree_cpu_ticks() {
 # Waits for a URL to answer 2xx (at most 20 s); prints the milliseconds waited.
 wait_ready() {
   local start; start=$(now_ms)
-  until curl -sf -o /dev/null "$1"; do
+  until curl -sf --max-time 2 -o /dev/null "$1"; do
     if [ $(( $(now_ms) - start )) -gt 20000 ]; then echo "not ready: $1" >&2; return 1; fi
     sleep 0.01
   done

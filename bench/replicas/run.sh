@@ -3,11 +3,12 @@
 # one server on SQLite for reference, under the same bounded load in the same run.
 #
 # Starts its own throwaway PostgreSQL cluster (initdb + pg_ctl in a temporary directory, a free
-# port of 127.0.0.1, default durability settings), creates the tenant through the CLI on it and
-# on a SQLite store, starts the servers, and measures each setup in turn (rounds alternate the
-# order): client_credentials tokens/s with wrk (THREADS threads, CONNECTIONS connections,
-# DURATION seconds), then the full browser login flow (login-flow.mjs, LOGIN_CONCURRENCY flows
-# at a time for DURATION seconds). With two replicas, wrk's two threads each drive one replica
+# port of 127.0.0.1, default durability settings, pg_stat_statements loaded to count the
+# statements per request), creates the tenant through the CLI on it and on a SQLite store,
+# starts the servers, and measures each setup in turn (rounds alternate the order):
+# client_credentials tokens/s with wrk (THREADS threads, CONNECTIONS connections, DURATION
+# seconds), then the full browser login flow (login-flow.mjs, LOGIN_CONCURRENCY flows at a time
+# for DURATION seconds). With two replicas, wrk's two threads each drive one replica
 # with half the connections, and the login flows send each request to the next replica in turn
 # (round robin without sticky sessions: the steps of one flow land on both replicas). No load
 # balancer process: the figures are the replicas' and PostgreSQL's, not a proxy's. CPU per
@@ -112,10 +113,12 @@ start_server() { # name port [VAR=value...]: starts `portcullis serve`, waits fo
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
   wait_ready "http://127.0.0.1:$port/readyz" >/dev/null || { tail -20 "$WORK/$name.log" >&2; exit 1; }
 }
-PORT_A=$(free_port); PORT_B=$(free_port); PORT_S=$(free_port)
+PORT_A=$(free_port)
 ISSUER="http://localhost:$PORT_A" # the same for every server, as behind one load balancer
 start_server replica-a "$PORT_A" PORTCULLIS_DATABASE_URL="$DATABASE_URL"; PID_A=$SERVER_PID
+PORT_B=$(free_port)
 start_server replica-b "$PORT_B" PORTCULLIS_DATABASE_URL="$DATABASE_URL"; PID_B=$SERVER_PID
+PORT_S=$(free_port)
 start_server sqlite "$PORT_S"; PID_S=$SERVER_PID
 
 sum_ticks() { local pid s=0; for pid in "$@"; do s=$(( s + $(cpu_ticks "$pid") )); done; echo "$s"; }
@@ -141,9 +144,10 @@ measure() { # setup: sqlite | pg-1 | pg-2
     exec wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1s" --timeout 10s -s ../server/token.lua "$url"; }
   run_to /dev/null wrk_run 3 # warm-up
   local s0 p0 a0 q0 s1 p1 a1 q1 out
+  # (psql's own backend is started outside the CPU snapshots; its one query is subtracted)
   statements() { if [ "$uses_pg" = 1 ]; then pg_statements; else echo 0; fi; }
   per() { if [ "$uses_pg" = 1 ]; then echo "$1 $2 $3" | awk '{printf "%.1f", ($2 - $1 - 1) / $3}'; else echo -; fi; }
-  s0=$(sum_ticks "${pids[@]}"); p0=$(pg_ticks); a0=$(cpu_ticks "${pids[0]}"); q0=$(statements)
+  q0=$(statements); s0=$(sum_ticks "${pids[@]}"); p0=$(pg_ticks); a0=$(cpu_ticks "${pids[0]}")
   run_to "$WORK/out" wrk_run "$DURATION"; out=$(cat "$WORK/out")
   s1=$(sum_ticks "${pids[@]}"); p1=$(pg_ticks); a1=$(cpu_ticks "${pids[0]}"); q1=$(statements)
   local token_share=$(( 100 * (a1 - a0) / (s1 - s0 > 0 ? s1 - s0 : 1) ))
@@ -154,7 +158,7 @@ measure() { # setup: sqlite | pg-1 | pg-2
   local token_statements; token_statements=$(per "$q0" "$q1" "$tokens")
   local token_cpu; token_cpu=$(echo "$s0 $s1 $p0 $p1 $tokens $uses_pg $HZ" \
     | awk '{printf "%.3f %s", ($2-$1)*1000/$7/$5, $6 ? sprintf("%.3f", ($4-$3)*1000/$7/$5) : "-"}')
-  s0=$(sum_ticks "${pids[@]}"); p0=$(pg_ticks); a0=$(cpu_ticks "${pids[0]}"); q0=$(statements)
+  q0=$(statements); s0=$(sum_ticks "${pids[@]}"); p0=$(pg_ticks); a0=$(cpu_ticks "${pids[0]}")
   run_to "$WORK/out" timeout $(( DURATION + 60 )) node ../server/login-flow.mjs "$bases" "$spa" "$BENCH_EMAIL" "$BENCH_PASSWORD" \
     "${DURATION}s" "$LOGIN_CONCURRENCY"; out=$(cat "$WORK/out")
   s1=$(sum_ticks "${pids[@]}"); p1=$(pg_ticks); a1=$(cpu_ticks "${pids[0]}"); q1=$(statements)
