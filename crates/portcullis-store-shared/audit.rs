@@ -1,7 +1,7 @@
 // Shared by both backends: `crates/portcullis-store-sqlite/src/audit.rs` and
 // `crates/portcullis-store-postgres/src/audit.rs` include this file with the aliases `Row` (the
-// backend's row type) and `Backend` (its store) in scope. Placeholders are `$N`, which
-// PostgreSQL and SQLite both read, so one text of SQL serves both.
+// backend's row type), `Database` (its sqlx database) and `Backend` (its store) in scope.
+// Placeholders are `$N`, which PostgreSQL and SQLite both read, so one text of SQL serves both.
 //
 // Dashboard administrators and the audit log.
 
@@ -110,29 +110,44 @@ const LOG_FILTER: &str = "($1 IS NULL OR event_type = $1)
     AND ($2 IS NULL OR user_id = $2)
     AND ($3 IS NULL OR client_id = $3)";
 
+async fn insert_log<'e, E>(executor: E, event: &LogEvent) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Database>,
+{
+    sqlx::query(
+        "INSERT INTO audit_log (log_id, date, event_type, description, ip, user_agent,
+           client_id, client_name, user_id, user_name, details)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&event.log_id)
+    .bind(event.date)
+    .bind(&event.event_type)
+    .bind(&event.description)
+    .bind(&event.ip)
+    .bind(&event.user_agent)
+    .bind(&event.client_id)
+    .bind(&event.client_name)
+    .bind(&event.user_id)
+    .bind(&event.user_name)
+    .bind(to_json(&event.details)?)
+    .execute(executor)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 #[async_trait]
 impl AuditLogRepository for Backend {
     async fn append_log(&self, event: &LogEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (log_id, date, event_type, description, ip, user_agent,
-               client_id, client_name, user_id, user_name, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&event.log_id)
-        .bind(event.date)
-        .bind(&event.event_type)
-        .bind(&event.description)
-        .bind(&event.ip)
-        .bind(&event.user_agent)
-        .bind(&event.client_id)
-        .bind(&event.client_name)
-        .bind(&event.user_id)
-        .bind(&event.user_name)
-        .bind(to_json(&event.details)?)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        insert_log(&self.pool, event).await
+    }
+
+    async fn append_logs(&self, events: &[LogEvent]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for event in events {
+            insert_log(&mut *tx, event).await?;
+        }
+        tx.commit().await.map_err(backend)
     }
 
     async fn log_by_id(&self, log_id: &str) -> Result<Option<LogEvent>, StoreError> {

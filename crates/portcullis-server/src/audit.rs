@@ -100,21 +100,66 @@ impl Entry {
     /// Appends the entry to the audit log of `store`, stamped with `clock` (the CLI's way;
     /// handlers use [`AppState::audit`]).
     pub async fn write(self, store: &dyn Store, clock: &dyn Clock) {
-        let mut event = self.0;
-        let now = clock.now();
-        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
-        // Sortable by time; the random tail keeps replicas from colliding.
-        event.log_id = format!("{now:012}{sequence:06}{}", random_hex(4));
-        event.date = now * 1000;
+        let event = self.stamp(clock);
         if let Err(error) = store.append_log(&event).await {
             tracing::error!(%error, event_type = %event.event_type, "could not write the audit log");
         }
     }
 }
 
+impl Entry {
+    /// The event, stamped with `clock` and given its sortable id.
+    fn stamp(self, clock: &dyn Clock) -> LogEvent {
+        let mut event = self.0;
+        let now = clock.now();
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
+        // Sortable by time; the random tail keeps replicas from colliding.
+        event.log_id = format!("{now:012}{sequence:06}{}", random_hex(4));
+        event.date = now * 1000;
+        event
+    }
+}
+
+/// Events waiting for the batched writer; beyond this, handlers wait (backpressure), never drop.
+const QUEUE: usize = 4096;
+/// Events written in one transaction at most.
+const BATCH: usize = 256;
+
+/// Writes high-volume events (machine token exchanges) in batches off the request path: with
+/// SQLite every write takes the database's one write lock, and one insert per token would
+/// serialise the token endpoint behind it. Entries reach the store within one batch's time.
+pub struct DeferredLog {
+    queue: tokio::sync::mpsc::Sender<LogEvent>,
+}
+
+impl DeferredLog {
+    /// Starts the writer task on the current runtime; it ends when the server's state is gone.
+    pub fn spawn(store: std::sync::Arc<dyn Store>) -> Self {
+        let (queue, mut pending) = tokio::sync::mpsc::channel::<LogEvent>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while pending.recv_many(&mut batch, BATCH).await > 0 {
+                if let Err(error) = store.append_logs(&batch).await {
+                    tracing::error!(%error, events = batch.len(), "could not write the audit log");
+                }
+                batch.clear();
+            }
+        });
+        DeferredLog { queue }
+    }
+}
+
 impl AppState {
-    /// Appends `entry` to the audit log, stamped with the server's clock.
+    /// Appends `entry` to the audit log, stamped with the server's clock, before returning.
     pub async fn audit(&self, entry: Entry) {
         entry.write(self.store.as_ref(), self.clock.as_ref()).await;
+    }
+
+    /// Queues `entry` for the batched writer (see [`DeferredLog`]).
+    pub async fn audit_deferred(&self, entry: Entry) {
+        let event = entry.stamp(self.clock.as_ref());
+        if self.deferred_log.queue.send(event).await.is_err() {
+            tracing::error!("the audit log writer has stopped");
+        }
     }
 }

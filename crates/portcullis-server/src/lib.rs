@@ -126,6 +126,7 @@ impl Application {
             ),
             templates: templates::Templates::new(),
             metrics: metrics::Metrics::new(),
+            deferred_log: audit::DeferredLog::spawn(store.clone()),
             store,
             clock,
             settings,

@@ -35,6 +35,8 @@ pub struct AppInner {
     pub origins: OriginCache,
     pub templates: Templates,
     pub metrics: Metrics,
+    /// Batched audit-log writes for high-volume events.
+    pub deferred_log: crate::audit::DeferredLog,
 }
 
 impl Deref for AppState {

@@ -276,6 +276,8 @@ pub trait AdminSessionRepository: Send + Sync {
 #[async_trait]
 pub trait AuditLogRepository: Send + Sync {
     async fn append_log(&self, event: &LogEvent) -> StoreResult<()>;
+    /// Appends several events in one transaction (the server's batched writer).
+    async fn append_logs(&self, events: &[LogEvent]) -> StoreResult<()>;
     async fn log_by_id(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
     /// Matching events, newest first.
     async fn list_logs(&self, filter: &LogFilter, page: Page) -> StoreResult<(Vec<LogEvent>, u64)>;

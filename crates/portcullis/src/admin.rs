@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use portcullis_core::{
-    admin::{self, ApiChanges, NewApi, NewClient, NewUser, UserChanges},
+    admin::{self, ApiChanges, ClientChanges, NewApi, NewClient, NewUser, UserChanges},
     secrets::SecretHasher,
     Clock, SystemClock,
 };
@@ -151,6 +151,26 @@ enum ClientsAction {
     },
     /// List applications.
     List,
+    /// Change an application's URLs, grant types or name (a list given replaces the old one).
+    Update {
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_delimiter = ',')]
+        callbacks: Option<Vec<String>>,
+        #[arg(long, value_delimiter = ',')]
+        logout_urls: Option<Vec<String>>,
+        /// Web origins (also used as allowed CORS origins).
+        #[arg(long, value_delimiter = ',')]
+        web_origins: Option<Vec<String>>,
+        /// Grant types, such as authorization_code,refresh_token,implicit.
+        #[arg(long, value_delimiter = ',')]
+        grant_types: Option<Vec<String>>,
+    },
+    /// Give a confidential application a new secret (printed once; the old one stops working).
+    RotateSecret { client_id: String },
+    /// Delete an application.
+    Delete { client_id: String },
 }
 
 #[derive(Args)]
@@ -175,6 +195,18 @@ enum UsersAction {
     },
     /// List users.
     List,
+    /// Change a user's email, password, verification or name.
+    Update {
+        user: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, env = "PORTCULLIS_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long)]
+        verified: Option<bool>,
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Block a user: no login, no token, no refresh.
     Block { user: String },
     /// Unblock a user.
@@ -490,8 +522,70 @@ pub async fn clients(command: ClientsCommand) -> anyhow::Result<()> {
                 print_table(&["name", "client_id", "type", "grants"], rows);
             }
         }
+        ClientsAction::Update {
+            client_id,
+            name,
+            callbacks,
+            logout_urls,
+            web_origins,
+            grant_types,
+        } => {
+            let changes = ClientChanges {
+                name,
+                callbacks,
+                allowed_logout_urls: logout_urls,
+                allowed_origins: web_origins.clone(),
+                web_origins,
+                grant_types,
+                ..ClientChanges::default()
+            };
+            let hasher = SecretHasher::new(&cx.settings.master_key);
+            let (client, secret) =
+                admin::update_client(cx.store.as_ref(), &hasher, &client_id, changes).await?;
+            record(
+                &cx,
+                "Update an application",
+                serde_json::json!({"client_id": client_id}),
+            )
+            .await;
+            print_client(&cx, &client, secret.as_deref());
+        }
+        ClientsAction::RotateSecret { client_id } => {
+            let hasher = SecretHasher::new(&cx.settings.master_key);
+            let (client, secret) =
+                admin::rotate_client_secret(cx.store.as_ref(), &hasher, &client_id).await?;
+            record(
+                &cx,
+                "Rotate an application's secret",
+                serde_json::json!({"client_id": client_id}),
+            )
+            .await;
+            print_client(&cx, &client, Some(&secret));
+        }
+        ClientsAction::Delete { client_id } => {
+            cx.store.delete_client(&client_id).await?;
+            record(
+                &cx,
+                "Delete an application",
+                serde_json::json!({"client_id": client_id}),
+            )
+            .await;
+            println!("deleted application {client_id}");
+        }
     }
     Ok(())
+}
+
+fn print_client(cx: &Tenant, client: &portcullis_store::Client, secret: Option<&str>) {
+    if cx.json {
+        print_json(&shapes::client(client, secret));
+    } else {
+        println!("client_id: {}", client.client_id);
+        if let Some(secret) = secret {
+            println!("client_secret: {secret}");
+            println!("(the secret is shown only now; keep it safe)");
+        }
+    }
 }
 
 pub async fn users(command: UsersCommand) -> anyhow::Result<()> {
@@ -536,6 +630,34 @@ pub async fn users(command: UsersCommand) -> anyhow::Result<()> {
                     })
                     .collect();
                 print_table(&["email", "user_id", "logins", "blocked"], rows);
+            }
+        }
+        UsersAction::Update {
+            user,
+            email,
+            password,
+            verified,
+            name,
+        } => {
+            let user_id = crate::access::resolve_user(&cx, &user).await?;
+            let changes = UserChanges {
+                email,
+                password,
+                email_verified: verified,
+                name,
+                ..UserChanges::default()
+            };
+            let user = admin::update_user(cx.store.as_ref(), &cx.clock, &user_id, changes).await?;
+            record(
+                &cx,
+                "Update a user",
+                serde_json::json!({"user_id": user.user_id}),
+            )
+            .await;
+            if cx.json {
+                print_json(&shapes::user(&user));
+            } else {
+                println!("updated user {} ({})", user.email, user.user_id);
             }
         }
         UsersAction::Block { user } => set_blocked(&cx, &user, true).await?,

@@ -310,6 +310,50 @@ fn access_administration_commands_and_the_audit_log() {
     assert_eq!(blocked["blocked"], true);
     assert_eq!(blocked["user_id"], user["user_id"]);
 
+    let updated = portcullis(
+        dir.path(),
+        &[
+            "users",
+            "update",
+            "r@example.com",
+            "--verified",
+            "true",
+            "--name",
+            "R",
+        ],
+    );
+    assert_eq!(
+        (updated["email_verified"].clone(), updated["name"].clone()),
+        (true.into(), "R".into())
+    );
+
+    // Applications: update, rotate a secret, delete.
+    let worker = portcullis(
+        dir.path(),
+        &["clients", "create", "--name", "Worker", "--type", "m2m"],
+    );
+    let worker_id = worker["client_id"].as_str().expect("client_id");
+    let rotated = portcullis(dir.path(), &["clients", "rotate-secret", worker_id]);
+    assert_ne!(rotated["client_secret"], worker["client_secret"]);
+    assert!(rotated["client_secret"].as_str().expect("new secret").len() >= 32);
+    let renamed = portcullis(
+        dir.path(),
+        &["clients", "update", worker_id, "--name", "Worker 2"],
+    );
+    assert_eq!(renamed["name"], "Worker 2");
+    let output = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["clients", "delete", worker_id])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let clients = portcullis(dir.path(), &["clients", "list"]);
+    assert!(clients
+        .as_array()
+        .expect("array")
+        .iter()
+        .all(|c| c["client_id"] != worker_id));
+
     let logs = portcullis(dir.path(), &["logs", "--type", "sapi"]);
     let descriptions: Vec<&str> = logs
         .as_array()
@@ -318,6 +362,9 @@ fn access_administration_commands_and_the_audit_log() {
         .map(|e| e["description"].as_str().unwrap_or_default())
         .collect();
     for expected in [
+        "Delete an application",
+        "Rotate an application's secret",
+        "Update a user",
         "Block a user",
         "Create an access rule",
         "Assign a role",

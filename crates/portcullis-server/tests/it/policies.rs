@@ -385,3 +385,40 @@ async fn users_cannot_get_tokens_for_the_management_api() {
     assert_eq!(params["error"], "access_denied");
     assert!(!params.contains_key("code"));
 }
+
+#[tokio::test]
+async fn machine_token_exchanges_reach_the_audit_log_in_batches() {
+    let app = spawn_app().await;
+    app.create_api(false).await;
+    let (client_id, secret) = app.create_m2m(&["read:messages"]).await;
+    for _ in 0..5 {
+        let response = app
+            .browser
+            .post(app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("client_secret", secret.as_str()),
+                ("audience", API),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let filter = LogFilter {
+        event_type: Some("seccft".into()),
+        client_id: Some(client_id.clone()),
+        ..LogFilter::default()
+    };
+    // Written off the request path: allow the writer a moment.
+    let mut logged = 0;
+    for _ in 0..50 {
+        logged = app.store.list_logs(&filter, Page::ALL).await.unwrap().1;
+        if logged == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(logged, 5);
+}
