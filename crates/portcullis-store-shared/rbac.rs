@@ -56,6 +56,46 @@ async fn exists(store: &Backend, table: &str, column: &str, id: &str) -> Result<
     found.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
+/// Runs `sql` (binding `$1` owner, `$2` API identifier, `$3` permission name) once per
+/// permission, all in one transaction.
+async fn for_each_permission(
+    store: &Backend,
+    sql: &str,
+    owner: &str,
+    permissions: &[Permission],
+) -> Result<(), StoreError> {
+    let mut tx = store.pool.begin().await.map_err(backend)?;
+    for permission in permissions {
+        sqlx::query(sql)
+            .bind(owner)
+            .bind(&permission.resource_server_identifier)
+            .bind(&permission.permission_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)
+}
+
+/// Runs `sql` (binding `$1` user id, `$2` role id) once per role, all in one transaction.
+async fn for_each_role(
+    store: &Backend,
+    sql: &str,
+    user_id: &str,
+    role_ids: &[String],
+) -> Result<(), StoreError> {
+    let mut tx = store.pool.begin().await.map_err(backend)?;
+    for role_id in role_ids {
+        sqlx::query(sql)
+            .bind(user_id)
+            .bind(role_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)
+}
+
 #[async_trait]
 impl RoleRepository for Backend {
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
@@ -155,20 +195,14 @@ impl RoleRepository for Backend {
         role_id: &str,
         permissions: &[Permission],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for permission in permissions {
-            sqlx::query(
-                "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name)
+        for_each_permission(
+            self,
+            "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name)
                  VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(role_id)
-            .bind(&permission.resource_server_identifier)
-            .bind(&permission.permission_name)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+            role_id,
+            permissions,
+        )
+        .await
     }
 
     async fn remove_role_permissions(
@@ -176,20 +210,14 @@ impl RoleRepository for Backend {
         role_id: &str,
         permissions: &[Permission],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for permission in permissions {
-            sqlx::query(
-                "DELETE FROM role_permissions WHERE role_id = $1
+        for_each_permission(
+            self,
+            "DELETE FROM role_permissions WHERE role_id = $1
                    AND resource_server_identifier = $2 AND permission_name = $3",
-            )
-            .bind(role_id)
-            .bind(&permission.resource_server_identifier)
-            .bind(&permission.permission_name)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+            role_id,
+            permissions,
+        )
+        .await
     }
 
     async fn role_users(
@@ -237,18 +265,13 @@ impl RoleRepository for Backend {
         user_id: &str,
         role_ids: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for role_id in role_ids {
-            sqlx::query(
-                "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(role_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        for_each_role(
+            self,
+            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            user_id,
+            role_ids,
+        )
+        .await
     }
 
     async fn remove_user_roles(
@@ -256,16 +279,13 @@ impl RoleRepository for Backend {
         user_id: &str,
         role_ids: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for role_id in role_ids {
-            sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2")
-                .bind(user_id)
-                .bind(role_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+        for_each_role(
+            self,
+            "DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2",
+            user_id,
+            role_ids,
+        )
+        .await
     }
 
     async fn user_permissions(&self, user_id: &str) -> Result<Vec<Permission>, StoreError> {
@@ -288,20 +308,14 @@ impl RoleRepository for Backend {
         user_id: &str,
         permissions: &[Permission],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for permission in permissions {
-            sqlx::query(
-                "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name)
+        for_each_permission(
+            self,
+            "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name)
                  VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(&permission.resource_server_identifier)
-            .bind(&permission.permission_name)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+            user_id,
+            permissions,
+        )
+        .await
     }
 
     async fn remove_user_permissions(
@@ -309,20 +323,14 @@ impl RoleRepository for Backend {
         user_id: &str,
         permissions: &[Permission],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for permission in permissions {
-            sqlx::query(
-                "DELETE FROM user_permissions WHERE user_id = $1
+        for_each_permission(
+            self,
+            "DELETE FROM user_permissions WHERE user_id = $1
                    AND resource_server_identifier = $2 AND permission_name = $3",
-            )
-            .bind(user_id)
-            .bind(&permission.resource_server_identifier)
-            .bind(&permission.permission_name)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+            user_id,
+            permissions,
+        )
+        .await
     }
 
     async fn effective_permissions(

@@ -966,3 +966,44 @@ pub async fn check_permissions(
     }
     Ok(())
 }
+
+/// What an API's test application is called after: `"<API name> (Test Application)"`, as Auth0.
+pub const TEST_APPLICATION_SUFFIX: &str = " (Test Application)";
+
+/// The API's test application and its grant: the machine-to-machine application the dashboard's
+/// Test tab and `portcullis token` mint tokens through, if one exists.
+pub async fn test_application(
+    store: &dyn Store,
+    api: &ResourceServer,
+) -> Result<Option<(Client, ClientGrant)>, StoreError> {
+    let (grants, _) = store.list_client_grants(Page::ALL).await?;
+    for grant in grants.into_iter().filter(|g| g.audience == api.identifier) {
+        if let Some(client) = store.client_by_id(&grant.client_id).await? {
+            if client.app_type == AppType::NonInteractive
+                && client.name.ends_with(TEST_APPLICATION_SUFFIX)
+            {
+                return Ok(Some((client, grant)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Creates the API's test application with a grant for every scope of the API.
+pub async fn create_test_application(
+    store: &dyn Store,
+    hasher: &SecretHasher,
+    clock: &dyn Clock,
+    api: &ResourceServer,
+) -> Result<(Client, ClientGrant), AdminError> {
+    let new = NewClient {
+        name: format!("{}{TEST_APPLICATION_SUFFIX}", api.name),
+        app_type: Some(AppType::NonInteractive),
+        grant_types: Some(vec!["client_credentials".into()]),
+        ..NewClient::default()
+    };
+    let (client, _secret) = create_client(store, hasher, clock, new).await?;
+    let every = api.scopes.iter().map(|s| s.value.clone()).collect();
+    let grant = create_client_grant(store, &client.client_id, &api.identifier, every).await?;
+    Ok((client, grant))
+}

@@ -1,14 +1,3 @@
-//! JSON columns: arrays and small objects stored as TEXT.
+//! JSON columns: arrays and small objects stored as TEXT (shared by both backends).
 
-use portcullis_store::StoreError;
-use serde::{de::DeserializeOwned, Serialize};
-
-use crate::backend;
-
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(backend)
-}
-
-pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(backend)
-}
+include!("../../portcullis-store-shared/rows.rs");

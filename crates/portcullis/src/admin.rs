@@ -494,11 +494,7 @@ pub async fn clients(command: ClientsCommand) -> anyhow::Result<()> {
                 }
                 print_json(&value);
             } else {
-                println!("client_id: {}", client.client_id);
-                if let Some(secret) = secret {
-                    println!("client_secret: {secret}");
-                    println!("(the secret is shown only now; keep it safe)");
-                }
+                print_client(&cx, &client, secret.as_deref());
             }
         }
         ClientsAction::List => {

@@ -4,11 +4,8 @@
 
 use anyhow::Context;
 use clap::Args;
-use portcullis_core::{
-    admin::{self, NewClient},
-    secrets::SecretHasher,
-};
-use portcullis_store::{AppType, Client, Page, ResourceServer};
+use portcullis_core::{admin, secrets::SecretHasher};
+use portcullis_store::{Client, ResourceServer};
 use serde_json::Value;
 
 use crate::{
@@ -42,52 +39,18 @@ pub struct TokenArgs {
     issuer: Option<String>,
 }
 
-/// The name of an API's test application, as Auth0 names it.
-pub fn test_application_name(api: &ResourceServer) -> String {
-    format!("{} (Test Application)", api.name)
-}
-
-/// The API's test application and a usable secret: found by name or created with a grant for
-/// every scope of the API; its secret is rotated, since only hashes are stored.
+/// The API's test application (created when missing) and a usable secret: only hashes are
+/// stored, so the secret is rotated.
 async fn test_application(cx: &Tenant, api: &ResourceServer) -> anyhow::Result<(Client, String)> {
     let hasher = SecretHasher::new(&cx.settings.master_key);
-    let name = test_application_name(api);
-    let (clients, _) = cx.store.list_clients(Page::ALL).await?;
-    let existing = clients
-        .into_iter()
-        .find(|c| c.name == name && c.app_type == AppType::NonInteractive);
-    let client = match existing {
-        Some(client) => client,
+    let client = match admin::test_application(cx.store.as_ref(), api).await? {
+        Some((client, _)) => client,
         None => {
-            let (client, _) = admin::create_client(
-                cx.store.as_ref(),
-                &hasher,
-                &cx.clock,
-                NewClient {
-                    name,
-                    app_type: Some(AppType::NonInteractive),
-                    ..NewClient::default()
-                },
-            )
-            .await?;
-            client
+            admin::create_test_application(cx.store.as_ref(), &hasher, &cx.clock, api)
+                .await?
+                .0
         }
     };
-    if cx
-        .store
-        .client_grant_for(&client.client_id, &api.identifier)
-        .await?
-        .is_none()
-    {
-        let scopes = api.scopes.iter().map(|s| s.value.clone()).collect();
-        admin::create_client_grant(
-            cx.store.as_ref(),
-            &client.client_id,
-            &api.identifier,
-            scopes,
-        )
-        .await?;
-    }
     Ok(admin::rotate_client_secret(cx.store.as_ref(), &hasher, &client.client_id).await?)
 }
 

@@ -14,12 +14,10 @@ use axum::{
 };
 use minijinja::context;
 use portcullis_core::{
-    admin::{self, AdminError, ApiChanges, NewApi, NewClient},
+    admin::{self, AdminError, ApiChanges, NewApi},
     authz, rules,
 };
-use portcullis_store::{
-    AppType, Client, ClientGrant, Page, ResourceServer, RuleCondition, ScopeDefinition,
-};
+use portcullis_store::{Client, Page, ResourceServer, RuleCondition, ScopeDefinition};
 use serde::Serialize;
 use serde_json::json;
 
@@ -35,9 +33,6 @@ use crate::{
 };
 
 const SECTION: Section = Section::Apis;
-
-/// The name suffix of the applications the Test tab creates.
-pub const TEST_APPLICATION_SUFFIX: &str = " (Test Application)";
 
 /// Where the sample API of the quickstarts listens: the Test tab's example call.
 const SAMPLE_API_URL: &str = "http://localhost:3001/api/private";
@@ -709,27 +704,9 @@ async fn remove_rule(Path(id): Path<String>, Posted { dash, form }: Posted) -> R
     dash.redirect(&href(&api, "rules"), "Access rule removed.")
 }
 
-/// The API's test application and its grant, if the Test tab created one.
-async fn test_application(
-    app: &AppState,
-    api: &ResourceServer,
-) -> Result<Option<(Client, ClientGrant)>, portcullis_store::StoreError> {
-    let (grants, _) = app.store.list_client_grants(Page::ALL).await?;
-    for grant in grants.into_iter().filter(|g| g.audience == api.identifier) {
-        if let Some(client) = app.store.client_by_id(&grant.client_id).await? {
-            if client.app_type == AppType::NonInteractive
-                && client.name.ends_with(TEST_APPLICATION_SUFFIX)
-            {
-                return Ok(Some((client, grant)));
-            }
-        }
-    }
-    Ok(None)
-}
-
 /// Extends the test application's grant (if there is one) to every scope of `api`.
 async fn grant_every_scope(dash: &Dash, api: &ResourceServer) -> Result<(), AdminError> {
-    let Some((_, grant)) = test_application(&dash.app, api).await? else {
+    let Some((_, grant)) = admin::test_application(dash.app.store.as_ref(), api).await? else {
         return Ok(());
     };
     let every: Vec<String> = api.scopes.iter().map(|s| s.value.clone()).collect();
@@ -754,7 +731,7 @@ async fn test(dash: Dash, Path(id): Path<String>) -> Response {
         Err(page) => return page,
     };
     let app = &dash.app;
-    let (client, grant) = match test_application(app, &api).await {
+    let (client, grant) = match admin::test_application(app.store.as_ref(), &api).await {
         Ok(Some(found)) => found,
         Ok(None) => {
             return tab(
@@ -845,31 +822,14 @@ async fn create_test_application(Path(id): Path<String>, Posted { dash, .. }: Po
         Err(page) => return page,
     };
     let app = &dash.app;
-    match test_application(app, &api).await {
+    match admin::test_application(app.store.as_ref(), &api).await {
         Ok(Some(_)) => return Redirect::to(&href(&api, "test")).into_response(),
         Ok(None) => {}
         Err(error) => return dash.fail(SECTION, error),
     }
-    let new = NewClient {
-        name: format!("{}{TEST_APPLICATION_SUFFIX}", api.name),
-        app_type: Some(AppType::NonInteractive),
-        grant_types: Some(vec!["client_credentials".into()]),
-        ..NewClient::default()
-    };
-    let created = async {
-        let (client, _secret) =
-            admin::create_client(app.store.as_ref(), &app.hasher, app.clock.as_ref(), new).await?;
-        let every = api.scopes.iter().map(|s| s.value.clone()).collect();
-        let grant = admin::create_client_grant(
-            app.store.as_ref(),
-            &client.client_id,
-            &api.identifier,
-            every,
-        )
-        .await?;
-        Ok::<_, AdminError>((client, grant))
-    }
-    .await;
+    let created =
+        admin::create_test_application(app.store.as_ref(), &app.hasher, app.clock.as_ref(), &api)
+            .await;
     match created {
         Ok((client, grant)) => {
             dash.record(
