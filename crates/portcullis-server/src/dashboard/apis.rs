@@ -167,11 +167,8 @@ async fn create(Posted { dash, form }: Posted) -> Response {
 
 /// Loads the API of the path, or answers the page to show instead.
 async fn load(dash: &Dash, id: &str) -> Result<ResourceServer, Response> {
-    match dash.app.store.resource_server_by_id(id).await {
-        Ok(Some(api)) => Ok(api),
-        Ok(None) => Err(dash.not_found(SECTION, "API", "/dashboard/apis")),
-        Err(error) => Err(dash.fail(SECTION, error)),
-    }
+    let lookup = dash.app.store.resource_server_by_id(id).await;
+    dash.found(lookup, SECTION, "API", "/dashboard/apis")
 }
 
 async fn show(Path(id): Path<String>) -> Response {

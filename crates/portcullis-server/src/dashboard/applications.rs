@@ -180,11 +180,8 @@ async fn create(Posted { dash, form }: Posted) -> Response {
 }
 
 async fn load(dash: &Dash, id: &str) -> Result<Client, Response> {
-    match dash.app.store.client_by_id(id).await {
-        Ok(Some(client)) => Ok(client),
-        Ok(None) => Err(dash.not_found(SECTION, "Application", "/dashboard/applications")),
-        Err(error) => Err(dash.fail(SECTION, error)),
-    }
+    let lookup = dash.app.store.client_by_id(id).await;
+    dash.found(lookup, SECTION, "Application", "/dashboard/applications")
 }
 
 async fn show(Path(id): Path<String>) -> Response {

@@ -202,6 +202,23 @@ impl Dash {
         )
     }
 
+    /// The object a store lookup found, or the page to answer instead: 404 when it does not
+    /// exist, 500 when the lookup failed.
+    #[allow(clippy::result_large_err)] // The error is the page itself, answered at once.
+    pub fn found<T>(
+        &self,
+        lookup: Result<Option<T>, portcullis_store::StoreError>,
+        section: Section,
+        what: &str,
+        back: &str,
+    ) -> Result<T, Response> {
+        match lookup {
+            Ok(Some(object)) => Ok(object),
+            Ok(None) => Err(self.not_found(section, what, back)),
+            Err(error) => Err(self.fail(section, error)),
+        }
+    }
+
     /// Logs our own failure and answers 500 without its cause.
     pub fn fail(&self, section: Section, error: impl std::fmt::Display) -> Response {
         tracing::error!(%error, "dashboard request failed");

@@ -132,11 +132,8 @@ async fn create(Posted { dash, form }: Posted) -> Response {
 }
 
 async fn load(dash: &Dash, id: &str) -> Result<Role, Response> {
-    match dash.app.store.role_by_id(id).await {
-        Ok(Some(role)) => Ok(role),
-        Ok(None) => Err(dash.not_found(SECTION, "Role", "/dashboard/roles")),
-        Err(error) => Err(dash.fail(SECTION, error)),
-    }
+    let lookup = dash.app.store.role_by_id(id).await;
+    dash.found(lookup, SECTION, "Role", "/dashboard/roles")
 }
 
 async fn show(Path(id): Path<String>) -> Response {

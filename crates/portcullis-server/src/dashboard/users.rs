@@ -132,11 +132,8 @@ async fn create(Posted { dash, form }: Posted) -> Response {
 }
 
 async fn load(dash: &Dash, id: &str) -> Result<User, Response> {
-    match dash.app.store.user_by_id(id).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(dash.not_found(SECTION, "User", "/dashboard/users")),
-        Err(error) => Err(dash.fail(SECTION, error)),
-    }
+    let lookup = dash.app.store.user_by_id(id).await;
+    dash.found(lookup, SECTION, "User", "/dashboard/users")
 }
 
 async fn show(Path(id): Path<String>) -> Response {
