@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Token-endpoint benchmark: Portcullis against node-oidc-provider, side by side in one run.
 #
-# Prints client_credentials tokens/s (whole machine, same wrk load for both, alternating
-# rounds), CPU used and tokens per core-second, idle and loaded memory, start-to-ready time, and
-# the latency and rate of the full browser login flow on Portcullis.
+# Prints client_credentials tokens/s (same wrk load for all, alternating rounds), CPU used and
+# tokens per core-second, idle and loaded memory, start-to-ready time, and the latency and rate
+# of the full browser login flow on Portcullis. Portcullis runs on the whole machine; the peer
+# runs twice per round: pinned to one core, as the reference figures were taken (Node runs
+# JavaScript on one thread; research/peers.md §4), and unpinned, where its libuv and GC threads
+# spread over both cores.
 # Loopback only; every process started here is stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -31,8 +34,12 @@ start_portcullis() {
   PORTCULLIS_LOG=warn "$BIN" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --issuer "http://localhost:$PORT" >/dev/null 2>&1 &
   PORTCULLIS_PID=$!; PIDS+=("$PORTCULLIS_PID")
 }
-start_peer() {
-  node peer-oidc-provider.mjs "$PEER_PORT" >/dev/null 2>&1 &
+start_peer() { # [taskset cpu list]
+  if [ -n "${1:-}" ]; then
+    taskset -c "$1" node peer-oidc-provider.mjs "$PEER_PORT" >/dev/null 2>&1 &
+  else
+    node peer-oidc-provider.mjs "$PEER_PORT" >/dev/null 2>&1 &
+  fi
   PEER_PID=$!; PIDS+=("$PEER_PID")
 }
 
@@ -56,7 +63,7 @@ load() { # pid url path body
 
 OURS_BODY=$TOKEN_BODY
 PEER_BODY="grant_type=client_credentials&client_id=bench-m2m&client_secret=bench-m2m-secret&resource=https%3A%2F%2Fbench.example%2Fapi&scope=read%3Amessages"
-declare -a OURS PEER
+declare -a OURS PEER PINNED
 for round in $(seq 1 "$ROUNDS"); do
   start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
   OURS+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$OURS_BODY")")
@@ -68,28 +75,38 @@ for round in $(seq 1 "$ROUNDS"); do
   start_peer; wait_ready "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null
   PEER+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_BODY")")
   stop "$PEER_PID"
+  start_peer 1; wait_ready "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null
+  PINNED+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_BODY")")
+  stop "$PEER_PID"
 done
 
-O_RPS=$(column_of 1 "${OURS[@]}" | median); P_RPS=$(column_of 1 "${PEER[@]}" | median)
-O_CORES=$(column_of 3 "${OURS[@]}" | median); P_CORES=$(column_of 3 "${PEER[@]}" | median)
+O_RPS=$(column_of 1 "${OURS[@]}" | median); P_RPS=$(column_of 1 "${PEER[@]}" | median); Q_RPS=$(column_of 1 "${PINNED[@]}" | median)
+O_CORES=$(column_of 3 "${OURS[@]}" | median); P_CORES=$(column_of 3 "${PEER[@]}" | median); Q_CORES=$(column_of 3 "${PINNED[@]}" | median)
+ratio() { echo "$1 $2" | awk '{printf "%.1fx", $1/$2}'; }
+per_core() { echo "$1 $2" | awk '{printf "%.0f", $1/$2}'; }
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load: wrk -t1 -c$CONNECTIONS, ${DURATION}s x $ROUNDS rounds, alternating"
+echo "portcullis: whole machine; oidc-provider: pinned to CPU 1 (as peers.md 4), then unpinned"
 echo
-printf '%-34s %16s %16s %8s\n' "client_credentials (RS256-2048)" "portcullis" "oidc-provider" "ratio"
-printf '%-34s %16s %16s %8s\n' "tokens/s (median)" "$O_RPS" "$P_RPS" "$(echo "$O_RPS $P_RPS" | awk '{printf "%.1fx", $1/$2}')"
+printf '%-34s %18s %18s %18s\n' "client_credentials (RS256-2048)" "portcullis" "peer, 1 core" "peer, 2 cores"
+printf '%-34s %18s %18s %18s\n' "tokens/s (median)" "$O_RPS" "$Q_RPS" "$P_RPS"
+printf '%-34s %18s %18s %18s\n' "  portcullis / peer" "" "$(ratio "$O_RPS" "$Q_RPS")" "$(ratio "$O_RPS" "$P_RPS")"
 for i in $(seq 0 $((ROUNDS - 1))); do
-  printf '%-34s %16s %16s\n' "  round $((i + 1)): tokens/s, p99" "$(echo "${OURS[$i]}" | awk '{print $1", "$2}')" "$(echo "${PEER[$i]}" | awk '{print $1", "$2}')"
+  printf '%-34s %18s %18s %18s\n' "  round $((i + 1)): tokens/s, p99" "$(echo "${OURS[$i]}" | awk '{print $1", "$2}')" "$(echo "${PINNED[$i]}" | awk '{print $1", "$2}')" "$(echo "${PEER[$i]}" | awk '{print $1", "$2}')"
 done
-printf '%-34s %16s %16s\n' "CPU cores used (median)" "$O_CORES" "$P_CORES"
-O_PER_CORE=$(echo "$O_RPS $O_CORES" | awk '{printf "%.0f", $1/$2}'); P_PER_CORE=$(echo "$P_RPS $P_CORES" | awk '{printf "%.0f", $1/$2}')
-printf '%-34s %16s %16s %8s\n' "tokens per core-second" "$O_PER_CORE" "$P_PER_CORE" "$(echo "$O_PER_CORE $P_PER_CORE" | awk '{printf "%.1fx", $1/$2}')"
-printf '%-34s %15s%% %16s\n' "  of the RSA-2048 signing ceiling" "$(echo "$O_PER_CORE $SIGN_CEILING" | awk '{printf "%.0f", 100*$1/$2}')" "-"
-printf '%-34s %16s %16s\n' "non-200 responses (all rounds)" "$(column_of 4 "${OURS[@]}" | awk "{s+=\$1} END {print s}")" "$(column_of 4 "${PEER[@]}" | awk "{s+=\$1} END {print s}")"
-printf '%-34s %13s MB %13s MB\n' "idle resident memory" "$(echo "$IDLE_RSS" | awk '{printf "%.1f", $1/1024}')" "$(echo "$PEER_IDLE_RSS" | awk '{printf "%.1f", $1/1024}')"
-printf '%-34s %13s MB %13s MB\n' "resident memory after load" "$(column_of 5 "${OURS[@]}" | median | awk '{printf "%.1f", $1/1024}')" "$(column_of 5 "${PEER[@]}" | median | awk '{printf "%.1f", $1/1024}')"
-printf '%-34s %13s ms %13s ms\n' "start to ready" "$READY" "$PEER_READY"
-printf '%-34s %13s ms %16s\n' "  first start (generates keys)" "$FIRST_READY" "-"
+printf '%-34s %18s %18s %18s\n' "CPU cores used (median)" "$O_CORES" "$Q_CORES" "$P_CORES"
+O_PER_CORE=$(per_core "$O_RPS" "$O_CORES"); Q_PER_CORE=$(per_core "$Q_RPS" "$Q_CORES"); P_PER_CORE=$(per_core "$P_RPS" "$P_CORES")
+printf '%-34s %18s %18s %18s\n' "tokens per core-second" "$O_PER_CORE" "$Q_PER_CORE" "$P_PER_CORE"
+printf '%-34s %18s %18s %18s\n' "  portcullis / peer" "" "$(ratio "$O_PER_CORE" "$Q_PER_CORE")" "$(ratio "$O_PER_CORE" "$P_PER_CORE")"
+printf '%-34s %17s%% %18s %18s\n' "  of the RSA-2048 signing ceiling" "$(echo "$O_PER_CORE $SIGN_CEILING" | awk '{printf "%.0f", 100*$1/$2}')" "-" "-"
+sum_of() { column_of 4 "$@" | awk '{s+=$1} END {print s}'; }
+printf '%-34s %18s %18s %18s\n' "non-200 responses (all rounds)" "$(sum_of "${OURS[@]}")" "$(sum_of "${PINNED[@]}")" "$(sum_of "${PEER[@]}")"
+mb() { awk '{printf "%.1f MB", $1/1024}'; }
+printf '%-34s %18s %18s %18s\n' "idle resident memory" "$(echo "$IDLE_RSS" | mb)" "-" "$(echo "$PEER_IDLE_RSS" | mb)"
+printf '%-34s %18s %18s %18s\n' "resident memory after load" "$(column_of 5 "${OURS[@]}" | median | mb)" "$(column_of 5 "${PINNED[@]}" | median | mb)" "$(column_of 5 "${PEER[@]}" | median | mb)"
+printf '%-34s %18s %18s %18s\n' "start to ready" "$READY ms" "-" "$PEER_READY ms"
+printf '%-34s %18s\n' "  first start (generates keys)" "$FIRST_READY ms"
 echo
 echo "login flow on portcullis (authorize, login page, POST credentials, code, token; argon2id):"
 echo "  sequential: $LOGIN_SEQ"

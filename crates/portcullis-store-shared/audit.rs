@@ -110,44 +110,59 @@ const LOG_FILTER: &str = "($1 IS NULL OR event_type = $1)
     AND ($2 IS NULL OR user_id = $2)
     AND ($3 IS NULL OR client_id = $3)";
 
-async fn insert_log<'e, E>(executor: E, event: &LogEvent) -> Result<(), StoreError>
+/// Rows in one INSERT: 11 parameters each stays far below both backends' limits (SQLite's
+/// 32,766, PostgreSQL's 65,535).
+const LOG_ROWS_PER_INSERT: usize = 256;
+
+/// One statement for many events: each statement is a round trip to the database (and, with
+/// SQLite, a hop to its connection thread and back).
+async fn insert_logs<'e, E>(executor: E, events: &[LogEvent]) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = Database>,
 {
-    sqlx::query(
+    let details = events
+        .iter()
+        .map(|event| to_json(&event.details))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut insert = sqlx::QueryBuilder::<Database>::new(
         "INSERT INTO audit_log (log_id, date, event_type, description, ip, user_agent,
-           client_id, client_name, user_id, user_name, details)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&event.log_id)
-    .bind(event.date)
-    .bind(&event.event_type)
-    .bind(&event.description)
-    .bind(&event.ip)
-    .bind(&event.user_agent)
-    .bind(&event.client_id)
-    .bind(&event.client_name)
-    .bind(&event.user_id)
-    .bind(&event.user_name)
-    .bind(to_json(&event.details)?)
-    .execute(executor)
-    .await
-    .map_err(backend)?;
+           client_id, client_name, user_id, user_name, details) ",
+    );
+    insert.push_values(events.iter().zip(details), |mut row, (event, details)| {
+        row.push_bind(&event.log_id)
+            .push_bind(event.date)
+            .push_bind(&event.event_type)
+            .push_bind(&event.description)
+            .push_bind(&event.ip)
+            .push_bind(&event.user_agent)
+            .push_bind(&event.client_id)
+            .push_bind(&event.client_name)
+            .push_bind(&event.user_id)
+            .push_bind(&event.user_name)
+            .push_bind(details);
+    });
+    insert.build().execute(executor).await.map_err(backend)?;
     Ok(())
 }
 
 #[async_trait]
 impl AuditLogRepository for Backend {
     async fn append_log(&self, event: &LogEvent) -> Result<(), StoreError> {
-        insert_log(&self.pool, event).await
+        insert_logs(&self.pool, std::slice::from_ref(event)).await
     }
 
     async fn append_logs(&self, events: &[LogEvent]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        for event in events {
-            insert_log(&mut *tx, event).await?;
+        match events.len() {
+            0 => Ok(()),
+            n if n <= LOG_ROWS_PER_INSERT => insert_logs(&self.pool, events).await,
+            _ => {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                for chunk in events.chunks(LOG_ROWS_PER_INSERT) {
+                    insert_logs(&mut *tx, chunk).await?;
+                }
+                tx.commit().await.map_err(backend)
+            }
         }
-        tx.commit().await.map_err(backend)
     }
 
     async fn log_by_id(&self, log_id: &str) -> Result<Option<LogEvent>, StoreError> {

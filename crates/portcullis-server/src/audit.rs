@@ -122,30 +122,75 @@ impl Entry {
 
 /// Events waiting for the batched writer; beyond this, handlers wait (backpressure), never drop.
 const QUEUE: usize = 4096;
-/// Events written in one transaction at most.
+/// Events written in one statement at most.
 const BATCH: usize = 256;
+/// How long the writer waits for more events after the first of a batch. Each write is a
+/// transaction on the store; under load, one per few milliseconds instead of one per token.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "events are nearly every message; boxing would allocate once per token"
+)]
+enum Deferred {
+    Event(LogEvent),
+    /// Answered once every event queued before it is in the store.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
 
 /// Writes high-volume events (machine token exchanges) in batches off the request path: with
 /// SQLite every write takes the database's one write lock, and one insert per token would
-/// serialise the token endpoint behind it. Entries reach the store within one batch's time.
+/// serialise the token endpoint behind it. Entries reach the store within [`LINGER`] plus one
+/// write, and all of them before the server exits ([`DeferredLog::flush`]).
 pub struct DeferredLog {
-    queue: tokio::sync::mpsc::Sender<LogEvent>,
+    queue: tokio::sync::mpsc::Sender<Deferred>,
 }
 
 impl DeferredLog {
     /// Starts the writer task on the current runtime; it ends when the server's state is gone.
     pub fn spawn(store: std::sync::Arc<dyn Store>) -> Self {
-        let (queue, mut pending) = tokio::sync::mpsc::channel::<LogEvent>(QUEUE);
+        let (queue, mut pending) = tokio::sync::mpsc::channel::<Deferred>(QUEUE);
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
-            while pending.recv_many(&mut batch, BATCH).await > 0 {
-                if let Err(error) = store.append_logs(&batch).await {
-                    tracing::error!(%error, events = batch.len(), "could not write the audit log");
+            let mut received = Vec::with_capacity(BATCH);
+            while pending.recv_many(&mut received, BATCH).await > 0 {
+                if received.len() < BATCH
+                    && !received.iter().any(|m| matches!(m, Deferred::Flush(_)))
+                {
+                    tokio::time::sleep(LINGER).await;
+                    while received.len() < BATCH {
+                        match pending.try_recv() {
+                            Ok(message) => received.push(message),
+                            Err(_) => break,
+                        }
+                    }
                 }
-                batch.clear();
+                let mut events = Vec::with_capacity(received.len());
+                let mut flushed = Vec::new();
+                for message in received.drain(..) {
+                    match message {
+                        Deferred::Event(event) => events.push(event),
+                        Deferred::Flush(done) => flushed.push(done),
+                    }
+                }
+                if !events.is_empty() {
+                    if let Err(error) = store.append_logs(&events).await {
+                        tracing::error!(%error, events = events.len(), "could not write the audit log");
+                    }
+                }
+                for done in flushed {
+                    let _ = done.send(());
+                }
             }
         });
         DeferredLog { queue }
+    }
+
+    /// Waits until every event queued so far has been written.
+    pub async fn flush(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.queue.send(Deferred::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
     }
 }
 
@@ -158,7 +203,13 @@ impl AppState {
     /// Queues `entry` for the batched writer (see [`DeferredLog`]).
     pub async fn audit_deferred(&self, entry: Entry) {
         let event = entry.stamp(self.clock.as_ref());
-        if self.deferred_log.queue.send(event).await.is_err() {
+        if self
+            .deferred_log
+            .queue
+            .send(Deferred::Event(event))
+            .await
+            .is_err()
+        {
             tracing::error!("the audit log writer has stopped");
         }
     }

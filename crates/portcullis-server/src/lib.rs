@@ -15,6 +15,7 @@ pub mod settings;
 pub mod shapes;
 pub mod state;
 pub mod templates;
+pub mod tenant_cache;
 pub mod tokens;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -127,6 +128,7 @@ impl Application {
             templates: templates::Templates::new(),
             metrics: metrics::Metrics::new(),
             deferred_log: audit::DeferredLog::spawn(store.clone()),
+            tenant: tenant_cache::TenantCache::default(),
             store,
             clock,
             settings,
@@ -204,6 +206,7 @@ impl Application {
             }
         };
         refresher.abort();
+        state.deferred_log.flush().await;
         result
     }
 }

@@ -86,7 +86,9 @@ pub struct Settings {
     /// Login sessions last this long.
     pub session_lifetime: i64,
     pub throttle: ThrottleLimits,
-    /// How often a replica reloads signing keys and CORS origins from the store.
+    /// How often a replica reloads signing keys and CORS origins from the store and drops its
+    /// copy of applications, APIs and grants: the bound on how long a change made elsewhere
+    /// (the CLI, another replica) takes to apply here.
     pub cache_refresh_seconds: u64,
     /// Given credentials of the bootstrap client; `None` generates them.
     pub bootstrap_client: Option<BootstrapCredentials>,

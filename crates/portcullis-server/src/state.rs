@@ -37,6 +37,8 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// Batched audit-log writes for high-volume events.
     pub deferred_log: crate::audit::DeferredLog,
+    /// Applications, APIs and client grants, as the protocol endpoints read them.
+    pub tenant: crate::tenant_cache::TenantCache,
 }
 
 impl Deref for AppState {
@@ -53,6 +55,7 @@ impl AppState {
 
     /// Reloads the caches from the store.
     pub async fn refresh_caches(&self) -> anyhow::Result<()> {
+        self.tenant.invalidate();
         let keys = self.store.live_keys().await?;
         let ring = KeyRing::from_keys(&keys, &self.key_cipher, self.clock.now())?;
         self.keys.replace(ring);

@@ -9,6 +9,6 @@ mod error;
 mod model;
 mod repos;
 
-pub use error::StoreError;
+pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use repos::*;

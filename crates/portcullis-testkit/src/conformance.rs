@@ -1182,3 +1182,51 @@ pub async fn audit_log_filters(store: &dyn Store) {
     );
     assert_eq!(store.log_by_id("nope").await.unwrap(), None);
 }
+
+/// Batched appends keep every event, in one statement or, past its size, several in one
+/// transaction; an empty batch writes nothing.
+pub async fn audit_log_batches(store: &dyn Store) {
+    let events: Vec<LogEvent> = (0..600)
+        .map(|n| LogEvent {
+            log_id: format!("{:020}", NOW * 1000 + n),
+            date: NOW * 1000 + n,
+            event_type: "seccft".into(),
+            description: "Successful client_credentials exchange".into(),
+            ip: None,
+            user_agent: Some("batch".into()),
+            client_id: Some(format!("client-{}", n % 7)),
+            client_name: None,
+            user_id: None,
+            user_name: None,
+            details: serde_json::json!({"n": n}),
+        })
+        .collect();
+    store.append_logs(&[]).await.unwrap();
+    store.append_logs(&events[..3]).await.unwrap();
+    store.append_logs(&events[3..]).await.unwrap();
+    let (listed, total) = store
+        .list_logs(&LogFilter::default(), Page::ALL)
+        .await
+        .unwrap();
+    assert_eq!(total, 600);
+    assert_eq!(listed.len(), 600);
+    assert_eq!(listed[0], events[599]);
+    assert_eq!(listed[599], events[0]);
+    // A batch whose second statement hits a duplicate id fails as a whole: nothing is kept.
+    let mut clash: Vec<LogEvent> = (600..900)
+        .map(|n| LogEvent {
+            log_id: format!("{:020}", NOW * 1000 + n),
+            ..events[0].clone()
+        })
+        .collect();
+    clash.extend_from_slice(&events[590..]);
+    assert!(store.append_logs(&clash).await.is_err());
+    assert_eq!(
+        store
+            .list_logs(&LogFilter::default(), Page::ALL)
+            .await
+            .unwrap()
+            .1,
+        600
+    );
+}

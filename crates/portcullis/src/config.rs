@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<String>,
+    pub cache_refresh_seconds: Option<u64>,
 }
 
 pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -71,6 +72,18 @@ pub fn settings(
     }
     if let Some(issuer) = issuer.map(str::to_owned).or(file.issuer) {
         settings.issuer = Settings::normalize_issuer(&issuer).map_err(anyhow::Error::msg)?;
+    }
+    let refresh = match std::env::var("PORTCULLIS_CACHE_REFRESH_SECONDS") {
+        Ok(text) if !text.is_empty() => {
+            Some(text.parse::<u64>().ok().filter(|s| *s >= 1).context(
+                "PORTCULLIS_CACHE_REFRESH_SECONDS must be a whole number of seconds, at least 1",
+            )?)
+        }
+        _ => file.cache_refresh_seconds,
+    };
+    if let Some(seconds) = refresh {
+        anyhow::ensure!(seconds >= 1, "cache_refresh_seconds must be at least 1");
+        settings.cache_refresh_seconds = seconds;
     }
     Ok(settings)
 }

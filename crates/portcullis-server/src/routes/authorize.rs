@@ -227,7 +227,7 @@ pub async fn resolve_destination(
     let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(error_page(app, "Missing required parameter: client_id."));
     };
-    let client = match app.store.client_by_id(client_id).await {
+    let client = match app.tenant.client(app.store.as_ref(), client_id).await {
         Ok(Some(client)) => client,
         Ok(None) => {
             return Err(error_page(
@@ -392,8 +392,8 @@ async fn validate(
     let api = match audience {
         None => None,
         Some(audience) => Some(
-            app.store
-                .resource_server_by_identifier(audience)
+            app.tenant
+                .api(app.store.as_ref(), audience)
                 .await?
                 .filter(|api| !api.is_system)
                 // The Management API serves machine clients only (client_credentials).

@@ -34,8 +34,8 @@ async fn candidate_clients(
 ) -> Result<Vec<Client>, Response> {
     let result = match client_id.filter(|c| !c.is_empty()) {
         Some(id) => app
-            .store
-            .client_by_id(id)
+            .tenant
+            .client(app.store.as_ref(), id)
             .await
             .map(|c| c.into_iter().collect()),
         None => app

@@ -11,10 +11,10 @@ pub mod userinfo;
 use std::time::Duration;
 
 use axum::{
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request, State},
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
-    middleware,
-    response::IntoResponse,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
@@ -91,8 +91,8 @@ pub fn router(state: AppState) -> Router {
         .merge(public_endpoints)
         .merge(pages)
         .merge(operations)
-        .nest("/api/v2", crate::management::router())
-        .nest("/dashboard", crate::dashboard::router())
+        .nest("/api/v2", crate::management::router().layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes)))
+        .nest("/dashboard", crate::dashboard::router().layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -102,6 +102,24 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
         }))
         .with_state(state)
+}
+
+/// The administration surfaces change what the tenant cache holds: drop it after any request
+/// that may have written, so that this replica applies the change to the next request.
+async fn fresh_tenant_after_writes(
+    State(app): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let may_write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if may_write {
+        app.tenant.invalidate();
+    }
+    response
 }
 
 async fn not_found() -> impl IntoResponse {

@@ -161,7 +161,7 @@ pub async fn authenticate_client(
             (id, params.client_secret.clone(), false)
         }
     };
-    let Some(client) = app.store.client_by_id(&client_id).await? else {
+    let Some(client) = app.tenant.client(app.store.as_ref(), &client_id).await? else {
         return Err(failed(used_basic));
     };
     match (&client.client_secret_hash, secret) {
@@ -337,8 +337,8 @@ async fn authorization_code(
     }
     let api = match &stored.audience {
         Some(audience) => Some(
-            app.store
-                .resource_server_by_identifier(audience)
+            app.tenant
+                .api(app.store.as_ref(), audience)
                 .await?
                 .ok_or_else(|| invalid_grant("The API of this code no longer exists."))?,
         ),
@@ -482,8 +482,8 @@ async fn refresh_token(
     }
     let api = match &old.audience {
         Some(audience) => Some(
-            app.store
-                .resource_server_by_identifier(audience)
+            app.tenant
+                .api(app.store.as_ref(), audience)
                 .await?
                 .ok_or_else(|| invalid_grant(INVALID_REFRESH_TOKEN))?,
         ),
@@ -560,8 +560,8 @@ async fn client_credentials(
         .filter(|a| !a.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("Missing required parameter: audience"))?;
     let api = app
-        .store
-        .resource_server_by_identifier(audience)
+        .tenant
+        .api(app.store.as_ref(), audience)
         .await?
         .ok_or_else(|| {
             OAuthError::new(
@@ -569,7 +569,7 @@ async fn client_credentials(
                 format!("Service not found: {audience}"),
             )
         })?;
-    let grant = app.store.client_grant_for(&client.client_id, audience).await?.ok_or_else(|| {
+    let grant = app.tenant.grant(app.store.as_ref(), &client.client_id, audience).await?.ok_or_else(|| {
         OAuthError::new(
             ErrorCode::AccessDenied,
             format!("Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."),

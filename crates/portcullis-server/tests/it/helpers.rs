@@ -8,7 +8,7 @@ use portcullis_core::{
     clock::MockClock,
     secrets::SecretHasher,
 };
-use portcullis_server::{Application, Settings};
+use portcullis_server::{AppState, Application, Settings};
 use portcullis_store::{AppType, ScopeDefinition, Store};
 use portcullis_store_postgres::{PgStore, PoolLimits};
 use portcullis_store_sqlite::SqliteStore;
@@ -26,6 +26,7 @@ pub struct TestApp {
     pub clock: Arc<MockClock>,
     pub hasher: SecretHasher,
     pub master_key: Vec<u8>,
+    pub state: AppState,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
     _data_dir: tempfile::TempDir,
@@ -96,6 +97,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let application = Application::build_on(listener, settings, store.clone(), clock.clone())
         .await
         .expect("build");
+    let state = application.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -107,6 +109,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         hasher: SecretHasher::new(&master_key),
         master_key,
+        state,
         browser: browser(),
         _data_dir: data_dir,
         shutdown: Some(stop),
@@ -128,6 +131,12 @@ pub fn pkce() -> (String, String) {
 }
 
 impl TestApp {
+    /// After a test wrote applications, APIs or grants straight to the store: the server
+    /// forgets its copy, as its Management API does after a write.
+    pub fn tenant_changed(&self) {
+        self.state.tenant.invalidate();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -158,6 +158,63 @@ async fn token_status(mgmt: &Mgmt, id: &str, secret: &str) -> StatusCode {
         .status()
 }
 
+/// The token endpoint reads applications and grants from the replica's cache: a change made
+/// through the Management API applies to the very next request, and one written to the store
+/// elsewhere (the CLI, another replica) within the refresh bound.
+#[tokio::test]
+async fn changes_apply_to_the_next_token_request() {
+    let mgmt = spawn_mgmt().await;
+    let (_, machine) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "Worker", "app_type": "non_interactive"}),
+        )
+        .await;
+    let id = machine["client_id"].as_str().unwrap().to_owned();
+    let secret = machine["client_secret"].as_str().unwrap().to_owned();
+    let (status, grant) = mgmt
+        .post(
+            "/client-grants",
+            json!({"client_id": id, "audience": mgmt.audience, "scope": ["read:users"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(token_status(&mgmt, &id, &secret).await, StatusCode::OK);
+
+    let (_, rotated) = mgmt
+        .post(&format!("/clients/{id}/rotate-secret"), json!({}))
+        .await;
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        token_status(&mgmt, &id, &secret).await,
+        StatusCode::UNAUTHORIZED,
+        "the old secret stops at once"
+    );
+    assert_eq!(token_status(&mgmt, &id, &new_secret).await, StatusCode::OK);
+
+    let (status, _) = mgmt
+        .delete(&format!("/client-grants/{}", grant["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        token_status(&mgmt, &id, &new_secret).await,
+        StatusCode::FORBIDDEN,
+        "a removed grant stops at once"
+    );
+
+    // Behind the server's back (as the CLI writes): seen within cache_refresh_seconds (1 s).
+    mgmt.app.store.delete_client(&id).await.unwrap();
+    let mut status = StatusCode::FORBIDDEN;
+    for _ in 0..30 {
+        status = token_status(&mgmt, &id, &new_secret).await;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a deleted client stops");
+}
+
 #[tokio::test]
 async fn client_validation_errors() {
     let mgmt = spawn_mgmt().await;

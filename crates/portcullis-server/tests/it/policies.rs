@@ -45,6 +45,7 @@ async fn set_api(app: &TestApp, changes: ApiChanges) {
     admin::update_api(app.store.as_ref(), &api_id(app).await, changes)
         .await
         .unwrap();
+    app.tenant_changed();
 }
 
 fn read_messages() -> Permission {

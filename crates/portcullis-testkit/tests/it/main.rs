@@ -66,4 +66,5 @@ conformance!(
     admins_crud,
     admin_sessions_expire,
     audit_log_filters,
+    audit_log_batches,
 );

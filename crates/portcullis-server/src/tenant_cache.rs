@@ -1,0 +1,119 @@
+//! A replica's copy of the tenant objects the protocol endpoints read on every request:
+//! applications, APIs and client grants.
+//!
+//! Read from the store, they cost three queries per machine token, more than the RSA
+//! signature itself. Found objects are kept until the next cache refresh
+//! (`cache_refresh_seconds`) and dropped at once after any change made through this replica's
+//! Management API or dashboard. So a change made here applies to the next request, and one
+//! made elsewhere (the CLI, another replica) within the refresh bound. Objects that were not
+//! found are not remembered: a client or API created anywhere is usable at once.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    hash::Hash,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        PoisonError, RwLock,
+    },
+};
+
+use portcullis_store::{Client, ClientGrant, ResourceServer, Store, StoreResult};
+
+/// A tenant with more objects than this is cached in part: a full map starts afresh.
+const MAX_ENTRIES_PER_KIND: usize = 10_000;
+
+#[derive(Default)]
+pub struct TenantCache {
+    /// Bumped by every invalidation, so that a lookup that read the store before a change and
+    /// finishes after it does not put the old object back.
+    generation: AtomicU64,
+    clients: RwLock<HashMap<String, Client>>,
+    apis: RwLock<HashMap<String, ResourceServer>>,
+    grants: RwLock<HashMap<(String, String), ClientGrant>>,
+}
+
+impl TenantCache {
+    pub async fn client(&self, store: &dyn Store, client_id: &str) -> StoreResult<Option<Client>> {
+        if let Some(client) = read(&self.clients).get(client_id) {
+            return Ok(Some(client.clone()));
+        }
+        self.load(
+            &self.clients,
+            client_id.to_owned(),
+            store.client_by_id(client_id),
+        )
+        .await
+    }
+
+    pub async fn api(
+        &self,
+        store: &dyn Store,
+        identifier: &str,
+    ) -> StoreResult<Option<ResourceServer>> {
+        if let Some(api) = read(&self.apis).get(identifier) {
+            return Ok(Some(api.clone()));
+        }
+        self.load(
+            &self.apis,
+            identifier.to_owned(),
+            store.resource_server_by_identifier(identifier),
+        )
+        .await
+    }
+
+    pub async fn grant(
+        &self,
+        store: &dyn Store,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>> {
+        let key = (client_id.to_owned(), audience.to_owned());
+        if let Some(grant) = read(&self.grants).get(&key) {
+            return Ok(Some(grant.clone()));
+        }
+        self.load(
+            &self.grants,
+            key,
+            store.client_grant_for(client_id, audience),
+        )
+        .await
+    }
+
+    /// Forgets everything; the next lookups read the store.
+    pub fn invalidate(&self) {
+        // Bump first: a lookup in flight then sees the change and keeps its copy to itself.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        write(&self.clients).clear();
+        write(&self.apis).clear();
+        write(&self.grants).clear();
+    }
+
+    async fn load<K: Eq + Hash, V: Clone>(
+        &self,
+        map: &RwLock<HashMap<K, V>>,
+        key: K,
+        from_store: impl Future<Output = StoreResult<Option<V>>>,
+    ) -> StoreResult<Option<V>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let found = from_store.await?;
+        if let Some(value) = &found {
+            let mut map = write(map);
+            if self.generation.load(Ordering::Acquire) == generation {
+                if map.len() >= MAX_ENTRIES_PER_KIND {
+                    map.clear();
+                }
+                map.insert(key, value.clone());
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
