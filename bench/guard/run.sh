@@ -6,7 +6,12 @@
 #
 # Environment (all optional): DURATION (10 s measured), WARMUP (3 s), CONNECTIONS (32),
 # TOKENS (20000 distinct tokens for the fresh-token case), JWKS_PORT (4100), RUST_PORT (3100),
-# EXPRESS_PORT (3200), SERVER_CPU (1), LOAD_CPU (0).
+# EXPRESS_PORT (3200), FLOOR_PORT (3300), SERVER_CPU (1), LOAD_CPU (0).
+#
+# Besides the two servers it measures the floor of this machine and loopback: a bare axum
+# server (`floor_server`, no guard, no middleware) whose handler is busy for as long as
+# jsonwebtoken's own RS256 decode takes here (timed by `verify_cost` on the same core), or not
+# at all. No guard built on jsonwebtoken can beat that row.
 #
 # Everything listens on 127.0.0.1. Each server runs alone, pinned to SERVER_CPU; wrk and the
 # JWKS file server run on LOAD_CPU. Every process started here is stopped by its PID on exit.
@@ -19,6 +24,7 @@ TOKENS=${TOKENS:-20000}
 JWKS_PORT=${JWKS_PORT:-4100}
 RUST_PORT=${RUST_PORT:-3100}
 EXPRESS_PORT=${EXPRESS_PORT:-3200}
+FLOOR_PORT=${FLOOR_PORT:-3300}
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 
@@ -67,8 +73,9 @@ for tool in cargo node npm curl python3 taskset; do
   command -v "$tool" > /dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
-log "building sample-api and the token minter (release)"
-(cd "$ROOT" && cargo build --quiet --release -p sample-api -p portcullis-guard --bin sample-api --example mint)
+log "building sample-api, the token minter and the floor tools (release)"
+(cd "$ROOT" && cargo build --quiet --release -p sample-api -p portcullis-guard --bin sample-api \
+  --example mint --example verify_cost --example floor_server)
 
 log "installing express, express-jwt and jwks-rsa (npm ci)"
 (cd "$HERE" && npm ci --silent --no-audit --no-fund)
@@ -113,15 +120,21 @@ measure() { # server case url
   log "$server / $case: ${RPS[$server.$case]} req/s, p99 ${P99[$server.$case]}"
 }
 
-bench_server() { # name port command...
-  local name=$1 port=$2 pid url
+start_pinned() { # name port command...; sets SERVER_PID
+  local name=$1 port=$2
   shift 2
-  url="http://127.0.0.1:$port/api/external"
   log "starting $name on CPU $SERVER_CPU"
   (cd "$WORK/site" && PORT=$port exec taskset -c "$SERVER_CPU" "$@") > "$WORK/$name.log" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  wait_for "$url"
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_for "http://127.0.0.1:$port/api/external"
+}
+
+bench_server() { # name port command...
+  local name=$1 port=$2 pid url
+  url="http://127.0.0.1:$port/api/external"
+  start_pinned "$@"
+  pid=$SERVER_PID
   local valid tampered missing
   valid=$(status_of "$url" "$TOKEN")
   tampered=$(status_of "$url" "$TAMPERED")
@@ -140,6 +153,17 @@ bench_server rust "$RUST_PORT" env SAMPLE_API_WORKERS=1 RUST_LOG=warn \
   "$TARGET_DIR/release/sample-api"
 bench_server express "$EXPRESS_PORT" node "$HERE/express-server.js"
 
+log "timing verification in-process on CPU $SERVER_CPU"
+COST=$(taskset -c "$SERVER_CPU" "$TARGET_DIR/release/examples/verify_cost" "$TOKENS")
+DECODE_US=$(awk -F'|' '/jsonwebtoken::decode/ {gsub(/ /, "", $3); print $3}' <<< "$COST")
+floor_server="$TARGET_DIR/release/examples/floor_server"
+start_pinned floor-bare "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" 0
+measure floor reused "http://127.0.0.1:$FLOOR_PORT/api/external"
+stop "$SERVER_PID"
+start_pinned floor-decode "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" "$DECODE_US"
+measure floor fresh "http://127.0.0.1:$FLOOR_PORT/api/external"
+stop "$SERVER_PID"
+
 # --- report --------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
@@ -147,15 +171,21 @@ echo
 echo "Guard benchmark: GET /api/external, wrk -t1 -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s,"
 echo "each server alone on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU ($cpu)"
 echo
-echo "| case | Rust sample-api req/s | p99 | Express req/s | p99 | Rust / Express |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| case | Rust sample-api req/s | p99 | Express req/s | p99 | Rust / Express | floor req/s | Rust / floor |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for case in reused fresh; do
   label=$([ "$case" = reused ] && echo "(a) one reused token" || echo "(b) fresh token per request ($TOKENS cycled)")
-  echo "| $label | ${RPS[rust.$case]} | ${P99[rust.$case]} | ${RPS[express.$case]} | ${P99[express.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express.$case]}") |"
+  echo "| $label | ${RPS[rust.$case]} | ${P99[rust.$case]} | ${RPS[express.$case]} | ${P99[express.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express.$case]}") | ${RPS[floor.$case]} | $(awk -v a="${RPS[rust.$case]}" -v b="${RPS[floor.$case]}" 'BEGIN { printf "%.0f%%", 100 * a / b }') |"
 done
 echo
+echo "floor: bare axum on the same core and load, handler busy 0 us for (a), ${DECODE_US} us for (b)"
+echo "(jsonwebtoken's own RS256 decode of these tokens, timed in-process on CPU $SERVER_CPU):"
+echo
+echo "$COST"
+echo
 echo "(b) against the aws-lc-rs RS256 verify ceiling of 64,900/s per core (validation.md): \
-$(awk -v a="${RPS[rust.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }')"
+$(awk -v a="${RPS[rust.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }'); the floor of (b): \
+$(awk -v a="${RPS[floor.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }')"
 for key in rust.reused rust.fresh express.reused express.fresh; do
   if [ -n "${ERRORS[$key]}" ]; then echo "warning: $key had ${ERRORS[$key]} non-2xx responses"; fi
 done
