@@ -86,6 +86,9 @@ impl FromRequestParts<AppState> for Caller {
         let Some(client) = app.store.client_by_id(&client_id).await? else {
             return Err(invalid("Invalid token"));
         };
+        if let Some(slot) = parts.extensions.get::<super::audit::CallerSlot>() {
+            slot.fill(&client);
+        }
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -91,7 +91,12 @@ pub fn router(state: AppState) -> Router {
         .merge(public_endpoints)
         .merge(pages)
         .merge(operations)
-        .nest("/api/v2", crate::management::router().layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes)))
+        .nest(
+            "/api/v2",
+            crate::management::router()
+                .layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes))
+                .layer(middleware::from_fn_with_state(state.clone(), crate::management::audit::record_failures)),
+        )
         .nest("/dashboard", crate::dashboard::router().layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes)))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))

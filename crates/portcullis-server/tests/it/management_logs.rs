@@ -49,3 +49,39 @@ async fn management_changes_are_logged_and_searchable() {
     let answer = mgmt.get("/logs?q=ip%3A127.0.0.1").await;
     assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_query_string");
 }
+
+#[tokio::test]
+async fn failed_changes_by_a_known_caller_are_logged_as_fapi() {
+    let mgmt = spawn_mgmt().await;
+    let answer = mgmt
+        .post("/resource-servers", json!({"name": "No identifier"}))
+        .await;
+    assert_eq!(answer.0, StatusCode::BAD_REQUEST);
+    let (status, _) = mgmt.delete("/users/auth0%7Cnobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Reads and anonymous calls are not logged.
+    let (status, _) = mgmt.get("/users/auth0%7Cnobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let anonymous = mgmt
+        .app
+        .browser
+        .post(mgmt.url("/resource-servers"))
+        .json(&json!({"name": "x", "identifier": "https://x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let (_, logs) = mgmt.get("/logs?q=type%3Afapi").await;
+    let logs = logs.as_array().unwrap();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert_eq!(logs[0]["details"]["method"], "DELETE");
+    assert_eq!(logs[0]["details"]["status"], 404);
+    assert_eq!(logs[1]["details"]["method"], "POST");
+    assert_eq!(logs[1]["details"]["path"], "/api/v2/resource-servers");
+    assert_eq!(logs[1]["details"]["status"], 400);
+    assert_eq!(logs[1]["client_id"], BOOTSTRAP_ID);
+    assert_eq!(logs[1]["ip"], "127.0.0.1");
+    let (_, changes) = mgmt.get("/logs?q=type%3Asapi").await;
+    assert_eq!(changes, json!([]), "nothing changed");
+}
