@@ -8,7 +8,8 @@
 //!   extractors (session required; POSTs carry the CSRF value).
 //! - [`view`]: templates, the layout, flash messages, pagination, static assets.
 //! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
-//! - one module per section: [`apis`], [`applications`], [`users`], [`roles`], [`logs`].
+//! - one module per section: [`apis`], [`applications`], [`users`], [`roles`], [`logs`];
+//!   [`permissions`] holds the Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod apis;
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod form;
 pub mod logs;
+pub mod permissions;
 pub mod roles;
 pub mod users;
 pub mod view;

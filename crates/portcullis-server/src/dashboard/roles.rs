@@ -11,14 +11,14 @@ use axum::{
 };
 use minijinja::context;
 use portcullis_core::admin::{self, AdminError, NewRole};
-use portcullis_store::{Page, Permission, Role, StoreError, User};
+use portcullis_store::{Page, Role, StoreError, User};
 use serde::Serialize;
 use serde_json::json;
 
 use super::{
     auth::{Dash, Posted},
     form::FormData,
-    users,
+    permissions, users,
     view::{requested_page, segment, FormError, Pager, Section},
 };
 use crate::state::AppState;
@@ -252,14 +252,6 @@ async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted) -> Respon
     }
 }
 
-/// The scopes of one API, offered in the Add permissions select.
-#[derive(Serialize)]
-struct ApiScopes {
-    name: String,
-    identifier: String,
-    scopes: Vec<(String, String)>,
-}
-
 async fn permissions_tab(
     dash: &Dash,
     status: StatusCode,
@@ -269,53 +261,25 @@ async fn permissions_tab(
     let store = dash.app.store.as_ref();
     let loaded = async {
         let held = store.role_permissions(&role.id).await?;
-        let (apis, _) = store.list_resource_servers(Page::ALL).await?;
-        Ok::<_, StoreError>((held, apis))
+        permissions::tab_context(
+            store,
+            held,
+            "Scopes of your APIs that members of this role get.",
+            "by this role",
+        )
+        .await
     }
     .await;
-    let (held, apis) = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => return dash.fail(SECTION, error),
-    };
-    let offered: Vec<ApiScopes> = apis
-        .iter()
-        .filter(|api| !api.is_system && !api.scopes.is_empty())
-        .map(|api| ApiScopes {
-            name: api.name.clone(),
-            identifier: api.identifier.clone(),
-            scopes: api
-                .scopes
-                .iter()
-                .filter(|scope| {
-                    !held.iter().any(|p| {
-                        p.resource_server_identifier == api.identifier
-                            && p.permission_name == scope.value
-                    })
-                })
-                .map(|scope| (scope.value.clone(), scope.description.clone()))
-                .collect(),
-        })
-        .filter(|api| !api.scopes.is_empty())
-        .collect();
-    let api_name = |identifier: &str| {
-        apis.iter()
-            .find(|api| api.identifier == identifier)
-            .map_or_else(|| identifier.to_owned(), |api| api.name.clone())
-    };
-    let rows: Vec<(Permission, String)> = held
-        .into_iter()
-        .map(|permission| {
-            let name = api_name(&permission.resource_server_identifier);
-            (permission, name)
-        })
-        .collect();
-    tab(
-        dash,
-        status,
-        role,
-        "permissions",
-        context! { permissions => rows, offered, error },
-    )
+    match loaded {
+        Ok(page) => tab(
+            dash,
+            status,
+            role,
+            "permissions",
+            context! { error, ..page },
+        ),
+        Err(error) => dash.fail(SECTION, error),
+    }
 }
 
 async fn permissions(dash: Dash, Path(id): Path<String>) -> Response {
@@ -325,26 +289,12 @@ async fn permissions(dash: Dash, Path(id): Path<String>) -> Response {
     }
 }
 
-/// `API-IDENTIFIER SCOPE`, as the options of the Add permissions select are valued (neither
-/// part holds a space).
-fn parse_permission(value: &str) -> Option<Permission> {
-    let (identifier, name) = value.rsplit_once(' ')?;
-    Some(Permission {
-        resource_server_identifier: identifier.to_owned(),
-        permission_name: name.to_owned(),
-    })
-}
-
 async fn add_permissions(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
     let role = match load(&dash, &id).await {
         Ok(role) => role,
         Err(page) => return page,
     };
-    let wanted: Vec<Permission> = form
-        .all("permission")
-        .iter()
-        .filter_map(|value| parse_permission(value))
-        .collect();
+    let wanted = permissions::submitted(&form);
     if wanted.is_empty() {
         let error = FormError::at("permission", "Choose one or more permissions to add.");
         return permissions_tab(&dash, StatusCode::BAD_REQUEST, &role, Some(error)).await;
@@ -385,10 +335,7 @@ async fn remove_permission(Path(id): Path<String>, Posted { dash, form }: Posted
         Ok(role) => role,
         Err(page) => return page,
     };
-    let permission = Permission {
-        resource_server_identifier: form.get("api").to_owned(),
-        permission_name: form.get("name").to_owned(),
-    };
+    let permission = permissions::removed(&form);
     match dash
         .app
         .store

@@ -1,5 +1,6 @@
 //! Users: the list with a search by email, Create User, and one page per user with the
-//! Details tab (profile, block or unblock, delete) and the Roles tab (assign, remove).
+//! Details tab (profile, block or unblock, delete), the Roles tab (assign, remove) and the
+//! Permissions tab (scopes granted directly, not through a role).
 
 use axum::{
     extract::{Path, RawQuery},
@@ -17,6 +18,7 @@ use serde_json::json;
 use super::{
     auth::{Dash, Posted},
     form::FormData,
+    permissions,
     view::{requested_page, segment, FormError, Pager, Section},
 };
 use crate::state::AppState;
@@ -33,6 +35,11 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/delete", post(delete))
         .route("/users/{id}/roles", get(roles).post(assign_role))
         .route("/users/{id}/roles/remove", post(remove_role))
+        .route(
+            "/users/{id}/permissions",
+            get(permissions).post(add_permissions),
+        )
+        .route("/users/{id}/permissions/remove", post(remove_permission))
 }
 
 /// The page of a user (ids hold `|`, so they are percent-encoded).
@@ -419,6 +426,114 @@ async fn remove_role(Path(id): Path<String>, Posted { dash, form }: Posted) -> R
             )
             .await;
             dash.redirect(&href(&user.user_id, "roles"), "Role removed.")
+        }
+        Err(error) => dash.fail(SECTION, error),
+    }
+}
+
+async fn permissions_tab(
+    dash: &Dash,
+    status: StatusCode,
+    user: &User,
+    error: Option<FormError>,
+) -> Response {
+    let store = dash.app.store.as_ref();
+    let loaded = async {
+        let held = store.user_permissions(&user.user_id).await?;
+        permissions::tab_context(
+            store,
+            held,
+            "Scopes of your APIs this user gets, besides those of their roles.",
+            "to this user directly",
+        )
+        .await
+    }
+    .await;
+    match loaded {
+        Ok(page) => tab(
+            dash,
+            status,
+            user,
+            "permissions",
+            context! { error, ..page },
+        ),
+        Err(error) => dash.fail(SECTION, error),
+    }
+}
+
+async fn permissions(dash: Dash, Path(id): Path<String>) -> Response {
+    match load(&dash, &id).await {
+        Ok(user) => permissions_tab(&dash, StatusCode::OK, &user, None).await,
+        Err(page) => page,
+    }
+}
+
+async fn add_permissions(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let wanted = permissions::submitted(&form);
+    if wanted.is_empty() {
+        let error = FormError::at("permission", "Choose one or more permissions to add.");
+        return permissions_tab(&dash, StatusCode::BAD_REQUEST, &user, Some(error)).await;
+    }
+    let store = dash.app.store.as_ref();
+    if let Err(error) = admin::check_permissions(store, &wanted).await {
+        return match error {
+            AdminError::Invalid(message) => {
+                let error = FormError::at("permission", message);
+                permissions_tab(&dash, StatusCode::BAD_REQUEST, &user, Some(error)).await
+            }
+            other => dash.fail(SECTION, other),
+        };
+    }
+    match store.add_user_permissions(&user.user_id, &wanted).await {
+        Ok(()) => {
+            let names: Vec<&str> = wanted.iter().map(|p| p.permission_name.as_str()).collect();
+            dash.record(
+                "Add permissions to a user",
+                "add_permissions",
+                "user",
+                &user.user_id,
+                json!({ "permissions": wanted }),
+            )
+            .await;
+            dash.redirect(
+                &href(&user.user_id, "permissions"),
+                format!("Added {}.", names.join(", ")),
+            )
+        }
+        Err(StoreError::NotFound) => dash.not_found(SECTION, "User", "/dashboard/users"),
+        Err(error) => dash.fail(SECTION, error),
+    }
+}
+
+async fn remove_permission(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
+    let user = match load(&dash, &id).await {
+        Ok(user) => user,
+        Err(page) => return page,
+    };
+    let permission = permissions::removed(&form);
+    match dash
+        .app
+        .store
+        .remove_user_permissions(&user.user_id, std::slice::from_ref(&permission))
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound) => {
+            dash.record(
+                "Remove a permission from a user",
+                "remove_permission",
+                "user",
+                &user.user_id,
+                json!({ "permission": permission }),
+            )
+            .await;
+            dash.redirect(
+                &href(&user.user_id, "permissions"),
+                format!("Removed {}.", permission.permission_name),
+            )
         }
         Err(error) => dash.fail(SECTION, error),
     }

@@ -89,6 +89,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/dashboard/role.html"),
     ),
     (
+        "dashboard/permissions.html",
+        include_str!("../../templates/dashboard/permissions.html"),
+    ),
+    (
         "dashboard/logs.html",
         include_str!("../../templates/dashboard/logs.html"),
     ),

@@ -265,6 +265,11 @@ try {
   await page.getByRole("link", { name: "Roles", exact: true }).last().click();
   await expectNoError(page);
   await shot(page, "user-roles");
+  await page.getByRole("link", { name: "Permissions", exact: true }).last().click();
+  await page.getByRole("checkbox", { name: /read:messages/ }).check();
+  await page.getByRole("button", { name: "Add permissions" }).click();
+  await expectFlash(page, "read:messages");
+  await shot(page, "user-permissions");
 
   await page.getByRole("link", { name: "Logs", exact: true }).click();
   await expectNoError(page);

@@ -1262,6 +1262,79 @@ async fn roles_get_permissions_and_members() {
 }
 
 #[tokio::test]
+async fn users_get_direct_permissions() {
+    let app = spawn_app().await;
+    app.create_api(false).await;
+    let jane = app.create_user("jane@example.com").await;
+    let admin = app.dashboard_admin().await;
+    let tab = user_path(&jane, "permissions");
+    let (status, html) = admin.get(&app, &tab).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("0 granted to this user directly"), "{html}");
+    assert!(html.contains(&format!("value=\"{API} read:messages\"")));
+
+    admin
+        .post_refused(
+            &app,
+            &tab,
+            &tab,
+            &[],
+            StatusCode::BAD_REQUEST,
+            "Choose one or more permissions to add.",
+        )
+        .await;
+    let unknown = format!("{API} delete:messages");
+    admin
+        .post_refused(
+            &app,
+            &tab,
+            &tab,
+            &[("permission", unknown.as_str())],
+            StatusCode::BAD_REQUEST,
+            "does not define the scope delete:messages",
+        )
+        .await;
+    let wanted = format!("{API} read:messages");
+    let back = admin
+        .post_ok(&app, &tab, &tab, &[("permission", wanted.as_str())])
+        .await;
+    assert_eq!(back, tab);
+    let held = app.store.user_permissions(&jane).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].permission_name, "read:messages");
+    let (_, html) = admin.get(&app, &tab).await;
+    assert!(html.contains("1 granted to this user directly"));
+    assert!(
+        !html.contains(&format!("value=\"{API} read:messages\"")),
+        "a held scope is not offered again"
+    );
+
+    admin
+        .post_ok(
+            &app,
+            &tab,
+            &format!("{tab}/remove"),
+            &[("api", API), ("name", "read:messages")],
+        )
+        .await;
+    assert!(app.store.user_permissions(&jane).await.unwrap().is_empty());
+    let (logs, _) = app
+        .store
+        .list_logs(
+            &LogFilter {
+                event_type: Some("sapi".into()),
+                ..LogFilter::default()
+            },
+            Page::ALL,
+        )
+        .await
+        .unwrap();
+    let described: Vec<&str> = logs.iter().map(|l| l.description.as_str()).collect();
+    assert!(described.contains(&"Add permissions to a user"));
+    assert!(described.contains(&"Remove a permission from a user"));
+}
+
+#[tokio::test]
 async fn every_list_is_paginated() {
     let app = spawn_app().await;
     for i in 0..25 {
