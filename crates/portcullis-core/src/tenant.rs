@@ -99,7 +99,11 @@ pub enum TenantError {
     Store(#[from] StoreError),
     #[error("not a Portcullis tenant document of version {FORMAT_VERSION}")]
     Format,
-    #[error("the target store is not empty ({0}); import needs an empty store")]
+    #[error(
+        "the target store is not empty ({0}); import needs an empty store: create a new one with \
+         `portcullis migrate` and import before its first `serve`, which adds keys and a \
+         bootstrap client"
+    )]
     NotEmpty(String),
     #[error("signing key {0}: the sealed private key is not valid base64")]
     KeyEncoding(String),
