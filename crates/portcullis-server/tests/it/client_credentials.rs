@@ -124,3 +124,34 @@ async fn client_credentials_refusals() {
         "unauthorized_client"
     );
 }
+
+/// Machine token exchanges are logged in batches off the request path; a graceful shutdown
+/// writes what is still queued before the server exits.
+#[tokio::test]
+async fn a_graceful_shutdown_writes_every_queued_log_entry() {
+    let mut app = spawn_app().await;
+    app.create_api(false).await;
+    let (client_id, secret) = app.create_m2m(&["read:messages"]).await;
+    let exchanges = (0..20).map(|_| {
+        app.browser
+            .post(app.url("/oauth/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials"), ("audience", API)])
+            .send()
+    });
+    for response in futures::future::join_all(exchanges).await {
+        assert_eq!(response.unwrap().status(), StatusCode::OK);
+    }
+    app.stop().await;
+    let filter = portcullis_store::LogFilter {
+        event_type: Some("seccft".into()),
+        client_id: Some(client_id.clone()),
+        user_id: None,
+    };
+    let (_, total) = app
+        .store
+        .list_logs(&filter, portcullis_store::Page::ALL)
+        .await
+        .unwrap();
+    assert_eq!(total, 20);
+}

@@ -31,6 +31,7 @@ pub struct TestApp {
     pub browser: reqwest::Client,
     _data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -99,7 +100,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("build");
     let state = application.state().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(application.run_until(async move {
+    let server = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
     }));
     TestApp {
@@ -113,6 +114,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         browser: browser(),
         _data_dir: data_dir,
         shutdown: Some(stop),
+        server: Some(server),
     }
 }
 
@@ -131,6 +133,16 @@ pub fn pkce() -> (String, String) {
 }
 
 impl TestApp {
+    /// Shuts the server down gracefully and waits until it has finished.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server");
+        }
+    }
+
     /// After a test wrote applications, APIs or grants straight to the store: the server
     /// forgets its copy, as its Management API does after a write.
     pub fn tenant_changed(&self) {
