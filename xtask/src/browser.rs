@@ -26,44 +26,100 @@ enum Event {
     Failed(anyhow::Error),
 }
 
-/// Waits for a signal, the exit of process `pid` (if any), the death of any other process, or
-/// the deadline, whichever comes first.
-fn watch(stack: &mut Stack, pid: Option<u32>, deadline: Option<Instant>) -> anyhow::Result<Event> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-        loop {
+/// Ctrl-C and SIGTERM, listened for from the very start: a signal that arrives while the stack
+/// is still starting must not end this process on the spot (its children would outlive it);
+/// it is kept, and the next [`Signals::watch`] returns it at once.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (terminate, interrupt) = runtime.block_on(async {
+            Ok::<_, anyhow::Error>((
+                signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+                signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            ))
+        })?;
+        Ok(Self {
+            runtime,
+            terminate,
+            interrupt,
+        })
+    }
+
+    /// A signal that has already arrived. Waits a moment: the runtime notices signals only
+    /// while it runs.
+    fn arrived(&mut self) -> Option<&'static str> {
+        let Self {
+            runtime,
+            terminate,
+            interrupt,
+        } = self;
+        runtime.block_on(async {
             tokio::select! {
-                _ = interrupt.recv() => return Ok(Event::Signal("SIGINT")),
-                _ = terminate.recv() => return Ok(Event::Signal("SIGTERM")),
-                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                biased;
+                _ = interrupt.recv() => Some("SIGINT"),
+                _ = terminate.recv() => Some("SIGTERM"),
+                () = tokio::time::sleep(Duration::from_millis(50)) => None,
             }
-            if let Some(pid) = pid {
-                if let Some(status) = stack
-                    .processes
-                    .get_mut(pid)
-                    .and_then(|process| process.exited())
-                {
-                    return Ok(Event::Exited(status));
+        })
+    }
+
+    /// Waits for a signal, the exit of process `pid` (if any), the death of any other
+    /// process, or the deadline, whichever comes first.
+    fn watch(
+        &mut self,
+        stack: &mut Stack,
+        pid: Option<u32>,
+        deadline: Option<Instant>,
+    ) -> anyhow::Result<Event> {
+        let Self {
+            runtime,
+            terminate,
+            interrupt,
+        } = self;
+        runtime.block_on(async {
+            loop {
+                tokio::select! {
+                    _ = interrupt.recv() => return Ok(Event::Signal("SIGINT")),
+                    _ = terminate.recv() => return Ok(Event::Signal("SIGTERM")),
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                if let Some(pid) = pid {
+                    if let Some(status) = stack
+                        .processes
+                        .get_mut(pid)
+                        .and_then(|process| process.exited())
+                    {
+                        return Ok(Event::Exited(status));
+                    }
+                }
+                if let Err(error) = stack.processes.check_alive_except(pid) {
+                    return Ok(Event::Failed(error));
+                }
+                if deadline.is_some_and(|deadline| Instant::now() > deadline) {
+                    return Ok(Event::Timeout);
                 }
             }
-            if let Err(error) = stack.processes.check_alive_except(pid) {
-                return Ok(Event::Failed(error));
-            }
-            if deadline.is_some_and(|deadline| Instant::now() > deadline) {
-                return Ok(Event::Timeout);
-            }
-        }
-    })
+        })
+    }
 }
 
 /// `cargo xtask demo`: everything on its fixed port until Ctrl-C or SIGTERM.
 pub fn demo(root: &Path) -> anyhow::Result<()> {
+    let mut signals = Signals::listen()?;
     stack::install_node_deps(false)?;
     let binaries = stack::build(root, Build::Binaries)?;
+    if let Some(signal) = signals.arrived() {
+        eprintln!("{signal}: stopping before the stack starts");
+        return Ok(());
+    }
     let mut stack = Stack::start(root, &binaries, Ports::Fixed)?;
     println!("server {}", stack.issuer.trim_end_matches('/'));
     for (name, url) in &stack.apps {
@@ -79,7 +135,7 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
         "logs in {}; Ctrl-C stops everything",
         stack.logs().display()
     );
-    let event = watch(&mut stack, None, None)?;
+    let event = signals.watch(&mut stack, None, None)?;
     eprintln!("stopping");
     stack.processes.stop_all();
     match event {
@@ -91,6 +147,7 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 /// `cargo xtask browser`: the browser suite against a fresh stack on free ports. `how`: see
 /// `stack::Build` (`ci` builds as its tests did).
 pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
+    let mut signals = Signals::listen()?;
     stack::install_node_deps(true)?;
     let binaries = stack::build(root, how)?;
     let artifacts = root.join("artifacts").join("browser");
@@ -116,7 +173,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
             .env("ARTIFACTS_DIR", &artifacts)
             .env("CHROMIUM", &chromium),
     )?;
-    let event = watch(&mut stack, Some(node), Some(Instant::now() + SUITE_TIMEOUT))?;
+    let event = signals.watch(&mut stack, Some(node), Some(Instant::now() + SUITE_TIMEOUT))?;
     stack.processes.stop_all();
     // Keep the logs of the run next to the screenshots.
     let logs = artifacts.join("logs");
