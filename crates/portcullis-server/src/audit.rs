@@ -138,6 +138,32 @@ enum Deferred {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+impl Deferred {
+    fn is_flush(&self) -> bool {
+        matches!(self, Deferred::Flush(_))
+    }
+}
+
+/// Writes the events of one batch in one statement, then answers its flushes.
+async fn write_batch(store: &dyn Store, batch: impl Iterator<Item = Deferred>) {
+    let mut events = Vec::new();
+    let mut flushes = Vec::new();
+    for message in batch {
+        match message {
+            Deferred::Event(event) => events.push(event),
+            Deferred::Flush(done) => flushes.push(done),
+        }
+    }
+    if !events.is_empty() {
+        if let Err(error) = store.append_logs(&events).await {
+            tracing::error!(%error, events = events.len(), "could not write the audit log");
+        }
+    }
+    for done in flushes {
+        let _ = done.send(());
+    }
+}
+
 /// Writes high-volume events (machine token exchanges) in batches off the request path: with
 /// SQLite every write takes the database's one write lock, and one insert per token would
 /// serialise the token endpoint behind it. Entries reach the store within [`LINGER`] plus one
@@ -153,39 +179,22 @@ impl DeferredLog {
         tokio::spawn(async move {
             let mut received = Vec::with_capacity(BATCH);
             while pending.recv_many(&mut received, BATCH).await > 0 {
-                if received.len() < BATCH
-                    && !received.iter().any(|m| matches!(m, Deferred::Flush(_)))
-                {
+                if received.len() < BATCH && !received.iter().any(Deferred::is_flush) {
                     tokio::time::sleep(LINGER).await;
                     while received.len() < BATCH {
-                        match pending.try_recv() {
-                            Ok(message) => received.push(message),
-                            Err(_) => break,
-                        }
+                        let Ok(message) = pending.try_recv() else {
+                            break;
+                        };
+                        received.push(message);
                     }
                 }
-                let mut events = Vec::with_capacity(received.len());
-                let mut flushed = Vec::new();
-                for message in received.drain(..) {
-                    match message {
-                        Deferred::Event(event) => events.push(event),
-                        Deferred::Flush(done) => flushed.push(done),
-                    }
-                }
-                if !events.is_empty() {
-                    if let Err(error) = store.append_logs(&events).await {
-                        tracing::error!(%error, events = events.len(), "could not write the audit log");
-                    }
-                }
-                for done in flushed {
-                    let _ = done.send(());
-                }
+                write_batch(store.as_ref(), received.drain(..)).await;
             }
         });
         DeferredLog { queue }
     }
 
-    /// Waits until every event queued so far has been written.
+    /// Waits until every event queued so far has been written (or failed to be, logged).
     pub async fn flush(&self) {
         let (done, written) = tokio::sync::oneshot::channel();
         if self.queue.send(Deferred::Flush(done)).await.is_ok() {
