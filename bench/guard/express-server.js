@@ -5,9 +5,14 @@
 // `algorithms` (the seed's `algorithm` makes express-jwt 6 throw "algorithms should be set").
 // express.static and the index.html fallback are left out: the benchmark measures the guard,
 // and a filesystem lookup in front of every request would only slow Express down.
+//
+// EXPRESS_JWT=8 runs the same server on the current majors, express-jwt 8 + jwks-rsa 3 (what
+// the seed's `npm install express-jwt jwks-rsa` fetches today; express-jwt 7 renamed the export
+// to `expressjwt`, so the seed's code itself needs 6 or older).
 const express = require("express");
-const jwt = require("express-jwt");
-const jwksRsa = require("jwks-rsa");
+const current = process.env.EXPRESS_JWT === "8";
+const jwt = current ? require("express-jwt-8").expressjwt : require("express-jwt");
+const jwksRsa = current ? require("jwks-rsa-3") : require("jwks-rsa");
 const { join } = require("path");
 const authConfig = require(join(process.cwd(), "auth_config.json"));
 

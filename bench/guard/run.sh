@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The guard benchmark: the Rust sample API (portcullis-guard) against the tutorial's Express
-# server (express-jwt 6 + jwks-rsa 1), same JWKS, same tokens, same load, one core each.
+# server (express-jwt 6 + jwks-rsa 1, the versions the seed's code runs on, and the current
+# express-jwt 8 + jwks-rsa 3), same JWKS, same tokens, same load, one core each.
 #
 #   bench/guard/run.sh
 #
@@ -152,6 +153,7 @@ bench_server() { # name port command...
 bench_server rust "$RUST_PORT" env SAMPLE_API_WORKERS=1 RUST_LOG=warn \
   "$TARGET_DIR/release/sample-api"
 bench_server express "$EXPRESS_PORT" node "$HERE/express-server.js"
+bench_server express8 "$EXPRESS_PORT" env EXPRESS_JWT=8 node "$HERE/express-server.js"
 
 log "timing verification in-process on CPU $SERVER_CPU"
 COST=$(taskset -c "$SERVER_CPU" "$TARGET_DIR/release/examples/verify_cost" "$TOKENS")
@@ -171,11 +173,11 @@ echo
 echo "Guard benchmark: GET /api/external, wrk -t1 -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s,"
 echo "each server alone on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU ($cpu)"
 echo
-echo "| case | Rust sample-api req/s | p99 | Express req/s | p99 | Rust / Express | floor req/s | Rust / floor |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| case | Rust sample-api req/s | p99 | Express (express-jwt 6) req/s | p99 | Rust / Express | Express (express-jwt 8) req/s | Rust / Express 8 | floor req/s | Rust / floor |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for case in reused fresh; do
   label=$([ "$case" = reused ] && echo "(a) one reused token" || echo "(b) fresh token per request ($TOKENS cycled)")
-  echo "| $label | ${RPS[rust.$case]} | ${P99[rust.$case]} | ${RPS[express.$case]} | ${P99[express.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express.$case]}") | ${RPS[floor.$case]} | $(awk -v a="${RPS[rust.$case]}" -v b="${RPS[floor.$case]}" 'BEGIN { printf "%.0f%%", 100 * a / b }') |"
+  echo "| $label | ${RPS[rust.$case]} | ${P99[rust.$case]} | ${RPS[express.$case]} | ${P99[express.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express.$case]}") | ${RPS[express8.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express8.$case]}") | ${RPS[floor.$case]} | $(awk -v a="${RPS[rust.$case]}" -v b="${RPS[floor.$case]}" 'BEGIN { printf "%.0f%%", 100 * a / b }') |"
 done
 echo
 echo "floor: bare axum on the same core and load, handler busy 0 us for (a), ${DECODE_US} us for (b)"
@@ -186,6 +188,6 @@ echo
 echo "(b) against the aws-lc-rs RS256 verify ceiling of 64,900/s per core (validation.md): \
 $(awk -v a="${RPS[rust.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }'); the floor of (b): \
 $(awk -v a="${RPS[floor.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }')"
-for key in rust.reused rust.fresh express.reused express.fresh; do
+for key in rust.reused rust.fresh express.reused express.fresh express8.reused express8.fresh; do
   if [ -n "${ERRORS[$key]}" ]; then echo "warning: $key had ${ERRORS[$key]} non-2xx responses"; fi
 done
