@@ -117,3 +117,42 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_lookup_overtaken_by_a_change_keeps_its_copy_to_itself() {
+        let cache = TenantCache::default();
+        let map = RwLock::new(HashMap::new());
+        let stale = cache
+            .load(&map, "api", async {
+                // The change lands while this lookup is reading the store.
+                cache.invalidate();
+                Ok(Some(1))
+            })
+            .await
+            .unwrap();
+        assert_eq!(stale, Some(1), "the caller still gets what it read");
+        assert!(read(&map).is_empty(), "but it is not cached");
+
+        cache
+            .load(&map, "api", async { Ok(Some(2)) })
+            .await
+            .unwrap();
+        assert_eq!(read(&map).get("api"), Some(&2));
+    }
+
+    #[tokio::test]
+    async fn absent_objects_are_not_remembered() {
+        let cache = TenantCache::default();
+        let map: RwLock<HashMap<&str, u8>> = RwLock::new(HashMap::new());
+        let found = cache
+            .load(&map, "nobody", async { Ok(None) })
+            .await
+            .unwrap();
+        assert!(found.is_none());
+        assert!(read(&map).is_empty());
+    }
+}
