@@ -5,7 +5,8 @@
 //! means byte-for-byte the token we verified. An entry lives until the token's `exp`; the map
 //! holds at most `capacity` entries and evicts the oldest first. First-in-first-out is the
 //! simplest policy that cannot be gamed into O(n) work per request, and for the usual pattern
-//! (a client reusing its token until it expires) it behaves like LRU.
+//! (a client reusing its token until it expires) it behaves like LRU. Large caches are split
+//! into shards by digest, each with its own lock and its share of the capacity.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -24,9 +25,15 @@ pub(crate) fn token_digest(token: &str) -> TokenDigest {
     out
 }
 
+/// Caches of at least this many entries are split into [`SHARDS`] independently locked
+/// parts, so that the worker threads of a busy API do not all queue on one lock.
+const SHARDED_FROM: usize = 1024;
+const SHARDS: usize = 16;
+
 pub(crate) struct VerifiedTokenCache {
+    /// Entries per shard.
     capacity: usize,
-    inner: Mutex<Inner>,
+    shards: Box<[Mutex<Inner>]>,
 }
 
 #[derive(Default)]
@@ -37,11 +44,20 @@ struct Inner {
 }
 
 impl VerifiedTokenCache {
+    /// A cache of at most `capacity` entries (0 turns it off).
     pub(crate) fn new(capacity: usize) -> Self {
+        let shards = if capacity >= SHARDED_FROM { SHARDS } else { 1 };
         Self {
-            capacity,
-            inner: Mutex::new(Inner::default()),
+            capacity: capacity / shards,
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
         }
+    }
+
+    /// The shard of `digest`: SHA-256 output is uniform, so its first byte spreads entries.
+    fn shard(&self, digest: &TokenDigest) -> std::sync::MutexGuard<'_, Inner> {
+        self.shards[usize::from(digest[0]) % self.shards.len()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The cached verification of `digest`, if it has not expired by `now` (Unix seconds).
@@ -49,7 +65,7 @@ impl VerifiedTokenCache {
         if self.capacity == 0 {
             return None;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self.shard(digest);
         match inner.entries.get(digest) {
             Some((token, expires_at)) if *expires_at > now => Some(token.clone()),
             Some(_) => {
@@ -65,7 +81,7 @@ impl VerifiedTokenCache {
         if self.capacity == 0 {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self.shard(&digest);
         if inner.entries.contains_key(&digest) {
             return;
         }
@@ -88,11 +104,16 @@ impl VerifiedTokenCache {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entries
-            .len()
+        self.shards
+            .iter()
+            .map(|shard| {
+                shard
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entries
+                    .len()
+            })
+            .sum()
     }
 }
 
@@ -114,6 +135,20 @@ mod tests {
         );
         assert!(cache.get(&[9; 32], 100).is_none(), "entries end at exp");
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn large_caches_are_sharded_and_stay_bounded() {
+        let cache = VerifiedTokenCache::new(2048);
+        assert_eq!(cache.shards.len(), SHARDS);
+        for n in 0..10_000u32 {
+            let digest = token_digest(&n.to_string());
+            cache.insert(digest, VerifiedToken::for_tests(), 100);
+        }
+        assert!(cache.len() <= 2048, "{}", cache.len());
+        assert!(cache.len() > 1900, "every shard fills up: {}", cache.len());
+        let last = token_digest("9999");
+        assert!(cache.get(&last, 99).is_some(), "the newest entry is there");
     }
 
     #[test]
