@@ -1,12 +1,73 @@
 //! The Permissions tab a role and a user share (`templates/dashboard/permissions.html`): what
-//! they hold, each with its API's name, and the scopes of every API still to grant. Adding
-//! validates through `portcullis_core::admin::check_permissions`, as the Management API does.
+//! they hold, each with its API's name, and the scopes of every API still to grant; adding
+//! (validated by `portcullis_core::admin::check_permissions`, as in the Management API) and
+//! removing. Each section renders the tab in its own page.
 
+use axum::response::Response;
 use minijinja::context;
-use portcullis_store::{Page, Permission, Store, StoreError};
+use portcullis_core::admin::{self, AdminError};
+use portcullis_store::{Page, Permission, Role, Store, StoreError, User};
 use serde::Serialize;
+use serde_json::json;
 
-use super::form::FormData;
+use super::{
+    auth::Dash,
+    form::FormData,
+    roles, users,
+    view::{FormError, Section},
+};
+
+/// Whose Permissions tab this is.
+#[derive(Clone, Copy)]
+pub enum Holder<'a> {
+    Role(&'a Role),
+    User(&'a User),
+}
+
+impl Holder<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Holder::Role(role) => &role.id,
+            Holder::User(user) => &user.user_id,
+        }
+    }
+
+    /// As the audit log names the target.
+    fn kind(&self) -> &'static str {
+        match self {
+            Holder::Role(_) => "role",
+            Holder::User(_) => "user",
+        }
+    }
+
+    fn section(&self) -> Section {
+        match self {
+            Holder::Role(_) => Section::Roles,
+            Holder::User(_) => Section::Users,
+        }
+    }
+
+    fn tab_href(&self) -> String {
+        match self {
+            Holder::Role(role) => roles::href(role, "permissions"),
+            Holder::User(user) => users::href(&user.user_id, "permissions"),
+        }
+    }
+
+    fn not_found(&self, dash: &Dash) -> Response {
+        match self {
+            Holder::Role(_) => dash.not_found(Section::Roles, "Role", "/dashboard/roles"),
+            Holder::User(_) => dash.not_found(Section::Users, "User", "/dashboard/users"),
+        }
+    }
+
+    async fn held(&self, store: &dyn Store) -> Result<Vec<Permission>, StoreError> {
+        match self {
+            Holder::Role(role) => store.role_permissions(&role.id).await,
+            Holder::User(user) => store.user_permissions(&user.user_id).await,
+        }
+    }
+}
 
 /// The scopes of one API, offered in the Add permissions list.
 #[derive(Serialize)]
@@ -16,14 +77,22 @@ struct ApiScopes {
     scopes: Vec<(String, String)>,
 }
 
-/// The tab's template context for a holder of `held`. `intro` heads the Add form; `holder`
-/// completes "granted …" ("by this role", "to this user directly").
+/// The tab's template context for `holder`.
 pub async fn tab_context(
     store: &dyn Store,
-    held: Vec<Permission>,
-    intro: &str,
-    holder: &str,
+    holder: Holder<'_>,
 ) -> Result<minijinja::Value, StoreError> {
+    let held = holder.held(store).await?;
+    let (intro, granted) = match holder {
+        Holder::Role(_) => (
+            "Scopes of your APIs that members of this role get.",
+            "by this role",
+        ),
+        Holder::User(_) => (
+            "Scopes of your APIs this user gets, besides those of their roles.",
+            "to this user directly",
+        ),
+    };
     let (apis, _) = store.list_resource_servers(Page::ALL).await?;
     let offered: Vec<ApiScopes> = apis
         .iter()
@@ -61,14 +130,16 @@ pub async fn tab_context(
         permissions => rows,
         offered,
         permissions_intro => intro,
-        permissions_holder => holder,
+        permissions_holder => granted,
     })
 }
 
-/// The permissions ticked in the Add form: values are `API-IDENTIFIER SCOPE` (neither part
-/// holds a space).
-pub fn submitted(form: &FormData) -> Vec<Permission> {
-    form.all("permission")
+/// Adds the permissions ticked in the Add form (values `API-IDENTIFIER SCOPE`; neither part
+/// holds a space), records the change and goes back to the tab. `Err` is a refusal for the
+/// section to show on its tab.
+pub async fn add(dash: &Dash, holder: Holder<'_>, form: &FormData) -> Result<Response, FormError> {
+    let wanted: Vec<Permission> = form
+        .all("permission")
         .iter()
         .filter_map(|value| {
             let (identifier, name) = value.rsplit_once(' ')?;
@@ -77,13 +148,68 @@ pub fn submitted(form: &FormData) -> Vec<Permission> {
                 permission_name: name.to_owned(),
             })
         })
-        .collect()
+        .collect();
+    if wanted.is_empty() {
+        return Err(FormError::at(
+            "permission",
+            "Choose one or more permissions to add.",
+        ));
+    }
+    let store = dash.app.store.as_ref();
+    match admin::check_permissions(store, &wanted).await {
+        Ok(()) => {}
+        Err(AdminError::Invalid(message)) => return Err(FormError::at("permission", message)),
+        Err(other) => return Ok(dash.fail(holder.section(), other)),
+    }
+    let added = match holder {
+        Holder::Role(role) => store.add_role_permissions(&role.id, &wanted).await,
+        Holder::User(user) => store.add_user_permissions(&user.user_id, &wanted).await,
+    };
+    Ok(match added {
+        Ok(()) => {
+            let names: Vec<&str> = wanted.iter().map(|p| p.permission_name.as_str()).collect();
+            dash.record(
+                &format!("Add permissions to a {}", holder.kind()),
+                "add_permissions",
+                holder.kind(),
+                holder.id(),
+                json!({ "permissions": wanted }),
+            )
+            .await;
+            dash.redirect(&holder.tab_href(), format!("Added {}.", names.join(", ")))
+        }
+        Err(StoreError::NotFound) => holder.not_found(dash),
+        Err(error) => dash.fail(holder.section(), error),
+    })
 }
 
-/// The permission a Remove button names.
-pub fn removed(form: &FormData) -> Permission {
-    Permission {
+/// Removes the permission a Remove button names, records it and goes back to the tab.
+pub async fn remove(dash: &Dash, holder: Holder<'_>, form: &FormData) -> Response {
+    let permission = Permission {
         resource_server_identifier: form.get("api").to_owned(),
         permission_name: form.get("name").to_owned(),
+    };
+    let store = dash.app.store.as_ref();
+    let one = std::slice::from_ref(&permission);
+    let removed = match holder {
+        Holder::Role(role) => store.remove_role_permissions(&role.id, one).await,
+        Holder::User(user) => store.remove_user_permissions(&user.user_id, one).await,
+    };
+    match removed {
+        Ok(()) | Err(StoreError::NotFound) => {
+            dash.record(
+                &format!("Remove a permission from a {}", holder.kind()),
+                "remove_permission",
+                holder.kind(),
+                holder.id(),
+                json!({ "permission": permission }),
+            )
+            .await;
+            dash.redirect(
+                &holder.tab_href(),
+                format!("Removed {}.", permission.permission_name),
+            )
+        }
+        Err(error) => dash.fail(holder.section(), error),
     }
 }

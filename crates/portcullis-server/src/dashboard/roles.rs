@@ -18,7 +18,8 @@ use serde_json::json;
 use super::{
     auth::{Dash, Posted},
     form::FormData,
-    permissions, users,
+    permissions::{self, Holder},
+    users,
     view::{requested_page, segment, FormError, Pager, Section},
 };
 use crate::state::AppState;
@@ -41,7 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/roles/{id}/users/remove", post(remove_member))
 }
 
-fn href(role: &Role, tab: &str) -> String {
+pub fn href(role: &Role, tab: &str) -> String {
     format!("/dashboard/roles/{}/{tab}", segment(&role.id))
 }
 
@@ -258,19 +259,7 @@ async fn permissions_tab(
     role: &Role,
     error: Option<FormError>,
 ) -> Response {
-    let store = dash.app.store.as_ref();
-    let loaded = async {
-        let held = store.role_permissions(&role.id).await?;
-        permissions::tab_context(
-            store,
-            held,
-            "Scopes of your APIs that members of this role get.",
-            "by this role",
-        )
-        .await
-    }
-    .await;
-    match loaded {
+    match permissions::tab_context(dash.app.store.as_ref(), Holder::Role(role)).await {
         Ok(page) => tab(
             dash,
             status,
@@ -294,69 +283,16 @@ async fn add_permissions(Path(id): Path<String>, Posted { dash, form }: Posted) 
         Ok(role) => role,
         Err(page) => return page,
     };
-    let wanted = permissions::submitted(&form);
-    if wanted.is_empty() {
-        let error = FormError::at("permission", "Choose one or more permissions to add.");
-        return permissions_tab(&dash, StatusCode::BAD_REQUEST, &role, Some(error)).await;
-    }
-    let store = dash.app.store.as_ref();
-    if let Err(error) = admin::check_permissions(store, &wanted).await {
-        return match error {
-            AdminError::Invalid(message) => {
-                let error = FormError::at("permission", message);
-                permissions_tab(&dash, StatusCode::BAD_REQUEST, &role, Some(error)).await
-            }
-            other => dash.fail(SECTION, other),
-        };
-    }
-    match store.add_role_permissions(&role.id, &wanted).await {
-        Ok(()) => {
-            let names: Vec<&str> = wanted.iter().map(|p| p.permission_name.as_str()).collect();
-            dash.record(
-                "Add permissions to a role",
-                "add_permissions",
-                "role",
-                &role.id,
-                json!({ "permissions": wanted }),
-            )
-            .await;
-            dash.redirect(
-                &href(&role, "permissions"),
-                format!("Added {}.", names.join(", ")),
-            )
-        }
-        Err(StoreError::NotFound) => dash.not_found(SECTION, "Role", "/dashboard/roles"),
-        Err(error) => dash.fail(SECTION, error),
+    match permissions::add(&dash, Holder::Role(&role), &form).await {
+        Ok(done) => done,
+        Err(refused) => permissions_tab(&dash, StatusCode::BAD_REQUEST, &role, Some(refused)).await,
     }
 }
 
 async fn remove_permission(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let role = match load(&dash, &id).await {
-        Ok(role) => role,
-        Err(page) => return page,
-    };
-    let permission = permissions::removed(&form);
-    match dash
-        .app
-        .store
-        .remove_role_permissions(&role.id, std::slice::from_ref(&permission))
-        .await
-    {
-        Ok(()) | Err(StoreError::NotFound) => {
-            dash.record(
-                "Remove a permission from a role",
-                "remove_permission",
-                "role",
-                &role.id,
-                json!({ "permission": permission }),
-            )
-            .await;
-            dash.redirect(
-                &href(&role, "permissions"),
-                format!("Removed {}.", permission.permission_name),
-            )
-        }
-        Err(error) => dash.fail(SECTION, error),
+    match load(&dash, &id).await {
+        Ok(role) => permissions::remove(&dash, Holder::Role(&role), &form).await,
+        Err(page) => page,
     }
 }
 

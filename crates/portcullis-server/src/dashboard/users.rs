@@ -18,7 +18,7 @@ use serde_json::json;
 use super::{
     auth::{Dash, Posted},
     form::FormData,
-    permissions,
+    permissions::{self, Holder},
     view::{requested_page, segment, FormError, Pager, Section},
 };
 use crate::state::AppState;
@@ -437,19 +437,7 @@ async fn permissions_tab(
     user: &User,
     error: Option<FormError>,
 ) -> Response {
-    let store = dash.app.store.as_ref();
-    let loaded = async {
-        let held = store.user_permissions(&user.user_id).await?;
-        permissions::tab_context(
-            store,
-            held,
-            "Scopes of your APIs this user gets, besides those of their roles.",
-            "to this user directly",
-        )
-        .await
-    }
-    .await;
-    match loaded {
+    match permissions::tab_context(dash.app.store.as_ref(), Holder::User(user)).await {
         Ok(page) => tab(
             dash,
             status,
@@ -473,68 +461,15 @@ async fn add_permissions(Path(id): Path<String>, Posted { dash, form }: Posted) 
         Ok(user) => user,
         Err(page) => return page,
     };
-    let wanted = permissions::submitted(&form);
-    if wanted.is_empty() {
-        let error = FormError::at("permission", "Choose one or more permissions to add.");
-        return permissions_tab(&dash, StatusCode::BAD_REQUEST, &user, Some(error)).await;
-    }
-    let store = dash.app.store.as_ref();
-    if let Err(error) = admin::check_permissions(store, &wanted).await {
-        return match error {
-            AdminError::Invalid(message) => {
-                let error = FormError::at("permission", message);
-                permissions_tab(&dash, StatusCode::BAD_REQUEST, &user, Some(error)).await
-            }
-            other => dash.fail(SECTION, other),
-        };
-    }
-    match store.add_user_permissions(&user.user_id, &wanted).await {
-        Ok(()) => {
-            let names: Vec<&str> = wanted.iter().map(|p| p.permission_name.as_str()).collect();
-            dash.record(
-                "Add permissions to a user",
-                "add_permissions",
-                "user",
-                &user.user_id,
-                json!({ "permissions": wanted }),
-            )
-            .await;
-            dash.redirect(
-                &href(&user.user_id, "permissions"),
-                format!("Added {}.", names.join(", ")),
-            )
-        }
-        Err(StoreError::NotFound) => dash.not_found(SECTION, "User", "/dashboard/users"),
-        Err(error) => dash.fail(SECTION, error),
+    match permissions::add(&dash, Holder::User(&user), &form).await {
+        Ok(done) => done,
+        Err(refused) => permissions_tab(&dash, StatusCode::BAD_REQUEST, &user, Some(refused)).await,
     }
 }
 
 async fn remove_permission(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let user = match load(&dash, &id).await {
-        Ok(user) => user,
-        Err(page) => return page,
-    };
-    let permission = permissions::removed(&form);
-    match dash
-        .app
-        .store
-        .remove_user_permissions(&user.user_id, std::slice::from_ref(&permission))
-        .await
-    {
-        Ok(()) | Err(StoreError::NotFound) => {
-            dash.record(
-                "Remove a permission from a user",
-                "remove_permission",
-                "user",
-                &user.user_id,
-                json!({ "permission": permission }),
-            )
-            .await;
-            dash.redirect(
-                &href(&user.user_id, "permissions"),
-                format!("Removed {}.", permission.permission_name),
-            )
-        }
-        Err(error) => dash.fail(SECTION, error),
+    match load(&dash, &id).await {
+        Ok(user) => permissions::remove(&dash, Holder::User(&user), &form).await,
+        Err(page) => page,
     }
 }
