@@ -2,18 +2,13 @@
 //! events: who (the client, its address), what (a description and the object's ids), never a
 //! secret. Failed changes by an authenticated caller go there as `fapi`.
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, OnceLock},
-};
+use std::sync::{Arc, OnceLock};
 
 use axum::{
-    extract::{ConnectInfo, OriginalUri, Request, State},
-    http::{header, HeaderMap, Method},
+    extract::{OriginalUri, Request, State},
     middleware::Next,
     response::Response,
 };
-use portcullis_store::Client;
 use serde_json::{json, Value};
 
 use super::auth::Caller;
@@ -22,18 +17,18 @@ use crate::{
     state::AppState,
 };
 
-/// The client a request's token was issued to, once the [`Caller`] extractor has verified it;
-/// read by [`record_failures`] after the handler has answered.
+/// The caller, once the [`Caller`] extractor has verified its token; read by
+/// [`record_failures`] after the handler has answered.
 #[derive(Clone, Default)]
-pub struct CallerSlot(Arc<OnceLock<Client>>);
+pub struct CallerSlot(Arc<OnceLock<Caller>>);
 
 impl CallerSlot {
-    pub fn fill(&self, client: &Client) {
-        let _ = self.0.set(client.clone());
+    pub fn fill(&self, caller: &Caller) {
+        let _ = self.0.set(caller.clone());
     }
 }
 
-/// Logs a failed write (any method but GET and HEAD answered with a 4xx or 5xx) as `fapi`:
+/// Logs a failed write (a method that may write, answered with a 4xx or 5xx) as `fapi`:
 /// the client, its address, the method, path and status; never a body. Only for callers whose
 /// token checked out, so that anonymous requests cannot flood the log.
 pub async fn record_failures(
@@ -50,26 +45,18 @@ pub async fn record_failures(
         .get::<OriginalUri>()
         .map_or_else(|| request.uri().path(), |original| original.0.path())
         .to_owned();
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|peer| peer.0.ip());
-    let mut user_agent = HeaderMap::new();
-    if let Some(agent) = request.headers().get(header::USER_AGENT) {
-        user_agent.insert(header::USER_AGENT, agent.clone());
-    }
     let response = next.run(request).await;
     let status = response.status();
     let failed = status.is_client_error() || status.is_server_error();
-    if failed && !matches!(method, Method::GET | Method::HEAD) {
-        if let Some(client) = slot.0.get() {
+    if failed && crate::routes::may_write(&method) {
+        if let Some(caller) = slot.0.get() {
             app.audit(
                 entry(
                     codes::FAILED_MANAGEMENT_OPERATION,
                     "Failed Management API operation",
                 )
-                .client(client)
-                .request(ip, &user_agent)
+                .client(&caller.client)
+                .request(caller.ip, &caller.user_agent)
                 .details(json!({
                     "api": "management",
                     "method": method.as_str(),

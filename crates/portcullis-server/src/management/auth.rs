@@ -86,9 +86,6 @@ impl FromRequestParts<AppState> for Caller {
         let Some(client) = app.store.client_by_id(&client_id).await? else {
             return Err(invalid("Invalid token"));
         };
-        if let Some(slot) = parts.extensions.get::<super::audit::CallerSlot>() {
-            slot.fill(&client);
-        }
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -97,12 +94,16 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(agent) = parts.headers.get(header::USER_AGENT) {
             user_agent.insert(header::USER_AGENT, agent.clone());
         }
-        Ok(Caller {
+        let caller = Caller {
             client,
             scopes: scope::parse(claims.scope.as_deref().unwrap_or_default()),
             ip,
             user_agent,
-        })
+        };
+        if let Some(slot) = parts.extensions.get::<super::audit::CallerSlot>() {
+            slot.fill(&caller);
+        }
+        Ok(caller)
     }
 }
 

@@ -109,6 +109,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).
+pub fn may_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
 /// The administration surfaces change what the tenant cache holds: drop it after any request
 /// that may have written, so that this replica applies the change to the next request.
 async fn fresh_tenant_after_writes(
