@@ -4,6 +4,9 @@
 // read, so one text of SQL serves both.
 //
 // Dashboard sessions of administrators.
+//
+// It calls none of the backends' lock hooks; only signing keys and refresh-token families
+// need them.
 
 use async_trait::async_trait;
 use portcullis_store::{AdminSession, AdminSessionRepository, StoreError};

@@ -4,6 +4,9 @@
 // Placeholders are `$N`, which PostgreSQL and SQLite both read, so one text of SQL serves both.
 //
 // Dashboard administrators and the audit log.
+//
+// It calls none of the backends' lock hooks; only signing keys and refresh-token families
+// need them.
 
 use async_trait::async_trait;
 use portcullis_store::{
@@ -32,7 +35,7 @@ fn log_from_row(row: &Row) -> Result<LogEvent, StoreError> {
     Ok(LogEvent {
         log_id: row.try_get("log_id").map_err(backend)?,
         date: row.try_get("date").map_err(backend)?,
-        event_type: row.try_get("event_type").map_err(backend)?,
+        event_type: portcullis_types::EventType::from_code(row.try_get("event_type").map_err(backend)?),
         description: row.try_get("description").map_err(backend)?,
         ip: row.try_get("ip").map_err(backend)?,
         user_agent: row.try_get("user_agent").map_err(backend)?,
@@ -131,7 +134,7 @@ where
     insert.push_values(events.iter().zip(details), |mut row, (event, details)| {
         row.push_bind(&event.log_id)
             .push_bind(event.date)
-            .push_bind(&event.event_type)
+            .push_bind(event.event_type.as_str())
             .push_bind(&event.description)
             .push_bind(&event.ip)
             .push_bind(&event.user_agent)
@@ -185,7 +188,7 @@ impl AuditLogRepository for Backend {
         let rows = sqlx::query(&format!(
             "SELECT * FROM audit_log WHERE {LOG_FILTER} ORDER BY log_id DESC LIMIT $4 OFFSET $5"
         ))
-        .bind(&filter.event_type)
+        .bind(filter.event_type.as_ref().map(|t| t.as_str()))
         .bind(&filter.user_id)
         .bind(&filter.client_id)
         .bind(limit)
@@ -196,7 +199,7 @@ impl AuditLogRepository for Backend {
         let total: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM audit_log WHERE {LOG_FILTER}"
         ))
-        .bind(&filter.event_type)
+        .bind(filter.event_type.as_ref().map(|t| t.as_str()))
         .bind(&filter.user_id)
         .bind(&filter.client_id)
         .fetch_one(&self.pool)

@@ -1,8 +1,12 @@
 // Shared by both backends: `crates/portcullis-store-sqlite/src/clients.rs` and
-// `crates/portcullis-store-postgres/src/clients.rs` include this file with `Row` (the backend's row type) and `Backend` (its store) in
-// scope. Placeholders are `$N`, which PostgreSQL and SQLite both read.
+// `crates/portcullis-store-postgres/src/clients.rs` include this file with the aliases `Row` (the
+// backend's row type) and `Backend` (its store) in scope. Placeholders are `$N`, which
+// PostgreSQL and SQLite both read, so one text of SQL serves both.
 //
 // APIs, applications and client grants.
+//
+// It calls none of the backends' lock hooks; only signing keys and refresh-token families
+// need them.
 
 use async_trait::async_trait;
 use portcullis_store::{
@@ -13,7 +17,7 @@ use sqlx::Row as _;
 
 use crate::{
     backend, limits,
-    rows::{from_json, to_json},
+    rows::{from_json, parse_stored, to_json},
 };
 
 fn resource_server_from_row(row: &Row) -> Result<ResourceServer, StoreError> {
@@ -21,7 +25,7 @@ fn resource_server_from_row(row: &Row) -> Result<ResourceServer, StoreError> {
         id: row.try_get("id").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
         identifier: row.try_get("identifier").map_err(backend)?,
-        signing_alg: row.try_get("signing_alg").map_err(backend)?,
+        signing_alg: parse_stored(row.try_get("signing_alg").map_err(backend)?)?,
         scopes: from_json(row.try_get::<&str, _>("scopes").map_err(backend)?)?,
         token_lifetime: row.try_get("token_lifetime").map_err(backend)?,
         token_lifetime_for_web: row.try_get("token_lifetime_for_web").map_err(backend)?,
@@ -30,7 +34,7 @@ fn resource_server_from_row(row: &Row) -> Result<ResourceServer, StoreError> {
             .try_get("skip_consent")
             .map_err(backend)?,
         enforce_policies: row.try_get("enforce_policies").map_err(backend)?,
-        token_dialect: row.try_get("token_dialect").map_err(backend)?,
+        token_dialect: parse_stored(row.try_get("token_dialect").map_err(backend)?)?,
         is_system: row.try_get("is_system").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
     })
@@ -48,14 +52,14 @@ impl ResourceServerRepository for Backend {
         .bind(&api.id)
         .bind(&api.name)
         .bind(&api.identifier)
-        .bind(&api.signing_alg)
+        .bind(api.signing_alg.as_str())
         .bind(to_json(&api.scopes)?)
         .bind(api.token_lifetime)
         .bind(api.token_lifetime_for_web)
         .bind(api.allow_offline_access)
         .bind(api.skip_consent_for_verifiable_first_party_clients)
         .bind(api.enforce_policies)
-        .bind(&api.token_dialect)
+        .bind(api.token_dialect.as_str())
         .bind(api.is_system)
         .bind(api.created_at)
         .execute(&self.pool)
@@ -122,14 +126,14 @@ impl ResourceServerRepository for Backend {
         )
         .bind(&api.name)
         .bind(&api.identifier)
-        .bind(&api.signing_alg)
+        .bind(api.signing_alg.as_str())
         .bind(to_json(&api.scopes)?)
         .bind(api.token_lifetime)
         .bind(api.token_lifetime_for_web)
         .bind(api.allow_offline_access)
         .bind(api.skip_consent_for_verifiable_first_party_clients)
         .bind(api.enforce_policies)
-        .bind(&api.token_dialect)
+        .bind(api.token_dialect.as_str())
         .bind(&api.id)
         .execute(&self.pool)
         .await
@@ -163,7 +167,9 @@ fn client_from_row(row: &Row) -> Result<Client, StoreError> {
         app_type: AppType::parse(&app_type)
             .ok_or_else(|| StoreError::Backend(format!("unknown app_type {app_type}")))?,
         client_secret_hash: row.try_get("client_secret_hash").map_err(backend)?,
-        token_endpoint_auth_method: row.try_get("token_endpoint_auth_method").map_err(backend)?,
+        token_endpoint_auth_method: parse_stored(
+            row.try_get("token_endpoint_auth_method").map_err(backend)?,
+        )?,
         callbacks: from_json(row.try_get::<&str, _>("callbacks").map_err(backend)?)?,
         allowed_logout_urls: from_json(
             row.try_get::<&str, _>("allowed_logout_urls")
@@ -193,7 +199,7 @@ impl ClientRepository for Backend {
         .bind(&client.name)
         .bind(client.app_type.as_str())
         .bind(&client.client_secret_hash)
-        .bind(&client.token_endpoint_auth_method)
+        .bind(client.token_endpoint_auth_method.as_str())
         .bind(to_json(&client.callbacks)?)
         .bind(to_json(&client.allowed_logout_urls)?)
         .bind(to_json(&client.web_origins)?)
@@ -248,7 +254,7 @@ impl ClientRepository for Backend {
         .bind(&client.name)
         .bind(client.app_type.as_str())
         .bind(&client.client_secret_hash)
-        .bind(&client.token_endpoint_auth_method)
+        .bind(client.token_endpoint_auth_method.as_str())
         .bind(to_json(&client.callbacks)?)
         .bind(to_json(&client.allowed_logout_urls)?)
         .bind(to_json(&client.web_origins)?)

@@ -4,6 +4,9 @@
 // PostgreSQL and SQLite both read, so one text of SQL serves both.
 //
 // Roles, permissions and assignments (RBAC), and access rules.
+//
+// It calls none of the backends' lock hooks; only signing keys and refresh-token families
+// need them.
 
 use async_trait::async_trait;
 use portcullis_store::{

@@ -1,6 +1,8 @@
 // Shared by both backends (included by each one's `src/rows.rs`).
 //
 // JSON columns: arrays and small objects stored as TEXT.
+//
+// No SQL here, so no alias and no lock hook.
 
 use portcullis_store::StoreError;
 use serde::{de::DeserializeOwned, Serialize};
@@ -13,4 +15,14 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
 
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(backend)
+}
+
+/// A protocol value stored as its spelling: one the code no longer knows is a backend error
+/// naming it, never a silent default.
+pub(crate) fn parse_stored<T>(text: &str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr<Err = portcullis_types::UnknownValue>,
+{
+    text.parse()
+        .map_err(|e: portcullis_types::UnknownValue| StoreError::Backend(format!("stored value: {e} (found {:?})", e.value)))
 }

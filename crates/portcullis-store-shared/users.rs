@@ -1,8 +1,12 @@
 // Shared by both backends: `crates/portcullis-store-sqlite/src/users.rs` and
-// `crates/portcullis-store-postgres/src/users.rs` include this file with `Row` (the backend's row type) and `Backend` (its store) in
-// scope. Placeholders are `$N`, which PostgreSQL and SQLite both read.
+// `crates/portcullis-store-postgres/src/users.rs` include this file with the aliases `Row` (the
+// backend's row type) and `Backend` (its store) in scope. Placeholders are `$N`, which
+// PostgreSQL and SQLite both read, so one text of SQL serves both.
 //
 // Users.
+//
+// It calls none of the backends' lock hooks; only signing keys and refresh-token families
+// need them.
 
 use async_trait::async_trait;
 use portcullis_store::{Page, StoreError, User, UserRepository};

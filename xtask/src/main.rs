@@ -6,7 +6,8 @@
 //!   PostgreSQL server binaries are installed first when missing
 //!   (`scripts/install-test-deps.sh`).
 //!   Last, the browser suite (as `browser`).
-//! - `tidy`: repository hygiene checks only.
+//! - `tidy`: repository hygiene and the checkable architecture invariants (see `tidy`);
+//!   `tidy --report` prints the problems without failing.
 //! - `demo`: the seed tutorials' apps against a fresh tenant, until Ctrl-C (see `stack`).
 //! - `browser`: the browser suite (`samples/browser-tests`) in headless Chromium against the
 //!   demo stack on free ports; screenshots go to `artifacts/browser/`.
@@ -14,6 +15,7 @@
 mod browser;
 mod procs;
 mod stack;
+mod tidy;
 
 use std::{
     path::{Path, PathBuf},
@@ -21,6 +23,7 @@ use std::{
 };
 
 use anyhow::{bail, Context};
+use tidy::Mode;
 
 fn main() -> anyhow::Result<()> {
     let task = std::env::args().nth(1).unwrap_or_default();
@@ -28,11 +31,14 @@ fn main() -> anyhow::Result<()> {
     std::env::set_current_dir(&root)?;
     match task.as_str() {
         "ci" => ci(&root),
-        "tidy" => tidy(&root),
+        "tidy" => {
+            let report = std::env::args().skip(2).any(|a| a == "--report");
+            tidy::run(&root, if report { Mode::Report } else { Mode::Enforce })
+        }
         "demo" => browser::demo(&root),
         "browser" => browser::suite(&root, stack::Build::Binaries),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy|demo|browser>");
+            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser>");
             bail!("unknown task {task:?}")
         }
     }
@@ -76,7 +82,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
-    tidy(Path::new("."))?;
+    tidy::run(Path::new("."), Mode::Enforce)?;
     run("bash", &["scripts/install-test-deps.sh"])?;
     run("cargo", &["test", "--workspace", "--all-targets"])?;
     run("cargo", &["test", "--workspace", "--doc"])?;
@@ -87,64 +93,4 @@ fn ci(root: &Path) -> anyhow::Result<()> {
         &[("PORTCULLIS_TEST_BACKEND", "postgres")],
     )?;
     browser::suite(root, stack::Build::AsTests)
-}
-
-/// Repository hygiene: committed files name no paths of a developer's machine, and the
-/// SQLite and PostgreSQL migration folders (when both exist) list the same migrations.
-fn tidy(root: &Path) -> anyhow::Result<()> {
-    let output = Command::new("git")
-        .args(["ls-files"])
-        .current_dir(root)
-        .output()
-        .context("git ls-files")?;
-    let files = String::from_utf8_lossy(&output.stdout).into_owned();
-    // Assembled from parts so that this file does not match itself.
-    let forbidden = [
-        format!("/{}/", "work"),
-        format!("/{}/.", "root"),
-        format!("/{}/", "home"),
-    ];
-    let mut problems = Vec::new();
-    for file in files
-        .lines()
-        .filter(|f| !f.ends_with(".lock") && !f.ends_with("package-lock.json"))
-    {
-        let Ok(text) = std::fs::read_to_string(root.join(file)) else {
-            continue;
-        };
-        for (number, line) in text.lines().enumerate() {
-            if forbidden.iter().any(|f| line.contains(f.as_str())) {
-                problems.push(format!("{file}:{}: names a machine path", number + 1));
-            }
-        }
-    }
-    let sqlite = migration_names(&root.join("crates/portcullis-store-sqlite/migrations"));
-    let postgres = migration_names(&root.join("crates/portcullis-store-postgres/migrations"));
-    if !postgres.is_empty() && sqlite != postgres {
-        problems.push(format!(
-            "migrations differ: sqlite {sqlite:?}, postgres {postgres:?}"
-        ));
-    }
-    if problems.is_empty() {
-        eprintln!("tidy: ok");
-        Ok(())
-    } else {
-        for problem in &problems {
-            eprintln!("tidy: {problem}");
-        }
-        bail!("{} tidy problem(s)", problems.len())
-    }
-}
-
-fn migration_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }

@@ -12,40 +12,38 @@
 use portcullis_store::{
     AccessRule, ClientGrant, ResourceServer, RuleCondition, Store, StoreError, User,
 };
-
-use crate::scope::OIDC_SCOPES;
+use portcullis_types::Scope;
 
 /// Scopes granted to a user-facing token for `api` (or for `/userinfo` when `api` is `None`).
 /// `offline_access` survives only when the API allows offline access and `refresh_allowed`.
 pub fn user_token_scopes(
-    requested: &[String],
+    requested: &Scope,
     api: Option<&ResourceServer>,
     refresh_allowed: bool,
-) -> Vec<String> {
-    requested
-        .iter()
-        .filter(|scope| match scope.as_str() {
-            "offline_access" => refresh_allowed && api.is_none_or(|api| api.allow_offline_access),
-            s if OIDC_SCOPES.contains(&s) => true,
-            s => api.is_some_and(|api| api.defines_scope(s)),
-        })
-        .cloned()
-        .collect()
+) -> Scope {
+    requested.filter(|scope| match scope.as_str() {
+        "offline_access" => refresh_allowed && api.is_none_or(|api| api.allow_offline_access),
+        _ if scope.is_oidc() => true,
+        s => api.is_some_and(|api| api.defines_scope(s)),
+    })
 }
 
 /// Scopes granted to a client_credentials token: the requested ones the grant allows, or
 /// every granted scope when none is requested (Auth0's behaviour).
 pub fn machine_token_scopes(
-    requested: Option<&[String]>,
+    requested: Option<&Scope>,
     grant: &ClientGrant,
     api: &ResourceServer,
-) -> Vec<String> {
-    let allowed = |scope: &String| grant.scope.contains(scope) && api.defines_scope(scope);
+) -> Scope {
+    let allowed = |scope: &str| grant.scope.iter().any(|g| g == scope) && api.defines_scope(scope);
     match requested {
-        Some(requested) if !requested.is_empty() => {
-            requested.iter().filter(|s| allowed(s)).cloned().collect()
-        }
-        _ => grant.scope.iter().filter(|s| allowed(s)).cloned().collect(),
+        Some(requested) if !requested.is_empty() => requested.filter(|s| allowed(s.as_str())),
+        _ => grant
+            .scope
+            .iter()
+            .filter(|s| allowed(s))
+            .filter_map(|s| portcullis_types::ScopeToken::parse(s).ok())
+            .collect(),
     }
 }
 
@@ -136,19 +134,16 @@ pub fn policy_allows(
 /// Narrows `scopes` (already validated against the API) by the API's policies for `user`:
 /// OIDC scopes and `offline_access` pass; an API scope stays only if the policies allow it.
 pub fn apply_user_policies(
-    scopes: &[String],
+    scopes: &Scope,
     api: &ResourceServer,
     access: &UserAccess,
     user: &User,
     client_id: &str,
-) -> Vec<String> {
-    scopes
-        .iter()
-        .filter(|scope| {
-            !api.defines_scope(scope) || policy_allows(api, access, user, client_id, scope)
-        })
-        .cloned()
-        .collect()
+) -> Scope {
+    scopes.filter(|scope| {
+        !api.defines_scope(scope.as_str())
+            || policy_allows(api, access, user, client_id, scope.as_str())
+    })
 }
 
 /// The `permissions` claim of an `access_token_authz` token: every permission the user holds
@@ -159,7 +154,7 @@ pub fn token_permissions(
     user: &User,
     client_id: &str,
 ) -> Option<Vec<String>> {
-    (api.enforce_policies && api.token_dialect.ends_with("_authz")).then(|| {
+    (api.enforce_policies && api.token_dialect.adds_permissions()).then(|| {
         access
             .permissions
             .iter()
@@ -180,7 +175,7 @@ mod tests {
             id: "1".into(),
             name: "API".into(),
             identifier: "https://api".into(),
-            signing_alg: "RS256".into(),
+            signing_alg: portcullis_types::SigningAlg::RS256,
             scopes: vec![ScopeDefinition {
                 value: "read:messages".into(),
                 description: String::new(),
@@ -190,7 +185,7 @@ mod tests {
             allow_offline_access: offline,
             skip_consent_for_verifiable_first_party_clients: true,
             enforce_policies: false,
-            token_dialect: "access_token".into(),
+            token_dialect: portcullis_types::TokenDialect::AccessToken,
             is_system: false,
             created_at: 0,
         }
@@ -223,7 +218,11 @@ mod tests {
         }
     }
 
-    fn scopes(list: &[&str]) -> Vec<String> {
+    fn scopes(list: &[&str]) -> Scope {
+        Scope::parse(&list.join(" ")).unwrap()
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
 
@@ -257,7 +256,7 @@ mod tests {
             ["openid"]
         );
         let holder = UserAccess {
-            permissions: scopes(&["read:messages", "gone:scope"]),
+            permissions: strings(&["read:messages", "gone:scope"]),
             ..UserAccess::default()
         };
         assert_eq!(
@@ -265,10 +264,10 @@ mod tests {
             requested
         );
         assert_eq!(token_permissions(&api, &holder, &someone, "c"), None);
-        api.token_dialect = "access_token_authz".into();
+        api.token_dialect = portcullis_types::TokenDialect::AccessTokenAuthz;
         assert_eq!(
             token_permissions(&api, &holder, &someone, "c"),
-            Some(scopes(&["read:messages"]))
+            Some(strings(&["read:messages"]))
         );
     }
 
@@ -301,13 +300,13 @@ mod tests {
             role_id: "rol_1".into(),
         };
         let member = UserAccess {
-            role_ids: scopes(&["rol_1"]),
+            role_ids: strings(&["rol_1"]),
             ..UserAccess::default()
         };
         assert!(check(role.clone(), member, &verified, "c"));
         assert!(!check(role, UserAccess::default(), &verified, "c"));
         let clients = RuleCondition::ClientIn {
-            client_ids: scopes(&["spa"]),
+            client_ids: strings(&["spa"]),
         };
         assert!(check(
             clients.clone(),
@@ -317,7 +316,7 @@ mod tests {
         ));
         assert!(!check(clients, UserAccess::default(), &verified, "other"));
         let domains = RuleCondition::EmailDomainIn {
-            domains: scopes(&["CORP.example"]),
+            domains: strings(&["CORP.example"]),
         };
         assert!(check(
             domains.clone(),
@@ -344,15 +343,13 @@ mod tests {
 
     #[test]
     fn unknown_scopes_are_dropped() {
-        let requested: Vec<String> = [
+        let requested = scopes(&[
             "openid",
             "profile",
             "read:messages",
             "write:messages",
             "offline_access",
-        ]
-        .map(String::from)
-        .into();
+        ]);
         assert_eq!(
             user_token_scopes(&requested, Some(&api(false)), true),
             ["openid", "profile", "read:messages"]

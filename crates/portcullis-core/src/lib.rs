@@ -2,27 +2,31 @@
 //!
 //! - [`clock`]: time as a parameter ([`Clock`]), so tests control it.
 //! - [`secrets`]: random tokens, hashes of stored secrets, keyed client-secret hashes.
-//! - [`password`]: argon2id password hashing.
-//! - [`keys`]: RSA signing keys, the [`KeyRing`] that signs JWTs and publishes the JWKS.
-//! - [`claims`]: the access-token and ID-token claim sets.
-//! - [`pkce`], [`scope`]: PKCE S256 and scope strings.
-//! - [`authz`]: which scopes a user or a machine client gets for an API (RBAC, access rules);
-//!   [`rules`]: creating access rules.
-//! - [`admin`], [`administrators`]: creating and changing tenant objects with validation; dashboard administrators.
+//! - [`password`]: argon2id hashing off the async threads ([`password::Passwords`]).
+//! - [`sign_in`]: checking an email and password under throttling (login page, dashboard).
+//! - [`keys`]: RSA signing keys, the [`KeyRing`] that signs JWTs and publishes the JWKS, the
+//!   replica's [`keys::KeyCache`] and the one verifier of our own tokens.
+//! - [`claims`]: the access-token and ID-token claim sets; [`tokens`]: minting them.
+//! - [`pkce`]: PKCE S256.
+//! - [`authz`]: which scopes a user or a machine client gets for an API (RBAC, access rules).
+//! - [`admin`]: administering the tenant, one module per aggregate, every change audited;
+//!   [`accounts`]: the end user's own sign-up.
+//! - [`audit`]: audit log entries and where they go.
 //! - [`tenant`]: the whole tenant as one JSON document (export and import).
 
+pub mod accounts;
 pub mod admin;
-pub mod administrators;
+pub mod audit;
 pub mod authz;
 pub mod claims;
 pub mod clock;
 pub mod keys;
 pub mod password;
 pub mod pkce;
-pub mod rules;
-pub mod scope;
 pub mod secrets;
+pub mod sign_in;
 pub mod tenant;
+pub mod tokens;
 
 pub use clock::{Clock, SystemClock};
 pub use keys::KeyRing;

@@ -1,10 +1,14 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults, OWASP's recommendation).
-//! Both functions are CPU-heavy: call them from a blocking thread.
+//!
+//! Hashing is CPU- and memory-heavy (19 MiB a hash), so it never runs on the async threads:
+//! [`Passwords`] is the one way the rest of the code hashes and checks passwords, on tokio's
+//! blocking pool. The free functions below are its primitives.
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
+use portcullis_types::Secret;
 
 /// Hashes `password` into a PHC string.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
@@ -31,6 +35,51 @@ pub fn burn_verification(password: &str) {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_password("dummy password").unwrap_or_default());
     let _ = verify_password(password, dummy);
+}
+
+/// Why a password could not be hashed or checked: our failure, never the user's.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("password hashing failed: {0}")]
+    Internal(String),
+}
+
+/// Hashes and checks passwords off the async threads.
+#[derive(Clone, Debug, Default)]
+pub struct Passwords;
+
+impl Passwords {
+    pub fn new() -> Self {
+        Passwords
+    }
+
+    /// Hashes `password` into a PHC string.
+    pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || hash_password(password.expose_str()))
+            .await
+            .map_err(|e| PasswordError::Internal(e.to_string()))?
+            .map_err(|e| PasswordError::Internal(e.to_string()))
+    }
+
+    /// Checks `password` against `stored`. Without a stored hash (an unknown account) the same
+    /// work is spent and the answer is `false`, so timing does not tell which it was.
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: Option<String>,
+    ) -> Result<bool, PasswordError> {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || match stored {
+            Some(hash) => verify_password(password.expose_str(), &hash),
+            None => {
+                burn_verification(password.expose_str());
+                false
+            }
+        })
+        .await
+        .map_err(|e| PasswordError::Internal(e.to_string()))
+    }
 }
 
 /// The password policy of the hosted sign-up page and the Management API.

@@ -26,6 +26,17 @@ pub fn random_hex(bytes: usize) -> String {
     buffer.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A new random identifier of `length` letters and digits (client ids: nothing a command
+/// line or a URL would read specially, like a leading `-`).
+pub fn random_alphanumeric(length: usize) -> String {
+    use rand::{distributions::Alphanumeric, rngs::OsRng, Rng};
+    OsRng
+        .sample_iter(&Alphanumeric)
+        .take(length)
+        .map(char::from)
+        .collect()
+}
+
 /// SHA-256 of a presented secret: the form in which it is stored and looked up.
 pub fn lookup_hash(secret: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, secret.as_bytes())
@@ -95,5 +106,7 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert_ne!(a, random_token(32));
         assert_eq!(random_hex(12).len(), 24);
+        let id = random_alphanumeric(32);
+        assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()));
     }
 }

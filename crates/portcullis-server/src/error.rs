@@ -90,6 +90,12 @@ impl From<portcullis_store::StoreError> for OAuthError {
     }
 }
 
+impl From<portcullis_core::tokens::MintError> for OAuthError {
+    fn from(error: portcullis_core::tokens::MintError) -> Self {
+        OAuthError::internal(error)
+    }
+}
+
 impl From<portcullis_core::keys::KeyError> for OAuthError {
     fn from(error: portcullis_core::keys::KeyError) -> Self {
         OAuthError::internal(error)

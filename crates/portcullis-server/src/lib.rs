@@ -1,84 +1,47 @@
 //! The Portcullis HTTP server: the Auth0-compatible Authentication API and hosted login pages.
 //!
-//! [`Application::build`] opens the store, makes sure signing keys exist, binds the listener
-//! and returns an application the binary runs and the tests spawn on port 0.
+//! [`Application::build`] takes an opened store, makes sure signing keys exist, bootstraps the
+//! administration (the Management API's client, the first administrator), binds the listener
+//! and returns an application the binary runs and the tests spawn on port 0. The protocol
+//! endpoints live here (`routes`); the Management API and the dashboard are
+//! `portcullis-admin`'s, nested under `/api/v2` and `/dashboard`.
 
 pub mod audit;
-pub mod dashboard;
 pub mod error;
-pub mod management;
-pub mod master_key;
 pub mod metrics;
 pub mod routes;
 pub mod session;
 pub mod settings;
-pub mod shapes;
 pub mod state;
 pub mod templates;
 pub mod tenant_cache;
-pub mod tokens;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use portcullis_admin::{AdminInner, AdminSettings, AdminState};
 use portcullis_core::{
-    keys::{KeyCipher, KeyRing},
+    admin,
+    audit::StoreAudit,
+    keys::{KeyCache, KeyCipher, KeyRing},
+    password::Passwords,
     secrets::SecretHasher,
+    sign_in::SignIn,
     Clock,
 };
 use portcullis_store::Store;
-use portcullis_store_postgres::PgStore;
-use portcullis_store_sqlite::SqliteStore;
 
+pub use portcullis_admin::management::bootstrap::Outcome as BootstrapOutcome;
 pub use settings::Settings;
 pub use state::AppState;
 
-use crate::state::{AppInner, KeyCache, OriginCache};
-
-/// Opens the store `settings` name: PostgreSQL when `database_url` is a `postgres://` (or
-/// `postgresql://`) URL, otherwise SQLite (`database_url` `sqlite://PATH`, or by default
-/// `portcullis.db` in the data directory). Migrations run here, for either backend. This is
-/// the only place that picks a backend.
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    match settings.database_url.as_deref() {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = PgStore::connect(url)
-                .await
-                .context("opening the PostgreSQL store")?;
-            Ok(Arc::new(store))
-        }
-        Some(url) if url.starts_with("sqlite://") => {
-            let path = std::path::Path::new(url.trim_start_matches("sqlite://"));
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            let store = SqliteStore::open(path)
-                .await
-                .context("opening the SQLite store")?;
-            Ok(Arc::new(store))
-        }
-        Some(other) => anyhow::bail!(
-            "unsupported database URL scheme in {:?}: use postgres://... or sqlite://PATH",
-            other.split("://").next().unwrap_or_default()
-        ),
-        None => {
-            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!("creating data directory {}", settings.data_dir.display())
-            })?;
-            let store = SqliteStore::open(&settings.data_dir.join("portcullis.db"))
-                .await
-                .context("opening the SQLite store")?;
-            Ok(Arc::new(store))
-        }
-    }
-}
+use crate::state::{AppInner, OriginCache};
 
 /// A built server, bound and ready to run.
 pub struct Application {
     listener: std::net::TcpListener,
     state: AppState,
-    bootstrap: management::bootstrap::Outcome,
+    bootstrap: BootstrapOutcome,
 }
 
 impl Application {
@@ -102,23 +65,41 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let key_cipher = KeyCipher::new(&settings.master_key)?;
+        let master_key = settings.master_key.expose();
+        let key_cipher = KeyCipher::new(master_key)?;
         portcullis_core::keys::ensure_initialized(store.as_ref(), clock.as_ref(), &key_cipher)
             .await
             .context("initialising signing keys")?;
-        let hasher = SecretHasher::new(&settings.master_key);
-        let bootstrap =
-            management::bootstrap::run(store.as_ref(), &hasher, clock.as_ref(), &settings)
-                .await
-                .context("bootstrapping the Management API")?;
+        let hasher = SecretHasher::new(master_key);
         let ring = KeyRing::from_keys(&store.live_keys().await?, &key_cipher, clock.now())
             .context("loading the signing keys")?;
+        let keys = Arc::new(KeyCache::new(ring));
+        let passwords = Passwords::new();
+        let audit_log = StoreAudit::new(store.clone(), clock.clone());
+        let sign_in = SignIn::new(settings.throttle, passwords.clone());
+        let admin = AdminState::new(AdminInner {
+            cx: admin::Context {
+                store: store.clone(),
+                clock: clock.clone(),
+                secrets: hasher.clone(),
+                passwords,
+                audit: Arc::new(audit_log.clone()),
+            },
+            keys: keys.clone(),
+            settings: AdminSettings {
+                issuer: settings.issuer.clone(),
+            },
+            sign_in: sign_in.clone(),
+        });
+        let bootstrap = portcullis_admin::bootstrap(&admin, settings.bootstrap_client.as_ref())
+            .await
+            .context("bootstrapping the Management API and the dashboard")?;
         let origins = store.all_client_origins().await?;
         listener.set_nonblocking(true)?;
         let state = AppState::new(AppInner {
             hasher,
             key_cipher,
-            keys: KeyCache::new(ring),
+            keys,
             origins: OriginCache::new(
                 origins
                     .into_iter()
@@ -127,13 +108,15 @@ impl Application {
             ),
             templates: templates::Templates::new(),
             metrics: metrics::Metrics::new(),
+            audit_log,
             deferred_log: audit::DeferredLog::spawn(store.clone()),
             tenant: tenant_cache::TenantCache::default(),
+            sign_in,
+            admin,
             store,
             clock,
             settings,
         });
-        dashboard::bootstrap_admin(&state).await?;
         Ok(Application {
             listener,
             state,
@@ -152,7 +135,7 @@ impl Application {
     }
 
     /// What the Management API bootstrap did at build.
-    pub fn bootstrap_outcome(&self) -> &management::bootstrap::Outcome {
+    pub fn bootstrap_outcome(&self) -> &BootstrapOutcome {
         &self.bootstrap
     }
 

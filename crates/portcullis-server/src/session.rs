@@ -1,43 +1,29 @@
 //! The login session cookie and the login-form CSRF cookie.
 
-use axum::http::{header, HeaderMap, HeaderValue};
-use cookie::{Cookie, SameSite};
-use portcullis_core::secrets::{lookup_hash, random_token};
-use portcullis_store::{LoginSession, User};
-
-use crate::{
-    audit::{self, codes},
-    state::AppState,
+use axum::http::{HeaderMap, HeaderValue};
+use portcullis_core::{
+    audit::{self, RequestOrigin},
+    secrets::{lookup_hash, random_token},
 };
+use portcullis_store::{LoginSession, User};
+use portcullis_types::EventType;
+pub use portcullis_web::cookie_value;
+use portcullis_web::{set_cookie as web_cookie, CookieOptions};
+
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "portcullis_session";
 pub const CSRF_COOKIE: &str = "portcullis_csrf";
 
-/// The value of cookie `name` in the request, if any.
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
-}
-
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax (sent in the same-site iframe of silent
 /// authentication), Secure under https.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let mut cookie = Cookie::build((name, value))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.settings.secure_cookies())
-        .build();
-    if let Some(seconds) = max_age {
-        cookie.set_max_age(cookie::time::Duration::seconds(seconds));
-    }
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+    let options = CookieOptions {
+        path: "/",
+        secure: state.settings.secure_cookies(),
+        max_age,
+    };
+    web_cookie(name, value, options)
 }
 
 /// A `Set-Cookie` value that removes cookie `name`.
@@ -82,15 +68,15 @@ pub async fn start(
 }
 
 /// Ends this browser's session, if any; returns the cookie that clears it.
-pub async fn end(state: &AppState, headers: &HeaderMap) -> HeaderValue {
+pub async fn end(state: &AppState, headers: &HeaderMap, origin: &RequestOrigin) -> HeaderValue {
     if let Some(token) = cookie_value(headers, SESSION_COOKIE) {
         let hash = lookup_hash(&token);
         if let Ok(Some(session)) = state.store.session_by_hash(&hash, state.clock.now()).await {
             state
                 .audit(
-                    audit::entry(codes::LOGOUT, "Successful logout")
+                    audit::entry(EventType::Logout, "Successful logout")
                         .user_id(&session.user_id)
-                        .request(None, headers),
+                        .origin(origin),
                 )
                 .await;
         }

@@ -10,15 +10,21 @@ use std::{
     time::{Duration, Instant},
 };
 
-use jsonwebtoken::DecodingKey;
+use portcullis_admin::AdminState;
 use portcullis_core::{
-    keys::{KeyCipher, KeyRing},
+    audit::{AuditSink, Entry, StoreAudit},
+    keys::{KeyCache, KeyCipher, KeyRing},
     secrets::SecretHasher,
+    sign_in::SignIn,
+    tokens::Minter,
     Clock,
 };
 use portcullis_store::Store;
 
-use crate::{metrics::Metrics, settings::Settings, templates::Templates};
+use crate::{
+    audit::DeferredLog, metrics::Metrics, settings::Settings, templates::Templates,
+    tenant_cache::TenantCache,
+};
 
 /// The state every handler gets.
 #[derive(Clone)]
@@ -31,14 +37,21 @@ pub struct AppInner {
     pub hasher: SecretHasher,
     /// Opens the private signing keys the store holds sealed.
     pub key_cipher: KeyCipher,
-    pub keys: KeyCache,
+    /// The signing keys, shared with the administration surfaces.
+    pub keys: Arc<KeyCache>,
     pub origins: OriginCache,
     pub templates: Templates,
     pub metrics: Metrics,
+    /// Audit entries written at once.
+    pub audit_log: StoreAudit,
     /// Batched audit-log writes for high-volume events.
-    pub deferred_log: crate::audit::DeferredLog,
+    pub deferred_log: DeferredLog,
     /// Applications, APIs and client grants, as the protocol endpoints read them.
-    pub tenant: crate::tenant_cache::TenantCache,
+    pub tenant: TenantCache,
+    /// The hosted login page's credential checks, throttled.
+    pub sign_in: SignIn,
+    /// The Management API and the dashboard (and the sign-up page's account operations).
+    pub admin: AdminState,
 }
 
 impl Deref for AppState {
@@ -68,56 +81,27 @@ impl AppState {
         );
         Ok(())
     }
-}
 
-/// The key ring, plus decoding keys for the tokens we verify ourselves (`/userinfo`).
-pub struct KeyCache {
-    inner: RwLock<Arc<LoadedKeys>>,
-}
-
-pub struct LoadedKeys {
-    pub ring: KeyRing,
-    pub decoding: Vec<(String, DecodingKey)>,
-}
-
-impl KeyCache {
-    pub fn new(ring: KeyRing) -> Self {
-        KeyCache {
-            inner: RwLock::new(Arc::new(Self::load(ring))),
+    /// Mints tokens with this server's keys and issuer.
+    pub fn minter(&self) -> Minter<'_> {
+        Minter {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            keys: &self.keys,
+            issuer: &self.settings.issuer,
         }
     }
 
-    fn load(ring: KeyRing) -> LoadedKeys {
-        let decoding = ring
-            .published()
-            .iter()
-            .filter_map(|jwk| {
-                DecodingKey::from_rsa_components(&jwk.n, &jwk.e)
-                    .ok()
-                    .map(|key| (jwk.kid.clone(), key))
-            })
-            .collect();
-        LoadedKeys { ring, decoding }
+    /// Appends `entry` to the audit log, stamped with the server's clock, before returning.
+    pub async fn audit(&self, entry: Entry) {
+        self.audit_log.record(entry).await;
     }
 
-    pub fn current(&self) -> Arc<LoadedKeys> {
-        match self.inner.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn replace(&self, ring: KeyRing) {
-        if ring.jwks_json() == self.current().ring.jwks_json()
-            && ring.current_kid() == self.current().ring.current_kid()
-        {
-            return;
-        }
-        let loaded = Arc::new(Self::load(ring));
-        match self.inner.write() {
-            Ok(mut guard) => *guard = loaded,
-            Err(poisoned) => *poisoned.into_inner() = loaded,
-        }
+    /// Queues `entry` for the batched writer (see [`DeferredLog`]).
+    pub async fn audit_deferred(&self, entry: Entry) {
+        self.deferred_log
+            .queue(entry.stamp(self.clock.as_ref()))
+            .await;
     }
 }
 

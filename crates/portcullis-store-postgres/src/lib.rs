@@ -7,10 +7,16 @@
 //!
 //! This crate and its SQLite sibling are the only places that contain SQL. Row shapes stay
 //! private; every method maps rows into `portcullis_store` types.
+//!
+//! The repositories are written once in `crates/portcullis-store-shared` and included by the
+//! small modules below; what is this backend's own is here: connecting the pool, the
+//! migrations, the type aliases the shared code reads, and the lock hook, which takes the
+//! advisory locks named above.
 
 mod admin_sessions;
 mod audit;
 mod clients;
+mod common;
 mod keys;
 mod protocol;
 mod rbac;
@@ -24,6 +30,11 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
     PgPool,
 };
+
+pub(crate) use common::{backend, like_pattern, limits};
+
+/// The sqlx database of this backend, for the lock hook the shared code calls.
+pub(crate) type Db = sqlx::Postgres;
 
 /// The migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -77,61 +88,55 @@ impl PgStore {
     }
 }
 
-/// Maps a backend failure to `StoreError`, turning unique-constraint violations into conflicts.
-pub(crate) fn backend(error: impl Into<BackendError>) -> StoreError {
-    match error.into() {
-        BackendError::Sqlx(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        // Only ever raised by an assignment naming a role, user or API that does not exist.
-        BackendError::Sqlx(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-            StoreError::NotFound
-        }
-        BackendError::Sqlx(other) => StoreError::Backend(other.to_string()),
-        BackendError::Migrate(other) => StoreError::Backend(other.to_string()),
-        BackendError::Json(other) => StoreError::Backend(format!("stored JSON: {other}")),
-    }
-}
-
-pub(crate) enum BackendError {
-    Sqlx(sqlx::Error),
-    Migrate(sqlx::migrate::MigrateError),
-    Json(serde_json::Error),
-}
-
-impl From<sqlx::Error> for BackendError {
-    fn from(e: sqlx::Error) -> Self {
-        BackendError::Sqlx(e)
-    }
-}
-impl From<sqlx::migrate::MigrateError> for BackendError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        BackendError::Migrate(e)
-    }
-}
-impl From<serde_json::Error> for BackendError {
-    fn from(e: serde_json::Error) -> Self {
-        BackendError::Json(e)
-    }
-}
-
-/// Page bounds as SQL parameters.
-pub(crate) fn limits(page: portcullis_store::Page) -> (i64, i64) {
-    (i64::from(page.per_page), page.offset())
-}
-
 /// Advisory-lock namespace of the signing keys (an arbitrary constant: "PCKEYS").
 pub(crate) const KEYS_LOCK: i64 = 0x5043_4b45_5953;
 
-/// A case-insensitive LIKE pattern matching text that contains `needle`; LIKE wildcards in the
-/// needle match literally (use with `ESCAPE '\\'` on a lower-cased column).
-pub(crate) fn like_pattern(needle: &str) -> String {
-    let mut escaped = String::new();
-    for c in needle.to_lowercase().chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
+// The lock hook: transaction-level advisory locks, released when the transaction ends. The
+// shared code calls each one before the first statement that depends on it.
+
+/// Serialises key initialisation and rotation across every process on the database, until the
+/// transaction ends.
+pub(crate) async fn lock_keys(tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(KEYS_LOCK)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Serialises the insertion of a family's tokens with its revocation, until the transaction
+/// ends.
+pub(crate) async fn lock_family(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    family_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(family_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Locks every family the user holds at the client, as [`lock_family`] does for one.
+pub(crate) async fn lock_user_client_families(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    user_id: &str,
+    client_id: &str,
+) -> Result<(), StoreError> {
+    let families: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT family_id FROM refresh_tokens
+         WHERE user_id = $1 AND client_id = $2 ORDER BY family_id",
+    )
+    .bind(user_id)
+    .bind(client_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(backend)?;
+    // In a fixed order, so that two such revocations cannot deadlock.
+    for family in &families {
+        lock_family(tx, family).await?;
     }
-    format!("%{escaped}%")
+    Ok(())
 }

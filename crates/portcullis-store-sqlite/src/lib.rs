@@ -3,10 +3,15 @@
 //!
 //! This crate and its PostgreSQL sibling are the only places that contain SQL. Row shapes stay
 //! private; every method maps rows into `portcullis_store` types.
+//!
+//! The repositories are written once in `crates/portcullis-store-shared` and included by the
+//! small modules below; what is this backend's own is here: opening the pool, the migrations,
+//! the type aliases the shared code reads, and the lock hook, which on SQLite takes no lock.
 
 mod admin_sessions;
 mod audit;
 mod clients;
+mod common;
 mod keys;
 mod protocol;
 mod rbac;
@@ -20,6 +25,11 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
+
+pub(crate) use common::{backend, like_pattern, limits};
+
+/// The sqlx database of this backend, for the lock hook the shared code calls.
+pub(crate) type Db = sqlx::Sqlite;
 
 /// The migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -56,58 +66,31 @@ impl SqliteStore {
     }
 }
 
-/// Maps a backend failure to `StoreError`, turning unique-constraint violations into conflicts.
-pub(crate) fn backend(error: impl Into<BackendError>) -> StoreError {
-    match error.into() {
-        BackendError::Sqlx(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        // Only ever raised by an assignment naming a role, user or API that does not exist.
-        BackendError::Sqlx(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-            StoreError::NotFound
-        }
-        BackendError::Sqlx(other) => StoreError::Backend(other.to_string()),
-        BackendError::Migrate(other) => StoreError::Backend(other.to_string()),
-        BackendError::Json(other) => StoreError::Backend(format!("stored JSON: {other}")),
-    }
+// The lock hook. SQLite has one writer at a time: a transaction takes the write lock with its
+// first write and holds it to the end, so the transactions that PostgreSQL serialises with
+// advisory locks (key initialisation and rotation, a refresh-token family's insertions and
+// revocations) are already serialised here, and the hook does nothing. It must stay that way:
+// a read before the first write of a deferred transaction could fail it with
+// SQLITE_BUSY_SNAPSHOT when another writer commits in between.
+
+/// Key initialisation and rotation: nothing to lock, their first statement is a write.
+pub(crate) async fn lock_keys(_tx: &mut sqlx::Transaction<'_, Db>) -> Result<(), StoreError> {
+    Ok(())
 }
 
-pub(crate) enum BackendError {
-    Sqlx(sqlx::Error),
-    Migrate(sqlx::migrate::MigrateError),
-    Json(serde_json::Error),
+/// A refresh-token family: nothing to lock, the insert or revocation is the first statement.
+pub(crate) async fn lock_family(
+    _tx: &mut sqlx::Transaction<'_, Db>,
+    _family_id: &str,
+) -> Result<(), StoreError> {
+    Ok(())
 }
 
-impl From<sqlx::Error> for BackendError {
-    fn from(e: sqlx::Error) -> Self {
-        BackendError::Sqlx(e)
-    }
-}
-impl From<sqlx::migrate::MigrateError> for BackendError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        BackendError::Migrate(e)
-    }
-}
-impl From<serde_json::Error> for BackendError {
-    fn from(e: serde_json::Error) -> Self {
-        BackendError::Json(e)
-    }
-}
-
-/// Page bounds as SQL parameters.
-pub(crate) fn limits(page: portcullis_store::Page) -> (i64, i64) {
-    (i64::from(page.per_page), page.offset())
-}
-
-/// A case-insensitive LIKE pattern matching text that contains `needle`; LIKE wildcards in the
-/// needle match literally (use with `ESCAPE '\\'` on a lower-cased column).
-pub(crate) fn like_pattern(needle: &str) -> String {
-    let mut escaped = String::new();
-    for c in needle.to_lowercase().chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    format!("%{escaped}%")
+/// A user's families at a client: nothing to lock, and nothing to read before the revocation.
+pub(crate) async fn lock_user_client_families(
+    _tx: &mut sqlx::Transaction<'_, Db>,
+    _user_id: &str,
+    _client_id: &str,
+) -> Result<(), StoreError> {
+    Ok(())
 }

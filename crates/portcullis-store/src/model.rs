@@ -1,3 +1,6 @@
+use portcullis_types::{
+    ClientAuthMethod, EventType, GrantType, RotationType, SigningAlg, TokenDialect,
+};
 use serde::{Deserialize, Serialize};
 
 /// A scope an API defines, as in Auth0's resource server `scopes` array.
@@ -14,7 +17,7 @@ pub struct ResourceServer {
     pub id: String,
     pub name: String,
     pub identifier: String,
-    pub signing_alg: String,
+    pub signing_alg: SigningAlg,
     pub scopes: Vec<ScopeDefinition>,
     /// Lifetime of access tokens from the token endpoint, in seconds.
     pub token_lifetime: i64,
@@ -24,8 +27,8 @@ pub struct ResourceServer {
     pub skip_consent_for_verifiable_first_party_clients: bool,
     /// RBAC: when set, users only get the scopes their permissions grant.
     pub enforce_policies: bool,
-    /// `access_token` or `access_token_authz` (adds `permissions`), or the RFC 9068 variants.
-    pub token_dialect: String,
+    /// Auth0's or RFC 9068's claims, with or without `permissions`.
+    pub token_dialect: TokenDialect,
     /// Management API's own resource server cannot be deleted or renamed.
     pub is_system: bool,
     pub created_at: i64,
@@ -77,8 +80,7 @@ impl AppType {
 /// Refresh token behaviour of a client (Auth0's `refresh_token` object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshTokenPolicy {
-    /// `rotating` or `non-rotating`.
-    pub rotation_type: String,
+    pub rotation_type: RotationType,
     /// Seconds during which a just-rotated token may be presented again without tripping
     /// reuse detection (two tabs refreshing at once).
     pub leeway: i64,
@@ -91,7 +93,7 @@ pub struct RefreshTokenPolicy {
 impl Default for RefreshTokenPolicy {
     fn default() -> Self {
         RefreshTokenPolicy {
-            rotation_type: "rotating".into(),
+            rotation_type: RotationType::Rotating,
             leeway: 0,
             token_lifetime: 2_592_000,
             idle_token_lifetime: 1_296_000,
@@ -107,13 +109,12 @@ pub struct Client {
     pub app_type: AppType,
     /// Keyed hash (HMAC-SHA-256) of the secret; `None` for public clients.
     pub client_secret_hash: Option<Vec<u8>>,
-    /// `none`, `client_secret_post` or `client_secret_basic`.
-    pub token_endpoint_auth_method: String,
+    pub token_endpoint_auth_method: ClientAuthMethod,
     pub callbacks: Vec<String>,
     pub allowed_logout_urls: Vec<String>,
     pub web_origins: Vec<String>,
     pub allowed_origins: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     /// Lifetime of ID tokens, in seconds (Auth0 `jwt_configuration.lifetime_in_seconds`).
     pub id_token_lifetime: i64,
     pub refresh_token: RefreshTokenPolicy,
@@ -123,8 +124,13 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn allows_grant(&self, grant: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant)
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Whether the application holds a secret.
+    pub fn is_confidential(&self) -> bool {
+        self.token_endpoint_auth_method.is_confidential()
     }
 
     /// Whether `origin` may call the token endpoint cross-origin or frame our web_message page.
@@ -368,10 +374,8 @@ pub struct LogEvent {
     pub log_id: String,
     /// Unix milliseconds.
     pub date: i64,
-    /// Auth0's type code: `s` (login), `f` (failed login), `ss`/`fs` (sign-up), `seacft`
-    /// (code exchange), `seccft` (client credentials), `sertft` (refresh), `ferrt` (refresh
-    /// reuse), `slo` (logout), `sapi`/`fapi` (Management API or admin change), ...
-    pub event_type: String,
+    /// Auth0's type code.
+    pub event_type: EventType,
     pub description: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -386,7 +390,7 @@ pub struct LogEvent {
 /// Which log events to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LogFilter {
-    pub event_type: Option<String>,
+    pub event_type: Option<EventType>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
 }

@@ -1,5 +1,6 @@
 //! Configuration: flags and `PORTCULLIS_*` variables first, then the optional TOML file, then
 //! defaults. Zero configuration works: `./data`, 127.0.0.1:4000, `http://localhost:4000/`.
+//! The result is the server's [`Settings`] and where the store is ([`StoreLocation`]).
 
 use std::{
     net::SocketAddr,
@@ -7,10 +8,35 @@ use std::{
 };
 
 use anyhow::Context;
-use portcullis_server::{master_key, settings::is_postgres_url, Settings};
+use clap::Args;
+use portcullis_server::{settings::BootstrapCredentials, Settings};
+use portcullis_types::Secret;
 use serde::Deserialize;
 
-use crate::StoreArgs;
+use crate::{master_key, store::StoreLocation};
+
+/// Where the tenant lives; shared by every command.
+#[derive(Args, Clone, Debug)]
+pub struct StoreArgs {
+    /// Data directory (SQLite database, master key).
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// The store: postgres://USER:PASSWORD@HOST:PORT/DATABASE (replicas share it; requires
+    /// PORTCULLIS_MASTER_KEY) or sqlite://PATH. Default: SQLite in the data directory.
+    #[arg(
+        long,
+        env = "PORTCULLIS_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<Secret>,
+    /// Optional TOML configuration file.
+    #[arg(long, env = "PORTCULLIS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print results as JSON (the Management API's shapes).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
 
 /// The optional configuration file.
 #[derive(Debug, Default, Deserialize)]
@@ -19,7 +45,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub issuer: Option<String>,
     pub data_dir: Option<PathBuf>,
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<String>,
@@ -35,38 +61,33 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-/// Validated settings from the arguments, the environment and the file.
-pub fn settings(
-    store: &StoreArgs,
+/// What a command runs on: the server's settings and the store's location.
+pub struct Config {
+    pub settings: Settings,
+    pub store: StoreLocation,
+}
+
+/// Validated configuration from the arguments, the environment and the file.
+pub fn load(
+    args: &StoreArgs,
     listen: Option<SocketAddr>,
     issuer: Option<&str>,
-) -> anyhow::Result<Settings> {
-    let file = load_file(store.config.as_deref())?;
-    let data_dir = store
-        .data_dir
-        .clone()
-        .or(file.data_dir)
-        .unwrap_or_else(|| PathBuf::from("data"));
-    let database_url = store
-        .database_url
-        .clone()
-        .or(file.database_url)
-        .filter(|u| !u.is_empty());
-    let master_key = match std::env::var("PORTCULLIS_MASTER_KEY") {
-        Ok(text) if !text.is_empty() => master_key::decode(&text)?,
-        // Replicas share the database, so they must share the key too: a key generated into
-        // one machine's data directory would not open what another replica sealed.
-        _ if is_postgres_url(database_url.as_deref()) => anyhow::bail!(
-            "PORTCULLIS_MASTER_KEY is required with a PostgreSQL database: set it to the same \
-             32 random bytes (base64) on every replica and for the CLI \
-             (for example: openssl rand -base64 32)"
-        ),
-        _ => master_key::load_or_create(&data_dir)?,
+) -> anyhow::Result<Config> {
+    let file = load_file(args.config.as_deref())?;
+    let store = StoreLocation {
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data")),
+        database_url: args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .filter(|u| !u.is_empty()),
     };
-    let mut settings = Settings::new(data_dir, master_key);
-    settings.database_url = database_url;
-    settings.bootstrap_client = portcullis_server::settings::BootstrapCredentials::from_env()
-        .map_err(anyhow::Error::msg)?;
+    let mut settings = Settings::new(master_key::load(&store)?);
+    settings.bootstrap_client = BootstrapCredentials::from_env().map_err(anyhow::Error::msg)?;
     if let Some(listen) = listen.or(file.listen) {
         settings.listen = listen;
     }
@@ -85,5 +106,5 @@ pub fn settings(
         anyhow::ensure!(seconds >= 1, "cache_refresh_seconds must be at least 1");
         settings.cache_refresh_seconds = seconds;
     }
-    Ok(settings)
+    Ok(Config { settings, store })
 }

@@ -1,18 +1,23 @@
 //! The `portcullis` command: serve the authorization server, and administer the tenant from
 //! the shell. Every command acts on the same store as a running server, which sees the change.
+//!
+//! The binary is wiring: [`config`] reads the configuration, [`store`] opens the backend it
+//! names, the server runs on it, and each administrative command in [`cli`] calls
+//! `portcullis_core::admin`, which checks and audits the change.
 
-mod access;
-mod admin;
+mod cli;
 mod config;
-mod tenant;
-mod token;
+mod master_key;
+mod store;
 
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use portcullis_core::{Clock, SystemClock};
-use portcullis_server::Application;
+use portcullis_server::{settings::TlsFiles, Application};
+
+use crate::config::StoreArgs;
 
 #[derive(Parser)]
 #[command(
@@ -25,29 +30,6 @@ struct Cli {
     command: Command,
 }
 
-/// Where the tenant lives; shared by every command.
-#[derive(Args, Clone, Debug)]
-pub struct StoreArgs {
-    /// Data directory (SQLite database, master key).
-    #[arg(long, env = "PORTCULLIS_DATA_DIR", global = true)]
-    pub data_dir: Option<PathBuf>,
-    /// The store: postgres://USER:PASSWORD@HOST:PORT/DATABASE (replicas share it; requires
-    /// PORTCULLIS_MASTER_KEY) or sqlite://PATH. Default: SQLite in the data directory.
-    #[arg(
-        long,
-        env = "PORTCULLIS_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
-    pub database_url: Option<String>,
-    /// Optional TOML configuration file.
-    #[arg(long, env = "PORTCULLIS_CONFIG", global = true)]
-    pub config: Option<PathBuf>,
-    /// Print results as JSON (the Management API's shapes).
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
@@ -55,27 +37,27 @@ enum Command {
     /// Create or update the database schema, then exit.
     Migrate(#[command(flatten)] StoreArgs),
     /// APIs (resource servers).
-    Apis(admin::ApisCommand),
+    Apis(cli::apis::ApisCommand),
     /// Applications (clients).
-    Clients(admin::ClientsCommand),
+    Clients(cli::clients::ClientsCommand),
     /// Users.
-    Users(admin::UsersCommand),
+    Users(cli::users::UsersCommand),
     /// Signing keys.
-    Keys(admin::KeysCommand),
+    Keys(cli::keys::KeysCommand),
     /// Roles and their permissions (RBAC).
-    Roles(access::RolesCommand),
+    Roles(cli::roles::RolesCommand),
     /// Client grants: scopes of an API a machine-to-machine application may get.
-    Grants(access::GrantsCommand),
+    Grants(cli::grants::GrantsCommand),
     /// The audit log, newest first.
-    Logs(access::LogsCommand),
+    Logs(cli::logs::LogsCommand),
     /// Dashboard administrators.
-    Admins(access::AdminsCommand),
+    Admins(cli::admins::AdminsCommand),
     /// Get a test access token for an API (client_credentials) with a ready curl line.
-    Token(token::TokenArgs),
+    Token(cli::token::TokenArgs),
     /// Print the whole tenant (APIs, applications, grants, users, keys) as one JSON document.
-    Export(tenant::ExportArgs),
+    Export(cli::tenant::ExportArgs),
     /// Load a document from `export` into an empty store (same master key).
-    Import(tenant::ImportArgs),
+    Import(cli::tenant::ImportArgs),
 }
 
 #[derive(Args)]
@@ -110,28 +92,18 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Migrate(store) => {
-            init_logging("text");
-            let settings = config::settings(&store, None, None)?;
-            portcullis_server::open_store(&settings).await?;
-            if settings.uses_postgres() {
-                println!("migrations applied to the PostgreSQL database");
-            } else {
-                println!("migrations applied to {}", settings.data_dir.display());
-            }
-            Ok(())
-        }
-        Command::Apis(command) => admin::apis(command).await,
-        Command::Clients(command) => admin::clients(command).await,
-        Command::Users(command) => admin::users(command).await,
-        Command::Keys(command) => admin::keys(command).await,
-        Command::Roles(command) => access::roles(command).await,
-        Command::Grants(command) => access::grants(command).await,
-        Command::Logs(command) => access::logs(command).await,
-        Command::Admins(command) => access::admins(command).await,
-        Command::Token(args) => token::token(args).await,
-        Command::Export(args) => tenant::export(args).await,
-        Command::Import(args) => tenant::import(args).await,
+        Command::Migrate(args) => migrate(args).await,
+        Command::Apis(command) => cli::apis::run(command).await,
+        Command::Clients(command) => cli::clients::run(command).await,
+        Command::Users(command) => cli::users::run(command).await,
+        Command::Keys(command) => cli::keys::run(command).await,
+        Command::Roles(command) => cli::roles::run(command).await,
+        Command::Grants(command) => cli::grants::run(command).await,
+        Command::Logs(command) => cli::logs::run(command).await,
+        Command::Admins(command) => cli::admins::run(command).await,
+        Command::Token(args) => cli::token::run(args).await,
+        Command::Export(args) => cli::tenant::export(args).await,
+        Command::Import(args) => cli::tenant::import(args).await,
     }
 }
 
@@ -150,6 +122,19 @@ fn init_logging(format: &str) {
     }
 }
 
+/// Opening the store migrates it; nothing else is needed.
+async fn migrate(args: StoreArgs) -> anyhow::Result<()> {
+    init_logging("text");
+    let config = config::load(&args, None, None)?;
+    store::open_store(&config.store).await?;
+    if config.store.uses_postgres() {
+        println!("migrations applied to the PostgreSQL database");
+    } else {
+        println!("migrations applied to {}", config.store.data_dir.display());
+    }
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let file = config::load_file(args.store.config.as_deref())?;
     let log_format = args
@@ -158,29 +143,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .or(file.log_format.clone())
         .unwrap_or_else(|| "text".into());
     init_logging(&log_format);
-    let mut settings = config::settings(&args.store, args.listen, args.issuer.as_deref())?;
+    let config::Config {
+        mut settings,
+        store: location,
+    } = config::load(&args.store, args.listen, args.issuer.as_deref())?;
     let tls_cert = args.tls_cert.or(file.tls_cert);
     let tls_key = args.tls_key.or(file.tls_key);
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
-        settings.tls = Some(portcullis_server::settings::TlsFiles { cert, key });
+        settings.tls = Some(TlsFiles { cert, key });
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = portcullis_server::open_store(&settings).await?;
+    let store = store::open_store(&location).await?;
     let application = Application::build(settings.clone(), store, clock).await?;
     let scheme = if settings.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    let store_name = if settings.uses_postgres() {
-        "postgresql".to_owned()
-    } else {
-        settings.data_dir.display().to_string()
-    };
     tracing::info!(
         listen = %format!("{scheme}://{}", application.local_addr()),
         issuer = %settings.issuer,
-        store = %store_name,
+        store = %location.describe(),
         "portcullis ready"
     );
     application

@@ -9,11 +9,11 @@ use url::{Host, Url};
 
 use crate::{
     error::{AuthError, ErrorBodyFn, ResponseStyle},
-    extract::TokenSources,
     guard::{Guard, GuardCore},
     header_policy::HeaderPolicy,
     jwks::{fetch_json_bytes, KeyStore, KeyStoreConfig},
     scope::ScopeClaims,
+    sources::TokenSources,
 };
 
 /// The largest clock tolerance accepted. RFC 9068 tokens live minutes; more than a minute of
@@ -71,6 +71,15 @@ pub enum ConfigError {
     DiscoveryIssuerMismatch,
 }
 
+// Defined here rather than in `guard` so that `guard` does not depend on the builder.
+impl Guard {
+    /// Starts configuring a guard for tokens from `issuer`, compared byte for byte with `iss`
+    /// (Auth0 issuers end with `/`).
+    pub fn builder(issuer: impl Into<String>) -> GuardBuilder {
+        GuardBuilder::new(issuer.into())
+    }
+}
+
 /// Configures a [`Guard`]. Start with [`Guard::builder`].
 #[must_use]
 pub struct GuardBuilder {
@@ -98,7 +107,7 @@ pub struct GuardBuilder {
 }
 
 impl GuardBuilder {
-    pub(crate) fn new(issuer: String) -> Self {
+    fn new(issuer: String) -> Self {
         Self {
             issuer,
             audiences: Vec::new(),

@@ -8,20 +8,18 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use axum::http::{HeaderMap, Uri};
+use axum::http::{Extensions, HeaderMap, Uri};
 use jsonwebtoken::{errors::ErrorKind, Algorithm, Validation};
 use serde_json::Value;
 use url::Url;
 
 use crate::{
     claims::VerifiedToken,
-    config::GuardBuilder,
     error::{AuthError, GuardRejection, ResponseStyle, TokenError},
-    extract::TokenSources,
     header_policy::HeaderPolicy,
     jwks::{KeySetError, KeyStore, LookupError},
-    layer::GuardLayer,
-    scope::{ScopeClaims, ScopePolicy, ScopeSet},
+    scope::{ScopeClaims, ScopeSet},
+    sources::TokenSources,
     token_cache::{token_digest, VerifiedTokenCache},
 };
 
@@ -104,22 +102,14 @@ impl GuardCore {
     }
 }
 
+// `Guard::builder` lives with the builder in `config`, and `Guard::layer` and `Guard::require`
+// live with the layer in `layer`, so that this module depends on neither.
 impl Guard {
-    /// Starts configuring a guard for tokens from `issuer`, compared byte for byte with `iss`
-    /// (Auth0 issuers end with `/`).
-    pub fn builder(issuer: impl Into<String>) -> GuardBuilder {
-        GuardBuilder::new(issuer.into())
-    }
-
     pub(crate) fn from_parts(core: GuardCore, style: ResponseStyle) -> Self {
         Self {
             core: Arc::new(core),
             style: Arc::new(style),
         }
-    }
-
-    pub(crate) fn id(&self) -> u64 {
-        self.core.id
     }
 
     /// The issuer tokens must carry.
@@ -157,18 +147,6 @@ impl Guard {
         }
     }
 
-    /// A tower layer that lets through only requests with a valid token, and puts the
-    /// [`VerifiedToken`] in the request's extensions.
-    pub fn layer(&self) -> GuardLayer {
-        GuardLayer::new(self.clone(), None)
-    }
-
-    /// Like [`layer`](Self::layer), and the token must also satisfy `policy`
-    /// (403 `insufficient_scope` otherwise).
-    pub fn require(&self, policy: ScopePolicy) -> GuardLayer {
-        GuardLayer::new(self.clone(), Some(policy))
-    }
-
     /// Renders `error` the way this guard renders refusals.
     pub fn reject(&self, error: AuthError) -> GuardRejection {
         GuardRejection::new(error, self.style.clone())
@@ -187,6 +165,16 @@ impl Guard {
             .find(headers, uri)?
             .ok_or(AuthError::MissingToken)?;
         self.verify(&token).await
+    }
+
+    /// The token a layer of this very guard (or of a clone of it) already verified for this
+    /// request, if any. A token verified by another guard is not reused, since that guard may
+    /// trust another issuer or audience.
+    pub(crate) fn already_verified(&self, extensions: &Extensions) -> Option<VerifiedToken> {
+        extensions
+            .get::<VerifiedToken>()
+            .filter(|token| token.guard_id() == self.core.id)
+            .cloned()
     }
 
     /// Verifies a token: size and header policy, key by `kid`, signature, then `iss`, `aud`,

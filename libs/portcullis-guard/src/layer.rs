@@ -12,7 +12,7 @@ use axum::{
 };
 use tower::{Layer, Service};
 
-use crate::{error::AuthError, extract::verified_by, guard::Guard, scope::ScopePolicy};
+use crate::{error::AuthError, guard::Guard, scope::ScopePolicy};
 
 /// Built by [`Guard::layer`] and [`Guard::require`].
 ///
@@ -26,9 +26,24 @@ pub struct GuardLayer {
     policy: Option<ScopePolicy>,
 }
 
-impl GuardLayer {
-    pub(crate) fn new(guard: Guard, policy: Option<ScopePolicy>) -> Self {
-        Self { guard, policy }
+// Defined here rather than in `guard` so that `guard` does not depend on the layer.
+impl Guard {
+    /// A tower layer that lets through only requests with a valid token, and puts the
+    /// [`VerifiedToken`](crate::VerifiedToken) in the request's extensions.
+    pub fn layer(&self) -> GuardLayer {
+        GuardLayer {
+            guard: self.clone(),
+            policy: None,
+        }
+    }
+
+    /// Like [`layer`](Self::layer), and the token must also satisfy `policy`
+    /// (403 `insufficient_scope` otherwise).
+    pub fn require(&self, policy: ScopePolicy) -> GuardLayer {
+        GuardLayer {
+            guard: self.clone(),
+            policy: Some(policy),
+        }
     }
 }
 
@@ -76,7 +91,7 @@ where
             if is_cors_preflight(&request) {
                 return inner.call(request).await;
             }
-            let token = match verified_by(request.extensions(), &guard) {
+            let token = match guard.already_verified(request.extensions()) {
                 Some(token) => token,
                 None => match guard.authenticate(request.headers(), request.uri()).await {
                     Ok(token) => token,

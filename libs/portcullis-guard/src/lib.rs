@@ -54,6 +54,7 @@ mod header_policy;
 mod jwks;
 mod layer;
 mod scope;
+mod sources;
 mod token_cache;
 
 pub use jsonwebtoken::Algorithm;

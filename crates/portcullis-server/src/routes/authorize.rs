@@ -10,10 +10,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use portcullis_core::{
-    authz, pkce, scope,
+    authz, pkce,
     secrets::{lookup_hash, random_token},
+    tokens::{AccessRequest, IdTokenRequest},
 };
 use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer, User};
+use portcullis_types::{GrantType, Scope};
 use serde::Deserialize;
 
 use crate::{
@@ -21,7 +23,6 @@ use crate::{
     session,
     state::AppState,
     templates::Framing,
-    tokens::{self, AccessRequest, IdTokenRequest},
 };
 
 /// The parameters we read; unknown ones (telemetry `auth0Client`, `organization`, ...) are
@@ -297,7 +298,7 @@ pub async fn resolve_destination(
 /// A request whose every parameter checked out.
 struct ValidRequest {
     response_type: ResponseType,
-    scopes: Vec<String>,
+    scopes: Scope,
     api: Option<ResourceServer>,
     prompt_none: bool,
     prompt_login: bool,
@@ -329,7 +330,7 @@ async fn validate(
         }
     }
     if response_type.is_implicit() {
-        if !client.allows_grant("implicit") {
+        if !client.allows_grant(GrantType::Implicit) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "Unsupported response type: the implicit grant is not enabled for this client",
@@ -346,7 +347,7 @@ async fn validate(
             ));
         }
     } else {
-        if !client.allows_grant("authorization_code") {
+        if !client.allows_grant(GrantType::AuthorizationCode) {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "The authorization_code grant is not enabled for this client",
@@ -405,13 +406,15 @@ async fn validate(
                 })?,
         ),
     };
-    let requested = scope::parse(params.scope.as_deref().unwrap_or("openid"));
-    if response_type.id_token && !requested.iter().any(|s| s == "openid") {
+    let requested = Scope::parse(params.scope.as_deref().unwrap_or("openid"))
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+    if response_type.id_token && !requested.contains("openid") {
         return Err(OAuthError::invalid_request(
             "response_type id_token requires the openid scope",
         ));
     }
-    let refresh_allowed = !response_type.is_implicit() && client.allows_grant("refresh_token");
+    let refresh_allowed =
+        !response_type.is_implicit() && client.allows_grant(GrantType::RefreshToken);
     let scopes = authz::user_token_scopes(&requested, api.as_ref(), refresh_allowed);
     let prompts: Vec<&str> = params
         .prompt
@@ -528,7 +531,7 @@ async fn respond(
                 client_id: client.client_id.clone(),
                 user_id: user.user_id.clone(),
                 redirect_uri: destination.redirect_uri.clone(),
-                scope: scope::join(&request.scopes),
+                scope: request.scopes.to_string(),
                 audience: request.api.as_ref().map(|api| api.identifier.clone()),
                 nonce: params.nonce.clone(),
                 code_challenge: params.code_challenge.clone(),
@@ -541,38 +544,34 @@ async fn respond(
     } else {
         let mut access = None;
         if request.response_type.token {
-            let token = tokens::access_token(
-                app,
-                AccessRequest {
+            let token = app
+                .minter()
+                .access_token(AccessRequest {
                     subject: &user.user_id,
                     user: Some(user),
                     client,
                     api: request.api.as_ref(),
-                    scopes: &request.scopes,
+                    scope: &request.scopes,
                     for_browser: true,
-                    grant_type: None,
-                },
-            )
-            .await?;
+                    client_credentials: false,
+                })
+                .await?;
             out.push(("access_token", token.token.clone()));
             out.push(("token_type", "Bearer".into()));
             out.push(("expires_in", token.expires_in.to_string()));
-            out.push(("scope", scope::join(&token.scopes)));
+            out.push(("scope", token.scope.to_string()));
             access = Some(token.token);
         }
         if request.response_type.id_token {
-            let id_token = tokens::id_token(
-                app,
-                IdTokenRequest {
-                    user,
-                    client,
-                    scopes: &request.scopes,
-                    nonce: params.nonce.as_deref(),
-                    auth_time: session.auth_time,
-                    sid: &session.sid,
-                    access_token: access.as_deref(),
-                },
-            )?;
+            let id_token = app.minter().id_token(IdTokenRequest {
+                user,
+                client,
+                scope: &request.scopes,
+                nonce: params.nonce.as_deref(),
+                auth_time: session.auth_time,
+                sid: &session.sid,
+                access_token: access.as_deref(),
+            })?;
             out.push(("id_token", id_token));
         }
         app.metrics.token_issued("implicit");

@@ -2,23 +2,25 @@
 //! without JavaScript. The original authorization request rides along in a hidden field; on
 //! success the browser goes back to `/authorize` with it (303, RFC 9700 §4.12), now signed in.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{RawQuery, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
     Form,
 };
 use portcullis_core::{
-    admin::{self, AdminError, NewUser},
-    password,
+    accounts::{self, NewUser},
+    admin::AdminError,
+    audit::{self, RequestOrigin},
     secrets::{constant_time_eq, random_token},
+    sign_in::{Attempt, Realm, SignInError},
 };
+use portcullis_store::User;
+use portcullis_types::{EventType, Secret};
+use portcullis_web::ClientOrigin;
 use serde::Deserialize;
 
 use crate::{
-    audit::{self, codes},
     routes::authorize::{parse_params, resolve_destination},
     session::{self, cookie_value, set_cookie, CSRF_COOKIE},
     state::AppState,
@@ -46,7 +48,7 @@ pub struct CredentialsForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
-    password: String,
+    password: Secret,
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -128,7 +130,7 @@ fn render(
 
 pub async fn post_login(
     state: State<AppState>,
-    peer: ConnectInfo<SocketAddr>,
+    peer: ClientOrigin,
     headers: HeaderMap,
     form: Form<CredentialsForm>,
 ) -> Response {
@@ -137,7 +139,7 @@ pub async fn post_login(
 
 pub async fn post_signup(
     state: State<AppState>,
-    peer: ConnectInfo<SocketAddr>,
+    peer: ClientOrigin,
     headers: HeaderMap,
     form: Form<CredentialsForm>,
 ) -> Response {
@@ -146,7 +148,7 @@ pub async fn post_signup(
 
 async fn submit(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
     Form(form): Form<CredentialsForm>,
     screen: Screen,
@@ -188,18 +190,18 @@ async fn submit(
             Some(error),
         )
     };
-    let failed = |event_type: &'static str, description: &'static str| {
+    let failed = |event_type: EventType, description: &'static str| {
         audit::entry(event_type, description)
             .client(&client)
-            .request(Some(peer.ip()), &headers)
+            .origin(&origin)
             .details(serde_json::json!({ "email": form.email }))
     };
     let user = match screen {
-        Screen::Login => match authenticate(&app, peer, &form).await {
+        Screen::Login => match authenticate(&app, &origin, &form).await {
             Ok(user) => user,
             Err(LoginFailure::Throttled) => {
                 app.metrics.login("throttled");
-                app.audit(failed(codes::LOGIN_THROTTLED, "Too many failed logins"))
+                app.audit(failed(EventType::LoginThrottled, "Too many failed logins"))
                     .await;
                 return again(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -208,13 +210,13 @@ async fn submit(
             }
             Err(LoginFailure::WrongCredentials) => {
                 app.metrics.login("failure");
-                app.audit(failed(codes::FAILED_LOGIN, "Wrong email or password"))
+                app.audit(failed(EventType::FailedLogin, "Wrong email or password"))
                     .await;
                 return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
             }
             Err(LoginFailure::Blocked) => {
                 app.metrics.login("blocked");
-                app.audit(failed(codes::FAILED_LOGIN_BLOCKED, "User is blocked"))
+                app.audit(failed(EventType::FailedLoginBlocked, "User is blocked"))
                     .await;
                 return again(StatusCode::UNAUTHORIZED, "This account is blocked.");
             }
@@ -231,25 +233,25 @@ async fn submit(
                 password: form.password.clone(),
                 ..NewUser::default()
             };
-            match admin::create_user(app.store.as_ref(), app.clock.as_ref(), new).await {
+            match accounts::sign_up(&app.admin.cx, new).await {
                 Ok(user) => {
                     app.metrics.login("signup");
                     app.audit(
-                        audit::entry(codes::SIGNUP, "Successful signup")
+                        audit::entry(EventType::Signup, "Successful signup")
                             .client(&client)
                             .user(&user)
-                            .request(Some(peer.ip()), &headers),
+                            .origin(&origin),
                     )
                     .await;
                     user
                 }
-                Err(AdminError::Invalid(message)) => {
-                    app.audit(failed(codes::FAILED_SIGNUP, "Invalid sign-up"))
+                Err(AdminError::Invalid { message, .. }) => {
+                    app.audit(failed(EventType::FailedSignup, "Invalid sign-up"))
                         .await;
                     return again(StatusCode::BAD_REQUEST, &message);
                 }
-                Err(AdminError::Conflict(_)) => {
-                    app.audit(failed(codes::FAILED_SIGNUP, "The user already exists"))
+                Err(AdminError::Conflict { .. }) => {
+                    app.audit(failed(EventType::FailedSignup, "The user already exists"))
                         .await;
                     return again(
                         StatusCode::CONFLICT,
@@ -278,10 +280,10 @@ async fn submit(
     };
     app.metrics.login("success");
     app.audit(
-        audit::entry(codes::LOGIN, "Successful login")
+        audit::entry(EventType::Login, "Successful login")
             .client(&client)
             .user(&user)
-            .request(Some(peer.ip()), &headers),
+            .origin(&origin),
     )
     .await;
     tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "login");
@@ -312,66 +314,40 @@ enum LoginFailure {
     Internal,
 }
 
-/// Checks the credentials, under per-account and per-IP throttling of failures.
+/// Checks the credentials, under per-account and per-address throttling of failures.
 async fn authenticate(
     app: &AppState,
-    peer: SocketAddr,
+    origin: &RequestOrigin,
     form: &CredentialsForm,
-) -> Result<portcullis_store::User, LoginFailure> {
-    let limits = app.settings.throttle;
-    let now = app.clock.now();
-    let window = now - now.rem_euclid(limits.window_seconds);
-    let account_key = format!("login:account:{}", form.email.trim().to_lowercase());
-    let ip_key = format!("login:ip:{}", peer.ip());
-    let store = &app.store;
-    let account_hits = store
-        .hits(&account_key, window)
-        .await
-        .map_err(|_| LoginFailure::Internal)?;
-    let ip_hits = store
-        .hits(&ip_key, window)
-        .await
-        .map_err(|_| LoginFailure::Internal)?;
-    if account_hits >= limits.per_account || ip_hits >= limits.per_ip {
-        return Err(LoginFailure::Throttled);
-    }
-    let user = store
-        .user_by_email(form.email.trim())
-        .await
-        .map_err(|_| LoginFailure::Internal)?;
-    let password_text = form.password.clone();
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || match stored_hash {
-        Some(hash) => password::verify_password(&password_text, &hash),
-        None => {
-            password::burn_verification(&password_text);
-            false
-        }
-    })
-    .await
-    .map_err(|_| LoginFailure::Internal)?;
-    match user {
-        Some(user) if matches => {
-            if user.blocked {
-                return Err(LoginFailure::Blocked);
-            }
-            store
-                .clear(&account_key)
-                .await
-                .map_err(|_| LoginFailure::Internal)?;
-            Ok(user)
-        }
-        _ => {
-            store
-                .hit(&account_key, window)
-                .await
-                .map_err(|_| LoginFailure::Internal)?;
-            store
-                .hit(&ip_key, window)
-                .await
-                .map_err(|_| LoginFailure::Internal)?;
-            tracing::info!(ip = %peer.ip(), "failed login");
-            Err(LoginFailure::WrongCredentials)
+) -> Result<User, LoginFailure> {
+    let attempt = Attempt {
+        realm: Realm::Login,
+        email: &form.email,
+        password: &form.password,
+        ip: origin
+            .ip
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        now: app.clock.now(),
+    };
+    let store = app.store.as_ref();
+    let checked = app
+        .sign_in
+        .check(store, attempt, || async {
+            let user = store.user_by_email(form.email.trim()).await?;
+            Ok(user.map(|user| {
+                let hash = user.password_hash.clone();
+                (user, hash)
+            }))
+        })
+        .await;
+    match checked {
+        Ok(user) if user.blocked => Err(LoginFailure::Blocked),
+        Ok(user) => Ok(user),
+        Err(SignInError::WrongCredentials) => Err(LoginFailure::WrongCredentials),
+        Err(SignInError::Throttled) => Err(LoginFailure::Throttled),
+        Err(error) => {
+            tracing::error!(%error, "login failed");
+            Err(LoginFailure::Internal)
         }
     }
 }

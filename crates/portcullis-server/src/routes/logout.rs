@@ -6,9 +6,10 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
-use jsonwebtoken::{Algorithm, Validation};
 use portcullis_store::{Client, Page};
 use serde::Deserialize;
+
+use portcullis_web::ClientOrigin;
 
 use crate::{session, state::AppState};
 
@@ -71,10 +72,11 @@ fn finish(app: &AppState, clear: axum::http::HeaderValue, target: Option<String>
 
 pub async fn v2(
     State(app): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
     Query(params): Query<V2LogoutParams>,
 ) -> Response {
-    let clear = session::end(&app, &headers).await;
+    let clear = session::end(&app, &headers, &origin).await;
     let Some(return_to) = params.return_to.filter(|r| !r.is_empty()) else {
         return finish(&app, clear, None);
     };
@@ -105,10 +107,11 @@ pub struct OidcLogoutParams {
 
 pub async fn oidc(
     State(app): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
     Query(params): Query<OidcLogoutParams>,
 ) -> Response {
-    let clear = session::end(&app, &headers).await;
+    let clear = session::end(&app, &headers, &origin).await;
     let Some(target) = params.post_logout_redirect_uri.filter(|r| !r.is_empty()) else {
         return finish(&app, clear, None);
     };
@@ -149,22 +152,5 @@ pub async fn oidc(
 
 /// The client an ID token we signed was issued to (expiry is not checked: hints may be old).
 fn hint_audience(app: &AppState, token: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Hint {
-        aud: String,
-    }
-    let header = jsonwebtoken::decode_header(token).ok()?;
-    let keys = app.keys.current();
-    let key = keys
-        .decoding
-        .iter()
-        .find(|(kid, _)| Some(kid) == header.kid.as_ref())?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&app.settings.issuer]);
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    validation.set_required_spec_claims(&["iss", "aud"]);
-    jsonwebtoken::decode::<Hint>(token, &key.1, &validation)
-        .ok()
-        .map(|data| data.claims.aud)
+    app.keys.id_token_hint_audience(token, &app.settings.issuer)
 }

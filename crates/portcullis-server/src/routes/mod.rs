@@ -2,9 +2,9 @@
 
 pub mod authorize;
 pub mod discovery;
-pub mod health;
 pub mod login;
 pub mod logout;
+pub mod operations;
 pub mod token;
 pub mod userinfo;
 
@@ -24,11 +24,13 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{metrics, state::AppState};
+use crate::state::AppState;
 
 /// Request bodies beyond this are refused with 413 before any parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Every endpoint: the protocol's, the operations endpoints, and the administration surfaces
+/// nested under `/api/v2` and `/dashboard`.
 pub fn router(state: AppState) -> Router {
     // Endpoints a SPA calls cross-origin: only for origins some client registered (the
     // preflight does not say which client asks; the token endpoint then checks the client).
@@ -82,9 +84,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/logout", get(logout::v2))
         .route("/oidc/logout", get(logout::oidc).post(logout::oidc));
     let operations = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::get));
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
+        .route("/metrics", get(operations::metrics));
+    let fresh = || middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes);
 
     Router::new()
         .merge(spa_endpoints)
@@ -93,13 +96,14 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .nest(
             "/api/v2",
-            crate::management::router()
-                .layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes))
-                .layer(middleware::from_fn_with_state(state.clone(), crate::management::audit::record_failures)),
+            portcullis_admin::management_router(state.admin.clone()).layer(fresh()),
         )
-        .nest("/dashboard", crate::dashboard::router().layer(middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes)))
+        .nest(
+            "/dashboard",
+            portcullis_admin::dashboard_router(state.admin.clone()).layer(fresh()),
+        )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(state.clone(), operations::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -109,25 +113,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).
-pub fn may_write(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-/// The administration surfaces change what the tenant cache holds: drop it after any request
-/// that may have written, so that this replica applies the change to the next request.
+/// The administration surfaces change what this replica's caches hold (applications, APIs,
+/// grants, CORS origins): reload them after any request that may have written, so that the
+/// change applies to the next request here.
 async fn fresh_tenant_after_writes(
     State(app): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let may_write = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
+    let may_write = portcullis_web::may_write(request.method());
     let response = next.run(request).await;
     if may_write {
-        app.tenant.invalidate();
+        if let Err(error) = app.refresh_caches().await {
+            app.tenant.invalidate();
+            tracing::warn!(%error, "could not reload the caches after a change");
+        }
     }
     response
 }

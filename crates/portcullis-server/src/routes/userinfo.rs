@@ -7,21 +7,18 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use jsonwebtoken::{Algorithm, Validation};
 use portcullis_core::{
-    claims::{rfc3339, AccessTokenClaims},
-    scope,
+    claims::rfc3339,
+    keys::{Verification, VerifyError, MAX_TOKEN_BYTES},
     secrets::lookup_hash,
 };
+use portcullis_types::Scope;
 use serde::Serialize;
 
 use crate::{
     error::{ErrorCode, OAuthError},
     state::AppState,
 };
-
-/// Access tokens beyond this size are refused before any parsing.
-const MAX_TOKEN_BYTES: usize = 8192;
 
 #[derive(Serialize)]
 struct UserInfo {
@@ -83,20 +80,33 @@ async fn handle(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, OAuthEr
         return Err(invalid_token("The access token is too large"));
     }
     let now = app.clock.now();
-    let (user_id, scopes) = if token.matches('.').count() == 2 {
-        let claims = verify_jwt(app, token)?;
-        (
-            claims.sub,
-            scope::parse(claims.scope.as_deref().unwrap_or("")),
-        )
+    let (user_id, scope) = if token.matches('.').count() == 2 {
+        let audience = format!("{}userinfo", app.settings.issuer);
+        let expected = Verification {
+            issuer: &app.settings.issuer,
+            audience: &audience,
+            now,
+        };
+        let claims =
+            app.keys
+                .verify_access_token(token, expected)
+                .map_err(|error| match error {
+                    VerifyError::Malformed => invalid_token("Malformed access token"),
+                    VerifyError::Algorithm => invalid_token("Unexpected signing algorithm"),
+                    VerifyError::UnknownKey => invalid_token("Unknown signing key"),
+                    _ => invalid_token("Invalid or expired access token"),
+                })?;
+        (claims.sub, claims.scope.unwrap_or_default())
     } else {
         let stored = app
             .store
             .opaque_token_by_hash(&lookup_hash(token), now)
             .await?
             .ok_or_else(|| invalid_token("Invalid or expired access token"))?;
-        (stored.user_id, scope::parse(&stored.scope))
+        (stored.user_id, stored.scope)
     };
+    // Our own tokens: their scope was valid when minted.
+    let scopes = Scope::parse(&scope).unwrap_or_default();
     let user = app
         .store
         .user_by_id(&user_id)
@@ -105,7 +115,7 @@ async fn handle(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, OAuthEr
     if user.blocked {
         return Err(invalid_token("user is blocked"));
     }
-    let has = |s: &str| scopes.iter().any(|granted| granted == s);
+    let has = |s: &str| scopes.contains(s);
     let profile = has("profile");
     let email = has("email");
     Ok(UserInfo {
@@ -117,36 +127,4 @@ async fn handle(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, OAuthEr
         email: email.then_some(user.email),
         email_verified: email.then_some(user.email_verified),
     })
-}
-
-/// Verifies one of our own access tokens for the `/userinfo` audience.
-fn verify_jwt(app: &AppState, token: &str) -> Result<AccessTokenClaims, OAuthError> {
-    let header =
-        jsonwebtoken::decode_header(token).map_err(|_| invalid_token("Malformed access token"))?;
-    if header.alg != Algorithm::RS256 {
-        return Err(invalid_token("Unexpected signing algorithm"));
-    }
-    let keys = app.keys.current();
-    let kid = header
-        .kid
-        .ok_or_else(|| invalid_token("Unknown signing key"))?;
-    let key = keys
-        .decoding
-        .iter()
-        .find(|(k, _)| *k == kid)
-        .map(|(_, key)| key)
-        .ok_or_else(|| invalid_token("Unknown signing key"))?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&app.settings.issuer]);
-    validation.set_audience(&[app.settings.userinfo_audience()]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 30;
-    validation.validate_nbf = true;
-    let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &validation)
-        .map_err(|_| invalid_token("Invalid or expired access token"))?;
-    // jsonwebtoken checks against its own clock; ours may be a test clock.
-    if data.claims.exp + 30 < app.clock.now() {
-        return Err(invalid_token("Invalid or expired access token"));
-    }
-    Ok(data.claims)
 }

@@ -4,11 +4,15 @@
 
 use std::{path::PathBuf, process::Stdio};
 
+use portcullis_admin::dashboard::bootstrap::{ensure_admin, Outcome};
 use portcullis_core::{
-    admin::{self, NewRole},
-    administrators,
+    admin::{
+        administrators,
+        roles::{self, NewRole},
+        Actor, Context,
+    },
+    sign_in::{Attempt, Realm, SignIn},
 };
-use portcullis_server::dashboard::bootstrap::{ensure_admin, Outcome};
 use portcullis_store::{LogFilter, Page, RuleCondition};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -26,11 +30,11 @@ struct Admin {
 
 impl TestApp {
     async fn dashboard_admin(&self) -> Admin {
-        let admin = administrators::create_admin(
-            self.store.as_ref(),
-            self.clock.as_ref(),
+        let admin = administrators::create(
+            &self.cx,
+            &Actor::System,
             ADMIN_EMAIL,
-            ADMIN_PASSWORD,
+            &ADMIN_PASSWORD.into(),
         )
         .await
         .expect("admin");
@@ -222,14 +226,9 @@ async fn unauthenticated_requests_go_to_sign_in() {
 #[tokio::test]
 async fn sign_in_wrong_then_right_then_sign_out() {
     let app = spawn_app().await;
-    administrators::create_admin(
-        app.store.as_ref(),
-        app.clock.as_ref(),
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-    )
-    .await
-    .expect("admin");
+    administrators::create(&app.cx, &Actor::System, ADMIN_EMAIL, &ADMIN_PASSWORD.into())
+        .await
+        .expect("admin");
     let browser = browser();
     let wrong = app
         .sign_in(
@@ -322,14 +321,9 @@ async fn sign_in_wrong_then_right_then_sign_out() {
 #[tokio::test]
 async fn failed_sign_ins_are_throttled() {
     let app = spawn_app().await;
-    administrators::create_admin(
-        app.store.as_ref(),
-        app.clock.as_ref(),
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-    )
-    .await
-    .expect("admin");
+    administrators::create(&app.cx, &Actor::System, ADMIN_EMAIL, &ADMIN_PASSWORD.into())
+        .await
+        .expect("admin");
     let browser = browser();
     for _ in 0..10 {
         let response = app
@@ -570,9 +564,9 @@ async fn apis_are_created_configured_and_deleted() {
     assert!(html.contains("Read messages"));
 
     // Access rules, one of each kind, then removal.
-    let role = admin::create_role(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+    let role = roles::create(
+        &app.cx,
+        &Actor::System,
         NewRole {
             name: "Reader".into(),
             description: String::new(),
@@ -1075,9 +1069,9 @@ async fn users_are_created_searched_blocked_and_given_roles() {
     assert!(!jane.blocked);
     assert_eq!(jane.name, "Jane Doe");
 
-    let role = admin::create_role(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+    let role = roles::create(
+        &app.cx,
+        &Actor::System,
         NewRole {
             name: "Editor".into(),
             description: "Edits".into(),
@@ -1339,9 +1333,9 @@ async fn every_list_is_paginated() {
     let app = spawn_app().await;
     for i in 0..25 {
         app.create_user(&format!("user{i:02}@example.com")).await;
-        admin::create_role(
-            app.store.as_ref(),
-            app.clock.as_ref(),
+        roles::create(
+            &app.cx,
+            &Actor::System,
             NewRole {
                 name: format!("Role {i:02}"),
                 description: String::new(),
@@ -1460,8 +1454,7 @@ async fn the_first_administrator_is_created_once() {
     assert_eq!(admins.len(), 1);
     assert_eq!(admins[0].email, "admin@localhost");
     let again = ensure_admin(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+        &app.cx,
         &app.issuer,
         Some(("other@example.com".into(), ADMIN_PASSWORD.into())),
     )
@@ -1472,17 +1465,16 @@ async fn the_first_administrator_is_created_once() {
     // On an empty store, given credentials are used, and bad ones stop the start.
     let data_dir = tempfile::tempdir().unwrap();
     let store = crate::helpers::test_store(&data_dir).await;
+    let cx = Context::new(store.clone(), app.clock.clone(), &app.master_key);
     let refused = ensure_admin(
-        store.as_ref(),
-        app.clock.as_ref(),
+        &cx,
         &app.issuer,
         Some(("root@example.com".into(), "short".into())),
     )
     .await;
     assert!(refused.unwrap_err().to_string().contains("too short"));
     let given = ensure_admin(
-        store.as_ref(),
-        app.clock.as_ref(),
+        &cx,
         &app.issuer,
         Some(("root@example.com".into(), ADMIN_PASSWORD.into())),
     )
@@ -1494,10 +1486,23 @@ async fn the_first_administrator_is_created_once() {
             email: "root@example.com".into()
         }
     );
-    let admin = administrators::verify_admin(store.as_ref(), "root@example.com", ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    assert!(admin.is_some());
+    let attempt = Attempt {
+        realm: Realm::Dashboard,
+        email: "root@example.com",
+        password: &ADMIN_PASSWORD.into(),
+        ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        now: 0,
+    };
+    let admin = SignIn::default()
+        .check(store.as_ref(), attempt, || async {
+            let admin = store.admin_by_email("root@example.com").await?;
+            Ok(admin.map(|a| {
+                let hash = a.password_hash.clone();
+                (a, hash)
+            }))
+        })
+        .await;
+    assert!(admin.is_ok());
 }
 
 /// The repository's root.
@@ -1545,14 +1550,9 @@ async fn browser_walks_the_seed_steps() {
         assert!(status.success(), "scripts/install-browser-deps.sh failed");
     }
     let app = spawn_app().await;
-    administrators::create_admin(
-        app.store.as_ref(),
-        app.clock.as_ref(),
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-    )
-    .await
-    .expect("admin");
+    administrators::create(&app.cx, &Actor::System, ADMIN_EMAIL, &ADMIN_PASSWORD.into())
+        .await
+        .expect("admin");
     let artifacts = root.join("artifacts/dashboard");
     if artifacts.exists() {
         std::fs::remove_dir_all(&artifacts).expect("clear old screenshots");

@@ -4,7 +4,13 @@ use aws_lc_rs::digest;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
 use portcullis_core::{
-    admin::{self, NewApi, NewClient, NewUser},
+    admin::{
+        apis::{self, NewApi},
+        applications::{self, NewClient},
+        grants,
+        users::{self, NewUser},
+        Actor, Context,
+    },
     clock::MockClock,
     secrets::SecretHasher,
 };
@@ -12,6 +18,7 @@ use portcullis_server::{AppState, Application, Settings};
 use portcullis_store::{AppType, ScopeDefinition, Store};
 use portcullis_store_postgres::{PgStore, PoolLimits};
 use portcullis_store_sqlite::SqliteStore;
+use portcullis_types::GrantType;
 use reqwest::{redirect::Policy, StatusCode};
 use serde_json::Value;
 
@@ -27,6 +34,9 @@ pub struct TestApp {
     pub hasher: SecretHasher,
     pub master_key: Vec<u8>,
     pub state: AppState,
+    /// The administrative operations, for setup that is not under test (acting as the
+    /// server itself, so that nothing of it reaches the audit log).
+    pub cx: Context,
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
     _data_dir: tempfile::TempDir,
@@ -88,7 +98,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // `localhost`, like the SDK samples, so cookies behave as in a browser on one host name.
     let issuer = format!("http://localhost:{port}/");
     let master_key = vec![42u8; 32];
-    let mut settings = Settings::new(data_dir.path().to_path_buf(), master_key.clone());
+    let mut settings = Settings::new(master_key.clone());
     settings.issuer = issuer.clone();
     settings.listen = listener.local_addr().expect("addr");
     settings.cache_refresh_seconds = 1;
@@ -99,6 +109,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("build");
     let state = application.state().clone();
+    let cx = state.admin.cx.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -111,6 +122,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         hasher: SecretHasher::new(&master_key),
         master_key,
         state,
+        cx,
         browser: browser(),
         _data_dir: data_dir,
         shutdown: Some(stop),
@@ -154,9 +166,9 @@ impl TestApp {
     }
 
     pub async fn create_api(&self, offline: bool) {
-        admin::create_api(
-            self.store.as_ref(),
-            self.clock.as_ref(),
+        apis::create(
+            &self.cx,
+            &Actor::System,
             NewApi {
                 name: "Quickstart API".into(),
                 identifier: API.into(),
@@ -175,14 +187,13 @@ impl TestApp {
     }
 
     pub async fn create_spa(&self, implicit: bool) -> Spa {
-        let mut grant_types = vec!["authorization_code".to_owned(), "refresh_token".to_owned()];
+        let mut grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
         if implicit {
-            grant_types.push("implicit".into());
+            grant_types.push(GrantType::Implicit);
         }
-        let (client, secret) = admin::create_client(
-            self.store.as_ref(),
-            &self.hasher,
-            self.clock.as_ref(),
+        let (client, secret) = applications::create(
+            &self.cx,
+            &Actor::System,
             NewClient {
                 name: "Quickstart SPA".into(),
                 app_type: Some(AppType::Spa),
@@ -204,10 +215,9 @@ impl TestApp {
 
     /// A machine client granted `scopes` of the API; returns (client_id, secret).
     pub async fn create_m2m(&self, scopes: &[&str]) -> (String, String) {
-        let (client, secret) = admin::create_client(
-            self.store.as_ref(),
-            &self.hasher,
-            self.clock.as_ref(),
+        let (client, secret) = applications::create(
+            &self.cx,
+            &Actor::System,
             NewClient {
                 name: "M2M".into(),
                 app_type: Some(AppType::NonInteractive),
@@ -216,21 +226,23 @@ impl TestApp {
         )
         .await
         .expect("client");
-        admin::create_client_grant(
-            self.store.as_ref(),
+        grants::create(
+            &self.cx,
+            &Actor::System,
             &client.client_id,
             API,
             scopes.iter().map(|s| (*s).to_owned()).collect(),
         )
         .await
         .expect("grant");
-        (client.client_id, secret.expect("confidential"))
+        let secret = secret.expect("confidential").into_inner();
+        (client.client_id, secret)
     }
 
     pub async fn create_user(&self, email: &str) -> String {
-        let user = admin::create_user(
-            self.store.as_ref(),
-            self.clock.as_ref(),
+        let user = users::create(
+            &self.cx,
+            &Actor::System,
             NewUser {
                 email: email.into(),
                 password: PASSWORD.into(),

@@ -11,6 +11,7 @@ mod code_flow;
 mod dashboard;
 mod implicit;
 mod keys;
+mod layout_rules;
 mod logout;
 mod management_auth;
 mod management_bootstrap;

@@ -3,16 +3,15 @@
 
 use std::sync::Arc;
 
+use portcullis_admin::management::bootstrap::{Outcome, DEFAULT_CLIENT_ID};
 use portcullis_core::{
-    admin::{self, NewClient},
+    admin::{
+        applications::{self, NewClient},
+        Actor, Context,
+    },
     clock::MockClock,
-    secrets::SecretHasher,
 };
-use portcullis_server::{
-    management::bootstrap::{Outcome, DEFAULT_CLIENT_ID},
-    settings::BootstrapCredentials,
-    Application, Settings,
-};
+use portcullis_server::{settings::BootstrapCredentials, Application, Settings};
 use portcullis_store::{AppType, Page, Store};
 
 use crate::{helpers::*, management_support::*};
@@ -25,7 +24,8 @@ async fn build(
     credentials: Option<(&str, &str)>,
 ) -> anyhow::Result<Application> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut settings = Settings::new(dir.path().to_path_buf(), MASTER_KEY.to_vec());
+    let _ = dir;
+    let mut settings = Settings::new(MASTER_KEY.to_vec());
     // One issuer for every replica of a tenant.
     settings.issuer = "http://localhost:4000/".into();
     settings.bootstrap_client = credentials.map(|(id, secret)| BootstrapCredentials {
@@ -90,10 +90,10 @@ async fn given_credentials_are_used_and_work_at_the_token_endpoint() {
 async fn no_client_is_made_when_the_store_has_clients_and_none_is_given() {
     let dir = tempfile::tempdir().unwrap();
     let store = test_store(&dir).await;
-    admin::create_client(
-        store.as_ref(),
-        &SecretHasher::new(&MASTER_KEY),
-        &MockClock::new(),
+    let cx = Context::new(store.clone(), Arc::new(MockClock::new()), &MASTER_KEY);
+    applications::create(
+        &cx,
+        &Actor::System,
         NewClient {
             name: "existing".into(),
             app_type: Some(AppType::Spa),

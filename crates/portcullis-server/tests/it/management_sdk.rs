@@ -84,7 +84,7 @@ async fn the_official_node_sdk_provisions_a_tenant_whose_user_then_logs_in() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("https://localhost:{port}");
-    let mut settings = Settings::new(dir.path().to_path_buf(), vec![3u8; 32]);
+    let mut settings = Settings::new(vec![3u8; 32]);
     settings.issuer = format!("{base}/");
     settings.tls = Some(TlsFiles { cert, key });
     settings.bootstrap_client = Some(BootstrapCredentials {

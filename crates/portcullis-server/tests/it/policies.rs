@@ -2,9 +2,12 @@
 //! claim, each kind of access rule allowing and denying, re-evaluated at refresh — and the
 //! audit log of the logins and exchanges involved.
 
-use portcullis_core::{
-    admin::{self, ApiChanges, NewRole},
+use portcullis_core::admin::{
+    apis::{self, ApiChanges},
+    roles::{self, NewRole},
     rules,
+    users::{self, UserChanges},
+    Actor,
 };
 use portcullis_store::{LogFilter, Page, Permission, RuleCondition};
 use reqwest::StatusCode;
@@ -42,7 +45,7 @@ async fn api_id(app: &TestApp) -> String {
 }
 
 async fn set_api(app: &TestApp, changes: ApiChanges) {
-    admin::update_api(app.store.as_ref(), &api_id(app).await, changes)
+    apis::update(&app.cx, &Actor::System, &api_id(app).await, changes)
         .await
         .unwrap();
     app.tenant_changed();
@@ -83,9 +86,9 @@ async fn rbac_grants_scopes_through_roles_and_direct_permissions_only() {
     let reader = app.create_user("reader@example.com").await;
     let direct = app.create_user("direct@example.com").await;
     app.create_user("nobody@example.com").await;
-    let role = admin::create_role(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+    let role = roles::create(
+        &app.cx,
+        &Actor::System,
         NewRole {
             name: "Reader".into(),
             description: String::new(),
@@ -126,7 +129,7 @@ async fn rbac_grants_scopes_through_roles_and_direct_permissions_only() {
     set_api(
         &app,
         ApiChanges {
-            token_dialect: Some("access_token_authz".into()),
+            token_dialect: Some(portcullis_types::TokenDialect::AccessTokenAuthz),
             ..ApiChanges::default()
         },
     )
@@ -179,20 +182,20 @@ async fn each_access_rule_kind_allows_and_denies() {
     let verified = app.create_user("verified@corp.example").await;
     app.create_user("member@corp.example").await;
     let unverified = app.create_user("unverified@elsewhere.example").await;
-    admin::update_user(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+    users::update(
+        &app.cx,
+        &Actor::System,
         &unverified,
-        admin::UserChanges {
+        UserChanges {
             email_verified: Some(false),
-            ..admin::UserChanges::default()
+            ..UserChanges::default()
         },
     )
     .await
     .unwrap();
-    let role = admin::create_role(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+    let role = roles::create(
+        &app.cx,
+        &Actor::System,
         NewRole {
             name: "Staff".into(),
             description: String::new(),
@@ -219,9 +222,9 @@ async fn each_access_rule_kind_allows_and_denies() {
         let api = api.clone();
         let condition = condition.to_owned();
         async move {
-            rules::create_access_rule(
-                app.store.as_ref(),
-                app.clock.as_ref(),
+            rules::create(
+                &app.cx,
+                &Actor::System,
                 &api,
                 "read:messages",
                 rules::parse_condition(&condition).unwrap(),
@@ -291,9 +294,9 @@ async fn each_access_rule_kind_allows_and_denies() {
 
     // A rule naming something that does not exist is refused, not silently denying.
     for bad in ["has_role:rol_missing", "client_in:nope", "email_domain_in:"] {
-        let result = rules::create_access_rule(
-            app.store.as_ref(),
-            app.clock.as_ref(),
+        let result = rules::create(
+            &app.cx,
+            &Actor::System,
             &api,
             "read:messages",
             rules::parse_condition(bad).unwrap(),
@@ -301,9 +304,9 @@ async fn each_access_rule_kind_allows_and_denies() {
         .await;
         assert!(result.is_err(), "{bad} accepted");
     }
-    assert!(rules::create_access_rule(
-        app.store.as_ref(),
-        app.clock.as_ref(),
+    assert!(rules::create(
+        &app.cx,
+        &Actor::System,
         &api,
         "write:nothing",
         RuleCondition::EmailVerified,

@@ -18,7 +18,7 @@ async fn serves_https_with_a_given_certificate_and_marks_cookies_secure() {
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut settings = Settings::new(dir.path().to_path_buf(), vec![1u8; 32]);
+    let mut settings = Settings::new(vec![1u8; 32]);
     settings.issuer = format!("https://localhost:{port}/");
     settings.tls = Some(TlsFiles { cert, key });
     let store: Arc<dyn Store> =
@@ -57,12 +57,11 @@ async fn serves_https_with_a_given_certificate_and_marks_cookies_secure() {
     );
 
     // Under https the login-page cookies are Secure.
-    let hasher = portcullis_core::secrets::SecretHasher::new(&[1u8; 32]);
-    let (client_record, _) = portcullis_core::admin::create_client(
-        store.as_ref(),
-        &hasher,
-        clock.as_ref(),
-        portcullis_core::admin::NewClient {
+    let cx = portcullis_core::admin::Context::new(store.clone(), clock.clone(), &[1u8; 32]);
+    let (client_record, _) = portcullis_core::admin::applications::create(
+        &cx,
+        &portcullis_core::admin::Actor::System,
+        portcullis_core::admin::applications::NewClient {
             name: "SPA".into(),
             app_type: Some(portcullis_store::AppType::Spa),
             callbacks: vec![SPA_ORIGIN.into()],

@@ -1,0 +1,52 @@
+//! The web dashboard under `/dashboard`: administrators sign in and manage the tenant's APIs,
+//! applications, users, roles and read the audit log. Server-rendered HTML forms that work
+//! without JavaScript (a small script only adds copy buttons), CSRF-protected, every list
+//! paginated. Every change goes through `portcullis_core::admin` (the operations the CLI and
+//! the Management API share), which records it in the audit log with the administrator.
+//!
+//! - [`auth`]: sign-in, the administrator's session, the [`auth::Dash`] and [`auth::Posted`]
+//!   extractors (session required; POSTs carry the CSRF value).
+//! - [`view`]: templates, the layout, flash messages, pagination, static assets.
+//! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
+//! - one module per section: [`apis`], [`applications`], [`users`], [`roles`], [`logs`];
+//!   [`permissions`] holds the Permissions tab roles and users share.
+//! - [`bootstrap`]: the first administrator on first start.
+
+pub mod apis;
+pub mod applications;
+pub mod auth;
+pub mod bootstrap;
+pub mod form;
+pub mod logs;
+pub mod paths;
+pub mod permissions;
+pub mod roles;
+pub mod users;
+pub mod view;
+
+use axum::{
+    response::Redirect,
+    routing::{get, post},
+    Router,
+};
+
+pub use bootstrap::bootstrap_admin;
+
+use crate::state::AdminState;
+
+/// Every dashboard route, to be nested under `/dashboard`.
+pub fn router() -> Router<AdminState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard/apis") }))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signout", post(auth::signout))
+        .route("/static/dashboard.css", get(view::css))
+        .route("/static/dashboard.js", get(view::js))
+        .route("/static/favicon.svg", get(view::favicon))
+        .merge(apis::routes())
+        .merge(applications::routes())
+        .merge(users::routes())
+        .merge(roles::routes())
+        .merge(logs::routes())
+        .fallback(view::not_found)
+}

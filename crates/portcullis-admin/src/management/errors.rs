@@ -1,0 +1,294 @@
+//! Errors of the Management API, in Auth0's shape:
+//! `{"statusCode": 400, "error": "Bad Request", "message": "...", "errorCode": "invalid_body"}`,
+//! and the body and query extractors whose rejections take that shape.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use portcullis_core::admin::{AdminError, Kind};
+use portcullis_store::StoreError;
+use serde::{de::DeserializeOwned, Serialize};
+use utoipa::ToSchema;
+
+/// A Management API error: a status, a message safe to show, and Auth0's error code.
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub error_code: &'static str,
+}
+
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    #[serde(rename = "statusCode")]
+    pub status_code: u16,
+    /// The status's reason phrase.
+    pub error: String,
+    pub message: String,
+    #[serde(rename = "errorCode")]
+    pub error_code: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error_code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            error_code,
+        }
+    }
+
+    pub fn invalid_body(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    }
+
+    pub fn invalid_query(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query_string", message)
+    }
+
+    pub fn invalid_uri(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_uri", message)
+    }
+
+    pub fn unauthorized(error_code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error_code, message)
+    }
+
+    pub fn insufficient_scope(expected: &[&str]) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!(
+                "Insufficient scope, expected any of: {}",
+                expected.join(",")
+            ),
+        )
+    }
+
+    pub fn forbidden(error_code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, error_code, message)
+    }
+
+    pub fn not_found(error_code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, error_code, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// An internal failure: logged with its cause, answered without it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "management API internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error",
+        )
+    }
+
+    /// The 404 of a missing object of `kind`, with Auth0's error code.
+    pub fn missing(kind: Kind) -> Self {
+        let (code, message) = match kind {
+            Kind::Api => (
+                "inexistent_resource_server",
+                "The resource server does not exist",
+            ),
+            Kind::Application => ("inexistent_client", "The client does not exist"),
+            Kind::ClientGrant => ("inexistent_client_grant", "The client grant does not exist"),
+            Kind::User => ("inexistent_user", "The user does not exist."),
+            Kind::Role => ("inexistent_role", "The role does not exist."),
+            Kind::AccessRule => ("inexistent_access_rule", "The access rule does not exist"),
+            Kind::Administrator | Kind::SigningKeys => ("not_found", "Not Found"),
+        };
+        ApiError::not_found(code, message)
+    }
+}
+
+impl From<AdminError> for ApiError {
+    /// Validation is a 400, a conflict a 409, a missing object the 404 of its kind.
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Invalid { message, .. } => ApiError::invalid_body(message),
+            AdminError::Conflict { message, .. } => ApiError::conflict(message),
+            AdminError::NotFound(kind) => ApiError::missing(kind),
+            AdminError::Store(StoreError::NotFound) => {
+                ApiError::not_found("not_found", "Not Found")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.message,
+            error_code: self.error_code.to_owned(),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"portcullis\""),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON request body; any failure to read it is a 400 `invalid_body` naming the property.
+pub struct Body<T>(pub T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if let Some(content_type) = content_type {
+            if !content_type.starts_with("application/json") && !content_type.is_empty() {
+                return Err(ApiError::invalid_body(
+                    "Payload validation error: the body must be JSON (Content-Type: application/json)",
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                let status = rejection.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        status,
+                        "payload_too_large",
+                        "Payload content length greater than maximum allowed",
+                    )
+                } else {
+                    ApiError::invalid_body("Payload validation error: the body could not be read")
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid_body(
+                "Payload validation error: a JSON body is required",
+            ));
+        }
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                ApiError::invalid_body(format!("Payload validation error: '{inner}'"))
+            } else {
+                ApiError::invalid_body(format!(
+                    "Payload validation error: '{inner}' on property {path}"
+                ))
+            }
+        })?;
+        deserializer
+            .end()
+            .map_err(|e| ApiError::invalid_body(format!("Payload validation error: '{e}'")))?;
+        Ok(Body(value))
+    }
+}
+
+/// Query parameters; a malformed one is a 400 `invalid_query_string` naming it. Unknown
+/// parameters are ignored.
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                if path == "." {
+                    ApiError::invalid_query(format!("Query validation error: '{inner}'"))
+                } else {
+                    ApiError::invalid_query(format!(
+                        "Query validation error: '{inner}' on property {path}"
+                    ))
+                }
+            })
+    }
+}
+
+/// Every value of a repeated query parameter (`identifiers=a&identifiers=b`), also split on
+/// commas.
+pub fn query_values(parts_query: Option<&str>, name: &str) -> Vec<String> {
+    url::form_urlencoded::parse(parts_query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == name)
+        .flat_map(|(_, value)| {
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The `{id}` of a path; an undecodable one is a 400 `invalid_uri`.
+pub struct Id(pub String);
+
+impl<S> FromRequestParts<S> for Id
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| Id(id))
+            .map_err(|_| ApiError::invalid_uri("Path validation error: the id is not valid"))
+    }
+}
+
+/// The `{id}` and `{rule_id}` of a nested path; undecodable ones are a 400 `invalid_uri`.
+pub struct IdPair(pub String, pub String);
+
+impl<S> FromRequestParts<S> for IdPair
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path((a, b))| IdPair(a, b))
+            .map_err(|_| ApiError::invalid_uri("Path validation error: an id is not valid"))
+    }
+}

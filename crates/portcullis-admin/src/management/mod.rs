@@ -1,0 +1,236 @@
+//! The Management API v2 at `/api/v2`, with Auth0's paths, bodies, answers, paging and error
+//! shape, so Auth0's SDKs (`ManagementClient`) work unchanged.
+//!
+//! - [`auth`]: the caller's access token (audience `ISSUER + "api/v2/"`) and scope checks.
+//! - [`errors`]: Auth0's error shape; body and query extractors that answer in it.
+//! - [`pagination`]: `page`/`per_page`/`include_totals`, `from`/`take`, `fields`.
+//! - one module per resource: [`resource_servers`] (and their [`access_rules`], a Portcullis
+//!   extension), [`clients`], [`client_grants`], [`users`], [`roles`], [`user_roles`] (users'
+//!   roles and permissions), [`logs`].
+//! - [`bootstrap`]: the Management API's own resource server and the first machine client.
+//!
+//! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
+//! the router is built from the same annotations, so every route is documented.
+
+pub mod access_rules;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod client_grants;
+pub mod clients;
+pub mod errors;
+pub mod logs;
+pub mod pagination;
+pub mod resource_servers;
+pub mod roles;
+pub mod user_roles;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse, routing::get, Json, Router};
+use utoipa::{
+    openapi::{
+        security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme},
+        OpenApi as OpenApiDocument, RefOr, Server,
+    },
+    Modify, OpenApi,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use self::errors::ApiError;
+use crate::state::{AdminSettings, AdminState};
+
+/// The name of the Management API's resource server.
+pub const API_NAME: &str = "Portcullis Management API";
+
+/// Every scope of the Management API, with Auth0's names.
+pub const SCOPES: &[(&str, &str)] = &[
+    ("read:resource_servers", "Read APIs"),
+    ("create:resource_servers", "Create APIs"),
+    ("update:resource_servers", "Update APIs"),
+    ("delete:resource_servers", "Delete APIs"),
+    ("read:clients", "Read applications"),
+    ("create:clients", "Create applications"),
+    ("update:clients", "Update applications"),
+    ("delete:clients", "Delete applications"),
+    ("update:client_keys", "Rotate application secrets"),
+    ("read:client_grants", "Read client grants"),
+    ("create:client_grants", "Create client grants"),
+    ("update:client_grants", "Update client grants"),
+    ("delete:client_grants", "Delete client grants"),
+    ("read:users", "Read users"),
+    ("create:users", "Create users"),
+    ("update:users", "Update users"),
+    ("delete:users", "Delete users"),
+    ("read:roles", "Read roles"),
+    ("create:roles", "Create roles"),
+    ("update:roles", "Update roles"),
+    ("delete:roles", "Delete roles"),
+    ("read:role_members", "Read role members"),
+    ("create:role_members", "Assign roles"),
+    ("delete:role_members", "Remove role assignments"),
+    ("read:logs", "Read the audit log"),
+];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Portcullis Management API",
+        version = "2",
+        description = "Auth0-compatible Management API v2: APIs, applications, client grants, users, roles and logs. \
+            Authenticate with an access token from the client-credentials grant for the audience `ISSUER/api/v2/`."
+    ),
+    components(schemas(errors::ErrorBody)),
+    tags(
+        (name = "resource-servers", description = "APIs"),
+        (name = "clients", description = "Applications"),
+        (name = "client-grants", description = "Machine-to-machine grants"),
+        (name = "users", description = "Users, their roles and permissions"),
+        (name = "roles", description = "Roles (RBAC)"),
+        (name = "logs", description = "The audit log"),
+    )
+)]
+struct ApiDoc;
+
+/// Fills in what every operation shares: a unique `operationId` in Auth0's style
+/// (`get_users_by_id`) and the descriptions of the error answers.
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, document: &mut OpenApiDocument) {
+        for (path, item) in document.paths.paths.iter_mut() {
+            let name = path
+                .trim_start_matches('/')
+                .replace("{id}", "by_id")
+                .replace("{rule_id}", "by_rule_id")
+                .replace(['/', '-'], "_");
+            let operations = [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                operation.operation_id = Some(format!("{method}_{name}"));
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if response.description.is_empty() {
+                        response.description = match status.as_str() {
+                            "400" => "Invalid body or query string",
+                            "401" => "Missing or invalid access token",
+                            "403" => "The access token lacks the scope",
+                            "404" => "No such object",
+                            "409" => "Conflicts with an existing object",
+                            _ => "",
+                        }
+                        .to_owned();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The routes and their OpenAPI document, from the handlers' annotations.
+pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(resource_servers::list, resource_servers::create))
+        .routes(routes!(
+            resource_servers::get,
+            resource_servers::update,
+            resource_servers::delete
+        ))
+        .routes(routes!(access_rules::list, access_rules::create))
+        .routes(routes!(access_rules::delete))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(clients::rotate_secret))
+        .routes(routes!(client_grants::list, client_grants::create))
+        .routes(routes!(
+            client_grants::get,
+            client_grants::update,
+            client_grants::delete
+        ))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::by_email))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::get, roles::update, roles::delete))
+        .routes(routes!(
+            roles::list_permissions,
+            roles::add_permissions,
+            roles::remove_permissions
+        ))
+        .routes(routes!(roles::list_users, roles::assign_users))
+        .routes(routes!(
+            user_roles::list_roles,
+            user_roles::assign_roles,
+            user_roles::remove_roles
+        ))
+        .routes(routes!(
+            user_roles::list_permissions,
+            user_roles::add_permissions,
+            user_roles::remove_permissions
+        ))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::get));
+    let (router, mut document) = router.split_for_parts();
+    Conventions.modify(&mut document);
+    (router, document)
+}
+
+/// The Management API router, to mount at `/api/v2`.
+pub fn router() -> Router<AdminState> {
+    let (router, document) = routes();
+    let document = Arc::new(document);
+    router
+        .route(
+            "/openapi.json",
+            get(move |State(app): State<AdminState>| {
+                let document = document.clone();
+                async move { Json(for_issuer(&document, &app.settings)) }
+            }),
+        )
+        .fallback(|| async { ApiError::not_found("not_found", "Not Found").into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method Not Allowed",
+            )
+            .into_response()
+        })
+}
+
+/// The document with this server's address and token endpoint.
+fn for_issuer(document: &OpenApiDocument, settings: &AdminSettings) -> OpenApiDocument {
+    let mut document = document.clone();
+    document.servers = Some(vec![Server::new(settings.endpoint("api/v2"))]);
+    let scopes = Scopes::from_iter(
+        SCOPES
+            .iter()
+            .map(|(scope, description)| ((*scope).to_owned(), (*description).to_owned())),
+    );
+    let flow = Flow::ClientCredentials(ClientCredentials::new(
+        settings.endpoint("oauth/token"),
+        scopes,
+    ));
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "management_api",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [flow],
+                format!(
+                    "Client-credentials tokens for the audience {}",
+                    settings.management_audience()
+                ),
+            )),
+        );
+    document
+}

@@ -1,0 +1,208 @@
+//! Users of the database connection: created by an administrator or by sign-up, changed,
+//! blocked and deleted.
+
+use portcullis_store::User;
+use portcullis_types::Secret;
+use serde_json::json;
+
+use super::{conflict_as, missing, validate, Action, Actor, AdminError, Change, Context, Kind};
+use crate::{password, secrets::random_hex};
+
+/// What it takes to create a user.
+#[derive(Clone, Debug, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub password: Secret,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub blocked: bool,
+}
+
+/// Changes to a user: `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub password: Option<Secret>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub blocked: Option<bool>,
+}
+
+impl UserChanges {
+    /// The names of the fields the change sets (for the log; never their values).
+    fn fields(&self) -> Vec<&'static str> {
+        [
+            ("blocked", self.blocked.is_some()),
+            ("email_verified", self.email_verified.is_some()),
+            ("email", self.email.is_some()),
+            ("password", self.password.is_some()),
+            ("name", self.name.is_some()),
+            ("nickname", self.nickname.is_some()),
+            ("picture", self.picture.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
+
+    /// What the change does, for the log: blocking or unblocking when that is all it does.
+    fn action(&self) -> Action {
+        let only_blocked = self.email.is_none()
+            && self.email_verified.is_none()
+            && self.password.is_none()
+            && self.name.is_none()
+            && self.nickname.is_none()
+            && self.picture.is_none();
+        match (only_blocked, self.blocked) {
+            (true, Some(true)) => Action::Block,
+            (true, Some(false)) => Action::Unblock,
+            _ => Action::Update,
+        }
+    }
+}
+
+const EMAIL_TAKEN: &str = "The user already exists.";
+const NEW_EMAIL_TAKEN: &str = "The specified new email already exists";
+
+fn described(action: Action, user: &User) -> Change {
+    Change::new(action, Kind::User, &user.user_id).with(json!({
+        "email": user.email,
+        "name": user.name,
+        "email_verified": user.email_verified,
+        "blocked": user.blocked,
+    }))
+}
+
+/// Checks `new` and makes the user record, its password hashed; nothing is stored.
+pub(crate) async fn build(cx: &Context, new: NewUser) -> Result<User, AdminError> {
+    let email = new.email.trim().to_owned();
+    validate::check_email(&email)?;
+    password::check_password_policy(new.password.expose_str())
+        .map_err(|message| AdminError::invalid("password", message))?;
+    if let Some(picture) = new.picture.as_deref().filter(|p| !p.is_empty()) {
+        validate::url("picture", picture)?;
+    }
+    if cx.store().user_by_email(&email).await?.is_some() {
+        return Err(AdminError::conflict("email", EMAIL_TAKEN));
+    }
+    let password_hash = cx.passwords.hash(&new.password).await?;
+    let now = cx.now();
+    let local_part = email.split('@').next().unwrap_or_default().to_owned();
+    Ok(User {
+        user_id: format!("auth0|{}", random_hex(12)),
+        name: new.name.unwrap_or_else(|| email.clone()),
+        nickname: new.nickname.unwrap_or(local_part),
+        picture: new.picture.unwrap_or_default(),
+        email,
+        email_verified: new.email_verified,
+        password_hash,
+        blocked: new.blocked,
+        created_at: now,
+        updated_at: now,
+        last_login: None,
+        logins_count: 0,
+    })
+}
+
+/// Stores a user [`build`] made. `Conflict` on `email` when it is taken.
+pub(crate) async fn insert(cx: &Context, user: &User) -> Result<(), AdminError> {
+    cx.store()
+        .create_user(user)
+        .await
+        .map_err(conflict_as("email", EMAIL_TAKEN))
+}
+
+/// Creates a database user.
+pub async fn create(cx: &Context, actor: &Actor, new: NewUser) -> Result<User, AdminError> {
+    let user = build(cx, new).await?;
+    insert(cx, &user).await?;
+    cx.record(actor, described(Action::Create, &user)).await;
+    Ok(user)
+}
+
+/// Updates a user; a new password is checked against the policy and hashed. `Conflict` when
+/// the new email belongs to another user.
+pub async fn update(
+    cx: &Context,
+    actor: &Actor,
+    user_id: &str,
+    changes: UserChanges,
+) -> Result<User, AdminError> {
+    let action = changes.action();
+    let fields = changes.fields();
+    let mut user = cx
+        .store()
+        .user_by_id(user_id)
+        .await?
+        .ok_or(AdminError::NotFound(Kind::User))?;
+    if let Some(email) = changes.email {
+        let email = email.trim().to_owned();
+        validate::check_email(&email)?;
+        if !email.eq_ignore_ascii_case(&user.email) {
+            if cx.store().user_by_email(&email).await?.is_some() {
+                return Err(AdminError::conflict("email", NEW_EMAIL_TAKEN));
+            }
+            // A new address is not verified unless the change says so.
+            user.email_verified = false;
+        }
+        user.email = email;
+    }
+    if let Some(verified) = changes.email_verified {
+        user.email_verified = verified;
+    }
+    if let Some(name) = changes.name {
+        user.name = name;
+    }
+    if let Some(nickname) = changes.nickname {
+        user.nickname = nickname;
+    }
+    if let Some(picture) = changes.picture {
+        if !picture.is_empty() {
+            validate::url("picture", &picture)?;
+        }
+        user.picture = picture;
+    }
+    if let Some(blocked) = changes.blocked {
+        user.blocked = blocked;
+    }
+    if let Some(password) = changes.password {
+        password::check_password_policy(password.expose_str())
+            .map_err(|message| AdminError::invalid("password", message))?;
+        user.password_hash = cx.passwords.hash(&password).await?;
+    }
+    user.updated_at = cx.now();
+    cx.store()
+        .update_user(&user)
+        .await
+        .map_err(conflict_as("email", NEW_EMAIL_TAKEN))?;
+    let change = described(action, &user).with(json!({ "fields": fields }));
+    cx.record(actor, change).await;
+    Ok(user)
+}
+
+/// The user with this id.
+pub async fn find(cx: &Context, user_id: &str) -> Result<User, AdminError> {
+    cx.store()
+        .user_by_id(user_id)
+        .await?
+        .ok_or(AdminError::NotFound(Kind::User))
+}
+
+/// Deletes a user, their roles and their permissions.
+pub async fn delete(cx: &Context, actor: &Actor, user_id: &str) -> Result<(), AdminError> {
+    let user = cx
+        .store()
+        .user_by_id(user_id)
+        .await?
+        .ok_or(AdminError::NotFound(Kind::User))?;
+    cx.store()
+        .delete_user(user_id)
+        .await
+        .map_err(missing(Kind::User))?;
+    cx.record(actor, described(Action::Delete, &user)).await;
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! The grants of the token endpoint.
+
+use portcullis_core::{
+    audit, authz, pkce,
+    secrets::{lookup_hash, random_token},
+    tokens::{AccessRequest, IdTokenRequest, RefreshRequest},
+};
+use portcullis_store::{Client, Redeemed, RotationOutcome};
+use portcullis_types::{EventType, GrantType, Scope, Secret};
+
+use super::{
+    request::{AuthenticatedClient, TokenRequest},
+    TokenResponse,
+};
+use crate::{
+    error::{ErrorCode, OAuthError},
+    state::AppState,
+};
+
+/// Runs the grant `request` asks for, for an authenticated client allowed to use it.
+pub(super) async fn exchange(
+    app: &AppState,
+    authenticated: &AuthenticatedClient,
+    request: TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &authenticated.client;
+    match request {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code(
+                app,
+                client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_ref(),
+            )
+            .await
+        }
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+            audience,
+        } => self::refresh_token(app, client, &refresh_token, scope, audience.as_deref()).await,
+        TokenRequest::ClientCredentials { audience, scope } => {
+            client_credentials(app, authenticated, &audience, scope.as_ref()).await
+        }
+        TokenRequest::Unsupported(name) => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("Unsupported grant type: {name}"),
+        )),
+    }
+}
+
+fn invalid_grant(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+async fn authorization_code(
+    app: &AppState,
+    client: &Client,
+    code: &Secret,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&Secret>,
+) -> Result<TokenResponse, OAuthError> {
+    let code_hash = lookup_hash(code.expose_str());
+    let stored = match app.store.redeem_code(&code_hash, app.clock.now()).await? {
+        Redeemed::Fresh(stored) => stored,
+        Redeemed::Replayed { family_id } => {
+            // RFC 6749 §4.1.2: a replayed code revokes what it produced.
+            if let Some(family_id) = family_id {
+                app.store.revoke_family(&family_id).await?;
+            }
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed");
+            return Err(invalid_grant("Invalid authorization code"));
+        }
+        Redeemed::Invalid => return Err(invalid_grant("Invalid authorization code")),
+    };
+    if stored.client_id != client.client_id {
+        return Err(invalid_grant("Invalid authorization code"));
+    }
+    if redirect_uri != Some(stored.redirect_uri.as_str()) {
+        return Err(invalid_grant(
+            "Redirect URI does not match the one of the authorization request.",
+        ));
+    }
+    match (
+        &stored.code_challenge,
+        code_verifier.map(Secret::expose_str),
+    ) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
+        (Some(_), Some(_)) => return Err(invalid_grant("Failed to verify code verifier")),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request(
+                "Missing required parameter: code_verifier",
+            ))
+        }
+        // A verifier without a challenge is a PKCE downgrade attempt (RFC 9700 §4.8).
+        (None, Some(_)) => {
+            return Err(invalid_grant(
+                "code_verifier sent but no code_challenge was used",
+            ))
+        }
+        (None, None) => {}
+    }
+    let user = app
+        .store
+        .user_by_id(&stored.user_id)
+        .await?
+        .ok_or_else(|| invalid_grant("Invalid authorization code"))?;
+    if user.blocked {
+        return Err(invalid_grant("user is blocked"));
+    }
+    let api = match &stored.audience {
+        Some(audience) => Some(
+            app.tenant
+                .api(app.store.as_ref(), audience)
+                .await?
+                .ok_or_else(|| invalid_grant("The API of this code no longer exists."))?,
+        ),
+        None => None,
+    };
+    // Stored when the code was issued, from a scope checked then.
+    let scope = Scope::parse(&stored.scope).unwrap_or_default();
+    let minter = app.minter();
+    let access = minter
+        .access_token(AccessRequest {
+            subject: &user.user_id,
+            user: Some(&user),
+            client,
+            api: api.as_ref(),
+            scope: &scope,
+            for_browser: false,
+            client_credentials: false,
+        })
+        .await?;
+    let id_token = scope
+        .contains("openid")
+        .then(|| {
+            minter.id_token(IdTokenRequest {
+                user: &user,
+                client,
+                scope: &scope,
+                nonce: stored.nonce.as_deref(),
+                auth_time: stored.auth_time,
+                sid: &stored.sid,
+                access_token: None,
+            })
+        })
+        .transpose()?;
+    let refresh =
+        if scope.contains("offline_access") && client.allows_grant(GrantType::RefreshToken) {
+            let family_id = random_token(16);
+            let token = minter
+                .refresh_token(RefreshRequest {
+                    family_id: &family_id,
+                    client,
+                    user_id: &user.user_id,
+                    audience: stored.audience.as_deref(),
+                    scope: &stored.scope,
+                    sid: &stored.sid,
+                    auth_time: stored.auth_time,
+                    family_expires_at: None,
+                })
+                .await?;
+            app.store.link_code_family(&code_hash, &family_id).await?;
+            Some(token)
+        } else {
+            None
+        };
+    Ok(TokenResponse {
+        user: Some(user),
+        access_token: access.token,
+        id_token,
+        refresh_token: refresh.map(Secret::into_inner),
+        scope: Some(access.scope.to_string()),
+        expires_in: access.expires_in,
+        token_type: "Bearer",
+    })
+}
+
+/// Auth0's wording, which auth0-spa-js matches to fall back to silent authentication.
+const INVALID_REFRESH_TOKEN: &str = "Unknown or invalid refresh token.";
+
+async fn refresh_token(
+    app: &AppState,
+    client: &Client,
+    presented: &Secret,
+    requested: Option<Scope>,
+    audience: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let now = app.clock.now();
+    let outcome = app
+        .store
+        .rotate_refresh_token(
+            &lookup_hash(presented.expose_str()),
+            now,
+            client.refresh_token.leeway,
+        )
+        .await?;
+    let old = match outcome {
+        RotationOutcome::Rotated(token) | RotationOutcome::ReusedWithinLeeway(token) => token,
+        RotationOutcome::ReuseDetected(token) => {
+            tracing::warn!(client_id = %token.client_id, user_id = %token.user_id, "refresh token reuse detected: family revoked");
+            app.audit(
+                audit::entry(
+                    EventType::RefreshReuse,
+                    "Reused refresh token detected: its family was revoked",
+                )
+                .client(client)
+                .user_id(&token.user_id)
+                .details(serde_json::json!({ "family_id": token.family_id })),
+            )
+            .await;
+            return Err(invalid_grant(INVALID_REFRESH_TOKEN));
+        }
+        RotationOutcome::Invalid => return Err(invalid_grant(INVALID_REFRESH_TOKEN)),
+    };
+    if old.client_id != client.client_id {
+        app.store.revoke_family(&old.family_id).await?;
+        return Err(invalid_grant(INVALID_REFRESH_TOKEN));
+    }
+    if let Some(audience) = audience {
+        if Some(audience) != old.audience.as_deref() {
+            return Err(OAuthError::invalid_request(
+                "The audience does not match the refresh token's.",
+            ));
+        }
+    }
+    // Stored when the family began, from a scope checked then.
+    let granted = Scope::parse(&old.scope).unwrap_or_default();
+    let scope = match requested {
+        Some(requested) => {
+            if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("The scope {extra} was not granted to this refresh token."),
+                ));
+            }
+            requested
+        }
+        None => granted,
+    };
+    let user = app
+        .store
+        .user_by_id(&old.user_id)
+        .await?
+        .ok_or_else(|| invalid_grant(INVALID_REFRESH_TOKEN))?;
+    if user.blocked {
+        app.store.revoke_family(&old.family_id).await?;
+        return Err(invalid_grant("user is blocked"));
+    }
+    let api = match &old.audience {
+        Some(audience) => Some(
+            app.tenant
+                .api(app.store.as_ref(), audience)
+                .await?
+                .ok_or_else(|| invalid_grant(INVALID_REFRESH_TOKEN))?,
+        ),
+        None => None,
+    };
+    let minter = app.minter();
+    let access = minter
+        .access_token(AccessRequest {
+            subject: &user.user_id,
+            user: Some(&user),
+            client,
+            api: api.as_ref(),
+            scope: &scope,
+            for_browser: false,
+            client_credentials: false,
+        })
+        .await?;
+    let id_token = scope
+        .contains("openid")
+        .then(|| {
+            minter.id_token(IdTokenRequest {
+                user: &user,
+                client,
+                scope: &scope,
+                nonce: None,
+                auth_time: old.auth_time,
+                sid: &old.sid,
+                access_token: None,
+            })
+        })
+        .transpose()?;
+    let successor = minter
+        .refresh_token(RefreshRequest {
+            family_id: &old.family_id,
+            client,
+            user_id: &user.user_id,
+            audience: old.audience.as_deref(),
+            scope: &old.scope,
+            sid: &old.sid,
+            auth_time: old.auth_time,
+            family_expires_at: Some(old.family_expires_at),
+        })
+        .await?;
+    Ok(TokenResponse {
+        user: Some(user),
+        access_token: access.token,
+        id_token,
+        refresh_token: Some(successor.into_inner()),
+        scope: Some(access.scope.to_string()),
+        expires_in: access.expires_in,
+        token_type: "Bearer",
+    })
+}
+
+async fn client_credentials(
+    app: &AppState,
+    authenticated: &AuthenticatedClient,
+    audience: &str,
+    requested: Option<&Scope>,
+) -> Result<TokenResponse, OAuthError> {
+    let client = &authenticated.client;
+    if !authenticated.confidential {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "client_credentials needs a confidential client.",
+        ));
+    }
+    let api = app
+        .tenant
+        .api(app.store.as_ref(), audience)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::AccessDenied,
+                format!("Service not found: {audience}"),
+            )
+        })?;
+    let grant = app.tenant.grant(app.store.as_ref(), &client.client_id, audience).await?.ok_or_else(|| {
+        OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!("Client is not authorized to access \"{audience}\". You need to create a \"client-grant\" associated to this API."),
+        )
+    })?;
+    let scope = authz::machine_token_scopes(requested, &grant, &api);
+    let subject = format!("{}@clients", client.client_id);
+    let access = app
+        .minter()
+        .access_token(AccessRequest {
+            subject: &subject,
+            user: None,
+            client,
+            api: Some(&api),
+            scope: &scope,
+            for_browser: false,
+            client_credentials: true,
+        })
+        .await?;
+    Ok(TokenResponse {
+        user: None,
+        access_token: access.token,
+        id_token: None,
+        refresh_token: None,
+        scope: (!scope.is_empty()).then(|| scope.to_string()),
+        expires_in: access.expires_in,
+        token_type: "Bearer",
+    })
+}

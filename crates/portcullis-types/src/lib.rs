@@ -1,0 +1,25 @@
+//! Protocol values as types, shared by the store's data model, the domain logic and the
+//! server: what OAuth 2.0, OpenID Connect and Auth0 spell as strings is parsed once, at the
+//! edge, into one of these, and an invalid value never gets further.
+//!
+//! - [`GrantType`], [`ClientAuthMethod`]: an application's grants and how it authenticates.
+//! - [`RotationType`]: refresh-token rotation.
+//! - [`SigningAlg`], [`TokenDialect`]: how an API's access tokens are signed and shaped.
+//! - [`ScopeToken`], [`Scope`]: RFC 6749 scopes; an invalid token is refused, never dropped.
+//! - [`EventType`]: Auth0's audit log type codes.
+//! - [`Secret`]: a value that never shows in `Debug` or `Display` (passwords, client secrets,
+//!   codes, refresh tokens, the master key, database URLs).
+//!
+//! No IO, no HTTP, no SQL.
+
+mod closed;
+mod event;
+mod scope;
+mod secret;
+
+pub use closed::{
+    ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect, UnknownValue,
+};
+pub use event::EventType;
+pub use scope::{InvalidScope, Scope, ScopeToken, OIDC_SCOPES};
+pub use secret::Secret;

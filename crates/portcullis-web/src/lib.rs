@@ -1,0 +1,17 @@
+//! The HTTP edge the protocol server and the administration surfaces share: cookies, where a
+//! request comes from, and which requests may write. Nothing here knows a route.
+
+mod cookies;
+mod origin;
+
+use axum::http::Method;
+
+pub use self::{
+    cookies::{cookie_value, set_cookie, CookieOptions},
+    origin::ClientOrigin,
+};
+
+/// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).
+pub fn may_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
