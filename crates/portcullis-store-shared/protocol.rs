@@ -24,14 +24,16 @@ use crate::{backend, lock_family, lock_user_client_families};
 impl SessionRepository for Backend {
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO login_sessions (id_hash, sid, user_id, auth_time, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO login_sessions (id_hash, sid, user_id, auth_time, expires_at,
+               idle_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&session.id_hash)
         .bind(&session.sid)
         .bind(&session.user_id)
         .bind(session.auth_time)
         .bind(session.expires_at)
+        .bind(session.idle_expires_at)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -43,13 +45,15 @@ impl SessionRepository for Backend {
         id_hash: &[u8],
         now: i64,
     ) -> Result<Option<LoginSession>, StoreError> {
-        let row =
-            sqlx::query("SELECT * FROM login_sessions WHERE id_hash = $1 AND expires_at > $2")
-                .bind(id_hash)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+        let row = sqlx::query(
+            "SELECT * FROM login_sessions
+             WHERE id_hash = $1 AND expires_at > $2 AND idle_expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.map(|row| {
             Ok(LoginSession {
                 id_hash: row.try_get("id_hash").map_err(backend)?,
@@ -57,6 +61,7 @@ impl SessionRepository for Backend {
                 user_id: row.try_get("user_id").map_err(backend)?,
                 auth_time: row.try_get("auth_time").map_err(backend)?,
                 expires_at: row.try_get("expires_at").map_err(backend)?,
+                idle_expires_at: row.try_get("idle_expires_at").map_err(backend)?,
             })
         })
         .transpose()
@@ -64,6 +69,16 @@ impl SessionRepository for Backend {
 
     async fn delete_session(&self, id_hash: &[u8]) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn touch_session(&self, id_hash: &[u8], idle_expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_sessions SET idle_expires_at = $1 WHERE id_hash = $2")
+            .bind(idle_expires_at)
             .bind(id_hash)
             .execute(&self.pool)
             .await

@@ -34,9 +34,9 @@ impl AdminSettings {
         format!("{}{}", self.issuer, path.trim_start_matches('/'))
     }
 
-    /// Whether cookies must be `Secure`.
-    pub fn secure_cookies(&self) -> bool {
-        self.issuer.starts_with("https://")
+    /// How cookies are named and scoped: `__Host-` cookies under https.
+    pub fn cookies(&self) -> portcullis_web::Cookies {
+        portcullis_web::Cookies::for_issuer(&self.issuer)
     }
 
     /// The Management API's audience (and resource server identifier): `ISSUER + "api/v2/"`.

@@ -82,6 +82,45 @@ impl SecretHasher {
     }
 }
 
+/// Tags messages with HMAC-SHA-256 under a key derived from the master key for one purpose
+/// (`label`): values the server hands out and must recognise later, such as a login form's
+/// CSRF value bound to its authorization request.
+#[derive(Clone)]
+pub struct Mac {
+    key: hmac::Key,
+}
+
+impl std::fmt::Debug for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mac([redacted])")
+    }
+}
+
+impl Mac {
+    pub fn new(master_key: &[u8], label: &[u8]) -> Self {
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, master_key), label);
+        Mac {
+            key: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+        }
+    }
+
+    /// The tag of `parts` (each length-prefixed, so that parts cannot be shifted between each
+    /// other), base64url.
+    pub fn tag(&self, parts: &[&[u8]]) -> String {
+        let mut context = hmac::Context::with_key(&self.key);
+        for part in parts {
+            context.update(&(part.len() as u64).to_be_bytes());
+            context.update(part);
+        }
+        b64url(context.sign().as_ref())
+    }
+
+    /// Whether `tag` is the tag of `parts`, compared in constant time.
+    pub fn verify(&self, parts: &[&[u8]], tag: &str) -> bool {
+        constant_time_eq(self.tag(parts).as_bytes(), tag.as_bytes())
+    }
+}
+
 /// base64url without padding of arbitrary bytes.
 pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -98,6 +137,16 @@ mod tests {
         assert!(hasher.verify("s3cret", &stored));
         assert!(!hasher.verify("s3cres", &stored));
         assert!(!SecretHasher::new(&[8u8; 32]).verify("s3cret", &stored));
+    }
+
+    #[test]
+    fn macs_bind_every_part_and_their_purpose() {
+        let mac = Mac::new(&[7u8; 32], b"csrf");
+        let tag = mac.tag(&[b"cookie", b"query"]);
+        assert!(mac.verify(&[b"cookie", b"query"], &tag));
+        assert!(!mac.verify(&[b"cookie", b"other"], &tag));
+        assert!(!mac.verify(&[b"cookiequery", b""], &tag));
+        assert!(!Mac::new(&[7u8; 32], b"other").verify(&[b"cookie", b"query"], &tag));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod routes;
 pub mod session;
 pub mod settings;
 pub mod state;
+pub mod sweeper;
 pub mod templates;
 pub mod tenant_cache;
 
@@ -25,7 +26,7 @@ use portcullis_core::{
     audit::StoreAudit,
     keys::{KeyCache, KeyCipher, KeyRing},
     password::Passwords,
-    secrets::SecretHasher,
+    secrets::{Mac, SecretHasher},
     sign_in::SignIn,
     Clock,
 };
@@ -112,6 +113,7 @@ impl Application {
             deferred_log: audit::DeferredLog::spawn(store.clone()),
             tenant: tenant_cache::TenantCache::default(),
             sign_in,
+            csrf_mac: Mac::new(master_key, b"login-form csrf"),
             admin,
             store,
             clock,
@@ -158,6 +160,7 @@ impl Application {
                 }
             }
         });
+        let sweeper = sweeper::spawn(state.clone());
         let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = match &state.settings.tls {
             Some(tls) => {
@@ -189,6 +192,7 @@ impl Application {
             }
         };
         refresher.abort();
+        sweeper.abort();
         state.deferred_log.flush().await;
         result
     }

@@ -26,8 +26,16 @@ pub struct Settings {
     pub master_key: Secret<Vec<u8>>,
     /// Authorization codes live this long (RFC 9700: short).
     pub code_lifetime: i64,
-    /// Login sessions last this long.
+    /// A login session ends this long after sign-in however much it is used (seconds;
+    /// Auth0's "Require log in after", 30 days).
     pub session_lifetime: i64,
+    /// A login session unused for this long ends (seconds; Auth0's "Inactivity timeout",
+    /// 3 days).
+    pub session_idle_timeout: i64,
+    /// How often expired sessions, codes, tokens and counters are swept (seconds).
+    pub sweep_interval_seconds: u64,
+    /// Audit log events older than this many days are swept; `None` keeps them.
+    pub audit_retention_days: Option<u32>,
     pub throttle: ThrottleLimits,
     /// How often a replica reloads signing keys and CORS origins from the store and drops its
     /// copy of applications, APIs and grants: the bound on how long a change made elsewhere
@@ -46,7 +54,10 @@ impl Settings {
             tls: None,
             master_key: Secret::new(master_key.into()),
             code_lifetime: 60,
-            session_lifetime: 3 * 86_400,
+            session_lifetime: 30 * 86_400,
+            session_idle_timeout: 3 * 86_400,
+            sweep_interval_seconds: 600,
+            audit_retention_days: Some(30),
             throttle: ThrottleLimits::default(),
             cache_refresh_seconds: 5,
             bootstrap_client: None,
@@ -76,8 +87,8 @@ impl Settings {
         format!("{}{}", self.issuer, path.trim_start_matches('/'))
     }
 
-    /// Whether cookies must be `Secure`.
-    pub fn secure_cookies(&self) -> bool {
-        self.issuer.starts_with("https://")
+    /// How cookies are named and scoped: `__Host-` cookies under https.
+    pub fn cookies(&self) -> portcullis_web::Cookies {
+        portcullis_web::Cookies::for_issuer(&self.issuer)
     }
 }

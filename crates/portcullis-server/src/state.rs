@@ -14,7 +14,7 @@ use portcullis_admin::AdminState;
 use portcullis_core::{
     audit::{AuditSink, Entry, StoreAudit},
     keys::{KeyCache, KeyCipher, KeyRing},
-    secrets::SecretHasher,
+    secrets::{Mac, SecretHasher},
     sign_in::SignIn,
     tokens::Minter,
     Clock,
@@ -50,6 +50,8 @@ pub struct AppInner {
     pub tenant: TenantCache,
     /// The hosted login page's credential checks, throttled.
     pub sign_in: SignIn,
+    /// Binds the login form's CSRF value to its authorization request.
+    pub csrf_mac: Mac,
     /// The Management API and the dashboard (and the sign-up page's account operations).
     pub admin: AdminState,
 }

@@ -18,6 +18,7 @@ mod audit;
 mod clients;
 mod common;
 mod keys;
+mod maintenance;
 mod protocol;
 mod rbac;
 mod rows;

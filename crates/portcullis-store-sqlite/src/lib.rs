@@ -13,6 +13,7 @@ mod audit;
 mod clients;
 mod common;
 mod keys;
+mod maintenance;
 mod protocol;
 mod rbac;
 mod rows;
@@ -43,6 +44,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)
+            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", path.display())))?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(backend)?
             .create_if_missing(true)
@@ -92,5 +95,27 @@ pub(crate) async fn lock_user_client_families(
     _user_id: &str,
     _client_id: &str,
 ) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// Creates the database file readable by its owner only, unless it exists: it holds password
+/// hashes and sealed keys. SQLite gives its `-wal` and `-shm` files the database's permissions.
+#[cfg(unix)]
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private(_path: &Path) -> std::io::Result<()> {
     Ok(())
 }

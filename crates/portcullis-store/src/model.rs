@@ -235,7 +235,35 @@ pub struct LoginSession {
     pub sid: String,
     pub user_id: String,
     pub auth_time: i64,
+    /// The absolute end: the session ends then however much it is used.
     pub expires_at: i64,
+    /// The idle end: moved forward when the session is used, never past `expires_at`.
+    pub idle_expires_at: i64,
+}
+
+/// What a sweep deleted, per kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SweepCounts {
+    pub sessions: u64,
+    pub admin_sessions: u64,
+    pub codes: u64,
+    pub refresh_tokens: u64,
+    pub opaque_tokens: u64,
+    pub throttle_counters: u64,
+    pub log_events: u64,
+}
+
+/// What a sweep deletes: everything expired by `now`, and more precisely bounded rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SweepBefore {
+    pub now: i64,
+    /// Authorization codes are kept this long after their expiry, so that a late replay is
+    /// still recognised (and revokes what the code produced).
+    pub codes_before: i64,
+    /// Throttling counters of windows that started before this are over.
+    pub throttle_windows_before: i64,
+    /// Audit log events older than this (Unix milliseconds) go; `None` keeps them all.
+    pub log_events_before_ms: Option<i64>,
 }
 
 /// A pending authorization code. Stored by hash; redeemed at most once.

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use crate::{
     error::StoreResult, AccessRule, Admin, AdminSession, AuthorizationCode, Client, ClientGrant,
     LogEvent, LogFilter, LoginSession, OpaqueToken, Permission, RefreshToken, ResourceServer, Role,
-    RotationOutcome, SigningKey, User,
+    RotationOutcome, SigningKey, SweepBefore, SweepCounts, User,
 };
 
 /// A page of a listing: `page` counts from zero, as in Auth0's Management API.
@@ -110,6 +110,21 @@ pub trait SessionRepository: Send + Sync {
     async fn create_session(&self, session: &LoginSession) -> StoreResult<()>;
     async fn session_by_hash(&self, id_hash: &[u8], now: i64) -> StoreResult<Option<LoginSession>>;
     async fn delete_session(&self, id_hash: &[u8]) -> StoreResult<()>;
+    /// Moves the session's idle end to `idle_expires_at` (the caller keeps it within the
+    /// absolute end).
+    async fn touch_session(&self, id_hash: &[u8], idle_expires_at: i64) -> StoreResult<()>;
+}
+
+/// Housekeeping: ending everything a user holds, and deleting what has expired.
+#[async_trait]
+pub trait MaintenanceRepository: Send + Sync {
+    /// Ends the user's login sessions, revokes their refresh-token families and deletes their
+    /// opaque tokens (a new password, a block, a deletion).
+    async fn end_user_sessions(&self, user_id: &str) -> StoreResult<()>;
+    /// Deletes expired sessions, codes, refresh-token families, opaque tokens, throttling
+    /// counters and old audit log events, in small batches; safe when several processes sweep
+    /// at once.
+    async fn sweep(&self, before: SweepBefore) -> StoreResult<SweepCounts>;
 }
 
 /// Authorization codes.
@@ -300,6 +315,7 @@ pub trait Store:
     + AdminRepository
     + AdminSessionRepository
     + AuditLogRepository
+    + MaintenanceRepository
     + Send
     + Sync
 {
@@ -321,6 +337,7 @@ impl<T> Store for T where
         + AdminRepository
         + AdminSessionRepository
         + AuditLogRepository
+        + MaintenanceRepository
         + Send
         + Sync
 {

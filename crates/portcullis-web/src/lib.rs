@@ -7,7 +7,7 @@ mod origin;
 use axum::http::Method;
 
 pub use self::{
-    cookies::{cookie_value, set_cookie, CookieOptions},
+    cookies::{cookie_value, set_cookie, CookieOptions, Cookies},
     origin::ClientOrigin,
 };
 

@@ -50,6 +50,11 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub log_format: Option<String>,
     pub cache_refresh_seconds: Option<u64>,
+    pub session_lifetime_seconds: Option<u64>,
+    pub session_idle_timeout_seconds: Option<u64>,
+    pub sweep_interval_seconds: Option<u64>,
+    /// Days of audit log kept; 0 keeps it all.
+    pub audit_retention_days: Option<u32>,
 }
 
 pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -94,17 +99,55 @@ pub fn load(
     if let Some(issuer) = issuer.map(str::to_owned).or(file.issuer) {
         settings.issuer = Settings::normalize_issuer(&issuer).map_err(anyhow::Error::msg)?;
     }
-    let refresh = match std::env::var("PORTCULLIS_CACHE_REFRESH_SECONDS") {
-        Ok(text) if !text.is_empty() => {
-            Some(text.parse::<u64>().ok().filter(|s| *s >= 1).context(
-                "PORTCULLIS_CACHE_REFRESH_SECONDS must be a whole number of seconds, at least 1",
-            )?)
-        }
-        _ => file.cache_refresh_seconds,
-    };
-    if let Some(seconds) = refresh {
-        anyhow::ensure!(seconds >= 1, "cache_refresh_seconds must be at least 1");
+    if let Some(seconds) = number("CACHE_REFRESH_SECONDS", file.cache_refresh_seconds, 1)? {
         settings.cache_refresh_seconds = seconds;
     }
+    if let Some(seconds) = number(
+        "SESSION_LIFETIME_SECONDS",
+        file.session_lifetime_seconds,
+        60,
+    )? {
+        settings.session_lifetime = i64::try_from(seconds).context("session lifetime")?;
+    }
+    let idle = number(
+        "SESSION_IDLE_TIMEOUT_SECONDS",
+        file.session_idle_timeout_seconds,
+        60,
+    )?;
+    if let Some(seconds) = idle {
+        settings.session_idle_timeout = i64::try_from(seconds).context("session idle timeout")?;
+    }
+    if let Some(seconds) = number("SWEEP_INTERVAL_SECONDS", file.sweep_interval_seconds, 1)? {
+        settings.sweep_interval_seconds = seconds;
+    }
+    let retention = number(
+        "AUDIT_RETENTION_DAYS",
+        file.audit_retention_days.map(u64::from),
+        0,
+    )?;
+    if let Some(days) = retention {
+        settings.audit_retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
+    }
     Ok(Config { settings, store })
+}
+
+/// A whole number from `PORTCULLIS_<name>`, else from the file's key of the same name in lower
+/// case; at least `min`.
+fn number(name: &str, file: Option<u64>, min: u64) -> anyhow::Result<Option<u64>> {
+    let variable = format!("PORTCULLIS_{name}");
+    let value = match std::env::var(&variable) {
+        Ok(text) if !text.is_empty() => Some(
+            text.parse::<u64>()
+                .with_context(|| format!("{variable} must be a whole number"))?,
+        ),
+        _ => file,
+    };
+    if let Some(value) = value {
+        anyhow::ensure!(
+            value >= min,
+            "{} must be at least {min}",
+            name.to_lowercase()
+        );
+    }
+    Ok(value)
 }

@@ -8,6 +8,7 @@
 mod cli;
 mod config;
 mod master_key;
+mod private_file;
 mod store;
 
 use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, sync::Arc};

@@ -53,26 +53,9 @@ fn load_or_create(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
         .decode(portcullis_core::secrets::random_token(32))
         .context("generating the master key")?;
     let text = STANDARD.encode(&bytes);
-    write_private(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    crate::private_file::create(&path, &text)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(bytes)
-}
-
-/// Owner-only from the start; `create_new` so that two commands starting at once on a new
-/// data directory cannot both write a key and leave one of them using the wrong one.
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
 }
 
 #[cfg(test)]

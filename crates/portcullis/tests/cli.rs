@@ -379,3 +379,36 @@ fn access_administration_commands_and_the_audit_log() {
         );
     }
 }
+
+/// The master key, the SQLite database and an export are readable by their owner only, even
+/// when an export replaces a file that was readable by others.
+#[cfg(unix)]
+#[test]
+fn secrets_at_rest_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("migrate")
+        .current_dir(dir.path())
+        .output()
+        .expect("migrate")
+        .status;
+    assert!(status.success());
+    let export = dir.path().join("tenant.json");
+    std::fs::write(&export, "old").unwrap();
+    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["export", "--output", "tenant.json"])
+        .current_dir(dir.path())
+        .output()
+        .expect("export")
+        .status;
+    assert!(status.success());
+    for file in ["data/master.key", "data/portcullis.db", "tenant.json"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .expect(file)
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}: {:o}", mode & 0o777);
+    }
+}

@@ -21,7 +21,7 @@ use portcullis_core::{
 };
 use portcullis_store::{Admin, AdminSession, StoreError};
 use portcullis_types::{EventType, Secret};
-use portcullis_web::{cookie_value, set_cookie, ClientOrigin, CookieOptions};
+use portcullis_web::ClientOrigin;
 use serde::Serialize;
 use serde_json::json;
 
@@ -45,30 +45,32 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 /// A `Set-Cookie` value for the dashboard's cookies: HttpOnly, SameSite=Lax, only sent to
 /// `/dashboard`, Secure under https.
 fn cookie(app: &AdminState, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let options = CookieOptions {
-        path: COOKIE_PATH,
-        secure: app.settings.secure_cookies(),
-        max_age,
-    };
-    set_cookie(name, value, options)
+    app.settings
+        .cookies()
+        .set(name, value, COOKIE_PATH, max_age)
+}
+
+/// The value of the dashboard's cookie `name` in the request.
+fn cookie_value(app: &AdminState, headers: &HeaderMap, name: &str) -> Option<String> {
+    app.settings.cookies().get(headers, name)
 }
 
 /// A usable CSRF value from the request's cookie, or a fresh one (`true`: to be set).
-fn csrf_value(headers: &HeaderMap) -> (String, bool) {
-    match cookie_value(headers, CSRF_COOKIE).filter(|value| value.len() >= 32) {
+fn csrf_value(app: &AdminState, headers: &HeaderMap) -> (String, bool) {
+    match cookie_value(app, headers, CSRF_COOKIE).filter(|value| value.len() >= 32) {
         Some(value) => (value, false),
         None => (random_token(32), true),
     }
 }
 
-fn csrf_matches(headers: &HeaderMap, submitted: &str) -> bool {
-    let cookie = cookie_value(headers, CSRF_COOKIE).unwrap_or_default();
+fn csrf_matches(app: &AdminState, headers: &HeaderMap, submitted: &str) -> bool {
+    let cookie = cookie_value(app, headers, CSRF_COOKIE).unwrap_or_default();
     cookie.len() >= 32 && constant_time_eq(cookie.as_bytes(), submitted.as_bytes())
 }
 
 /// The administrator signed in on this browser, if the session is live and they still exist.
 async fn signed_in(app: &AdminState, headers: &HeaderMap) -> Result<Option<Admin>, StoreError> {
-    let Some(token) = cookie_value(headers, SESSION_COOKIE) else {
+    let Some(token) = cookie_value(app, headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let Some(session) = app
@@ -125,8 +127,8 @@ impl FromRequestParts<AdminState> for Dash {
                 ));
             }
         };
-        let (csrf, csrf_is_new) = csrf_value(&parts.headers);
-        let flash = cookie_value(&parts.headers, FLASH_COOKIE)
+        let (csrf, csrf_is_new) = csrf_value(app, &parts.headers);
+        let flash = cookie_value(app, &parts.headers, FLASH_COOKIE)
             .as_deref()
             .and_then(Flash::decode);
         Ok(Dash {
@@ -300,7 +302,7 @@ impl FromRequest<AdminState> for Posted {
                 )
             })?;
         let form = FormData::parse(&bytes);
-        if !csrf_matches(&parts.headers, form.raw("csrf")) {
+        if !csrf_matches(app, &parts.headers, form.raw("csrf")) {
             return Err(csrf_refused());
         }
         Ok(Posted { dash, form })
@@ -360,8 +362,8 @@ pub async fn signin_page(
     if let Ok(Some(_)) = signed_in(&app, &headers).await {
         return Redirect::to(next).into_response();
     }
-    let (csrf, is_new) = csrf_value(&headers);
-    let notice = cookie_value(&headers, FLASH_COOKIE)
+    let (csrf, is_new) = csrf_value(&app, &headers);
+    let notice = cookie_value(&app, &headers, FLASH_COOKIE)
         .as_deref()
         .and_then(Flash::decode);
     let mut response = signin_form(
@@ -393,7 +395,7 @@ pub async fn signin(
     body: axum::body::Bytes,
 ) -> Response {
     let form = FormData::parse(&body);
-    if !csrf_matches(&headers, form.raw("csrf")) {
+    if !csrf_matches(&app, &headers, form.raw("csrf")) {
         return csrf_refused();
     }
     let csrf = form.raw("csrf").to_owned();
@@ -447,7 +449,7 @@ pub async fn signin(
         }
     };
     // A session this browser had before is replaced, not left behind.
-    if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
+    if let Some(old) = cookie_value(&app, &headers, SESSION_COOKIE) {
         if let Err(error) = app.store().delete_admin_session(&lookup_hash(&old)).await {
             tracing::warn!(%error, "could not delete a replaced administrator session");
         }
@@ -521,7 +523,7 @@ async fn authenticate(
 /// `POST /dashboard/signout`: ends the session and clears its cookie.
 pub async fn signout(headers: HeaderMap, Posted { dash, .. }: Posted) -> Response {
     let app = &dash.app;
-    if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
+    if let Some(token) = cookie_value(app, &headers, SESSION_COOKIE) {
         if let Err(error) = app.store().delete_admin_session(&lookup_hash(&token)).await {
             tracing::error!(%error, "could not delete an administrator session");
         }

@@ -1,5 +1,6 @@
 //! Users of the database connection: created by an administrator or by sign-up, changed,
-//! blocked and deleted.
+//! blocked and deleted. A new password, a block or a deletion ends the user's sessions,
+//! revokes their refresh tokens and deletes their opaque tokens.
 
 use portcullis_store::User;
 use portcullis_types::Secret;
@@ -134,6 +135,8 @@ pub async fn update(
 ) -> Result<User, AdminError> {
     let action = changes.action();
     let fields = changes.fields();
+    // A new password or a block ends what the old credentials or the user had opened.
+    let ends_sessions = changes.password.is_some() || changes.blocked == Some(true);
     let mut user = cx
         .store()
         .user_by_id(user_id)
@@ -179,6 +182,9 @@ pub async fn update(
         .update_user(&user)
         .await
         .map_err(conflict_as("email", NEW_EMAIL_TAKEN))?;
+    if ends_sessions {
+        cx.store().end_user_sessions(&user.user_id).await?;
+    }
     let change = described(action, &user).with(json!({ "fields": fields }));
     cx.record(actor, change).await;
     Ok(user)
@@ -192,13 +198,14 @@ pub async fn find(cx: &Context, user_id: &str) -> Result<User, AdminError> {
         .ok_or(AdminError::NotFound(Kind::User))
 }
 
-/// Deletes a user, their roles and their permissions.
+/// Deletes a user, their roles and their permissions, and ends their sessions and tokens.
 pub async fn delete(cx: &Context, actor: &Actor, user_id: &str) -> Result<(), AdminError> {
     let user = cx
         .store()
         .user_by_id(user_id)
         .await?
         .ok_or(AdminError::NotFound(Kind::User))?;
+    cx.store().end_user_sessions(user_id).await?;
     cx.store()
         .delete_user(user_id)
         .await

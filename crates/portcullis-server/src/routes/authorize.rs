@@ -47,10 +47,31 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
 }
 
-/// Parses the query; repeated parameters are an error (RFC 6749 §3.1).
+/// The longest value of any parameter: codes, sessions and the audit log store some of them.
+const MAX_PARAM_BYTES: usize = 2048;
+
+/// The longest `nonce`: stored with every code, echoed in the ID token.
+const MAX_NONCE_BYTES: usize = 512;
+
+/// Parses the query; repeated parameters are an error (RFC 6749 §3.1), and so is a value too
+/// long to store.
 pub fn parse_params(raw: &str) -> Result<AuthorizeParams, String> {
-    serde_urlencoded::from_str(raw)
-        .map_err(|e| format!("The request has malformed or repeated parameters ({e})."))
+    let params: AuthorizeParams = serde_urlencoded::from_str(raw)
+        .map_err(|e| format!("The request has malformed or repeated parameters ({e})."))?;
+    let too_long = url::form_urlencoded::parse(raw.as_bytes())
+        .find(|(_, value)| value.len() > MAX_PARAM_BYTES)
+        .map(|(name, _)| name.into_owned())
+        .or_else(|| {
+            params
+                .nonce
+                .as_ref()
+                .filter(|nonce| nonce.len() > MAX_NONCE_BYTES)
+                .map(|_| "nonce".to_owned())
+        });
+    match too_long {
+        Some(name) => Err(format!("The parameter {name} is too long.")),
+        None => Ok(params),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

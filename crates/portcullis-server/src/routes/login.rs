@@ -12,7 +12,6 @@ use portcullis_core::{
     accounts::{self, NewUser},
     admin::AdminError,
     audit::{self, RequestOrigin},
-    secrets::{constant_time_eq, random_token},
     sign_in::{Attempt, Realm, SignInError},
 };
 use portcullis_store::User;
@@ -22,10 +21,13 @@ use serde::Deserialize;
 
 use crate::{
     routes::authorize::{parse_params, resolve_destination},
-    session::{self, cookie_value, set_cookie, CSRF_COOKIE},
+    session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
     templates::{CredentialsPage, Framing},
 };
+
+/// The most of a typed email address a failure entry keeps (the longest valid address).
+const MAX_LOGGED_EMAIL: usize = 254;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Screen {
@@ -85,9 +87,7 @@ async fn show(
         Ok(resolved) => resolved,
         Err(page) => return page,
     };
-    let csrf = cookie_value(&headers, CSRF_COOKIE)
-        .filter(|c| c.len() >= 32)
-        .unwrap_or_else(|| random_token(32));
+    let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
     render(
         &app,
@@ -107,14 +107,15 @@ fn render(
     screen: Screen,
     status: StatusCode,
     client_name: &str,
-    csrf: &str,
+    csrf: &LoginCsrf,
     query: &str,
     email: &str,
     error: Option<&str>,
 ) -> Response {
+    let form_value = csrf.form_value(app, query);
     let page = CredentialsPage {
         client_name,
-        csrf,
+        csrf: &form_value,
         authorize_query: query,
         email,
         error,
@@ -122,9 +123,12 @@ fn render(
     let mut response = app
         .templates
         .page(status, screen.template(), page, Framing::Nobody);
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(app, CSRF_COOKIE, csrf, None));
+    if csrf.set {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(app, CSRF_COOKIE, &csrf.cookie, None),
+        );
+    }
     response
 }
 
@@ -153,9 +157,9 @@ async fn submit(
     Form(form): Form<CredentialsForm>,
     screen: Screen,
 ) -> Response {
-    // Login CSRF: the form must carry the value of our SameSite cookie.
-    let cookie = cookie_value(&headers, CSRF_COOKIE).unwrap_or_default();
-    if cookie.len() < 32 || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
+    // Login CSRF: the form must carry the value bound to our SameSite cookie and to this
+    // authorization request.
+    if !LoginCsrf::matches(&app, &headers, &form.authorize_query, &form.csrf) {
         return app.templates.message(
             StatusCode::FORBIDDEN,
             "Session expired",
@@ -178,23 +182,26 @@ async fn submit(
         Ok(resolved) => resolved,
         Err(page) => return page,
     };
+    let csrf = LoginCsrf::of(&app, &headers);
     let again = |status: StatusCode, error: &str| {
         render(
             &app,
             screen,
             status,
             &client.name,
-            &cookie,
+            &csrf,
             &form.authorize_query,
             &form.email,
             Some(error),
         )
     };
+    // What a failure records of the typed email is bounded: the field is the client's.
+    let typed_email: String = form.email.chars().take(MAX_LOGGED_EMAIL).collect();
     let failed = |event_type: EventType, description: &'static str| {
         audit::entry(event_type, description)
             .client(&client)
             .origin(&origin)
-            .details(serde_json::json!({ "email": form.email }))
+            .details(serde_json::json!({ "email": typed_email }))
     };
     let user = match screen {
         Screen::Login => match authenticate(&app, &origin, &form).await {
@@ -268,7 +275,7 @@ async fn submit(
             }
         }
     };
-    let cookie = match session::start(&app, &user).await {
+    let cookie = match session::start(&app, &headers, &user).await {
         Ok(cookie) => cookie,
         Err(error) => {
             tracing::error!(%error, "could not start a session");

@@ -26,6 +26,7 @@ mod management_users;
 mod operations;
 mod policies;
 mod refresh;
+mod sessions;
 mod silent_auth;
 mod tls;
 mod token_errors;

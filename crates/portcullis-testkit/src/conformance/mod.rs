@@ -8,17 +8,18 @@ use portcullis_store::{
     AccessRule, Admin, AdminSession, AppType, AuthorizationCode, Client, ClientGrant, KeyState,
     LogEvent, LogFilter, LoginSession, OpaqueToken, Page, Permission, Redeemed, RefreshToken,
     RefreshTokenPolicy, ResourceServer, Role, RotationOutcome, RuleCondition, ScopeDefinition,
-    SigningKey, Store, StoreError, User,
+    SigningKey, Store, StoreError, SweepBefore, SweepCounts, User,
 };
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect};
 
 mod admin;
 mod keys;
+mod maintenance;
 mod protocol;
 mod rbac;
 mod tenant;
 
-pub use self::{admin::*, keys::*, protocol::*, rbac::*, tenant::*};
+pub use self::{admin::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*};
 
 const NOW: i64 = 1_800_000_000;
 

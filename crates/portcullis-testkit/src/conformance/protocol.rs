@@ -14,6 +14,7 @@ pub async fn sessions_expire(store: &dyn Store) {
         user_id: user(1, "").user_id,
         auth_time: NOW,
         expires_at: NOW + 100,
+        idle_expires_at: NOW + 100,
     };
     store.create_session(&session).await.expect("create");
     assert_eq!(

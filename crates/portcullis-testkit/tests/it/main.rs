@@ -67,4 +67,7 @@ conformance!(
     admin_sessions_expire,
     audit_log_filters,
     audit_log_batches,
+    sessions_end_when_idle,
+    ending_a_users_sessions_leaves_others_alone,
+    sweep_deletes_only_what_expired,
 );

@@ -31,9 +31,8 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let document = tenant::export(cx.store()).await?;
     let text = serde_json::to_string_pretty(&document)?;
     match &args.output {
-        Some(path) => {
-            write_private(path, &text).with_context(|| format!("writing {}", path.display()))?
-        }
+        Some(path) => crate::private_file::replace(path, &format!("{text}\n"))
+            .with_context(|| format!("writing {}", path.display()))?,
         None => println!("{text}"),
     }
     Ok(())
@@ -68,24 +67,4 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The document holds password and secret hashes and sealed keys: owner-only, like the
-/// master key file.
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.write_all(b"\n")
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, format!("{text}\n"))
 }
