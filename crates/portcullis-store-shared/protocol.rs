@@ -246,23 +246,35 @@ impl RefreshTokenRepository for Backend {
         if let Some(row) = won {
             return Ok(RotationOutcome::Rotated(refresh_from_row(&row)?));
         }
-        let Some(token) = self.refresh_token_by_hash(token_hash).await? else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        if token.revoked || token.family_expires_at <= now {
-            return Ok(RotationOutcome::Invalid);
+        not_live(self, token_hash, now, leeway).await
+    }
+
+    async fn keep_refresh_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        idle_expires_at: i64,
+        leeway: i64,
+    ) -> Result<RotationOutcome, StoreError> {
+        // `CASE` rather than `MIN`/`LEAST`, which the two databases spell differently.
+        let kept = sqlx::query(
+            "UPDATE refresh_tokens
+             SET idle_expires_at = CASE WHEN $1 < family_expires_at THEN $1
+                                        ELSE family_expires_at END
+             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked = FALSE
+               AND idle_expires_at > $3 AND family_expires_at > $3
+             RETURNING *",
+        )
+        .bind(idle_expires_at)
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        if let Some(row) = kept {
+            return Ok(RotationOutcome::Kept(refresh_from_row(&row)?));
         }
-        match token.rotated_at {
-            Some(rotated_at) if now < rotated_at.saturating_add(leeway) => {
-                Ok(RotationOutcome::ReusedWithinLeeway(token))
-            }
-            Some(_) => {
-                self.revoke_family(&token.family_id).await?;
-                Ok(RotationOutcome::ReuseDetected(token))
-            }
-            // Live but idle-expired.
-            None => Ok(RotationOutcome::Invalid),
-        }
+        not_live(self, token_hash, now, leeway).await
     }
 
     async fn refresh_token_by_hash(
@@ -308,6 +320,33 @@ impl RefreshTokenRepository for Backend {
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(())
+    }
+}
+
+/// What presenting a token that the conditional UPDATE did not take means: reuse of a rotated
+/// token (tolerated within `leeway`, otherwise its family is revoked), or an invalid one.
+async fn not_live(
+    store: &Backend,
+    token_hash: &[u8],
+    now: i64,
+    leeway: i64,
+) -> Result<RotationOutcome, StoreError> {
+    let Some(token) = store.refresh_token_by_hash(token_hash).await? else {
+        return Ok(RotationOutcome::Invalid);
+    };
+    if token.revoked || token.family_expires_at <= now {
+        return Ok(RotationOutcome::Invalid);
+    }
+    match token.rotated_at {
+        Some(rotated_at) if now < rotated_at.saturating_add(leeway) => {
+            Ok(RotationOutcome::ReusedWithinLeeway(token))
+        }
+        Some(_) => {
+            store.revoke_family(&token.family_id).await?;
+            Ok(RotationOutcome::ReuseDetected(token))
+        }
+        // Live but idle-expired.
+        None => Ok(RotationOutcome::Invalid),
     }
 }
 

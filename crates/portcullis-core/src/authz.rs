@@ -106,10 +106,13 @@ fn condition_holds(
         RuleCondition::EmailVerified => user.email_verified,
         RuleCondition::HasRole { role_id } => access.role_ids.contains(role_id),
         RuleCondition::ClientIn { client_ids } => client_ids.iter().any(|c| c == client_id),
-        RuleCondition::EmailDomainIn { domains } => user
-            .email
-            .rsplit_once('@')
-            .is_some_and(|(_, domain)| domains.iter().any(|d| d.eq_ignore_ascii_case(domain))),
+        // Anyone can sign up with any address: only a verified one proves the domain.
+        RuleCondition::EmailDomainIn { domains } => {
+            user.email_verified
+                && user.email.rsplit_once('@').is_some_and(|(_, domain)| {
+                    domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+                })
+        }
     }
 }
 
@@ -324,7 +327,19 @@ mod tests {
             &verified,
             "c"
         ));
-        assert!(!check(domains, UserAccess::default(), &unverified, "c"));
+        assert!(!check(
+            domains.clone(),
+            UserAccess::default(),
+            &unverified,
+            "c"
+        ));
+        // The right domain, unverified: anyone could have signed up with it.
+        assert!(!check(
+            domains,
+            UserAccess::default(),
+            &user(false, "eve@corp.example"),
+            "c"
+        ));
         // A wildcard rule covers every scope of the API; rules on other scopes do not apply.
         let wildcard = UserAccess {
             rules: vec![rule("*", RuleCondition::EmailVerified)],

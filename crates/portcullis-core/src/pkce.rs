@@ -1,8 +1,16 @@
 //! PKCE (RFC 7636), S256 only: `plain` exposes the verifier and is refused.
 
 use aws_lc_rs::digest;
+use portcullis_store::Client;
 
 use crate::secrets::{b64url, constant_time_eq};
+
+/// Whether `client` must send an S256 challenge with every authorization code request: any
+/// client without a secret (`token_endpoint_auth_method: none`), whatever its `app_type`,
+/// because nothing else binds its code to it (RFC 9700 §2.1.1).
+pub fn is_required(client: &Client) -> bool {
+    !client.is_confidential()
+}
 
 /// Whether a `code_challenge` is well formed: base64url of a SHA-256, 43 characters.
 pub fn is_valid_challenge(challenge: &str) -> bool {

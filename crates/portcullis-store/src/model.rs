@@ -71,7 +71,9 @@ impl AppType {
         })
     }
 
-    /// Public clients cannot keep a secret: PKCE is mandatory for them.
+    /// Applications of this type run where a secret cannot be kept, so they are created
+    /// without one (`token_endpoint_auth_method: none`). Whether PKCE is required follows the
+    /// application's authentication method, not its type.
     pub fn is_public(self) -> bool {
         matches!(self, AppType::Spa | AppType::Native)
     }
@@ -82,7 +84,9 @@ impl AppType {
 pub struct RefreshTokenPolicy {
     pub rotation_type: RotationType,
     /// Seconds during which a just-rotated token may be presented again without tripping
-    /// reuse detection (two tabs refreshing at once).
+    /// reuse detection (two tabs refreshing at once). Auth0's default is 0: any reuse of a
+    /// rotated token revokes its family, so a stolen token used right after its owner's is
+    /// caught.
     pub leeway: i64,
     /// Absolute lifetime of a refresh token family, in seconds.
     pub token_lifetime: i64,
@@ -133,13 +137,23 @@ impl Client {
         self.token_endpoint_auth_method.is_confidential()
     }
 
-    /// Whether `origin` may call the token endpoint cross-origin or frame our web_message page.
-    pub fn allows_origin(&self, origin: &str) -> bool {
-        self.web_origins
-            .iter()
-            .chain(&self.allowed_origins)
-            .any(|o| o.trim_end_matches('/') == origin)
+    /// Whether `origin` is one of the application's Allowed Web Origins: the only origins that
+    /// may receive a `web_message` response and frame the page that posts it. CORS origins
+    /// are not enough: they may call our endpoints, not read authorization responses.
+    pub fn is_web_origin(&self, origin: &str) -> bool {
+        same_origin_in(&self.web_origins, origin)
     }
+
+    /// Whether `origin` may call our endpoints cross-origin (CORS): a web origin or an allowed
+    /// origin of the application.
+    pub fn allows_cors_origin(&self, origin: &str) -> bool {
+        self.is_web_origin(origin) || same_origin_in(&self.allowed_origins, origin)
+    }
+}
+
+/// Whether `origin` is in `registered` (compared without a trailing slash).
+fn same_origin_in(registered: &[String], origin: &str) -> bool {
+    registered.iter().any(|o| o.trim_end_matches('/') == origin)
 }
 
 /// Which scopes of which API a machine-to-machine client may obtain.
@@ -313,6 +327,9 @@ pub enum RotationOutcome {
     ReusedWithinLeeway(RefreshToken),
     /// The token had been rotated before the reuse interval: its family is now revoked.
     ReuseDetected(RefreshToken),
+    /// A non-rotating token was live and stays so, its idle expiry moved forward: no successor
+    /// is issued (Auth0's `rotation_type: non-rotating`).
+    Kept(RefreshToken),
     /// Unknown, revoked or expired.
     Invalid,
 }
@@ -356,7 +373,7 @@ pub enum RuleCondition {
     HasRole { role_id: String },
     /// The token is requested by one of these applications.
     ClientIn { client_ids: Vec<String> },
-    /// The user's email address is in one of these domains.
+    /// The user's email address is verified and in one of these domains.
     EmailDomainIn { domains: Vec<String> },
 }
 

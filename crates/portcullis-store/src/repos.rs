@@ -166,6 +166,18 @@ pub trait RefreshTokenRepository: Send + Sync {
         now: i64,
         leeway: i64,
     ) -> StoreResult<RotationOutcome>;
+    /// Presents a non-rotating token, atomically: while it is live (neither rotated nor
+    /// revoked, within its idle and absolute expiry) it stays valid and its idle expiry moves
+    /// to `idle_expires_at`, never past the family's end (`Kept`). A token that is not live is
+    /// judged as by [`rotate_refresh_token`](Self::rotate_refresh_token) with `leeway`: one
+    /// rotated while its client still rotated is reuse all the same.
+    async fn keep_refresh_token(
+        &self,
+        token_hash: &[u8],
+        now: i64,
+        idle_expires_at: i64,
+        leeway: i64,
+    ) -> StoreResult<RotationOutcome>;
     async fn refresh_token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
     /// Revokes every family of a user at a client (logout, `/oauth/revoke`).

@@ -114,14 +114,23 @@ impl FromRequestParts<AdminState> for Caller {
                 "Only client-credentials tokens may call the Management API",
             ));
         }
-        // A deleted client's tokens stop working at once.
-        let Some(client) = app.store().client_by_id(&client_id).await? else {
+        // A deleted client's tokens stop working at once, and so do the tokens of a client
+        // whose grant for this API was removed; a narrowed grant narrows them. Two store
+        // reads per call: the Management API is not the hot path, and the server's tenant
+        // cache could serve a grant that another replica has just removed.
+        let (client, grant) = tokio::try_join!(
+            app.store().client_by_id(&client_id),
+            app.store().client_grant_for(&client_id, &audience),
+        )?;
+        let (Some(client), Some(grant)) = (client, grant) else {
             return Err(invalid("Invalid token"));
         };
+        // Our own token: its scope was valid when minted.
+        let minted =
+            ScopeSet::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default();
         let caller = Caller {
             client,
-            // Our own token: its scope was valid when minted.
-            scope: ScopeSet::parse(claims.scope.as_deref().unwrap_or_default()).unwrap_or_default(),
+            scope: minted.filter(|scope| grant.scope.iter().any(|g| g == scope.as_str())),
             origin: ClientOrigin::of(parts).0,
         };
         if let Some(slot) = parts.extensions.get::<CallerSlot>() {

@@ -6,9 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use portcullis_core::admin::applications::{
-    self, ClientChanges, NewClient, DEFAULT_REFRESH_LEEWAY,
-};
+use portcullis_core::admin::applications::{self, ClientChanges, NewClient};
 use portcullis_store::{AppType, Page, RefreshTokenPolicy};
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType};
 use serde::Deserialize;
@@ -17,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::{
-        Authorized, CreateClients, DeleteClients, ReadClients, UpdateClientKeys, UpdateClients,
+        Authorized, CreateClients, DeleteClients, ReadClients, Scope as _, UpdateClientKeys,
+        UpdateClients,
     },
     errors::{ApiError, Body, ErrorBody, Id, Query},
     pagination::{FieldsParams, PageParams},
@@ -36,11 +35,14 @@ pub struct JwtConfigurationInput {
 /// Refresh token settings; omitted fields keep their value.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RefreshTokenInput {
-    /// `rotating` or `non-rotating`.
+    /// `rotating` (default) or `non-rotating`: a non-rotating token is not exchanged for a
+    /// new one and stays valid until its absolute or idle expiry.
     #[schema(value_type = Option<String>)]
     pub rotation_type: Option<RotationType>,
     /// Only `expiring`.
     pub expiration_type: Option<String>,
+    /// Seconds (0 to 60, default 0) during which a rotated token may be used again without
+    /// revoking its family.
     pub leeway: Option<i64>,
     pub token_lifetime: Option<i64>,
     pub idle_token_lifetime: Option<i64>,
@@ -223,12 +225,7 @@ pub async fn create(
     refuse_legacy(body.oidc_conformant)?;
     let refresh_token = body
         .refresh_token
-        .map(|r| {
-            r.apply(RefreshTokenPolicy {
-                leeway: DEFAULT_REFRESH_LEEWAY,
-                ..RefreshTokenPolicy::default()
-            })
-        })
+        .map(|r| r.apply(RefreshTokenPolicy::default()))
         .transpose()?;
     let new = NewClient {
         name: body.name,
@@ -274,7 +271,8 @@ pub async fn get(
     Ok(Json(value.into_iter().next().unwrap_or(Value::Null)))
 }
 
-/// Update an application. Making a public client confidential returns its new secret.
+/// Update an application. Making a public client confidential returns its new secret and
+/// needs `update:client_keys` as well.
 #[utoipa::path(
     patch, path = "/clients/{id}", tag = "clients",
     params(("id" = String, Path, description = "The client id")),
@@ -310,6 +308,11 @@ pub async fn update(
             .transpose()?,
         is_first_party: body.is_first_party,
     };
+    // Minting a secret is a key operation (Auth0's `update:client_keys`), whichever route
+    // leads to it: `update:clients` alone cannot make a public client confidential.
+    if changes.issues_secret(&current) {
+        auth.caller.require(UpdateClientKeys::ANY_OF)?;
+    }
     let (client, secret) =
         applications::update(&app.cx, &auth.caller.actor(), &id, changes).await?;
     Ok(Json(ClientShape::new(

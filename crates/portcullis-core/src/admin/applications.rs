@@ -11,10 +11,6 @@ use super::{
 };
 use crate::secrets::{random_alphanumeric, random_token};
 
-/// The default reuse interval of rotating refresh tokens: long enough for two tabs that
-/// refresh at the same moment, short enough that a stolen token is caught.
-pub const DEFAULT_REFRESH_LEEWAY: i64 = 10;
-
 /// What it takes to create an application.
 #[derive(Clone, Debug, Default)]
 pub struct NewClient {
@@ -47,6 +43,17 @@ pub struct ClientChanges {
     pub id_token_lifetime: Option<i64>,
     pub refresh_token: Option<RefreshTokenPolicy>,
     pub is_first_party: Option<bool>,
+}
+
+impl ClientChanges {
+    /// Whether applying these changes to `current` gives it a new secret (a public client made
+    /// confidential): the Management API asks for `update:client_keys` then, as for a rotation.
+    pub fn issues_secret(&self, current: &Client) -> bool {
+        let method = self
+            .token_endpoint_auth_method
+            .unwrap_or(current.token_endpoint_auth_method);
+        method.is_confidential() && current.client_secret_hash.is_none()
+    }
 }
 
 /// The application with this id.
@@ -127,7 +134,7 @@ fn build(
 ) -> Result<(Client, Option<Secret>), AdminError> {
     let name = validate::name("name", &new.name)?;
     let app_type = new.app_type.unwrap_or(AppType::RegularWeb);
-    validate::urls("callbacks", &new.callbacks)?;
+    validate::callback_urls(&new.callbacks)?;
     validate::urls("allowed_logout_urls", &new.allowed_logout_urls)?;
     let web_origins = validate::origins("web_origins", &new.web_origins)?;
     let allowed_origins = validate::origins("allowed_origins", &new.allowed_origins)?;
@@ -142,10 +149,8 @@ fn build(
     check_grants(&grant_types, auth_method)?;
     let id_token_lifetime = new.id_token_lifetime.unwrap_or(36_000);
     validate::id_token_lifetime(id_token_lifetime)?;
-    let refresh_token = new.refresh_token.unwrap_or(RefreshTokenPolicy {
-        leeway: DEFAULT_REFRESH_LEEWAY,
-        ..RefreshTokenPolicy::default()
-    });
+    // Auth0's defaults: rotating, with a reuse interval of 0.
+    let refresh_token = new.refresh_token.unwrap_or_default();
     validate::refresh_policy(&refresh_token)?;
     let secret = auth_method.is_confidential().then(|| {
         secret
@@ -205,7 +210,7 @@ pub async fn update(
         client.app_type = app_type;
     }
     if let Some(callbacks) = changes.callbacks {
-        validate::urls("callbacks", &callbacks)?;
+        validate::callback_urls(&callbacks)?;
         client.callbacks = callbacks;
     }
     if let Some(urls) = changes.allowed_logout_urls {

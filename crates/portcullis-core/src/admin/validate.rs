@@ -20,17 +20,45 @@ pub(crate) fn name(field: &'static str, name: &str) -> Checked<String> {
     Ok(name.to_owned())
 }
 
-/// A URL list entry: absolute, no fragment; http(s) except for callbacks (native apps may
-/// register a custom scheme).
+/// A URL given to us (a logout URL, a picture): absolute, `http` or `https`, no fragment.
 pub(crate) fn url(field: &'static str, value: &str) -> Checked {
+    checked_url(field, value, false)
+}
+
+pub(crate) fn urls(field: &'static str, values: &[String]) -> Checked {
+    values.iter().try_for_each(|value| url(field, value))
+}
+
+/// Callback URLs: as [`url`], or a native app's private-use scheme (RFC 8252 §7.1) such as
+/// `com.example.app:/callback`.
+pub(crate) fn callback_urls(values: &[String]) -> Checked {
+    values
+        .iter()
+        .try_for_each(|value| checked_url("callbacks", value, true))
+}
+
+fn checked_url(field: &'static str, value: &str, private_use_scheme: bool) -> Checked {
     let url = url::Url::parse(value).map_err(|_| {
         AdminError::invalid(field, format!("{field}: {value:?} is not an absolute URL"))
     })?;
-    if !matches!(url.scheme(), "http" | "https") && field != "callbacks" {
-        return Err(AdminError::invalid(
-            field,
-            format!("{field}: {value:?} must be http or https"),
-        ));
+    match url.scheme() {
+        "http" | "https" => {}
+        scheme if private_use_scheme && is_private_use_scheme(scheme) => {}
+        _ if private_use_scheme => {
+            return Err(AdminError::invalid(
+                field,
+                format!(
+                    "{field}: {value:?} must be http, https or a native app's reverse-domain \
+                     scheme such as com.example.app"
+                ),
+            ))
+        }
+        _ => {
+            return Err(AdminError::invalid(
+                field,
+                format!("{field}: {value:?} must be http or https"),
+            ))
+        }
     }
     if url.fragment().is_some() {
         return Err(AdminError::invalid(
@@ -41,8 +69,21 @@ pub(crate) fn url(field: &'static str, value: &str) -> Checked {
     Ok(())
 }
 
-pub(crate) fn urls(field: &'static str, values: &[String]) -> Checked {
-    values.iter().try_for_each(|value| url(field, value))
+/// RFC 8252 §7.1: a native app's private-use scheme is a domain name its publisher controls,
+/// in reverse order (`com.example.app`): two or more dot-separated labels of letters, digits
+/// and inner hyphens. No scheme that runs script or reads local data (`javascript`, `data`,
+/// `vbscript`, `file`, `blob`, `about`, ...) has that shape, so none can be registered.
+fn is_private_use_scheme(scheme: &str) -> bool {
+    let labels: Vec<&str> = scheme.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Origins are compared as `scheme://host[:port]` without a trailing slash.
@@ -53,6 +94,14 @@ pub(crate) fn origins(field: &'static str, origins: &[String]) -> Checked<Vec<St
             let url = url::Url::parse(origin).map_err(|_| {
                 AdminError::invalid(field, format!("{field}: {origin:?} is not an origin"))
             })?;
+            // Any other scheme has an opaque origin, serialised as `null`: the origin of
+            // sandboxed frames and local files, which must never be trusted.
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(AdminError::invalid(
+                    field,
+                    format!("{field}: {origin:?} must be an http or https origin"),
+                ));
+            }
             if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
                 return Err(AdminError::invalid(
                     field,
@@ -177,4 +226,59 @@ pub(crate) fn role_description(description: &str) -> Checked {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callbacks_are_web_urls_or_reverse_domain_schemes() {
+        for good in [
+            "https://app.example/callback",
+            "http://localhost:3000",
+            "com.example.app:/callback",
+            "com.example.app://callback",
+            "io.my-app.ios:/oauth2redirect",
+        ] {
+            assert!(callback_urls(&[good.to_owned()]).is_ok(), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript://%0aalert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "blob:https://app.example/1234",
+            "about:blank",
+            "myapp://callback",
+            "com..example:/cb",
+            "com.-example:/cb",
+            "https://app.example/#fragment",
+            "/relative",
+        ] {
+            assert!(callback_urls(&[bad.to_owned()]).is_err(), "{bad}");
+        }
+        assert!(urls(
+            "allowed_logout_urls",
+            &["com.example.app:/logout".to_owned()]
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn origins_are_http_or_https() {
+        assert_eq!(
+            origins("web_origins", &["https://app.example/".to_owned()]).unwrap(),
+            ["https://app.example"]
+        );
+        for bad in [
+            "file:///",
+            "com.example.app:/",
+            "data:,",
+            "https://app.example/path",
+        ] {
+            assert!(origins("web_origins", &[bad.to_owned()]).is_err(), "{bad}");
+        }
+    }
 }

@@ -297,10 +297,16 @@ pub async fn resolve_destination(
         None if client.callbacks.len() == 1 => client.callbacks[0].clone(),
         None => return Err(error_page(app, "Missing required parameter: redirect_uri.")),
     };
-    let registered = client.callbacks.iter().any(|c| c == &redirect_uri)
-        || (mode == ResponseMode::WebMessage
-            && origin_of(&redirect_uri).is_some_and(|origin| client.allows_origin(&origin)));
-    if !registered {
+    // A web_message response is posted to, and framed by, the redirect URI's origin: only an
+    // Allowed Web Origin may ask for one, whatever the callbacks and CORS origins say.
+    if mode == ResponseMode::WebMessage {
+        if !origin_of(&redirect_uri).is_some_and(|origin| client.is_web_origin(&origin)) {
+            return Err(error_page(
+                app,
+                "The redirect_uri's origin is not registered for this application (add it to its Allowed Web Origins).",
+            ));
+        }
+    } else if !client.callbacks.iter().any(|c| c == &redirect_uri) {
         return Err(error_page(
             app,
             "The redirect_uri is not registered for this application (add it to its Allowed Callback URLs).",
@@ -394,7 +400,7 @@ async fn validate(
                     "Missing required parameter: code_challenge",
                 ))
             }
-            (None, None) if client.app_type.is_public() => {
+            (None, None) if pkce::is_required(client) => {
                 return Err(OAuthError::invalid_request("PKCE is required for public clients: send code_challenge with code_challenge_method=S256"));
             }
             (None, None) => {}

@@ -23,13 +23,13 @@ const ADMIN_EMAIL: &str = "ops@example.com";
 const ADMIN_PASSWORD: &str = "a long admin password";
 
 /// A browser signed in to the dashboard as a new administrator.
-struct Admin {
+pub(crate) struct Admin {
     browser: reqwest::Client,
     id: String,
 }
 
 impl TestApp {
-    async fn dashboard_admin(&self) -> Admin {
+    pub(crate) async fn dashboard_admin(&self) -> Admin {
         let admin = administrators::create(
             &self.cx,
             &Actor::System,
@@ -107,7 +107,7 @@ impl Admin {
     }
 
     /// Posts and expects the redirect of a successful change; returns its target.
-    async fn post_ok(
+    pub(crate) async fn post_ok(
         &self,
         app: &TestApp,
         from: &str,
@@ -126,7 +126,7 @@ impl Admin {
     }
 
     /// Posts and expects a refusal with `status` whose page says `message`.
-    async fn post_refused(
+    pub(crate) async fn post_refused(
         &self,
         app: &TestApp,
         from: &str,

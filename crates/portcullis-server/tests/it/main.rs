@@ -7,6 +7,7 @@ mod helpers;
 
 mod authorize_errors;
 mod client_credentials;
+mod client_policies;
 mod code_flow;
 mod dashboard;
 mod implicit;

@@ -17,7 +17,12 @@ use crate::helpers::*;
 
 /// Logs `email` in with a fresh browser and returns the token response and the claims of
 /// its verified access token.
-async fn tokens_for(app: &TestApp, spa: &Spa, email: &str, scope: &str) -> (Value, Value) {
+pub(crate) async fn tokens_for(
+    app: &TestApp,
+    spa: &Spa,
+    email: &str,
+    scope: &str,
+) -> (Value, Value) {
     let (params, verifier) = app
         .login_for_code(
             &browser(),
@@ -35,7 +40,7 @@ async fn tokens_for(app: &TestApp, spa: &Spa, email: &str, scope: &str) -> (Valu
     (body, claims)
 }
 
-async fn api_id(app: &TestApp) -> String {
+pub(crate) async fn api_id(app: &TestApp) -> String {
     app.store
         .resource_server_by_identifier(API)
         .await

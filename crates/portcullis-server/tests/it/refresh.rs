@@ -1,9 +1,14 @@
+use portcullis_core::admin::{
+    applications::{self, ClientChanges},
+    Actor,
+};
+use portcullis_store::RefreshTokenPolicy;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::*;
 
-async fn refresh(app: &TestApp, client_id: &str, token: &str) -> reqwest::Response {
+pub(crate) async fn refresh(app: &TestApp, client_id: &str, token: &str) -> reqwest::Response {
     app.browser
         .post(app.url("/oauth/token"))
         // What auth0-spa-js sends: no audience, no scope, plus its redirect_uri.
@@ -73,10 +78,26 @@ async fn reuse_after_the_interval_revokes_the_family_and_within_it_is_tolerated(
     let app = spawn_app().await;
     app.create_api(true).await;
     let spa = app.create_spa(false).await;
+    // The default interval is 0 (any reuse is caught); this test is about a tolerant one.
+    applications::update(
+        &app.cx,
+        &Actor::System,
+        &spa.client_id,
+        ClientChanges {
+            refresh_token: Some(RefreshTokenPolicy {
+                leeway: 10,
+                ..RefreshTokenPolicy::default()
+            }),
+            ..ClientChanges::default()
+        },
+    )
+    .await
+    .expect("leeway");
+    app.tenant_changed();
     let first = first_tokens(&app, &spa).await;
     let t1 = first["refresh_token"].as_str().unwrap().to_owned();
 
-    // Two tabs at once: both succeed (default reuse interval 10 s).
+    // Two tabs at once: both succeed (reuse interval 10 s).
     let a: Value = refresh(&app, &spa.client_id, &t1)
         .await
         .json()

@@ -274,6 +274,75 @@ pub async fn refresh_rotation_outcomes(store: &dyn Store) {
     );
 }
 
+/// Presenting a non-rotating token: while live it is `Kept`, not rotated, and its idle expiry
+/// moves forward (never past the family's end), even for many callers at once; expired →
+/// `Invalid`; a token rotated earlier (its client used to rotate) is reuse all the same; a kept
+/// token can still be rotated (its client rotates now).
+pub async fn refresh_non_rotating_tokens_are_kept(store: &dyn Store) {
+    // Presents token `hash` at `NOW + at`, moving its idle expiry to `NOW + idle`.
+    let keep = |hash: u8, at: i64, idle: i64| async move {
+        store
+            .keep_refresh_token(&[hash; 32], NOW + at, NOW + idle, 0)
+            .await
+            .expect("keep")
+    };
+    for (hash, family) in [(1, "fam-k"), (2, "fam-l"), (3, "fam-m"), (4, "fam-n")] {
+        store
+            .insert_refresh_token(&refresh(hash, family))
+            .await
+            .expect("insert");
+    }
+    let mut expected = refresh(1, "fam-k");
+    expected.idle_expires_at = NOW + 600;
+    assert_eq!(
+        keep(1, 100, 600).await,
+        RotationOutcome::Kept(expected.clone())
+    );
+    // Past the first idle expiry but within the moved one; capped at the family's end.
+    expected.idle_expires_at = NOW + 1_000;
+    assert_eq!(keep(1, 550, 1_050).await, RotationOutcome::Kept(expected));
+    let outcomes = join_all((0..6).map(|_| keep(1, 600, 900))).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, RotationOutcome::Kept(t) if t.rotated_at.is_none())),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        keep(1, 1_000, 1_500).await,
+        RotationOutcome::Invalid,
+        "family expired"
+    );
+    assert_eq!(
+        keep(2, 500, 900).await,
+        RotationOutcome::Invalid,
+        "idle-expired"
+    );
+
+    let rotated = store
+        .rotate_refresh_token(&[3; 32], NOW, 0)
+        .await
+        .expect("rotate");
+    assert!(matches!(rotated, RotationOutcome::Rotated(_)));
+    assert!(matches!(
+        keep(3, 1, 400).await,
+        RotationOutcome::ReuseDetected(_)
+    ));
+    assert_eq!(
+        keep(3, 2, 400).await,
+        RotationOutcome::Invalid,
+        "revoked with its family"
+    );
+
+    assert!(matches!(keep(4, 0, 400).await, RotationOutcome::Kept(_)));
+    let rotated = store
+        .rotate_refresh_token(&[4; 32], NOW + 1, 0)
+        .await
+        .expect("rotate");
+    assert!(matches!(rotated, RotationOutcome::Rotated(_)));
+    assert_eq!(keep(99, 0, 400).await, RotationOutcome::Invalid, "unknown");
+}
+
 /// Many presentations of one live token at once: exactly one rotates. Outside the reuse
 /// interval the others detect reuse (or, once the family is revoked, find it invalid) and the
 /// family ends revoked; within it every other caller is tolerated.

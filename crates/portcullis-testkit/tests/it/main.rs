@@ -57,6 +57,7 @@ conformance!(
     codes_are_single_use_under_concurrency,
     refresh_rotation_outcomes,
     refresh_concurrent_rotation_has_one_winner,
+    refresh_non_rotating_tokens_are_kept,
     refresh_insert_into_revoked_family_is_revoked,
     key_initialization_race_creates_one_set,
     key_rotation_and_import,

@@ -88,7 +88,7 @@ async fn rules_tab(
                 ),
                 RuleCondition::EmailDomainIn { domains } => (
                     "email_domain_in",
-                    format!("the user's email domain is {}", domains.join(", ")),
+                    format!("the user's verified email domain is {}", domains.join(", ")),
                 ),
             };
             RuleRow {

@@ -6,7 +6,7 @@ use portcullis_core::{
     tokens::{AccessRequest, IdTokenRequest, RefreshRequest},
 };
 use portcullis_store::{Client, Redeemed, RotationOutcome};
-use portcullis_types::{EventType, GrantType, Scope, Secret};
+use portcullis_types::{EventType, GrantType, RotationType, Scope, Secret};
 
 use super::{
     request::{AuthenticatedClient, TokenRequest},
@@ -192,16 +192,25 @@ async fn refresh_token(
     audience: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = app.clock.now();
-    let outcome = app
-        .store
-        .rotate_refresh_token(
-            &lookup_hash(presented.expose_str()),
-            now,
-            client.refresh_token.leeway,
-        )
-        .await?;
+    let hash = lookup_hash(presented.expose_str());
+    let policy = &client.refresh_token;
+    // Auth0's non-rotating tokens are not exchanged for a successor: the same token stays
+    // valid until its absolute or idle expiry, and each use moves the idle expiry forward.
+    let rotates = policy.rotation_type == RotationType::Rotating;
+    let outcome = if rotates {
+        app.store
+            .rotate_refresh_token(&hash, now, policy.leeway)
+            .await?
+    } else {
+        let idle_expires_at = now.saturating_add(policy.idle_token_lifetime);
+        app.store
+            .keep_refresh_token(&hash, now, idle_expires_at, policy.leeway)
+            .await?
+    };
     let old = match outcome {
-        RotationOutcome::Rotated(token) | RotationOutcome::ReusedWithinLeeway(token) => token,
+        RotationOutcome::Rotated(token)
+        | RotationOutcome::ReusedWithinLeeway(token)
+        | RotationOutcome::Kept(token) => token,
         RotationOutcome::ReuseDetected(token) => {
             tracing::warn!(client_id = %token.client_id, user_id = %token.user_id, "refresh token reuse detected: family revoked");
             app.audit(
@@ -287,23 +296,28 @@ async fn refresh_token(
             })
         })
         .transpose()?;
-    let successor = minter
-        .refresh_token(RefreshRequest {
-            family_id: &old.family_id,
-            client,
-            user_id: &user.user_id,
-            audience: old.audience.as_deref(),
-            scope: &old.scope,
-            sid: &old.sid,
-            auth_time: old.auth_time,
-            family_expires_at: Some(old.family_expires_at),
-        })
-        .await?;
+    let successor = if rotates {
+        let token = minter
+            .refresh_token(RefreshRequest {
+                family_id: &old.family_id,
+                client,
+                user_id: &user.user_id,
+                audience: old.audience.as_deref(),
+                scope: &old.scope,
+                sid: &old.sid,
+                auth_time: old.auth_time,
+                family_expires_at: Some(old.family_expires_at),
+            })
+            .await?;
+        Some(token.into_inner())
+    } else {
+        None
+    };
     Ok(TokenResponse {
         user: Some(user),
         access_token: access.token,
         id_token,
-        refresh_token: Some(successor.into_inner()),
+        refresh_token: successor,
         scope: Some(access.scope.to_string()),
         expires_in: access.expires_in,
         token_type: "Bearer",
