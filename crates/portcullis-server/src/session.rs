@@ -3,7 +3,7 @@
 use axum::http::{HeaderMap, HeaderValue};
 use portcullis_core::{
     audit::{self, RequestOrigin},
-    secrets::{lookup_hash, random_token},
+    secrets::{constant_time_eq, lookup_hash, random_token},
 };
 use portcullis_store::{LoginSession, User};
 use portcullis_types::EventType;
@@ -24,6 +24,21 @@ pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: Option<i64
         max_age,
     };
     web_cookie(name, value, options)
+}
+
+/// The CSRF value of this browser's hosted forms: its cookie's, or a new one (which the page
+/// then sets).
+pub fn csrf_value(headers: &HeaderMap) -> String {
+    cookie_value(headers, CSRF_COOKIE)
+        .filter(|c| c.len() >= 32)
+        .unwrap_or_else(|| random_token(32))
+}
+
+/// Whether a hosted form carried this browser's CSRF value (the double-submit cookie, which a
+/// cross-site page can neither read nor set), compared in constant time.
+pub fn csrf_matches(headers: &HeaderMap, submitted: &str) -> bool {
+    let cookie = cookie_value(headers, CSRF_COOKIE).unwrap_or_default();
+    cookie.len() >= 32 && constant_time_eq(cookie.as_bytes(), submitted.as_bytes())
 }
 
 /// A `Set-Cookie` value that removes cookie `name`.

@@ -8,6 +8,7 @@ mod helpers;
 mod authorize_errors;
 mod client_credentials;
 mod code_flow;
+mod consent;
 mod dashboard;
 mod implicit;
 mod keys;
