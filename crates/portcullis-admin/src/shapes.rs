@@ -4,8 +4,8 @@
 
 use portcullis_core::claims::rfc3339;
 use portcullis_store::{
-    AccessRule, Client, ClientGrant, LogEvent, Permission, ResourceServer, Role, ScopeDefinition,
-    User,
+    AccessRule, Client, ClientGrant, Consent, LogEvent, Permission, ResourceServer, Role,
+    ScopeDefinition, User,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -179,6 +179,33 @@ impl From<&ClientGrant> for ClientGrantShape {
             client_id: grant.client_id.clone(),
             audience: grant.audience.clone(),
             scope: grant.scope.clone(),
+        }
+    }
+}
+
+/// A user's consent to an application (Auth0's user grant), spelled as Auth0 spells it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = UserGrant)]
+pub struct UserGrantShape {
+    pub id: String,
+    /// The application's client id.
+    #[serde(rename = "clientID")]
+    pub client_id: String,
+    pub user_id: String,
+    /// The API's identifier, or the userinfo endpoint for OpenID Connect scopes alone.
+    pub audience: String,
+    /// The scopes the user approved.
+    pub scope: Vec<String>,
+}
+
+impl From<&Consent> for UserGrantShape {
+    fn from(consent: &Consent) -> Self {
+        UserGrantShape {
+            id: consent.id.clone(),
+            client_id: consent.client_id.clone(),
+            user_id: consent.user_id.clone(),
+            audience: consent.audience.clone(),
+            scope: consent.scope.iter().map(str::to_owned).collect(),
         }
     }
 }

@@ -10,7 +10,8 @@
 //! - [`pkce`]: PKCE S256.
 //! - [`authz`]: which scopes a user or a machine client gets for an API (RBAC, access rules).
 //! - [`admin`]: administering the tenant, one module per aggregate, every change audited;
-//!   [`accounts`]: the end user's own sign-up.
+//!   [`accounts`]: the end user's own sign-up; [`consent`]: the user's consent to third-party
+//!   applications.
 //! - [`audit`]: audit log entries and where they go.
 //! - [`tenant`]: the whole tenant as one JSON document (export and import).
 
@@ -20,6 +21,7 @@ pub mod audit;
 pub mod authz;
 pub mod claims;
 pub mod clock;
+pub mod consent;
 pub mod keys;
 pub mod password;
 pub mod pkce;

@@ -1,6 +1,6 @@
 //! The whole tenant as one JSON document (`portcullis export` / `portcullis import`): APIs,
-//! applications, client grants, users and signing keys, to move between SQLite and
-//! PostgreSQL and for backups.
+//! applications, client grants, users (with their consents to applications) and signing keys,
+//! to move between SQLite and PostgreSQL and for backups.
 //!
 //! Secrets stay as stored: client secrets as their keyed hashes, passwords as argon2id
 //! hashes, private keys sealed under the master key. A document is therefore only useful
@@ -10,9 +10,10 @@
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use portcullis_store::{
-    AccessRule, Admin, Client, ClientGrant, KeyState, Page, Permission, ResourceServer, Role,
-    SigningKey, Store, StoreError, User,
+    AccessRule, Admin, Client, ClientGrant, Consent, ConsentFilter, KeyState, Page, Permission,
+    ResourceServer, Role, SigningKey, Store, StoreError, User,
 };
+use portcullis_types::Scope;
 use serde::{Deserialize, Serialize};
 
 use crate::keys::{KeyCipher, KeyError, KeyRing};
@@ -40,6 +41,22 @@ pub struct TenantDocument {
     pub access_rules: Vec<AccessRule>,
     #[serde(default)]
     pub admins: Vec<AdminRecord>,
+    /// Users' consents to third-party applications, so that a move does not ask every user
+    /// again.
+    #[serde(default)]
+    pub consents: Vec<ConsentRecord>,
+}
+
+/// A user's consent to an application, its scope as a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub audience: String,
+    pub scope: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A role, what it grants and who holds it.
@@ -107,6 +124,8 @@ pub enum TenantError {
     NotEmpty(String),
     #[error("signing key {0}: the sealed private key is not valid base64")]
     KeyEncoding(String),
+    #[error("consent {0}: {1}")]
+    ConsentScope(String, portcullis_types::InvalidScope),
     #[error(
         "the document's signing keys do not open with this master key: set \
          PORTCULLIS_MASTER_KEY to the key of the exporting installation ({0})"
@@ -179,7 +198,14 @@ pub async fn export(store: &dyn Store) -> Result<TenantDocument, TenantError> {
             created_at: a.created_at,
         })
         .collect();
+    let every = ConsentFilter::default();
+    let consents = all(|p| store.list_consents(&every, p))
+        .await?
+        .into_iter()
+        .map(consent_record)
+        .collect();
     Ok(TenantDocument {
+        consents,
         roles,
         user_permissions,
         access_rules,
@@ -214,6 +240,7 @@ pub struct ImportCounts {
     pub roles: usize,
     pub access_rules: usize,
     pub admins: usize,
+    pub consents: usize,
 }
 
 /// Writes `document` into an empty `store`. The signing keys are checked against `cipher`
@@ -241,6 +268,11 @@ pub async fn import(
                 retire_after: k.retire_after,
             })
         })
+        .collect::<Result<Vec<_>, TenantError>>()?;
+    let consents = document
+        .consents
+        .iter()
+        .map(consent_from_record)
         .collect::<Result<Vec<_>, TenantError>>()?;
     if !keys.is_empty() {
         KeyRing::from_keys(&keys, cipher, now).map_err(TenantError::Keys)?;
@@ -303,7 +335,11 @@ pub async fn import(
             })
             .await?;
     }
+    for consent in &consents {
+        store.upsert_consent(consent).await?;
+    }
     Ok(ImportCounts {
+        consents: consents.len(),
         roles: document.roles.len(),
         access_rules: document.access_rules.len(),
         admins: document.admins.len(),
@@ -312,6 +348,31 @@ pub async fn import(
         client_grants: document.client_grants.len(),
         users: document.users.len(),
         signing_keys: keys.len(),
+    })
+}
+
+fn consent_record(c: Consent) -> ConsentRecord {
+    ConsentRecord {
+        scope: c.scope.iter().map(str::to_owned).collect(),
+        id: c.id,
+        user_id: c.user_id,
+        client_id: c.client_id,
+        audience: c.audience,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+fn consent_from_record(c: &ConsentRecord) -> Result<Consent, TenantError> {
+    Ok(Consent {
+        id: c.id.clone(),
+        user_id: c.user_id.clone(),
+        client_id: c.client_id.clone(),
+        audience: c.audience.clone(),
+        scope: Scope::parse(&c.scope.join(" "))
+            .map_err(|error| TenantError::ConsentScope(c.id.clone(), error))?,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
     })
 }
 

@@ -112,8 +112,8 @@ pub async fn end(state: &AppState, headers: &HeaderMap, origin: &RequestOrigin) 
     clear_cookie(state, SESSION_COOKIE)
 }
 
-/// The login form's CSRF protection: the browser's random CSRF cookie, and the form value
-/// bound to one authorization request.
+/// The CSRF protection of the hosted forms (login, sign-up, consent): the browser's random
+/// CSRF cookie, and the form value bound to one authorization request.
 pub struct LoginCsrf {
     /// The cookie's value; `set` when it is new and must be set.
     pub cookie: String,

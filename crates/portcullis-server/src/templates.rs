@@ -13,10 +13,11 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 7] = [
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
+    ("consent.html", include_str!("../templates/consent.html")),
     ("message.html", include_str!("../templates/message.html")),
     (
         "web_message.html",

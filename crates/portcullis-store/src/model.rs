@@ -1,5 +1,5 @@
 use portcullis_types::{
-    ClientAuthMethod, EventType, GrantType, RotationType, SigningAlg, TokenDialect,
+    ClientAuthMethod, EventType, GrantType, RotationType, Scope, SigningAlg, TokenDialect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -163,6 +163,30 @@ pub struct ClientGrant {
     pub client_id: String,
     pub audience: String,
     pub scope: Vec<String>,
+}
+
+/// A user's consent to an application (Auth0's user grant): the scopes the user approved for
+/// the application at one audience. There is one per user, application and audience; a later
+/// approval widens it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// `ugr_<hex>`.
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    /// The API's identifier, or the userinfo endpoint when no API was asked for.
+    pub audience: String,
+    pub scope: Scope,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Which consents to list or delete: a field left `None` matches every consent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsentFilter {
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub audience: Option<String>,
 }
 
 /// A database-connection user.

@@ -2,8 +2,9 @@ use async_trait::async_trait;
 
 use crate::{
     error::StoreResult, AccessRule, Admin, AdminSession, AuthorizationCode, Client, ClientGrant,
-    LogEvent, LogFilter, LoginSession, OpaqueToken, Permission, RefreshToken, ResourceServer, Role,
-    RotationOutcome, SigningKey, SweepBefore, SweepCounts, User,
+    Consent, ConsentFilter, LogEvent, LogFilter, LoginSession, OpaqueToken, Permission,
+    RefreshToken, ResourceServer, Role, RotationOutcome, SigningKey, SweepBefore, SweepCounts,
+    User,
 };
 
 /// A page of a listing: `page` counts from zero, as in Auth0's Management API.
@@ -63,6 +64,33 @@ pub trait ClientGrantRepository: Send + Sync {
     async fn list_client_grants(&self, page: Page) -> StoreResult<(Vec<ClientGrant>, u64)>;
     async fn update_client_grant(&self, grant: &ClientGrant) -> StoreResult<()>;
     async fn delete_client_grant(&self, id: &str) -> StoreResult<()>;
+}
+
+/// Users' consents to applications (Auth0's user grants). Deleting a user or an application
+/// deletes their consents.
+#[async_trait]
+pub trait ConsentRepository: Send + Sync {
+    /// Stores `consent`, or, when its user already has one for its application and audience,
+    /// replaces that one's scope and `updated_at` (keeping its id and `created_at`). Returns
+    /// the consent as stored. `NotFound` when the user or the application does not exist.
+    async fn upsert_consent(&self, consent: &Consent) -> StoreResult<Consent>;
+    async fn consent_for(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<Consent>>;
+    async fn consent_by_id(&self, id: &str) -> StoreResult<Option<Consent>>;
+    /// The consents matching `filter`, oldest first, and how many match.
+    async fn list_consents(
+        &self,
+        filter: &ConsentFilter,
+        page: Page,
+    ) -> StoreResult<(Vec<Consent>, u64)>;
+    /// `NotFound` when there is no such consent.
+    async fn delete_consent(&self, id: &str) -> StoreResult<()>;
+    /// Deletes every consent matching `filter`; returns how many were deleted.
+    async fn delete_consents(&self, filter: &ConsentFilter) -> StoreResult<u64>;
 }
 
 /// Users of the database connection.
@@ -315,6 +343,7 @@ pub trait Store:
     ResourceServerRepository
     + ClientRepository
     + ClientGrantRepository
+    + ConsentRepository
     + UserRepository
     + KeyRepository
     + SessionRepository
@@ -337,6 +366,7 @@ impl<T> Store for T where
     T: ResourceServerRepository
         + ClientRepository
         + ClientGrantRepository
+        + ConsentRepository
         + UserRepository
         + KeyRepository
         + SessionRepository

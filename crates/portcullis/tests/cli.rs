@@ -66,6 +66,36 @@ fn stop(mut child: Child) {
     panic!("serve did not stop on SIGTERM");
 }
 
+#[test]
+fn an_application_is_made_third_party_and_back() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = portcullis(
+        dir.path(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Partner",
+            "--type",
+            "regular_web",
+            "--callbacks",
+            "https://partner.example/callback",
+        ],
+    );
+    assert_eq!(app["is_first_party"], true);
+    let id = app["client_id"].as_str().expect("client_id");
+    let third = portcullis(
+        dir.path(),
+        &["clients", "update", id, "--first-party", "false"],
+    );
+    assert_eq!(third["is_first_party"], false);
+    let first = portcullis(
+        dir.path(),
+        &["clients", "update", id, "--first-party", "true"],
+    );
+    assert_eq!(first["is_first_party"], true);
+}
+
 #[tokio::test]
 async fn zero_configuration_serve_and_the_admin_commands() {
     let dir = tempfile::tempdir().expect("temp dir");

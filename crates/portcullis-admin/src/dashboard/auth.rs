@@ -227,6 +227,7 @@ impl Dash {
                     Kind::User => ("User", "/dashboard/users"),
                     Kind::Role => ("Role", "/dashboard/roles"),
                     Kind::ClientGrant => ("Client grant", "/dashboard/applications"),
+                    Kind::UserGrant => ("Authorized application", "/dashboard/users"),
                     Kind::AccessRule => ("Access rule", "/dashboard/apis"),
                     Kind::Administrator | Kind::SigningKeys => ("Page", "/dashboard"),
                 };

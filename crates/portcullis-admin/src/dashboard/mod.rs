@@ -8,13 +8,15 @@
 //!   extractors (session required; POSTs carry the CSRF value).
 //! - [`view`]: templates, the layout, flash messages, pagination, static assets.
 //! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
-//! - one module per section: [`apis`], [`applications`], [`users`], [`roles`], [`logs`];
-//!   [`permissions`] holds the Permissions tab roles and users share.
+//! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
+//!   Applications tab in [`authorized_apps`]), [`roles`], [`logs`]; [`permissions`] holds the
+//!   Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod apis;
 pub mod applications;
 pub mod auth;
+pub mod authorized_apps;
 pub mod bootstrap;
 pub mod form;
 pub mod logs;
@@ -46,6 +48,7 @@ pub fn router() -> Router<AdminState> {
         .merge(apis::routes())
         .merge(applications::routes())
         .merge(users::routes())
+        .merge(authorized_apps::routes())
         .merge(roles::routes())
         .merge(logs::routes())
         .fallback(view::not_found)

@@ -1,6 +1,7 @@
 //! Users: the list with a search by email, Create User, and one page per user with the
 //! Details tab (profile, block or unblock, delete), the Roles tab (assign, remove) and the
-//! Permissions tab (scopes granted directly, not through a role).
+//! Permissions tab (scopes granted directly, not through a role); the Authorized Applications
+//! tab is in the `authorized_apps` module.
 
 use axum::{
     extract::{Path, RawQuery},
@@ -123,7 +124,7 @@ async fn create(Posted { dash, form }: Posted) -> Response {
     }
 }
 
-async fn load(dash: &Dash, id: &str) -> Result<User, Response> {
+pub(super) async fn load(dash: &Dash, id: &str) -> Result<User, Response> {
     let lookup = dash.app.store().user_by_id(id).await;
     dash.found(lookup, SECTION, "User", "/dashboard/users")
 }
@@ -132,7 +133,7 @@ async fn show(Path(id): Path<String>) -> Response {
     Redirect::to(&href(&id, "details")).into_response()
 }
 
-fn tab(
+pub(super) fn tab(
     dash: &Dash,
     status: StatusCode,
     user: &User,

@@ -90,6 +90,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/permissions.html"),
     ),
     (
+        "dashboard/user_applications.html",
+        include_str!("../../templates/user_applications.html"),
+    ),
+    (
         "dashboard/logs.html",
         include_str!("../../templates/logs.html"),
     ),

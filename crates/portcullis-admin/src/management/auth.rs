@@ -203,4 +203,6 @@ scopes! {
     AssignUserRoles => ["update:users", "create:role_members"];
     RemoveUserRoles => ["update:users", "delete:role_members"];
     ReadLogs => ["read:logs"];
+    ReadGrants => ["read:grants"];
+    DeleteGrants => ["delete:grants"];
 }

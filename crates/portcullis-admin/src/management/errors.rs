@@ -102,6 +102,7 @@ impl ApiError {
             ),
             Kind::Application => ("inexistent_client", "The client does not exist"),
             Kind::ClientGrant => ("inexistent_client_grant", "The client grant does not exist"),
+            Kind::UserGrant => ("inexistent_grant", "The grant does not exist"),
             Kind::User => ("inexistent_user", "The user does not exist."),
             Kind::Role => ("inexistent_role", "The role does not exist."),
             Kind::AccessRule => ("inexistent_access_rule", "The access rule does not exist"),

@@ -6,7 +6,7 @@
 //! - [`pagination`]: `page`/`per_page`/`include_totals`, `from`/`take`, `fields`.
 //! - one module per resource: [`resource_servers`] (and their [`access_rules`], a Portcullis
 //!   extension), [`clients`], [`client_grants`], [`users`], [`roles`], [`user_roles`] (users'
-//!   roles and permissions), [`logs`].
+//!   roles and permissions), [`user_grants`] (users' consents to applications), [`logs`].
 //! - [`bootstrap`]: the Management API's own resource server and the first machine client.
 //!
 //! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
@@ -23,6 +23,7 @@ pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
 pub mod roles;
+pub mod user_grants;
 pub mod user_roles;
 pub mod users;
 
@@ -71,6 +72,8 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("create:role_members", "Assign roles"),
     ("delete:role_members", "Remove role assignments"),
     ("read:logs", "Read the audit log"),
+    ("read:grants", "Read users' grants to applications"),
+    ("delete:grants", "Revoke users' grants to applications"),
 ];
 
 #[derive(OpenApi)]
@@ -88,6 +91,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "client-grants", description = "Machine-to-machine grants"),
         (name = "users", description = "Users, their roles and permissions"),
         (name = "roles", description = "Roles (RBAC)"),
+        (name = "grants", description = "Users' consents to applications"),
         (name = "logs", description = "The audit log"),
     )
 )]
@@ -176,6 +180,8 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
             user_roles::add_permissions,
             user_roles::remove_permissions
         ))
+        .routes(routes!(user_grants::list, user_grants::delete_by_user))
+        .routes(routes!(user_grants::delete))
         .routes(routes!(logs::list))
         .routes(routes!(logs::get));
     let (router, mut document) = router.split_for_parts();

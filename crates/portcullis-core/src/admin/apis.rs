@@ -1,7 +1,7 @@
 //! APIs (resource servers): creating, changing and deleting them, their scopes, and the
 //! Management API's own resource server.
 
-use portcullis_store::{Page, ResourceServer, ScopeDefinition, StoreError};
+use portcullis_store::{ConsentFilter, Page, ResourceServer, ScopeDefinition, StoreError};
 use portcullis_types::{SigningAlg, TokenDialect};
 use serde_json::json;
 
@@ -264,7 +264,8 @@ pub async fn remove_scope(
     update_as(cx, actor, id, changes, Action::RemoveScope, true).await
 }
 
-/// Deletes an API and the client grants for it. The system API cannot be deleted.
+/// Deletes an API, the client grants for it and the consents to it. The system API cannot be
+/// deleted.
 pub async fn delete(cx: &Context, actor: &Actor, id: &str) -> Result<(), AdminError> {
     let api = by_id(cx, id).await?;
     refuse_system(&api, "deleted")?;
@@ -279,6 +280,13 @@ pub async fn delete(cx: &Context, actor: &Actor, id: &str) -> Result<(), AdminEr
             Err(other) => return Err(other.into()),
         }
     }
+    // Users' consents to the API go with it: an API made later with the same identifier
+    // starts without them.
+    let consents = ConsentFilter {
+        audience: Some(api.identifier.clone()),
+        ..ConsentFilter::default()
+    };
+    cx.store().delete_consents(&consents).await?;
     cx.record(actor, described(Action::Delete, &api)).await;
     Ok(())
 }

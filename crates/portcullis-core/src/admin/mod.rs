@@ -11,6 +11,7 @@ pub mod administrators;
 pub mod apis;
 pub mod applications;
 mod change;
+pub mod consents;
 pub mod grants;
 pub mod keys;
 pub mod roles;

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::{
     error::{ErrorCode, OAuthError},
+    routes::consent_gate,
     session,
     state::AppState,
     templates::Framing,
@@ -323,16 +324,16 @@ pub async fn resolve_destination(
 }
 
 /// A request whose every parameter checked out.
-struct ValidRequest {
+pub(crate) struct ValidRequest {
     response_type: ResponseType,
-    scopes: Scope,
-    api: Option<ResourceServer>,
+    pub(crate) scopes: Scope,
+    pub(crate) api: Option<ResourceServer>,
     prompt_none: bool,
     prompt_login: bool,
     max_age: Option<i64>,
 }
 
-async fn validate(
+pub(crate) async fn validate(
     app: &AppState,
     client: &Client,
     destination: &Destination,
@@ -507,6 +508,20 @@ pub async fn get(
                     &destination,
                     OAuthError::new(ErrorCode::AccessDenied, "user is blocked"),
                 );
+            }
+            let step = consent_gate::Step {
+                client: &client,
+                user: &user,
+                api: request.api.as_ref(),
+                scope: &request.scopes,
+                prompt: params.prompt.as_deref(),
+                authorize_query: &raw,
+                headers: &headers,
+            };
+            match consent_gate::gate(&app, step).await {
+                Ok(None) => {}
+                Ok(Some(page)) => return page,
+                Err(error) => return deliver_error(&app, &destination, error),
             }
             match respond(
                 &app,

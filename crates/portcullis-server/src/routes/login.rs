@@ -307,7 +307,7 @@ async fn submit(
 }
 
 /// The authorization request minus `prompt`: having just logged in, `prompt=login` is honoured.
-fn without_prompt(query: &str) -> String {
+pub(crate) fn without_prompt(query: &str) -> String {
     let pairs = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key != "prompt");
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)

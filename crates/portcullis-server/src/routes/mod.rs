@@ -1,6 +1,8 @@
 //! The router: every endpoint, its CORS policy, body limits and metrics.
 
 pub mod authorize;
+pub mod consent;
+pub mod consent_gate;
 pub mod discovery;
 pub mod login;
 pub mod logout;
@@ -81,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/authorize", get(authorize::get))
         .route("/u/login", get(login::get_login).post(login::post_login))
         .route("/u/signup", get(login::get_signup).post(login::post_signup))
+        .route("/u/consent", post(consent::post))
         .route("/v2/logout", get(logout::v2))
         .route("/oidc/logout", get(logout::oidc).post(logout::oidc));
     let operations = Router::new()

@@ -79,14 +79,14 @@ impl TestApp {
 }
 
 impl Admin {
-    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
         let response = self.browser.get(app.url(path)).send().await.expect("get");
         let status = response.status();
         (status, unescape(&response.text().await.expect("html")))
     }
 
     /// Posts `fields` from the page at `from`, with that page's CSRF value, as a browser does.
-    async fn post(
+    pub(crate) async fn post(
         &self,
         app: &TestApp,
         from: &str,
@@ -146,7 +146,7 @@ impl Admin {
 }
 
 /// The text of HTML with the entities our templates write decoded, to compare with plain text.
-fn unescape(html: &str) -> String {
+pub(crate) fn unescape(html: &str) -> String {
     html.replace("&#x2f;", "/")
         .replace("&#x27;", "'")
         .replace("&quot;", "\"")
@@ -156,7 +156,7 @@ fn unescape(html: &str) -> String {
 }
 
 /// The dashboard's path of a user page (user ids hold `|`).
-fn user_path(user_id: &str, tab: &str) -> String {
+pub(crate) fn user_path(user_id: &str, tab: &str) -> String {
     format!("/dashboard/users/{}/{tab}", user_id.replace('|', "%7C"))
 }
 

@@ -48,6 +48,9 @@ const MOUNTED: &[(&str, &str)] = &[
     ("delete", "/roles/{id}/permissions"),
     ("get", "/roles/{id}/users"),
     ("post", "/roles/{id}/users"),
+    ("get", "/grants"),
+    ("delete", "/grants"),
+    ("delete", "/grants/{id}"),
     ("get", "/logs"),
     ("get", "/logs/{id}"),
 ];

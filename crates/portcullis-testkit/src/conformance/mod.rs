@@ -13,13 +13,14 @@ use portcullis_store::{
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect};
 
 mod admin;
+mod consents;
 mod keys;
 mod maintenance;
 mod protocol;
 mod rbac;
 mod tenant;
 
-pub use self::{admin::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*};
+pub use self::{admin::*, consents::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*};
 
 const NOW: i64 = 1_800_000_000;
 

@@ -50,6 +50,7 @@ macro_rules! conformance {
 conformance!(
     resource_server_crud,
     client_and_grant_crud,
+    consents_upsert_filter_and_cascade,
     user_crud_and_email_case_insensitivity,
     list_pagination_and_total,
     sessions_expire,

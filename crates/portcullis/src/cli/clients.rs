@@ -52,7 +52,8 @@ enum ClientsAction {
     },
     /// List applications.
     List,
-    /// Change an application's URLs, grant types or name (a list given replaces the old one).
+    /// Change an application's URLs, grant types, name or ownership (a list given replaces the
+    /// old one).
     Update {
         #[arg(allow_hyphen_values = true)]
         client_id: String,
@@ -68,6 +69,9 @@ enum ClientsAction {
         /// Grant types, such as authorization_code,refresh_token,implicit.
         #[arg(long, value_delimiter = ',')]
         grant_types: Option<Vec<String>>,
+        /// true or false: a third-party application (false) asks users for consent.
+        #[arg(long)]
+        first_party: Option<bool>,
     },
     /// Give a confidential application a new secret (printed once; the old one stops working).
     RotateSecret {
@@ -116,6 +120,7 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
             logout_urls,
             web_origins,
             grant_types,
+            first_party,
         } => {
             let grant_types = grant_types
                 .map(|types| {
@@ -132,6 +137,7 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
                 allowed_origins: web_origins.clone(),
                 web_origins,
                 grant_types,
+                is_first_party: first_party,
                 ..ClientChanges::default()
             };
             let (client, secret) = applications::update(&cx.cx, &Actor::Cli, &client_id, changes)

@@ -1,5 +1,5 @@
-//! The Settings tab of an application: its name, URLs, grants, token lifetimes and refresh
-//! rotation; and deleting it.
+//! The Settings tab of an application: its name, whether it is a third-party application,
+//! URLs, grants, token lifetimes and refresh rotation; and deleting it.
 
 use axum::{extract::Path, http::StatusCode, response::Response};
 use minijinja::context;
@@ -29,6 +29,8 @@ const ALIASES: &[(&str, &str)] = &[
 #[derive(Serialize)]
 struct SettingsForm {
     name: String,
+    /// Owned by someone else: users are asked to consent to what it requests.
+    third_party: bool,
     callbacks: String,
     allowed_logout_urls: String,
     web_origins: String,
@@ -43,6 +45,7 @@ impl SettingsForm {
     fn of(client: &Client) -> Self {
         SettingsForm {
             name: client.name.clone(),
+            third_party: !client.is_first_party,
             callbacks: client.callbacks.join("\n"),
             allowed_logout_urls: client.allowed_logout_urls.join("\n"),
             web_origins: client.web_origins.join("\n"),
@@ -61,6 +64,7 @@ impl SettingsForm {
     fn submitted(form: &FormData) -> Self {
         SettingsForm {
             name: form.get("name").to_owned(),
+            third_party: form.checked("third_party"),
             callbacks: form.raw("callbacks").to_owned(),
             allowed_logout_urls: form.raw("allowed_logout_urls").to_owned(),
             web_origins: form.raw("web_origins").to_owned(),
@@ -127,6 +131,7 @@ pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) 
     refresh.leeway = leeway;
     let changes = ClientChanges {
         name: Some(submitted.name.clone()),
+        is_first_party: Some(!submitted.third_party),
         callbacks: Some(form.list("callbacks")),
         allowed_logout_urls: Some(form.list("allowed_logout_urls")),
         web_origins: Some(form.list("web_origins")),

@@ -1,0 +1,6 @@
+//! Users' consents to applications. The code is shared with the SQLite backend.
+
+type Row = sqlx::postgres::PgRow;
+type Backend = crate::PgStore;
+
+include!("../../portcullis-store-shared/consents.rs");
