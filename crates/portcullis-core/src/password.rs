@@ -80,10 +80,30 @@ impl Passwords {
         .await
         .map_err(|e| PasswordError::Internal(e.to_string()))
     }
+
+    /// Whether `password` matches any of the `stored` hashes (a user's recent passwords). Each
+    /// hash costs one full check, so callers keep the list short.
+    pub async fn matches_any(
+        &self,
+        password: &Secret,
+        stored: Vec<String>,
+    ) -> Result<bool, PasswordError> {
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || {
+            stored
+                .iter()
+                .any(|hash| verify_password(password.expose_str(), hash))
+        })
+        .await
+        .map_err(|e| PasswordError::Internal(e.to_string()))
+    }
 }
 
-/// The password policy of the hosted sign-up page and the Management API.
-pub fn check_password_policy(password: &str) -> Result<(), &'static str> {
+/// The password policy of dashboard administrators: at least 8 characters. It is fixed, not
+/// the tenant's: a database connection set to a weaker policy for its users must not weaken
+/// the administrators' passwords. Users' passwords follow the connection's policy
+/// ([`crate::password_policy`]).
+pub fn check_admin_password(password: &str) -> Result<(), &'static str> {
     if password.chars().count() < 8 {
         return Err("Password is too short: use at least 8 characters.");
     }

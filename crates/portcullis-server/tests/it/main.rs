@@ -9,6 +9,7 @@ mod authorize_errors;
 mod client_credentials;
 mod client_policies;
 mod code_flow;
+mod connection;
 mod consent;
 mod dashboard;
 mod implicit;
