@@ -9,6 +9,7 @@ mod authorize_errors;
 mod client_credentials;
 mod code_flow;
 mod dashboard;
+mod edge;
 mod implicit;
 mod keys;
 mod layout_rules;
