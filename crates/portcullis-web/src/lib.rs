@@ -1,14 +1,17 @@
 //! The HTTP edge the protocol server and the administration surfaces share: cookies, where a
-//! request comes from, and which requests may write. Nothing here knows a route.
+//! request comes from (behind trusted proxies too), and which requests may write. Nothing here
+//! knows a route.
 
 mod cookies;
+mod forwarded;
 mod origin;
 
 use axum::http::Method;
 
 pub use self::{
     cookies::{cookie_value, set_cookie, CookieOptions, Cookies},
-    origin::ClientOrigin,
+    forwarded::{ForwardedHeader, TrustedProxies},
+    origin::{ClientAddress, ClientOrigin},
 };
 
 /// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).

@@ -11,6 +11,7 @@ mod client_policies;
 mod code_flow;
 mod consent;
 mod dashboard;
+mod edge;
 mod implicit;
 mod keys;
 mod layout_rules;
