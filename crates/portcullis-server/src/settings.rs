@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 pub use portcullis_admin::BootstrapCredentials;
-pub use portcullis_core::sign_in::ThrottleLimits;
+pub use portcullis_core::{password::HashingLimits, sign_in::ThrottleLimits};
 use portcullis_types::Secret;
 
 /// Certificate and key (PEM files) for serving https.
@@ -29,6 +29,9 @@ pub struct Settings {
     /// Login sessions last this long.
     pub session_lifetime: i64,
     pub throttle: ThrottleLimits,
+    /// Password hashes computed at once and waiting; past them logins and sign-ups are
+    /// answered 429 at once.
+    pub hashing: HashingLimits,
     /// How often a replica reloads signing keys and CORS origins from the store and drops its
     /// copy of applications, APIs and grants: the bound on how long a change made elsewhere
     /// (the CLI, another replica) takes to apply here.
@@ -48,6 +51,7 @@ impl Settings {
             code_lifetime: 60,
             session_lifetime: 3 * 86_400,
             throttle: ThrottleLimits::default(),
+            hashing: HashingLimits::default(),
             cache_refresh_seconds: 5,
             bootstrap_client: None,
         }

@@ -1,12 +1,14 @@
 //! The HTTP edge the protocol server and the administration surfaces share: cookies, where a
-//! request comes from, and which requests may write. Nothing here knows a route.
+//! request comes from, which requests may write, and the answer to a full hashing queue. Nothing here knows a route.
 
+mod busy;
 mod cookies;
 mod origin;
 
 use axum::http::Method;
 
 pub use self::{
+    busy::{retry_after_busy, BUSY_MESSAGE},
     cookies::{cookie_value, set_cookie, CookieOptions},
     origin::ClientOrigin,
 };

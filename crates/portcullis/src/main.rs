@@ -79,6 +79,8 @@ struct ServeArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "PORTCULLIS_LOG_FORMAT")]
     log_format: Option<String>,
+    #[command(flatten)]
+    throttle: config::ThrottleArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -147,6 +149,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         mut settings,
         store: location,
     } = config::load(&args.store, args.listen, args.issuer.as_deref())?;
+    settings.throttle = config::throttle(&args.throttle, &file)?;
     let tls_cert = args.tls_cert.or(file.tls_cert);
     let tls_key = args.tls_key.or(file.tls_key);
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {

@@ -23,13 +23,13 @@ const ADMIN_EMAIL: &str = "ops@example.com";
 const ADMIN_PASSWORD: &str = "a long admin password";
 
 /// A browser signed in to the dashboard as a new administrator.
-struct Admin {
+pub(crate) struct Admin {
     browser: reqwest::Client,
     id: String,
 }
 
 impl TestApp {
-    async fn dashboard_admin(&self) -> Admin {
+    pub(crate) async fn dashboard_admin(&self) -> Admin {
         let admin = administrators::create(
             &self.cx,
             &Actor::System,
@@ -50,7 +50,7 @@ impl TestApp {
         }
     }
 
-    async fn sign_in(
+    pub(crate) async fn sign_in(
         &self,
         browser: &reqwest::Client,
         email: &str,
@@ -79,7 +79,7 @@ impl TestApp {
 }
 
 impl Admin {
-    async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> (StatusCode, String) {
         let response = self.browser.get(app.url(path)).send().await.expect("get");
         let status = response.status();
         (status, unescape(&response.text().await.expect("html")))
@@ -107,7 +107,7 @@ impl Admin {
     }
 
     /// Posts and expects the redirect of a successful change; returns its target.
-    async fn post_ok(
+    pub(crate) async fn post_ok(
         &self,
         app: &TestApp,
         from: &str,
@@ -156,7 +156,7 @@ fn unescape(html: &str) -> String {
 }
 
 /// The dashboard's path of a user page (user ids hold `|`).
-fn user_path(user_id: &str, tab: &str) -> String {
+pub(crate) fn user_path(user_id: &str, tab: &str) -> String {
     format!("/dashboard/users/{}/{tab}", user_id.replace('|', "%7C"))
 }
 
