@@ -99,7 +99,7 @@ impl Application {
         let ring = KeyRing::from_keys(&store.live_keys().await?, &key_cipher, clock.now())
             .context("loading the signing keys")?;
         let keys = Arc::new(KeyCache::new(ring));
-        let passwords = Passwords::new();
+        let passwords = Passwords::with_limits(settings.hashing);
         let audit_log = StoreAudit::new(store.clone(), clock.clone());
         let sign_in = SignIn::new(settings.throttle, passwords.clone());
         let admin = AdminState::new(AdminInner {
@@ -109,6 +109,7 @@ impl Application {
                 secrets: hasher.clone(),
                 passwords,
                 audit: Arc::new(audit_log.clone()),
+                throttle: settings.throttle,
             },
             keys: keys.clone(),
             settings: AdminSettings {

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 pub use portcullis_admin::BootstrapCredentials;
-pub use portcullis_core::sign_in::ThrottleLimits;
+pub use portcullis_core::{password::HashingLimits, sign_in::ThrottleLimits};
 use portcullis_types::Secret;
 pub use portcullis_web::{ForwardedHeader, TrustedProxies};
 
@@ -40,6 +40,9 @@ pub struct Settings {
     /// Audit log events older than this many days are swept; `None` keeps them.
     pub audit_retention_days: Option<u32>,
     pub throttle: ThrottleLimits,
+    /// Password hashes computed at once and waiting; past them logins and sign-ups are
+    /// answered 429 at once.
+    pub hashing: HashingLimits,
     /// How often a replica reloads signing keys and CORS origins from the store and drops its
     /// copy of applications, APIs and grants: the bound on how long a change made elsewhere
     /// (the CLI, another replica) takes to apply here.
@@ -110,6 +113,7 @@ impl Settings {
             sweep_interval_seconds: 600,
             audit_retention_days: Some(30),
             throttle: ThrottleLimits::default(),
+            hashing: HashingLimits::default(),
             cache_refresh_seconds: 5,
             bootstrap_client: None,
             trusted_proxies: TrustedProxies::default(),

@@ -1,7 +1,8 @@
 //! The HTTP edge the protocol server and the administration surfaces share: cookies, where a
-//! request comes from (behind trusted proxies too), and which requests may write. Nothing here
-//! knows a route.
+//! request comes from (behind trusted proxies too), which requests may write, and the answer to
+//! a full hashing queue. Nothing here knows a route.
 
+mod busy;
 mod cookies;
 mod forwarded;
 mod origin;
@@ -9,6 +10,7 @@ mod origin;
 use axum::http::Method;
 
 pub use self::{
+    busy::{retry_after_busy, BUSY_MESSAGE},
     cookies::{cookie_value, set_cookie, CookieOptions, Cookies},
     forwarded::{ForwardedHeader, TrustedProxies},
     origin::{ClientAddress, ClientOrigin},

@@ -12,7 +12,7 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use portcullis_server::{
-    settings::{BootstrapCredentials, ForwardedHeader, RateGroup, TrustedProxies},
+    settings::{BootstrapCredentials, ForwardedHeader, RateGroup, ThrottleLimits, TrustedProxies},
     Settings,
 };
 use portcullis_types::Secret;
@@ -66,6 +66,10 @@ pub struct FileConfig {
     pub header_read_timeout_seconds: Option<u64>,
     pub max_header_bytes: Option<usize>,
     pub metrics_listen: Option<SocketAddr>,
+    pub max_failed_logins: Option<u64>,
+    pub max_failed_logins_per_ip: Option<u64>,
+    pub max_signups_per_ip: Option<u64>,
+    pub throttle_window_seconds: Option<i64>,
 }
 
 /// How the server meets the network: proxies, rate limits, slow clients, the metrics listener.
@@ -153,6 +157,63 @@ pub fn apply_edge(
     connections.validate().map_err(anyhow::Error::msg)?;
     settings.metrics_listen = args.metrics_listen.or(file.metrics_listen);
     Ok(())
+}
+
+/// Brute-force protection and sign-up throttling (`portcullis serve`); each falls back to the
+/// configuration file, then to Auth0's defaults.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ThrottleArgs {
+    /// Failed logins per account and client address (an IPv6 address counts as its /64)
+    /// before that pair is refused for the rest of the window. Default 10.
+    #[arg(long, env = "PORTCULLIS_MAX_FAILED_LOGINS")]
+    pub max_failed_logins: Option<u64>,
+    /// Failed logins per client address, whatever the accounts, before the address is
+    /// refused for the rest of the window. Default 100.
+    #[arg(long, env = "PORTCULLIS_MAX_FAILED_LOGINS_PER_IP")]
+    pub max_failed_logins_per_ip: Option<u64>,
+    /// Sign-up attempts per client address per window, successful or not. Default 50.
+    #[arg(long, env = "PORTCULLIS_MAX_SIGNUPS_PER_IP")]
+    pub max_signups_per_ip: Option<u64>,
+    /// The window those limits count in, in seconds. Default 900.
+    #[arg(long, env = "PORTCULLIS_THROTTLE_WINDOW_SECONDS")]
+    pub throttle_window_seconds: Option<i64>,
+}
+
+/// The throttling limits from the arguments (flags and environment), then the file.
+pub fn throttle(args: &ThrottleArgs, file: &FileConfig) -> anyhow::Result<ThrottleLimits> {
+    let mut limits = ThrottleLimits::default();
+    let counts = [
+        (
+            &mut limits.per_pair,
+            args.max_failed_logins.or(file.max_failed_logins),
+            "max_failed_logins",
+        ),
+        (
+            &mut limits.per_ip,
+            args.max_failed_logins_per_ip
+                .or(file.max_failed_logins_per_ip),
+            "max_failed_logins_per_ip",
+        ),
+        (
+            &mut limits.signups_per_ip,
+            args.max_signups_per_ip.or(file.max_signups_per_ip),
+            "max_signups_per_ip",
+        ),
+    ];
+    for (limit, given, name) in counts {
+        if let Some(count) = given {
+            anyhow::ensure!(count >= 1, "{name} must be at least 1");
+            *limit = count;
+        }
+    }
+    if let Some(seconds) = args
+        .throttle_window_seconds
+        .or(file.throttle_window_seconds)
+    {
+        anyhow::ensure!(seconds >= 1, "throttle_window_seconds must be at least 1");
+        limits.window_seconds = seconds;
+    }
+    Ok(limits)
 }
 
 pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -347,5 +408,24 @@ mod tests {
             let error = settings(flags, file).unwrap_err().to_string();
             assert!(error.contains(needle), "{flags:?} {file:?}: {error}");
         }
+    }
+
+    #[test]
+    fn throttle_limits_come_from_flags_then_the_file() {
+        let file: FileConfig =
+            toml::from_str("max_failed_logins = 5\nmax_signups_per_ip = 7").expect("toml");
+        let args = ThrottleArgs {
+            max_failed_logins: Some(3),
+            ..ThrottleArgs::default()
+        };
+        let limits = throttle(&args, &file).expect("limits");
+        assert_eq!(limits.per_pair, 3, "the flag wins");
+        assert_eq!(limits.signups_per_ip, 7, "then the file");
+        assert_eq!(limits.per_ip, ThrottleLimits::default().per_ip);
+        let zero = ThrottleArgs {
+            max_failed_logins_per_ip: Some(0),
+            ..ThrottleArgs::default()
+        };
+        assert!(throttle(&zero, &FileConfig::default()).is_err());
     }
 }

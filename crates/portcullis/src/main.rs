@@ -82,6 +82,8 @@ struct ServeArgs {
     log_format: Option<String>,
     #[command(flatten)]
     edge: EdgeArgs,
+    #[command(flatten)]
+    throttle: config::ThrottleArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -150,6 +152,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         mut settings,
         store: location,
     } = config::load(&args.store, args.listen, args.issuer.as_deref())?;
+    settings.throttle = config::throttle(&args.throttle, &file)?;
     let tls_cert = args.tls_cert.or(file.tls_cert.clone());
     let tls_key = args.tls_key.or(file.tls_key.clone());
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod authorize_errors;
+mod brute_force;
 mod client_credentials;
 mod client_policies;
 mod code_flow;
