@@ -112,9 +112,11 @@ pub enum SignInError {
     #[error("wrong email or password")]
     WrongCredentials,
     /// Too many failures for this account from this address, or from this address overall,
-    /// in this window.
+    /// in this window. `first` is true for the refusal that crossed the limit and false for
+    /// the ones after it in the same window: only the first is worth an audit entry, so a
+    /// client hammering a closed door cannot grow the log one row per request.
     #[error("too many failed sign-ins")]
-    Throttled,
+    Throttled { first: bool },
     /// Every password-hashing slot is taken: refused at once, nothing counted or computed.
     #[error("too many sign-ins under way")]
     Busy,
@@ -183,13 +185,19 @@ impl SignIn {
         let group = address_group(ip);
         let pair_key = format!("{}{group}", pair_prefix(realm, email));
         let ip_key = ip_key(realm, &group);
-        if store.hit(&pair_key, window).await? > limits.per_pair {
-            return Err(SignInError::Throttled);
+        let pair_hits = store.hit(&pair_key, window).await?;
+        if pair_hits > limits.per_pair {
+            return Err(SignInError::Throttled {
+                first: pair_hits == limits.per_pair + 1,
+            });
         }
-        if store.hit(&ip_key, window).await? > limits.per_ip {
+        let ip_hits = store.hit(&ip_key, window).await?;
+        if ip_hits > limits.per_ip {
             // Refused for the address, not for this account: the pair's hit is given back.
             store.take_back(&pair_key, window).await?;
-            return Err(SignInError::Throttled);
+            return Err(SignInError::Throttled {
+                first: ip_hits == limits.per_ip + 1,
+            });
         }
         let found = lookup().await?;
         let (account, hash) = match found {
@@ -221,7 +229,9 @@ impl SignIn {
         let window = self.limits.window_start(now);
         let attempts = store.hit(&signup_key(&address_group(ip)), window).await?;
         if attempts > self.limits.signups_per_ip {
-            return Err(SignInError::Throttled);
+            return Err(SignInError::Throttled {
+                first: attempts == self.limits.signups_per_ip + 1,
+            });
         }
         Ok(())
     }

@@ -437,12 +437,14 @@ pub async fn signin(
                 .await;
             return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
         }
-        Err(SignInError::Throttled) => {
-            app.audit(failed(
-                EventType::LoginThrottled,
-                "Too many failed dashboard sign-ins",
-            ))
-            .await;
+        Err(SignInError::Throttled { first }) => {
+            if first {
+                app.audit(failed(
+                    EventType::LoginThrottled,
+                    "Too many failed dashboard sign-ins",
+                ))
+                .await;
+            }
             return again(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many failed attempts. Wait a few minutes and try again.",

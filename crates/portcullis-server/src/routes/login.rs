@@ -212,10 +212,12 @@ async fn submit(
     let user = match screen {
         Screen::Login => match authenticate(&app, &origin, &form).await {
             Ok(user) => user,
-            Err(LoginFailure::Throttled) => {
+            Err(LoginFailure::Throttled { first }) => {
                 app.metrics.login("throttled");
-                app.audit(failed(EventType::LoginThrottled, "Too many failed logins"))
-                    .await;
+                if first {
+                    app.audit(failed(EventType::LoginThrottled, "Too many failed logins"))
+                        .await;
+                }
                 return again(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many failed attempts. Wait a few minutes and try again.",
@@ -248,10 +250,12 @@ async fn submit(
                 .await
             {
                 Ok(()) => {}
-                Err(SignInError::Throttled) => {
+                Err(SignInError::Throttled { first }) => {
                     app.metrics.login("throttled");
-                    app.audit(failed(EventType::FailedSignup, "Too many sign-ups"))
-                        .await;
+                    if first {
+                        app.audit(failed(EventType::FailedSignup, "Too many sign-ups"))
+                            .await;
+                    }
                     return again(
                         StatusCode::TOO_MANY_REQUESTS,
                         "Too many sign-ups from your network. Wait a few minutes and try again.",
@@ -348,7 +352,10 @@ pub(crate) fn without_prompt(query: &str) -> String {
 enum LoginFailure {
     WrongCredentials,
     Blocked,
-    Throttled,
+    /// `first`: this refusal crossed the limit (the only one recorded in its window).
+    Throttled {
+        first: bool,
+    },
     Busy,
     Internal,
 }
@@ -389,7 +396,7 @@ async fn authenticate(
         Ok(user) if user.blocked => Err(LoginFailure::Blocked),
         Ok(user) => Ok(user),
         Err(SignInError::WrongCredentials) => Err(LoginFailure::WrongCredentials),
-        Err(SignInError::Throttled) => Err(LoginFailure::Throttled),
+        Err(SignInError::Throttled { first }) => Err(LoginFailure::Throttled { first }),
         Err(SignInError::Busy) => Err(LoginFailure::Busy),
         Err(error) => {
             tracing::error!(%error, "login failed");

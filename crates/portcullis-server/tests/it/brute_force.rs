@@ -130,6 +130,41 @@ async fn a_blocked_pair_leaves_the_account_open_from_other_addresses() {
     );
 }
 
+/// Hammering a blocked pair costs one `limit_wc` entry per window, not one per request; a new
+/// window that fills up again records one more.
+#[tokio::test]
+async fn repeated_refusals_are_recorded_once_per_window() {
+    let app = spawn_app().await;
+    let spa = app.create_spa(false).await;
+    app.create_user(EMAIL).await;
+    let attacker = browser_from("127.0.0.2");
+    let throttled_entries = || async {
+        let (events, _) = app
+            .store
+            .list_logs(&LogFilter::default(), Page::ALL)
+            .await
+            .unwrap();
+        let count = |code: &str| {
+            events
+                .iter()
+                .filter(|e| e.event_type.as_str() == code)
+                .count()
+        };
+        (count("limit_wc"), count("f"))
+    };
+    for window in 1..=2 {
+        block_pair(&app, &attacker, &spa).await;
+        for _ in 0..25 {
+            assert_eq!(
+                login(&app, &attacker, &spa, WRONG).await,
+                StatusCode::TOO_MANY_REQUESTS
+            );
+        }
+        assert_eq!(throttled_entries().await, (window, 10 * window));
+        app.clock.advance(901);
+    }
+}
+
 #[tokio::test]
 async fn parallel_guesses_cannot_slip_past_the_limit() {
     // A queue long enough for every guess: this is about counting, not the hashing bound.
