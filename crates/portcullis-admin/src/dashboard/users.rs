@@ -1,7 +1,8 @@
 //! Users: the list with a search by email, Create User, and one page per user with the
-//! Details tab (profile, block or unblock, delete), the Roles tab (assign, remove) and the
-//! Permissions tab (scopes granted directly, not through a role); the Authorized Applications
-//! tab is in the `authorized_apps` module.
+//! Details tab (profile, block or unblock, the addresses brute-force protection blocks and
+//! their unblocking, delete), the Roles tab (assign, remove) and the Permissions tab (scopes
+//! granted directly, not through a role); the Authorized Applications tab is in the
+//! `authorized_apps` module.
 
 use axum::{
     extract::{Path, RawQuery},
@@ -11,10 +12,13 @@ use axum::{
     Router,
 };
 use minijinja::context;
-use portcullis_core::admin::{
-    roles,
-    users::{self, NewUser, UserChanges},
-    AdminError, Kind, MetadataChange,
+use portcullis_core::{
+    admin::{
+        roles,
+        users::{self, NewUser, UserChanges},
+        AdminError, Kind, MetadataChange,
+    },
+    sign_in::LoginBlock,
 };
 use portcullis_store::{Page, StoreError, User};
 use portcullis_types::Secret;
@@ -39,6 +43,7 @@ pub fn routes() -> Router<AdminState> {
         .route("/users/{id}", get(show))
         .route("/users/{id}/details", get(details).post(save_details))
         .route("/users/{id}/block", post(block))
+        .route("/users/{id}/login-blocks", post(clear_login_blocks))
         .route("/users/{id}/delete", post(delete))
         .route("/users/{id}/roles", get(roles).post(assign_role))
         .route("/users/{id}/roles/remove", post(remove_role))
@@ -199,28 +204,45 @@ fn metadata_field(field: &str, text: &str) -> Result<MetadataChange, FormError> 
 fn details_tab(
     dash: &Dash,
     status: StatusCode,
-    user: &User,
+    (user, login_blocks): &(User, Vec<LoginBlock>),
     form: DetailsForm,
     error: Option<FormError>,
 ) -> Response {
-    tab(dash, status, user, "details", context! { form, error })
+    tab(
+        dash,
+        status,
+        user,
+        "details",
+        context! { form, error, login_blocks },
+    )
+}
+
+/// The user and the addresses brute-force protection blocks their email for, which the
+/// Details tab shows.
+async fn load_details(dash: &Dash, id: &str) -> Result<(User, Vec<LoginBlock>), Response> {
+    let user = load(dash, id).await?;
+    match users::login_blocks(&dash.app.cx, &user.email).await {
+        Ok(blocks) => Ok((user, blocks)),
+        Err(error) => Err(dash.fail(SECTION, error)),
+    }
 }
 
 async fn details(dash: Dash, Path(id): Path<String>) -> Response {
-    match load(&dash, &id).await {
-        Ok(user) => {
-            let form = DetailsForm::of(&user);
-            details_tab(&dash, StatusCode::OK, &user, form, None)
+    match load_details(&dash, &id).await {
+        Ok(loaded) => {
+            let form = DetailsForm::of(&loaded.0);
+            details_tab(&dash, StatusCode::OK, &loaded, form, None)
         }
         Err(page) => page,
     }
 }
 
 async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let user = match load(&dash, &id).await {
-        Ok(user) => user,
+    let loaded = match load_details(&dash, &id).await {
+        Ok(loaded) => loaded,
         Err(page) => return page,
     };
+    let user = &loaded.0;
     let submitted = DetailsForm {
         name: form.get("name").to_owned(),
         email_verified: form.checked("email_verified"),
@@ -241,7 +263,7 @@ async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> 
             return details_tab(
                 &dash,
                 StatusCode::BAD_REQUEST,
-                &user,
+                &loaded,
                 submitted,
                 Some(error),
             )
@@ -256,10 +278,10 @@ async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> 
     };
     update(
         &dash,
-        &user,
+        user,
         changes,
         "Profile saved.",
-        |dash, status, error| details_tab(dash, status, &user, submitted, Some(error)),
+        |dash, status, error| details_tab(dash, status, &loaded, submitted, Some(error)),
     )
     .await
 }
@@ -303,18 +325,33 @@ async fn block(Path(id): Path<String>, Posted { dash, form }: Posted) -> Respons
     .await
 }
 
+/// Unblocks the user's email from every address brute-force protection blocked it for.
+async fn clear_login_blocks(Path(id): Path<String>, Posted { dash, .. }: Posted) -> Response {
+    match users::clear_login_blocks_of(&dash.app.cx, &dash.actor(), &id).await {
+        Ok(()) => dash.redirect(
+            &href(&id, "details"),
+            "Unblocked: they can log in again from every address.",
+        ),
+        Err(error) => match dash.refusal(error, SECTION, &[]) {
+            Ok((_, error)) => dash.fail(SECTION, error.message),
+            Err(page) => page,
+        },
+    }
+}
+
 async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let user = match load(&dash, &id).await {
-        Ok(user) => user,
+    let loaded = match load_details(&dash, &id).await {
+        Ok(loaded) => loaded,
         Err(page) => return page,
     };
+    let user = &loaded.0;
     if !form.get("confirm").eq_ignore_ascii_case(&user.email) {
         let error = FormError::at(
             "confirm",
             "Type the user's email address to confirm that they should be deleted.",
         );
-        let form = DetailsForm::of(&user);
-        return details_tab(&dash, StatusCode::BAD_REQUEST, &user, form, Some(error));
+        let form = DetailsForm::of(user);
+        return details_tab(&dash, StatusCode::BAD_REQUEST, &loaded, form, Some(error));
     }
     match users::delete(&dash.app.cx, &dash.actor(), &user.user_id).await {
         Ok(()) | Err(AdminError::NotFound(Kind::User)) => {

@@ -36,6 +36,7 @@ use crate::{
     keys::KeyLifecycleError,
     password::{PasswordError, Passwords},
     secrets::SecretHasher,
+    sign_in::ThrottleLimits,
     Clock,
 };
 
@@ -48,6 +49,8 @@ pub struct Context {
     pub secrets: SecretHasher,
     pub passwords: Passwords,
     pub audit: Arc<dyn AuditSink>,
+    /// The login page's brute-force limits: which of a user's login blocks are in force.
+    pub throttle: ThrottleLimits,
 }
 
 impl Context {
@@ -60,6 +63,7 @@ impl Context {
             clock,
             secrets: SecretHasher::new(master_key),
             passwords: Passwords::new(),
+            throttle: ThrottleLimits::default(),
         }
     }
 

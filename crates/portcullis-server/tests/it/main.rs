@@ -6,12 +6,14 @@
 mod helpers;
 
 mod authorize_errors;
+mod brute_force;
 mod client_credentials;
 mod client_policies;
 mod code_flow;
 mod connection;
 mod consent;
 mod dashboard;
+mod edge;
 mod implicit;
 mod keys;
 mod layout_rules;
