@@ -176,7 +176,9 @@ pub fn check(
 
 /// The policy's rules in short sentences, for the pages where a user chooses a password.
 pub fn rules(connection: &DatabaseConnection) -> Vec<String> {
-    let mut rules = vec![format!("At least {} characters", min_length(connection))];
+    let length = min_length(connection);
+    let plural = if length == 1 { "" } else { "s" };
+    let mut rules = vec![format!("At least {length} character{plural}")];
     match connection.password_policy {
         PasswordStrength::None | PasswordStrength::Low => {}
         PasswordStrength::Fair => {

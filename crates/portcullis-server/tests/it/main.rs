@@ -28,6 +28,7 @@ mod management_roles;
 mod management_sdk;
 mod management_support;
 mod management_users;
+mod metadata;
 mod operations;
 mod policies;
 mod refresh;
