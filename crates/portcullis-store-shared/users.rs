@@ -3,7 +3,7 @@
 // backend's row type) and `Backend` (its store) in scope. Placeholders are `$N`, which
 // PostgreSQL and SQLite both read, so one text of SQL serves both.
 //
-// Users.
+// Users, their metadata and their previous passwords.
 //
 // It calls none of the backends' lock hooks; only signing keys and refresh-token families
 // need them.
@@ -12,7 +12,12 @@ use async_trait::async_trait;
 use portcullis_store::{Page, StoreError, User, UserRepository};
 use sqlx::Row as _;
 
-use crate::{backend, clients::found, like_pattern, limits};
+use crate::{
+    backend,
+    clients::found,
+    like_pattern, limits,
+    rows::{from_json, to_json},
+};
 
 fn user_from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
@@ -28,6 +33,8 @@ fn user_from_row(row: &Row) -> Result<User, StoreError> {
         updated_at: row.try_get("updated_at").map_err(backend)?,
         last_login: row.try_get("last_login").map_err(backend)?,
         logins_count: row.try_get("logins_count").map_err(backend)?,
+        user_metadata: from_json(row.try_get::<&str, _>("user_metadata").map_err(backend)?)?,
+        app_metadata: from_json(row.try_get::<&str, _>("app_metadata").map_err(backend)?)?,
     })
 }
 
@@ -36,8 +43,9 @@ impl UserRepository for Backend {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (user_id, email, email_lower, email_verified, password_hash, name,
-               nickname, picture, blocked, created_at, updated_at, last_login, logins_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+               nickname, picture, blocked, created_at, updated_at, last_login, logins_count,
+               user_metadata, app_metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&user.user_id)
         .bind(&user.email)
@@ -52,6 +60,8 @@ impl UserRepository for Backend {
         .bind(user.updated_at)
         .bind(user.last_login)
         .bind(user.logins_count)
+        .bind(to_json(&user.user_metadata)?)
+        .bind(to_json(&user.app_metadata)?)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -110,8 +120,9 @@ impl UserRepository for Backend {
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE users SET email = $1, email_lower = $2, email_verified = $3, password_hash = $4,
-               name = $5, nickname = $6, picture = $7, blocked = $8, updated_at = $9
-             WHERE user_id = $10",
+               name = $5, nickname = $6, picture = $7, blocked = $8, updated_at = $9,
+               user_metadata = $10, app_metadata = $11
+             WHERE user_id = $12",
         )
         .bind(&user.email)
         .bind(user.email.to_lowercase())
@@ -122,6 +133,8 @@ impl UserRepository for Backend {
         .bind(&user.picture)
         .bind(user.blocked)
         .bind(user.updated_at)
+        .bind(to_json(&user.user_metadata)?)
+        .bind(to_json(&user.app_metadata)?)
         .bind(&user.user_id)
         .execute(&self.pool)
         .await
@@ -148,5 +161,42 @@ impl UserRepository for Backend {
             .await
             .map_err(backend)?;
         found(done.rows_affected())
+    }
+
+    async fn password_history(&self, user_id: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT password_hash FROM password_history WHERE user_id = $1
+             ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn add_password_history(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: u32,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("INSERT INTO password_history (user_id, password_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(
+            "DELETE FROM password_history WHERE user_id = $1 AND seq NOT IN
+               (SELECT seq FROM password_history WHERE user_id = $1 ORDER BY seq DESC LIMIT $2)",
+        )
+        .bind(user_id)
+        .bind(i64::from(keep))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
     }
 }

@@ -4,8 +4,8 @@
 
 use portcullis_core::claims::rfc3339;
 use portcullis_store::{
-    AccessRule, Client, ClientGrant, Consent, LogEvent, Permission, ResourceServer, Role,
-    ScopeDefinition, User,
+    AccessRule, Client, ClientGrant, Consent, DatabaseConnection, LogEvent, Permission,
+    ResourceServer, Role, ScopeDefinition, User,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -239,6 +239,12 @@ pub struct UserShape {
     pub last_login: Option<String>,
     pub logins_count: i64,
     pub identities: Vec<IdentityShape>,
+    /// What the user may edit about themselves: a JSON object.
+    #[schema(value_type = Object)]
+    pub user_metadata: Value,
+    /// What only administrators set: a JSON object.
+    #[schema(value_type = Object)]
+    pub app_metadata: Value,
 }
 
 impl From<&User> for UserShape {
@@ -262,6 +268,115 @@ impl From<&User> for UserShape {
                 provider: "auth0".into(),
                 is_social: false,
             }],
+            user_metadata: Value::Object(user.user_metadata.clone()),
+            app_metadata: Value::Object(user.app_metadata.clone()),
+        }
+    }
+}
+
+/// `password_complexity_options` of a database connection.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionPasswordComplexityOptions)]
+pub struct PasswordComplexityShape {
+    /// Replaces the level's minimum length, in characters (absent: the level's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+}
+
+/// `password_dictionary` of a database connection.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionPasswordDictionaryOptions)]
+pub struct PasswordDictionaryShape {
+    /// Refuse common passwords and the listed words.
+    pub enable: bool,
+    /// Words refused besides the common passwords (case-insensitive).
+    pub dictionary: Vec<String>,
+}
+
+/// An option that is on or off.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionEnableOption)]
+pub struct EnableShape {
+    pub enable: bool,
+}
+
+/// `password_history` of a database connection.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionPasswordHistoryOptions)]
+pub struct PasswordHistoryShape {
+    pub enable: bool,
+    /// How many of the latest passwords (the current one included) are refused: 1 to 24.
+    pub size: u32,
+}
+
+/// The options of the database connection.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = ConnectionOptions)]
+pub struct ConnectionOptionsShape {
+    /// Users cannot sign themselves up.
+    pub disable_signup: bool,
+    /// Always false: users sign in with their email address.
+    pub requires_username: bool,
+    /// `none`, `low`, `fair`, `good` or `excellent`.
+    #[serde(rename = "passwordPolicy")]
+    pub password_policy: String,
+    pub password_complexity_options: PasswordComplexityShape,
+    pub password_dictionary: PasswordDictionaryShape,
+    pub password_no_personal_info: EnableShape,
+    pub password_history: PasswordHistoryShape,
+    /// Always true: failed logins are throttled per account and per address.
+    pub brute_force_protection: bool,
+}
+
+/// The database connection (strategy `auth0`).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = Connection)]
+pub struct ConnectionShape {
+    /// `con_<hex>`.
+    pub id: String,
+    /// Always `Username-Password-Authentication`.
+    pub name: String,
+    pub display_name: String,
+    /// Always `auth0`: users and passwords kept by this server.
+    pub strategy: String,
+    pub options: ConnectionOptionsShape,
+    /// Every application: they all sign users in with this connection.
+    pub enabled_clients: Vec<String>,
+    pub is_domain_connection: bool,
+    pub realms: Vec<String>,
+}
+
+impl ConnectionShape {
+    /// The connection, used by the applications `client_ids`.
+    pub fn new(connection: &DatabaseConnection, client_ids: Vec<String>) -> Self {
+        ConnectionShape {
+            id: connection.id.clone(),
+            name: connection.name.clone(),
+            display_name: connection.name.clone(),
+            strategy: "auth0".into(),
+            options: ConnectionOptionsShape {
+                disable_signup: connection.disable_signup,
+                requires_username: false,
+                password_policy: connection.password_policy.as_str().to_owned(),
+                password_complexity_options: PasswordComplexityShape {
+                    min_length: connection.min_length,
+                },
+                password_dictionary: PasswordDictionaryShape {
+                    enable: connection.dictionary.enable,
+                    dictionary: connection.dictionary.entries.clone(),
+                },
+                password_no_personal_info: EnableShape {
+                    enable: connection.no_personal_info,
+                },
+                password_history: PasswordHistoryShape {
+                    enable: connection.history.enable,
+                    size: connection.history.size,
+                },
+                brute_force_protection: true,
+            },
+            enabled_clients: client_ids,
+            is_domain_connection: false,
+            realms: vec![connection.name.clone()],
         }
     }
 }
@@ -435,6 +550,10 @@ pub fn client_grant(grant: &ClientGrant) -> Value {
 
 pub fn user(user: &User) -> Value {
     to_value(UserShape::from(user))
+}
+
+pub fn connection(connection: &DatabaseConnection, client_ids: Vec<String>) -> Value {
+    to_value(ConnectionShape::new(connection, client_ids))
 }
 
 pub fn role(role: &Role) -> Value {

@@ -208,6 +208,8 @@ mod tests {
             updated_at: 0,
             last_login: None,
             logins_count: 0,
+            user_metadata: Default::default(),
+            app_metadata: Default::default(),
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! - [`clock`]: time as a parameter ([`Clock`]), so tests control it.
 //! - [`secrets`]: random tokens, hashes of stored secrets, keyed client-secret hashes.
-//! - [`password`]: argon2id hashing off the async threads ([`password::Passwords`]).
+//! - [`password`]: argon2id hashing off the async threads ([`password::Passwords`]);
+//!   [`password_policy`]: the database connection's rules for new passwords.
 //! - [`sign_in`]: checking an email and password under throttling (login page, dashboard).
 //! - [`keys`]: RSA signing keys, the [`KeyRing`] that signs JWTs and publishes the JWKS, the
 //!   replica's [`keys::KeyCache`] and the one verifier of our own tokens.
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod consent;
 pub mod keys;
 pub mod password;
+pub mod password_policy;
 pub mod pkce;
 pub mod secrets;
 pub mod sign_in;

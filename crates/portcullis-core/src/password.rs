@@ -205,6 +205,23 @@ impl Passwords {
     ) -> Result<bool, PasswordError> {
         self.reserve()?.verify(password, stored).await
     }
+
+    /// Whether `password` matches any of the `stored` hashes (a user's recent passwords). Each
+    /// hash costs one full check under one slot, so callers keep the list short.
+    pub async fn matches_any(
+        &self,
+        password: &Secret,
+        stored: Vec<String>,
+    ) -> Result<bool, PasswordError> {
+        let password = password.clone();
+        self.reserve()?
+            .run(move || {
+                stored
+                    .iter()
+                    .any(|hash| verify_password(password.expose_str(), hash))
+            })
+            .await
+    }
 }
 
 /// A reserved place for one hash or check ([`Passwords::reserve`]).
@@ -264,8 +281,11 @@ impl HashSlot {
     }
 }
 
-/// The password policy of the hosted sign-up page and the Management API.
-pub fn check_password_policy(password: &str) -> Result<(), &'static str> {
+/// The password policy of dashboard administrators: at least 8 characters. It is fixed, not
+/// the tenant's: a database connection set to a weaker policy for its users must not weaken
+/// the administrators' passwords. Users' passwords follow the connection's policy
+/// ([`crate::password_policy`]).
+pub fn check_admin_password(password: &str) -> Result<(), &'static str> {
     if password.chars().count() < 8 {
         return Err("Password is too short: use at least 8 characters.");
     }

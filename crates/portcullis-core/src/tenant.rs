@@ -1,5 +1,6 @@
 //! The whole tenant as one JSON document (`portcullis export` / `portcullis import`): APIs,
-//! applications, client grants, users (with their consents to applications) and signing keys,
+//! applications, client grants, the database connection's settings, users (with their metadata,
+//! password history and consents to applications) and signing keys,
 //! to move between SQLite and PostgreSQL and for backups.
 //!
 //! Secrets stay as stored: client secrets as their keyed hashes, passwords as argon2id
@@ -10,11 +11,12 @@
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use portcullis_store::{
-    AccessRule, Admin, Client, ClientGrant, Consent, ConsentFilter, KeyState, Page, Permission,
-    ResourceServer, Role, SigningKey, Store, StoreError, User,
+    AccessRule, Admin, Client, ClientGrant, Consent, ConsentFilter, DatabaseConnection, KeyState,
+    Page, Permission, ResourceServer, Role, SigningKey, Store, StoreError, User,
 };
 use portcullis_types::Scope;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::keys::{KeyCipher, KeyError, KeyRing};
 
@@ -45,6 +47,10 @@ pub struct TenantDocument {
     /// again.
     #[serde(default)]
     pub consents: Vec<ConsentRecord>,
+    /// The database connection's settings (absent from documents of older servers, which
+    /// import with the defaults).
+    #[serde(default)]
+    pub connection: Option<DatabaseConnection>,
 }
 
 /// A user's consent to an application, its scope as a list.
@@ -97,6 +103,13 @@ pub struct UserRecord {
     pub updated_at: i64,
     pub last_login: Option<i64>,
     pub logins_count: i64,
+    #[serde(default)]
+    pub user_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub app_metadata: Map<String, Value>,
+    /// Previous password hashes, newest first.
+    #[serde(default)]
+    pub password_history: Vec<String>,
 }
 
 /// A signing key that is not retired; the private half sealed, in base64.
@@ -134,6 +147,8 @@ pub enum TenantError {
 }
 
 const FORMAT: &str = "portcullis-tenant";
+/// More previous passwords than a connection can ask to refuse (24).
+const HISTORY_EXPORTED: u32 = 64;
 const PAGE: u32 = 1_000;
 
 /// Reads every page of a listing.
@@ -164,6 +179,14 @@ pub async fn export(store: &dyn Store) -> Result<TenantDocument, TenantError> {
     let clients = all(|p| store.list_clients(p)).await?;
     let client_grants = all(|p| store.list_client_grants(p)).await?;
     let users = all(|p| store.list_users(None, p)).await?;
+    let connection = store.database_connection().await?;
+    let mut user_records = Vec::with_capacity(users.len());
+    for user in &users {
+        let history = store
+            .password_history(&user.user_id, HISTORY_EXPORTED)
+            .await?;
+        user_records.push(user_record(user.clone(), history));
+    }
     let signing_keys = store.live_keys().await?;
     let mut roles = Vec::new();
     for role in all(|p| store.list_roles(None, p)).await? {
@@ -215,7 +238,8 @@ pub async fn export(store: &dyn Store) -> Result<TenantDocument, TenantError> {
         resource_servers,
         clients,
         client_grants,
-        users: users.into_iter().map(user_record).collect(),
+        connection: Some(connection),
+        users: user_records,
         signing_keys: signing_keys
             .into_iter()
             .map(|k| KeyRecord {
@@ -300,8 +324,18 @@ pub async fn import(
     for grant in &document.client_grants {
         store.create_client_grant(grant).await?;
     }
+    if let Some(connection) = &document.connection {
+        store.update_database_connection(connection).await?;
+    }
     for user in &document.users {
         store.create_user(&user_from_record(user)).await?;
+        // Oldest first, so that the newest stays newest.
+        let keep = u32::try_from(user.password_history.len()).unwrap_or(u32::MAX);
+        for hash in user.password_history.iter().rev() {
+            store
+                .add_password_history(&user.user_id, hash, keep)
+                .await?;
+        }
     }
     for key in &keys {
         store.insert_key(key).await?;
@@ -376,8 +410,11 @@ fn consent_from_record(c: &ConsentRecord) -> Result<Consent, TenantError> {
     })
 }
 
-fn user_record(u: User) -> UserRecord {
+fn user_record(u: User, password_history: Vec<String>) -> UserRecord {
     UserRecord {
+        password_history,
+        user_metadata: u.user_metadata,
+        app_metadata: u.app_metadata,
         user_id: u.user_id,
         email: u.email,
         email_verified: u.email_verified,
@@ -407,5 +444,7 @@ fn user_from_record(u: &UserRecord) -> User {
         updated_at: u.updated_at,
         last_login: u.last_login,
         logins_count: u.logins_count,
+        user_metadata: u.user_metadata.clone(),
+        app_metadata: u.app_metadata.clone(),
     }
 }

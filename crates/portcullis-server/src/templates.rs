@@ -37,6 +37,11 @@ pub struct CredentialsPage<'a> {
     pub authorize_query: &'a str,
     pub email: &'a str,
     pub error: Option<&'a str>,
+    /// Whether the database connection lets users sign up (the login page links to sign-up).
+    pub signup_allowed: bool,
+    /// The password policy in short sentences (the sign-up page lists them).
+    pub password_rules: &'a [String],
+    pub min_length: u32,
 }
 
 /// A page that only says something: errors, logout.
@@ -173,6 +178,9 @@ mod tests {
             authorize_query: "a=1&b=2",
             email: "",
             error: Some("bad"),
+            signup_allowed: true,
+            password_rules: &["At least 8 characters".to_owned()],
+            min_length: 8,
         };
         let response = templates.page(StatusCode::OK, "login.html", page, Framing::Nobody);
         assert_eq!(response.status(), StatusCode::OK);

@@ -17,6 +17,7 @@ mod admin_sessions;
 mod audit;
 mod clients;
 mod common;
+mod connection;
 mod consents;
 mod keys;
 mod maintenance;

@@ -1,7 +1,9 @@
 use portcullis_types::{
-    ClientAuthMethod, EventType, GrantType, RotationType, Scope, SigningAlg, TokenDialect,
+    ClientAuthMethod, EventType, GrantType, PasswordStrength, RotationType, Scope, SigningAlg,
+    TokenDialect,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// A scope an API defines, as in Auth0's resource server `scopes` array.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +209,49 @@ pub struct User {
     pub updated_at: i64,
     pub last_login: Option<i64>,
     pub logins_count: i64,
+    /// What the user may edit about themselves (Auth0's `user_metadata`): a JSON object.
+    #[serde(default)]
+    pub user_metadata: Map<String, Value>,
+    /// What only administrators set (Auth0's `app_metadata`): a JSON object.
+    #[serde(default)]
+    pub app_metadata: Map<String, Value>,
+}
+
+/// The database connection (Auth0's `Username-Password-Authentication`): the one connection
+/// users belong to, with how they sign up and which passwords they may choose. The store
+/// always holds exactly one, created with the schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseConnection {
+    /// `con_<hex>`, chosen once per tenant.
+    pub id: String,
+    pub name: String,
+    /// Users cannot sign themselves up; only administrators create them.
+    pub disable_signup: bool,
+    pub password_policy: PasswordStrength,
+    /// Replaces the level's minimum length (in characters) when set.
+    pub min_length: Option<u32>,
+    /// Common passwords (and the listed words) are refused.
+    pub dictionary: PasswordDictionary,
+    /// Passwords containing the user's name or email's local part are refused.
+    pub no_personal_info: bool,
+    /// A user's recent passwords are refused.
+    pub history: PasswordHistory,
+}
+
+/// The dictionary check of a password policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordDictionary {
+    pub enable: bool,
+    /// Words refused besides the common passwords, compared case-insensitively.
+    pub entries: Vec<String>,
+}
+
+/// The history check of a password policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordHistory {
+    pub enable: bool,
+    /// How many of the latest passwords (the current one included) are refused.
+    pub size: u32,
 }
 
 /// Where a signing key is in its life.
@@ -389,7 +434,7 @@ pub struct Permission {
 
 /// What must hold for an access rule's scope to be granted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RuleCondition {
     /// The user's email address is verified.
     EmailVerified,

@@ -2,9 +2,9 @@ use async_trait::async_trait;
 
 use crate::{
     error::StoreResult, AccessRule, Admin, AdminSession, AuthorizationCode, Client, ClientGrant,
-    Consent, ConsentFilter, LogEvent, LogFilter, LoginSession, OpaqueToken, Permission,
-    RefreshToken, ResourceServer, Role, RotationOutcome, SigningKey, SweepBefore, SweepCounts,
-    User,
+    Consent, ConsentFilter, DatabaseConnection, LogEvent, LogFilter, LoginSession, OpaqueToken,
+    Permission, RefreshToken, ResourceServer, Role, RotationOutcome, SigningKey, SweepBefore,
+    SweepCounts, User,
 };
 
 /// A page of a listing: `page` counts from zero, as in Auth0's Management API.
@@ -108,6 +108,24 @@ pub trait UserRepository: Send + Sync {
     async fn update_user(&self, user: &User) -> StoreResult<()>;
     async fn record_login(&self, user_id: &str, at: i64) -> StoreResult<()>;
     async fn delete_user(&self, user_id: &str) -> StoreResult<()>;
+    /// The user's previous password hashes, newest first, at most `limit`.
+    async fn password_history(&self, user_id: &str, limit: u32) -> StoreResult<Vec<String>>;
+    /// Remembers `password_hash` as the user's latest previous password and forgets all but
+    /// the `keep` newest. `NotFound` when the user does not exist.
+    async fn add_password_history(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: u32,
+    ) -> StoreResult<()>;
+}
+
+/// The database connection's settings: one row, created with the schema.
+#[async_trait]
+pub trait ConnectionRepository: Send + Sync {
+    async fn database_connection(&self) -> StoreResult<DatabaseConnection>;
+    /// Replaces the settings (the id too: an import keeps the exported tenant's).
+    async fn update_database_connection(&self, connection: &DatabaseConnection) -> StoreResult<()>;
 }
 
 /// Signing keys.
@@ -358,6 +376,7 @@ pub trait Store:
     + ClientGrantRepository
     + ConsentRepository
     + UserRepository
+    + ConnectionRepository
     + KeyRepository
     + SessionRepository
     + AuthorizationCodeRepository
@@ -381,6 +400,7 @@ impl<T> Store for T where
         + ClientGrantRepository
         + ConsentRepository
         + UserRepository
+        + ConnectionRepository
         + KeyRepository
         + SessionRepository
         + AuthorizationCodeRepository

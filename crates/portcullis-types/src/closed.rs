@@ -174,6 +174,18 @@ impl TokenDialect {
     }
 }
 
+closed_set! {
+    /// The strength a database connection asks of new passwords (Auth0's `passwordPolicy`),
+    /// from the weakest to the strongest.
+    PasswordStrength, "passwordPolicy" {
+        None => "none",
+        Low => "low",
+        Fair => "fair",
+        Good => "good",
+        Excellent => "excellent",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //!
 //! - [`GrantType`], [`ClientAuthMethod`]: an application's grants and how it authenticates.
 //! - [`RotationType`]: refresh-token rotation.
+//! - [`PasswordStrength`]: the password policy level of the database connection.
 //! - [`SigningAlg`], [`TokenDialect`]: how an API's access tokens are signed and shaped.
 //! - [`ScopeToken`], [`Scope`]: RFC 6749 scopes; an invalid token is refused, never dropped.
 //! - [`EventType`]: Auth0's audit log type codes.
@@ -18,7 +19,8 @@ mod scope;
 mod secret;
 
 pub use closed::{
-    ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect, UnknownValue,
+    ClientAuthMethod, GrantType, PasswordStrength, RotationType, SigningAlg, TokenDialect,
+    UnknownValue,
 };
 pub use event::EventType;
 pub use scope::{InvalidScope, Scope, ScopeToken, OIDC_SCOPES};

@@ -43,6 +43,8 @@ enum Command {
     Clients(cli::clients::ClientsCommand),
     /// Users.
     Users(cli::users::UsersCommand),
+    /// The database connection: sign-ups and the password policy.
+    Connection(cli::connection::ConnectionCommand),
     /// Signing keys.
     Keys(cli::keys::KeysCommand),
     /// Roles and their permissions (RBAC).
@@ -101,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apis(command) => cli::apis::run(command).await,
         Command::Clients(command) => cli::clients::run(command).await,
         Command::Users(command) => cli::users::run(command).await,
+        Command::Connection(command) => cli::connection::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
         Command::Roles(command) => cli::roles::run(command).await,
         Command::Grants(command) => cli::grants::run(command).await,

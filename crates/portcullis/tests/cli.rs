@@ -96,6 +96,62 @@ fn an_application_is_made_third_party_and_back() {
     assert_eq!(first["is_first_party"], true);
 }
 
+#[test]
+fn the_database_connection_sets_the_password_policy_of_users() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shown = portcullis(dir.path(), &["connection", "show"]);
+    assert_eq!(shown["name"], "Username-Password-Authentication");
+    assert_eq!(shown["options"]["passwordPolicy"], "low");
+    let updated = portcullis(
+        dir.path(),
+        &[
+            "connection",
+            "update",
+            "--password-policy",
+            "fair",
+            "--min-length",
+            "10",
+            "--disable-signup",
+            "true",
+            "--history",
+            "3",
+        ],
+    );
+    assert_eq!(updated["options"]["passwordPolicy"], "fair");
+    assert_eq!(
+        updated["options"]["password_complexity_options"]["min_length"],
+        10
+    );
+    assert_eq!(updated["options"]["disable_signup"], true);
+    assert_eq!(updated["options"]["password_history"]["size"], 3);
+    let weak = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args([
+            "users",
+            "create",
+            "--email",
+            "w@example.com",
+            "--password",
+            "lowercase-only",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("run portcullis");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("Password is too weak"));
+    let created = portcullis(
+        dir.path(),
+        &[
+            "users",
+            "create",
+            "--email",
+            "s@example.com",
+            "--password",
+            "Strong-enough-1",
+        ],
+    );
+    assert_eq!(created["email"], "s@example.com");
+}
+
 #[tokio::test]
 async fn zero_configuration_serve_and_the_admin_commands() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -236,6 +236,7 @@ impl Dash {
                     Kind::ClientGrant => ("Client grant", "/dashboard/applications"),
                     Kind::UserGrant => ("Authorized application", "/dashboard/users"),
                     Kind::AccessRule => ("Access rule", "/dashboard/apis"),
+                    Kind::Connection => ("Connection", "/dashboard/database"),
                     Kind::Administrator | Kind::SigningKeys => ("Page", "/dashboard"),
                 };
                 Err(self.not_found(section, what, back))

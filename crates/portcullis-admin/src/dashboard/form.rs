@@ -23,6 +23,11 @@ impl FormData {
             .map_or("", |(_, value)| value.as_str())
     }
 
+    /// Whether the form has a field `name` at all (even empty).
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(key, _)| key == name)
+    }
+
     /// The first value of `name`, trimmed, or "".
     pub fn get(&self, name: &str) -> &str {
         self.raw(name).trim()

@@ -9,7 +9,8 @@
 //! - [`view`]: templates, the layout, flash messages, pagination, static assets.
 //! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
 //! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
-//!   Applications tab in [`authorized_apps`]), [`roles`], [`logs`]; [`permissions`] holds the
+//!   Applications tab in [`authorized_apps`]), [`roles`], [`database`] (Authentication →
+//!   Database: sign-ups and the password policy), [`logs`]; [`permissions`] holds the
 //!   Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
@@ -18,6 +19,7 @@ pub mod applications;
 pub mod auth;
 pub mod authorized_apps;
 pub mod bootstrap;
+pub mod database;
 pub mod form;
 pub mod logs;
 pub mod paths;
@@ -50,6 +52,7 @@ pub fn router() -> Router<AdminState> {
         .merge(users::routes())
         .merge(authorized_apps::routes())
         .merge(roles::routes())
+        .merge(database::routes())
         .merge(logs::routes())
         .fallback(view::not_found)
 }

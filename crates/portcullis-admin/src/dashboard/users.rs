@@ -16,13 +16,14 @@ use portcullis_core::{
     admin::{
         roles,
         users::{self, NewUser, UserChanges},
-        AdminError, Kind,
+        AdminError, Kind, MetadataChange,
     },
     sign_in::LoginBlock,
 };
 use portcullis_store::{Page, StoreError, User};
 use portcullis_types::Secret;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::{
     auth::{Dash, Posted},
@@ -162,6 +163,42 @@ pub(super) fn tab(
 struct DetailsForm {
     name: String,
     email_verified: bool,
+    /// The metadata objects as pretty-printed JSON, edited whole.
+    user_metadata: String,
+    app_metadata: String,
+}
+
+impl DetailsForm {
+    fn of(user: &User) -> Self {
+        let pretty = |object: &Map<String, Value>| {
+            serde_json::to_string_pretty(object).unwrap_or_else(|_| "{}".into())
+        };
+        DetailsForm {
+            name: user.name.clone(),
+            email_verified: user.email_verified,
+            user_metadata: pretty(&user.user_metadata),
+            app_metadata: pretty(&user.app_metadata),
+        }
+    }
+}
+
+/// A metadata field of the form: a JSON object (empty means `{}`), which replaces the stored
+/// one; otherwise the message to show at the field.
+fn metadata_field(field: &str, text: &str) -> Result<MetadataChange, FormError> {
+    if text.trim().is_empty() {
+        return Ok(MetadataChange::Replace(Map::new()));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => Ok(MetadataChange::Replace(object)),
+        Ok(_) => Err(FormError::at(
+            field,
+            format!("{field} must be a JSON object"),
+        )),
+        Err(error) => Err(FormError::at(
+            field,
+            format!("{field} is not valid JSON: {error}"),
+        )),
+    }
 }
 
 fn details_tab(
@@ -193,10 +230,7 @@ async fn load_details(dash: &Dash, id: &str) -> Result<(User, Vec<LoginBlock>), 
 async fn details(dash: Dash, Path(id): Path<String>) -> Response {
     match load_details(&dash, &id).await {
         Ok(loaded) => {
-            let form = DetailsForm {
-                name: loaded.0.name.clone(),
-                email_verified: loaded.0.email_verified,
-            };
+            let form = DetailsForm::of(&loaded.0);
             details_tab(&dash, StatusCode::OK, &loaded, form, None)
         }
         Err(page) => page,
@@ -212,10 +246,34 @@ async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> 
     let submitted = DetailsForm {
         name: form.get("name").to_owned(),
         email_verified: form.checked("email_verified"),
+        user_metadata: form.raw("user_metadata").to_owned(),
+        app_metadata: form.raw("app_metadata").to_owned(),
+    };
+    // A form without the metadata fields (not the dashboard's own) leaves metadata alone.
+    let edited = |field: &str, text: &str| {
+        form.has(field)
+            .then(|| metadata_field(field, text))
+            .transpose()
+    };
+    let metadata = edited("user_metadata", &submitted.user_metadata)
+        .and_then(|user| edited("app_metadata", &submitted.app_metadata).map(|app| (user, app)));
+    let (user_metadata, app_metadata) = match metadata {
+        Ok(changes) => changes,
+        Err(error) => {
+            return details_tab(
+                &dash,
+                StatusCode::BAD_REQUEST,
+                &loaded,
+                submitted,
+                Some(error),
+            )
+        }
     };
     let changes = UserChanges {
         name: Some(submitted.name.clone()),
         email_verified: Some(submitted.email_verified),
+        user_metadata,
+        app_metadata,
         ..UserChanges::default()
     };
     update(
@@ -292,10 +350,7 @@ async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted) -> Respon
             "confirm",
             "Type the user's email address to confirm that they should be deleted.",
         );
-        let form = DetailsForm {
-            name: user.name.clone(),
-            email_verified: user.email_verified,
-        };
+        let form = DetailsForm::of(user);
         return details_tab(&dash, StatusCode::BAD_REQUEST, &loaded, form, Some(error));
     }
     match users::delete(&dash.app.cx, &dash.actor(), &user.user_id).await {

@@ -94,6 +94,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/user_applications.html"),
     ),
     (
+        "dashboard/database.html",
+        include_str!("../../templates/database.html"),
+    ),
+    (
         "dashboard/logs.html",
         include_str!("../../templates/logs.html"),
     ),
@@ -146,6 +150,7 @@ pub enum Section {
     Applications,
     Users,
     Roles,
+    Database,
     Logs,
 }
 

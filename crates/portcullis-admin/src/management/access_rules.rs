@@ -14,13 +14,14 @@ use utoipa::ToSchema;
 
 use super::{
     auth::{Authorized, ReadResourceServers, UpdateResourceServers},
-    errors::{ApiError, Body, ErrorBody, Id, IdPair},
+    errors::{ApiError, Auth0Body, Body, ErrorBody, Id, IdPair},
     resource_servers,
 };
 use crate::{shapes::AccessRuleShape, state::AdminState};
 
 /// The body of `POST /resource-servers/{id}/rules`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateAccessRule {
     /// A scope the API defines, or `*`.
     pub scope: String,
@@ -30,6 +31,8 @@ pub struct CreateAccessRule {
     #[schema(value_type = Object)]
     pub condition: RuleCondition,
 }
+
+impl Auth0Body for CreateAccessRule {}
 
 /// List an API's access rules, oldest first.
 #[utoipa::path(

@@ -205,4 +205,6 @@ scopes! {
     ReadLogs => ["read:logs"];
     ReadGrants => ["read:grants"];
     DeleteGrants => ["delete:grants"];
+    ReadConnections => ["read:connections"];
+    UpdateConnections => ["update:connections"];
 }

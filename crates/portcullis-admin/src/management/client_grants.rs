@@ -15,13 +15,15 @@ use super::{
     auth::{
         Authorized, CreateClientGrants, DeleteClientGrants, ReadClientGrants, UpdateClientGrants,
     },
-    errors::{ApiError, Body, ErrorBody, Id, Query},
+    errors::{ApiError, Auth0Body, Body, ErrorBody, Id, Query},
     pagination::{CheckpointParams, PageParams},
 };
 use crate::{shapes::ClientGrantShape, state::AdminState};
 
-/// The body of `POST /client-grants`.
+/// The body of `POST /client-grants`. Auth0's organization settings are accepted and ignored;
+/// `default_for` and `allow_all_scopes` are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateClientGrant {
     pub client_id: String,
     /// The API's identifier.
@@ -32,9 +34,29 @@ pub struct CreateClientGrant {
 
 /// The body of `PATCH /client-grants/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateClientGrant {
     /// Replaces the granted scopes.
     pub scope: Option<Vec<String>>,
+}
+
+impl Auth0Body for CreateClientGrant {
+    const IGNORED: &'static [&'static str] = &[
+        "organization_usage",
+        "allow_any_organization",
+        "authorization_details_types",
+        "subject_type",
+    ];
+    const UNSUPPORTED: &'static [&'static str] = &["default_for", "allow_all_scopes"];
+}
+
+impl Auth0Body for UpdateClientGrant {
+    const IGNORED: &'static [&'static str] = &[
+        "organization_usage",
+        "allow_any_organization",
+        "authorization_details_types",
+    ];
+    const UNSUPPORTED: &'static [&'static str] = &["allow_all_scopes"];
 }
 
 /// Filters of `GET /client-grants`.

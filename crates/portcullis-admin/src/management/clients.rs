@@ -18,13 +18,14 @@ use super::{
         Authorized, CreateClients, DeleteClients, ReadClients, Scope as _, UpdateClientKeys,
         UpdateClients,
     },
-    errors::{ApiError, Body, ErrorBody, Id, Query},
+    errors::{ApiError, Auth0Body, Body, ErrorBody, Id, Query},
     pagination::{FieldsParams, PageParams},
 };
 use crate::{shapes::ClientShape, state::AdminState};
 
 /// ID token settings.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct JwtConfigurationInput {
     /// Lifetime of ID tokens in seconds (60 to 2592000).
     pub lifetime_in_seconds: Option<i64>,
@@ -34,6 +35,7 @@ pub struct JwtConfigurationInput {
 
 /// Refresh token settings; omitted fields keep their value.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshTokenInput {
     /// `rotating` (default) or `non-rotating`: a non-rotating token is not exchanged for a
     /// new one and stays valid until its absolute or idle expiry.
@@ -108,8 +110,12 @@ fn id_token_lifetime(jwt: Option<JwtConfigurationInput>) -> Result<Option<i64>, 
     Ok(jwt.lifetime_in_seconds)
 }
 
-/// The body of `POST /clients`.
+/// The body of `POST /clients`. Auth0's descriptive and unsupported-but-harmless settings
+/// (`description`, `logo_uri`, `client_metadata`, `sso`, `cross_origin_auth`, ...) are
+/// accepted and ignored; those that would change how tokens are issued or checked
+/// (`encryption_key`, `addons`, `require_pushed_authorization_requests`, ...) are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateClient {
     pub name: String,
     /// `spa`, `regular_web` (default), `non_interactive` or `native`.
@@ -132,8 +138,10 @@ pub struct CreateClient {
     pub oidc_conformant: Option<bool>,
 }
 
-/// The body of `PATCH /clients/{id}`: only the given fields change.
+/// The body of `PATCH /clients/{id}`: only the given fields change; Auth0's other settings are
+/// treated as in `POST /clients`, and `client_secret` is refused (rotate the secret instead).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateClient {
     pub name: Option<String>,
     pub app_type: Option<String>,
@@ -149,6 +157,75 @@ pub struct UpdateClient {
     pub refresh_token: Option<RefreshTokenInput>,
     pub is_first_party: Option<bool>,
     pub oidc_conformant: Option<bool>,
+}
+
+/// Settings Auth0 defines for applications that Portcullis accepts and ignores.
+const IGNORED_CLIENT_SETTINGS: &[&str] = &[
+    "description",
+    "logo_uri",
+    "client_aliases",
+    "allowed_clients",
+    "sso",
+    "sso_disabled",
+    "cross_origin_authentication",
+    "cross_origin_auth",
+    "cross_origin_loc",
+    "custom_login_page_on",
+    "custom_login_page",
+    "custom_login_page_preview",
+    "form_template",
+    "client_metadata",
+    "mobile",
+    "initiate_login_uri",
+    "native_social_login",
+    "fedcm_login",
+    "default_organization",
+    "organization_usage",
+    "organization_require_behavior",
+    "organization_discovery_methods",
+    "compliance_level",
+    "skip_non_verifiable_callback_uri_confirmation_prompt",
+    "token_quota",
+    "is_token_endpoint_ip_header_trusted",
+    "session_transfer",
+    "oidc_logout",
+    "oidc_backchannel_logout",
+    "express_configuration",
+    "my_organization_configuration",
+    "async_approval_notification_channels",
+    "third_party_security_mode",
+    "redirection_policy",
+    "resource_server_identifier",
+    "token_vault_privileged_access",
+    "par_request_expiry",
+    "jwt_configuration.secret_encoded",
+    "jwt_configuration.scopes",
+    "refresh_token.policies",
+];
+
+/// Settings Auth0 defines for applications that would change how their tokens are issued or
+/// checked: refused when set. The first, `client_secret`, only exists in an update (a secret
+/// is rotated, never chosen).
+const UNSUPPORTED_CLIENT_SETTINGS: &[&str] = &[
+    "client_secret",
+    "encryption_key",
+    "addons",
+    "require_pushed_authorization_requests",
+    "require_proof_of_possession",
+    "signed_request_object",
+    "client_authentication_methods",
+    "token_exchange",
+    "identity_assertion_authorization_grant",
+];
+
+impl Auth0Body for CreateClient {
+    const IGNORED: &'static [&'static str] = IGNORED_CLIENT_SETTINGS;
+    const UNSUPPORTED: &'static [&'static str] = UNSUPPORTED_CLIENT_SETTINGS.split_at(1).1;
+}
+
+impl Auth0Body for UpdateClient {
+    const IGNORED: &'static [&'static str] = IGNORED_CLIENT_SETTINGS;
+    const UNSUPPORTED: &'static [&'static str] = UNSUPPORTED_CLIENT_SETTINGS;
 }
 
 fn refuse_legacy(oidc_conformant: Option<bool>) -> Result<(), ApiError> {

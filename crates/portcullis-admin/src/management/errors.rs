@@ -16,6 +16,7 @@ use portcullis_core::{
 use portcullis_store::StoreError;
 use portcullis_web::retry_after_busy;
 use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// A Management API error: a status, a message safe to show, and Auth0's error code.
@@ -110,6 +111,7 @@ impl ApiError {
             Kind::User => ("inexistent_user", "The user does not exist."),
             Kind::Role => ("inexistent_role", "The role does not exist."),
             Kind::AccessRule => ("inexistent_access_rule", "The access rule does not exist"),
+            Kind::Connection => ("inexistent_connection", "The connection does not exist"),
             Kind::Administrator | Kind::SigningKeys => ("not_found", "Not Found"),
         };
         ApiError::not_found(code, message)
@@ -166,12 +168,28 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON request body; any failure to read it is a 400 `invalid_body` naming the property.
+/// A request body of the Management API: the struct it parses into refuses properties it does
+/// not define (`#[serde(deny_unknown_fields)]`), and this says what else Auth0 defines for the
+/// request.
+pub trait Auth0Body: DeserializeOwned {
+    /// Properties Auth0 defines for this request that Portcullis accepts and ignores (dotted
+    /// paths for nested ones): descriptive settings, or features whose absence never makes the
+    /// tenant less strict than the caller asked.
+    const IGNORED: &'static [&'static str] = &[];
+    /// Properties Auth0 defines that Portcullis does not support: refused when set to
+    /// anything but `null`, `false` or an empty value, so that a caller relying on them learns
+    /// at once (they would change how tokens are issued or checked).
+    const UNSUPPORTED: &'static [&'static str] = &[];
+}
+
+/// A JSON request body; any failure to read it is a 400 `invalid_body` naming the property,
+/// in Auth0's words: `Payload validation error: 'Additional properties not allowed: foo'` for
+/// a property the request does not define.
 pub struct Body<T>(pub T);
 
 impl<T, S> FromRequest<S> for Body<T>
 where
-    T: DeserializeOwned,
+    T: Auth0Body,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -208,22 +226,83 @@ where
                 "Payload validation error: a JSON body is required",
             ));
         }
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let mut value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::invalid_body(format!("Payload validation error: '{e}'")))?;
+        for path in T::UNSUPPORTED {
+            if lookup(&value, path).is_some_and(is_set) {
+                return Err(ApiError::invalid_body(format!(
+                    "Payload validation error: '{path}' is not supported"
+                )));
+            }
+            remove(&mut value, path);
+        }
+        for path in T::IGNORED {
+            remove(&mut value, path);
+        }
+        let parsed = serde_path_to_error::deserialize(value).map_err(|error| {
             let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
-                ApiError::invalid_body(format!("Payload validation error: '{inner}'"))
+            let inner = error.into_inner().to_string();
+            // serde's words for a property the struct does not define, in Auth0's.
+            let message = match inner
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split_once('`'))
+            {
+                Some((name, _)) => format!("Additional properties not allowed: {name}"),
+                None => inner,
+            };
+            // An unknown property is reported at the object that holds it.
+            let at = if message.starts_with("Additional properties") {
+                unknown_at(&path)
+            } else {
+                path.as_str()
+            };
+            if at == "." || at.is_empty() {
+                ApiError::invalid_body(format!("Payload validation error: '{message}'"))
             } else {
                 ApiError::invalid_body(format!(
-                    "Payload validation error: '{inner}' on property {path}"
+                    "Payload validation error: '{message}' on property {at}"
                 ))
             }
         })?;
-        deserializer
-            .end()
-            .map_err(|e| ApiError::invalid_body(format!("Payload validation error: '{e}'")))?;
-        Ok(Body(value))
+        Ok(Body(parsed))
+    }
+}
+
+/// The object holding the unknown property at `path` (which ends with its name).
+fn unknown_at(path: &str) -> &str {
+    path.rsplit_once('.').map_or("", |(parent, _)| parent)
+}
+
+/// The value at a dotted path of nested objects.
+fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(value, |value, key| value.as_object()?.get(key))
+}
+
+/// Removes the property at a dotted path of nested objects, if present.
+fn remove(value: &mut Value, path: &str) {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((parent, key)) => (
+            parent.split('.').try_fold(&mut *value, |value, key| {
+                value.as_object_mut()?.get_mut(key)
+            }),
+            key,
+        ),
+        None => (Some(value), path),
+    };
+    if let Some(Value::Object(object)) = parent {
+        object.remove(key);
+    }
+}
+
+/// Whether a value asks for something: not `null`, `false`, `""`, `[]` or `{}`.
+fn is_set(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(fields) => !fields.is_empty(),
+        _ => true,
     }
 }
 

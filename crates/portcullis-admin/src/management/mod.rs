@@ -7,7 +7,8 @@
 //! - one module per resource: [`resource_servers`] (and their [`access_rules`], a Portcullis
 //!   extension), [`clients`], [`client_grants`], [`users`], [`roles`], [`user_roles`] (users'
 //!   roles and permissions), [`user_grants`] (users' consents to applications), [`user_blocks`]
-//!   (brute-force blocks), [`logs`].
+//!   (brute-force blocks), [`logs`], [`connections`] (the database connection: sign-ups and
+//!   the password policy).
 //! - [`bootstrap`]: the Management API's own resource server and the first machine client.
 //!
 //! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
+pub mod connections;
 pub mod errors;
 pub mod logs;
 pub mod pagination;
@@ -76,6 +78,8 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("read:logs", "Read the audit log"),
     ("read:grants", "Read users' grants to applications"),
     ("delete:grants", "Revoke users' grants to applications"),
+    ("read:connections", "Read the database connection"),
+    ("update:connections", "Update the database connection"),
 ];
 
 #[derive(OpenApi)]
@@ -83,7 +87,7 @@ pub const SCOPES: &[(&str, &str)] = &[
     info(
         title = "Portcullis Management API",
         version = "2",
-        description = "Auth0-compatible Management API v2: APIs, applications, client grants, users, roles and logs. \
+        description = "Auth0-compatible Management API v2: APIs, applications, client grants, users, roles, connections and logs. \
             Authenticate with an access token from the client-credentials grant for the audience `ISSUER/api/v2/`."
     ),
     components(schemas(errors::ErrorBody)),
@@ -95,6 +99,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "roles", description = "Roles (RBAC)"),
         (name = "grants", description = "Users' consents to applications"),
         (name = "user-blocks", description = "Logins blocked after too many failures"),
+        (name = "connections", description = "The database connection: sign-ups and the password policy"),
         (name = "logs", description = "The audit log"),
     )
 )]
@@ -190,6 +195,8 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         ))
         .routes(routes!(user_grants::list, user_grants::delete_by_user))
         .routes(routes!(user_grants::delete))
+        .routes(routes!(connections::list))
+        .routes(routes!(connections::get, connections::update))
         .routes(routes!(logs::list))
         .routes(routes!(logs::get));
     let (router, mut document) = router.split_for_parts();

@@ -18,13 +18,14 @@ use super::{
         Authorized, CreateResourceServers, DeleteResourceServers, ReadResourceServers,
         UpdateResourceServers,
     },
-    errors::{query_values, ApiError, Body, ErrorBody, Id, Query},
+    errors::{query_values, ApiError, Auth0Body, Body, ErrorBody, Id, Query},
     pagination::{FieldsParams, PageParams},
 };
 use crate::{shapes::ResourceServerShape, state::AdminState};
 
 /// A scope to define.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScopeInput {
     pub value: String,
     #[serde(default)]
@@ -41,8 +42,11 @@ fn scope_definitions(scopes: Vec<ScopeInput>) -> Vec<ScopeDefinition> {
         .collect()
 }
 
-/// The body of `POST /resource-servers`.
+/// The body of `POST /resource-servers`. Auth0's `signing_secret`, `allow_online_access`,
+/// `consent_policy`, `authorization_details`, ... are accepted and ignored; `token_encryption`
+/// and `proof_of_possession` are refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateResourceServer {
     /// Defaults to the identifier.
     pub name: Option<String>,
@@ -66,8 +70,10 @@ pub struct CreateResourceServer {
     pub token_dialect: Option<TokenDialect>,
 }
 
-/// The body of `PATCH /resource-servers/{id}`: only the given fields change.
+/// The body of `PATCH /resource-servers/{id}`: only the given fields change; Auth0's other
+/// settings are treated as in `POST /resource-servers`, and `identifier` is refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateResourceServer {
     pub name: Option<String>,
     #[schema(value_type = Option<String>)]
@@ -81,18 +87,35 @@ pub struct UpdateResourceServer {
     pub enforce_policies: Option<bool>,
     #[schema(value_type = Option<String>)]
     pub token_dialect: Option<TokenDialect>,
-    /// Cannot be changed: refused when present.
-    #[schema(value_type = Option<String>)]
-    pub identifier: Option<Value>,
+}
+
+/// Settings Auth0 defines for APIs that Portcullis accepts and ignores.
+const IGNORED_API_SETTINGS: &[&str] = &[
+    "signing_secret",
+    "allow_online_access",
+    "allow_online_access_with_ephemeral_sessions",
+    "consent_policy",
+    "authorization_details",
+    "subject_type_authorization",
+    "authorization_policy",
+    "verificationLocation",
+];
+
+/// Settings Auth0 defines for APIs that would change their tokens: refused when set.
+const UNSUPPORTED_API_SETTINGS: &[&str] = &["token_encryption", "proof_of_possession"];
+
+impl Auth0Body for CreateResourceServer {
+    const IGNORED: &'static [&'static str] = IGNORED_API_SETTINGS;
+    const UNSUPPORTED: &'static [&'static str] = UNSUPPORTED_API_SETTINGS;
+}
+
+impl Auth0Body for UpdateResourceServer {
+    const IGNORED: &'static [&'static str] = IGNORED_API_SETTINGS;
+    const UNSUPPORTED: &'static [&'static str] = UNSUPPORTED_API_SETTINGS;
 }
 
 impl UpdateResourceServer {
     fn changes(self) -> Result<ApiChanges, ApiError> {
-        if self.identifier.is_some() {
-            return Err(ApiError::invalid_body(
-                "Payload validation error: 'Additional properties not allowed: identifier'",
-            ));
-        }
         Ok(ApiChanges {
             name: self.name,
             signing_alg: self.signing_alg,

@@ -22,7 +22,7 @@ use super::{
         AssignRoleMembers, Authorized, CreateRoles, DeleteRoles, ReadRoleMembers, ReadRoles,
         UpdateRoles,
     },
-    errors::{ApiError, Body, ErrorBody, Id, Query},
+    errors::{ApiError, Auth0Body, Body, ErrorBody, Id, Query},
     pagination::{CheckpointParams, PageParams},
 };
 use crate::{
@@ -38,6 +38,7 @@ pub(super) async fn existing_user(app: &AdminState, id: &str) -> Result<(), ApiE
 
 /// The body of `POST /roles`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateRole {
     /// Unique (case-insensitive).
     pub name: String,
@@ -46,6 +47,7 @@ pub struct CreateRole {
 
 /// The body of `PATCH /roles/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateRole {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -53,6 +55,7 @@ pub struct UpdateRole {
 
 /// One permission to add or remove.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PermissionInput {
     /// The API's identifier.
     pub resource_server_identifier: String,
@@ -62,6 +65,7 @@ pub struct PermissionInput {
 
 /// A list of permissions to add or remove.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PermissionsBody {
     pub permissions: Vec<PermissionInput>,
 }
@@ -86,15 +90,23 @@ impl PermissionsBody {
 
 /// Role ids to assign or remove.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RolesBody {
     pub roles: Vec<String>,
 }
 
 /// User ids to give a role.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UsersBody {
     pub users: Vec<String>,
 }
+
+impl Auth0Body for CreateRole {}
+impl Auth0Body for UpdateRole {}
+impl Auth0Body for PermissionsBody {}
+impl Auth0Body for RolesBody {}
+impl Auth0Body for UsersBody {}
 
 pub(super) fn at_least_one(list: &[String], property: &str) -> Result<(), ApiError> {
     if list.is_empty() {

@@ -8,17 +8,17 @@ use axum::{
 };
 use portcullis_core::admin::{
     users::{self, NewUser, UserChanges},
-    AdminError,
+    AdminError, MetadataChange,
 };
 use portcullis_store::User;
 use portcullis_types::Secret;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::{Authorized, CreateUsers, DeleteUsers, ReadUsers, UpdateUsers},
-    errors::{ApiError, Body, ErrorBody, Id, Query},
+    errors::{ApiError, Auth0Body, Body, ErrorBody, Id, Query},
     pagination::{FieldsParams, PageParams},
 };
 use crate::{
@@ -54,8 +54,11 @@ fn missing(property: &str) -> ApiError {
     ))
 }
 
-/// The body of `POST /users`.
+/// The body of `POST /users`. Auth0's `given_name`, `family_name`, `username`,
+/// `phone_number`, `phone_verified` and `verify_email` are accepted and ignored; `user_id` is
+/// refused.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Only `Username-Password-Authentication`.
     pub connection: String,
@@ -67,10 +70,39 @@ pub struct CreateUser {
     pub name: Option<String>,
     pub nickname: Option<String>,
     pub picture: Option<String>,
+    /// A JSON object (property names without `.` or `$`; at most 16 KB).
+    #[schema(value_type = Option<Object>)]
+    pub user_metadata: Option<Map<String, Value>>,
+    /// A JSON object, without Auth0's reserved properties (`email`, `user_id`, ...).
+    #[schema(value_type = Option<Object>)]
+    pub app_metadata: Option<Map<String, Value>>,
 }
 
-/// The body of `PATCH /users/{id}`: only the given fields change.
+/// What Auth0 defines for a user's profile that Portcullis accepts and ignores: the first six
+/// on creation, all of them on an update.
+const IGNORED_PROFILE: &[&str] = &[
+    "given_name",
+    "family_name",
+    "username",
+    "phone_number",
+    "phone_verified",
+    "verify_email",
+    "verify_phone_number",
+    "client_id",
+];
+
+impl Auth0Body for CreateUser {
+    const IGNORED: &'static [&'static str] = IGNORED_PROFILE.split_at(6).0;
+    const UNSUPPORTED: &'static [&'static str] = &["user_id"];
+}
+
+/// The body of `PATCH /users/{id}`: only the given fields change. Metadata follows Auth0's
+/// merge rules: top-level properties are merged, one set to `null` is deleted, nested objects
+/// are replaced whole, and `{}` clears everything. Auth0's `given_name`, `family_name`,
+/// `username`, `phone_number`, `phone_verified`, `verify_email`, `verify_phone_number` and
+/// `client_id` are accepted and ignored.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub blocked: Option<bool>,
     pub email_verified: Option<bool>,
@@ -82,6 +114,14 @@ pub struct UpdateUser {
     pub picture: Option<String>,
     /// When given, only `Username-Password-Authentication`.
     pub connection: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub user_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub app_metadata: Option<Map<String, Value>>,
+}
+
+impl Auth0Body for UpdateUser {
+    const IGNORED: &'static [&'static str] = IGNORED_PROFILE;
 }
 
 /// Search parameters of `GET /users`.
@@ -205,6 +245,8 @@ pub async fn create(
         nickname: body.nickname,
         picture: body.picture,
         blocked: body.blocked.unwrap_or(false),
+        user_metadata: body.user_metadata.unwrap_or_default(),
+        app_metadata: body.app_metadata.unwrap_or_default(),
     };
     let user = users::create(&app.cx, &auth.caller.actor(), new)
         .await
@@ -267,7 +309,7 @@ pub async fn by_email(
     Ok(Json(fields.project_all(user.iter().map(UserShape::from))))
 }
 
-/// Update a user: block or unblock, change email, name, password, verification.
+/// Update a user: block or unblock, change email, name, password, verification, metadata.
 #[utoipa::path(
     patch, path = "/users/{id}", tag = "users",
     params(("id" = String, Path, description = "The user id")),
@@ -301,6 +343,8 @@ pub async fn update(
             nickname: body.nickname,
             picture: body.picture,
             blocked: body.blocked,
+            user_metadata: body.user_metadata.map(MetadataChange::Merge),
+            app_metadata: body.app_metadata.map(MetadataChange::Merge),
         },
     )
     .await

@@ -12,7 +12,7 @@ fn described(action: Action, admin: &Admin) -> Change {
     Change::new(action, Kind::Administrator, &admin.id).with(json!({ "email": admin.email }))
 }
 
-/// Creates an administrator; the password follows the users' policy. `Conflict` when the
+/// Creates an administrator; the password follows the administrators' fixed policy. `Conflict` when the
 /// email is taken.
 pub async fn create(
     cx: &Context,
@@ -22,7 +22,7 @@ pub async fn create(
 ) -> Result<Admin, AdminError> {
     let email = email.trim().to_owned();
     validate::check_email(&email)?;
-    password::check_password_policy(password.expose_str())
+    password::check_admin_password(password.expose_str())
         .map_err(|message| AdminError::invalid("password", message))?;
     let admin = Admin {
         id: format!("adm_{}", random_hex(12)),
@@ -45,7 +45,7 @@ pub async fn set_password(
     email: &str,
     password: &Secret,
 ) -> Result<Admin, AdminError> {
-    password::check_password_policy(password.expose_str())
+    password::check_admin_password(password.expose_str())
         .map_err(|message| AdminError::invalid("password", message))?;
     let mut admin = cx
         .store()

@@ -20,6 +20,8 @@ pub enum Kind {
     AccessRule,
     Administrator,
     SigningKeys,
+    /// The database connection's settings.
+    Connection,
 }
 
 impl Kind {
@@ -35,6 +37,7 @@ impl Kind {
             Kind::AccessRule => "access_rule",
             Kind::Administrator => "administrator",
             Kind::SigningKeys => "signing_keys",
+            Kind::Connection => "connection",
         }
     }
 
@@ -50,6 +53,7 @@ impl Kind {
             Kind::AccessRule => "access rule",
             Kind::Administrator => "administrator",
             Kind::SigningKeys => "signing key",
+            Kind::Connection => "connection",
         }
     }
 
@@ -69,6 +73,8 @@ impl Kind {
             (Kind::AccessRule, _) => "an access rule",
             (Kind::Administrator, _) => "an administrator",
             (Kind::SigningKeys, _) => "the signing keys",
+            (Kind::Connection, true) => "a connection",
+            (Kind::Connection, false) => "the database connection",
         }
     }
 }

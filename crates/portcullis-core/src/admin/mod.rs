@@ -11,9 +11,11 @@ pub mod administrators;
 pub mod apis;
 pub mod applications;
 mod change;
+pub mod connection;
 pub mod consents;
 pub mod grants;
 pub mod keys;
+mod metadata;
 pub mod roles;
 pub mod rules;
 pub mod test_application;
@@ -26,6 +28,7 @@ use portcullis_store::{Store, StoreError};
 
 pub use self::{
     change::{Action, Change, Kind},
+    metadata::{MetadataChange, MAX_METADATA_BYTES},
     validate::{check_client_id, check_email, MIN_GIVEN_SECRET_LENGTH},
 };
 use crate::{

@@ -4,11 +4,13 @@
 
 use portcullis_store::User;
 use portcullis_types::Secret;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
-use super::{conflict_as, missing, validate, Action, Actor, AdminError, Change, Context, Kind};
+use super::{
+    conflict_as, connection, missing, validate, Action, Actor, AdminError, Change, Context, Kind,
+    MetadataChange,
+};
 use crate::{
-    password,
     secrets::random_hex,
     sign_in::{self, LoginBlock},
 };
@@ -23,6 +25,8 @@ pub struct NewUser {
     pub nickname: Option<String>,
     pub picture: Option<String>,
     pub blocked: bool,
+    pub user_metadata: Map<String, Value>,
+    pub app_metadata: Map<String, Value>,
 }
 
 /// Changes to a user: `None` leaves a field as it is.
@@ -35,6 +39,8 @@ pub struct UserChanges {
     pub nickname: Option<String>,
     pub picture: Option<String>,
     pub blocked: Option<bool>,
+    pub user_metadata: Option<MetadataChange>,
+    pub app_metadata: Option<MetadataChange>,
 }
 
 impl UserChanges {
@@ -48,6 +54,8 @@ impl UserChanges {
             ("name", self.name.is_some()),
             ("nickname", self.nickname.is_some()),
             ("picture", self.picture.is_some()),
+            ("user_metadata", self.user_metadata.is_some()),
+            ("app_metadata", self.app_metadata.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))
@@ -61,7 +69,9 @@ impl UserChanges {
             && self.password.is_none()
             && self.name.is_none()
             && self.nickname.is_none()
-            && self.picture.is_none();
+            && self.picture.is_none()
+            && self.user_metadata.is_none()
+            && self.app_metadata.is_none();
         match (only_blocked, self.blocked) {
             (true, Some(true)) => Action::Block,
             (true, Some(false)) => Action::Unblock,
@@ -82,35 +92,41 @@ fn described(action: Action, user: &User) -> Change {
     }))
 }
 
-/// Checks `new` and makes the user record, its password hashed; nothing is stored.
+/// Checks `new` and makes the user record, its password checked against the connection's
+/// policy and hashed; nothing is stored.
 pub(crate) async fn build(cx: &Context, new: NewUser) -> Result<User, AdminError> {
     let email = new.email.trim().to_owned();
     validate::check_email(&email)?;
-    password::check_password_policy(new.password.expose_str())
-        .map_err(|message| AdminError::invalid("password", message))?;
     if let Some(picture) = new.picture.as_deref().filter(|p| !p.is_empty()) {
         validate::url("picture", picture)?;
     }
-    if cx.store().user_by_email(&email).await?.is_some() {
-        return Err(AdminError::conflict("email", EMAIL_TAKEN));
-    }
-    let password_hash = cx.passwords.hash(&new.password).await?;
+    let empty = Map::new();
+    let user_metadata = MetadataChange::Merge(new.user_metadata).apply("user_metadata", &empty)?;
+    let app_metadata = MetadataChange::Merge(new.app_metadata).apply("app_metadata", &empty)?;
     let now = cx.now();
     let local_part = email.split('@').next().unwrap_or_default().to_owned();
-    Ok(User {
+    let mut user = User {
         user_id: format!("auth0|{}", random_hex(12)),
         name: new.name.unwrap_or_else(|| email.clone()),
         nickname: new.nickname.unwrap_or(local_part),
         picture: new.picture.unwrap_or_default(),
         email,
         email_verified: new.email_verified,
-        password_hash,
+        password_hash: String::new(),
         blocked: new.blocked,
         created_at: now,
         updated_at: now,
         last_login: None,
         logins_count: 0,
-    })
+        user_metadata,
+        app_metadata,
+    };
+    connection::check_password(cx, &user, &new.password).await?;
+    if cx.store().user_by_email(&user.email).await?.is_some() {
+        return Err(AdminError::conflict("email", EMAIL_TAKEN));
+    }
+    user.password_hash = cx.passwords.hash(&new.password).await?;
+    Ok(user)
 }
 
 /// Stores a user [`build`] made. `Conflict` on `email` when it is taken.
@@ -129,8 +145,9 @@ pub async fn create(cx: &Context, actor: &Actor, new: NewUser) -> Result<User, A
     Ok(user)
 }
 
-/// Updates a user; a new password is checked against the policy and hashed. `Conflict` when
-/// the new email belongs to another user.
+/// Updates a user; metadata changes follow [`MetadataChange`]; a new password is checked
+/// against the connection's policy (its history included) and hashed, and the old one joins
+/// the history. `Conflict` when the new email belongs to another user.
 pub async fn update(
     cx: &Context,
     actor: &Actor,
@@ -176,10 +193,18 @@ pub async fn update(
     if let Some(blocked) = changes.blocked {
         user.blocked = blocked;
     }
+    if let Some(change) = changes.user_metadata {
+        user.user_metadata = change.apply("user_metadata", &user.user_metadata)?;
+    }
+    if let Some(change) = changes.app_metadata {
+        user.app_metadata = change.apply("app_metadata", &user.app_metadata)?;
+    }
     if let Some(password) = changes.password {
-        password::check_password_policy(password.expose_str())
-            .map_err(|message| AdminError::invalid("password", message))?;
-        user.password_hash = cx.passwords.hash(&password).await?;
+        // Checked against the profile as changed, and against the password it replaces.
+        connection::check_password(cx, &user, &password).await?;
+        let new_hash = cx.passwords.hash(&password).await?;
+        connection::remember_password(cx, &user).await?;
+        user.password_hash = new_hash;
     }
     user.updated_at = cx.now();
     cx.store()

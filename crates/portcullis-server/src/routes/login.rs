@@ -9,7 +9,7 @@ use axum::{
     Form,
 };
 use portcullis_core::{
-    accounts::{self, NewUser},
+    accounts::{self, NewUser, SignupRules},
     admin::AdminError,
     audit::{self, RequestOrigin},
     password::PasswordError,
@@ -88,6 +88,10 @@ async fn show(
         Ok(resolved) => resolved,
         Err(page) => return page,
     };
+    let signup = match signup_gate(&app, screen).await {
+        Ok(signup) => signup,
+        Err(page) => return page,
+    };
     let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
     render(
@@ -99,7 +103,33 @@ async fn show(
         &raw,
         email,
         None,
+        &signup,
     )
+}
+
+/// The database connection's sign-up setting and password rules, for the pages; the sign-up
+/// page itself is refused (403) while sign-ups are disabled.
+async fn signup_gate(app: &AppState, screen: Screen) -> Result<SignupRules, Response> {
+    let signup = accounts::signup_rules(&app.admin.cx)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not read the database connection");
+            app.templates.message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again in a moment.",
+                None,
+            )
+        })?;
+    if screen == Screen::Signup && !signup.allowed {
+        return Err(app.templates.message(
+            StatusCode::FORBIDDEN,
+            "Sign-ups are disabled",
+            "New accounts cannot be created here. Ask the application's administrator for an account, or go back and log in.",
+            Some("signup_disabled"),
+        ));
+    }
+    Ok(signup)
 }
 
 #[allow(clippy::too_many_arguments)] // One page, its fields spelled out.
@@ -112,6 +142,7 @@ fn render(
     query: &str,
     email: &str,
     error: Option<&str>,
+    signup: &SignupRules,
 ) -> Response {
     let form_value = csrf.form_value(app, query);
     let page = CredentialsPage {
@@ -120,6 +151,9 @@ fn render(
         authorize_query: query,
         email,
         error,
+        signup_allowed: signup.allowed,
+        password_rules: &signup.rules,
+        min_length: signup.min_length,
     };
     let mut response = app
         .templates
@@ -183,6 +217,10 @@ async fn submit(
         Ok(resolved) => resolved,
         Err(page) => return page,
     };
+    let signup = match signup_gate(&app, screen).await {
+        Ok(signup) => signup,
+        Err(page) => return page,
+    };
     let csrf = LoginCsrf::of(&app, &headers);
     let again = |status: StatusCode, error: &str| {
         render(
@@ -194,6 +232,7 @@ async fn submit(
             &form.authorize_query,
             &form.email,
             Some(error),
+            &signup,
         )
     };
     // What a failure records of the typed email is bounded: the field is the client's.

@@ -55,6 +55,9 @@ const MOUNTED: &[(&str, &str)] = &[
     ("get", "/grants"),
     ("delete", "/grants"),
     ("delete", "/grants/{id}"),
+    ("get", "/connections"),
+    ("get", "/connections/{id}"),
+    ("patch", "/connections/{id}"),
     ("get", "/logs"),
     ("get", "/logs/{id}"),
 ];

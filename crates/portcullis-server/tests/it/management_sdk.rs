@@ -1,6 +1,7 @@
 //! Auth0's official Node SDK (`auth0` on npm, `ManagementClient`) against Portcullis over
-//! https: the SDK creates an API with a scope, an SPA and a user (and reads them back, sets up
-//! RBAC, reads the logs), then the user logs in through the server and the access token is
+//! https: the SDK creates an API with a scope, an SPA and a user (and reads them back, reads and
+//! updates the database connection, sets the user's metadata, sets up RBAC, reads the logs),
+//! then the user logs in through the server and the access token is
 //! checked. The SDK speaks only https, so the server gets a certificate from a throwaway CA
 //! made here, which Node trusts through `NODE_EXTRA_CA_CERTS`: no check is turned off.
 
@@ -92,9 +93,14 @@ async fn the_official_node_sdk_provisions_a_tenant_whose_user_then_logs_in() {
         client_secret: BOOTSTRAP_SECRET.into(),
     });
     let store = test_store(&dir).await;
-    let application = Application::build_on(listener, settings, store, Arc::new(MockClock::new()))
-        .await
-        .unwrap();
+    let application = Application::build_on(
+        listener,
+        settings,
+        store.clone(),
+        Arc::new(MockClock::new()),
+    )
+    .await
+    .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async move {
         let _ = stopped.await;
@@ -124,6 +130,10 @@ async fn the_official_node_sdk_provisions_a_tenant_whose_user_then_logs_in() {
     );
     let created: Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
     let client_id = created["client_id"].as_str().unwrap();
+    // The SDK's change to the connection is the store's.
+    let connection = store.database_connection().await.unwrap();
+    assert_eq!(created["connection_id"], connection.id.as_str());
+    assert_eq!(connection.password_policy.as_str(), "good");
 
     // The user logs in through the server, as the SPA would send them: authorize, the hosted
     // login page, back to authorize, a code, the token endpoint.

@@ -1,6 +1,7 @@
 // Drives Portcullis's Management API with Auth0's official ManagementClient, as a tenant's
 // provisioning script would: create an API with a scope, an SPA and a user; read them back
-// the ways apps do (lists, paging, search, by email); RBAC; logs; errors. Prints what the Rust
+// the ways apps do (lists, paging, search, by email); the database connection and users'
+// metadata; RBAC; logs; errors. Prints what the Rust
 // test needs to log the user in. Run by tests/it/management_sdk.rs, never by hand: it expects
 // PORTCULLIS_DOMAIN, PORTCULLIS_CLIENT_ID, PORTCULLIS_CLIENT_SECRET, SPA_ORIGIN, API_IDENTIFIER,
 // USER_EMAIL, USER_PASSWORD and NODE_EXTRA_CA_CERTS (the test's throwaway CA).
@@ -88,6 +89,38 @@ check(updated.token_lifetime === 3600, "API updated");
 const renamed = await management.users.update(user.user_id, { name: "Jane Q. Doe" });
 check(renamed.name === "Jane Q. Doe", "user updated");
 
+// The database connection: found by strategy, read by id, its password policy raised (the
+// options sent back whole, as Auth0 expects).
+const connections = await management.connections.list({ strategy: ["auth0"] });
+const database = connections.data.find((c) => c.name === "Username-Password-Authentication");
+check(database && database.strategy === "auth0" && database.id.startsWith("con_"), "database connection listed");
+const connection = await management.connections.get(database.id);
+check(connection.options.passwordPolicy === "low" && connection.options.password_complexity_options.min_length === 8, "connection by id");
+const stricter = await management.connections.update(connection.id, {
+    options: { ...connection.options, passwordPolicy: "good", password_history: { enable: true, size: 5 } },
+});
+check(stricter.options.passwordPolicy === "good" && stricter.options.password_history.size === 5, "connection updated");
+await rejects(
+    management.users.create({ connection: "Username-Password-Authentication", email: "weak@example.com", password: "weakpassword" }),
+    400,
+    "invalid_body",
+);
+await rejects(management.connections.update(connection.id, { options: { bogus: true } }), 400, "invalid_body");
+
+// Metadata: set, then merged (a null deletes a property).
+const withMetadata = await management.users.update(user.user_id, {
+    user_metadata: { theme: "dark", address: { city: "Paris" } },
+    app_metadata: { plan: "gold" },
+});
+check(withMetadata.user_metadata.theme === "dark" && withMetadata.app_metadata.plan === "gold", "metadata set");
+const merged = await management.users.update(user.user_id, { user_metadata: { theme: null, lang: "fr" } });
+check(
+    merged.user_metadata.lang === "fr" && merged.user_metadata.theme === undefined && merged.user_metadata.address.city === "Paris",
+    `metadata merged: ${JSON.stringify(merged.user_metadata)}`,
+);
+const reread = await management.users.get(user.user_id);
+check(reread.app_metadata.plan === "gold" && reread.user_metadata.lang === "fr", "metadata read back");
+
 // Roles and permissions.
 const role = await management.roles.create({ name: "Reader", description: "Reads messages" });
 await management.roles.permissions.add(role.id, {
@@ -111,5 +144,6 @@ check(oneLog.log_id === logs.data[0].log_id, "one log");
 await rejects(management.users.get("auth0|nobody"), 404, "inexistent_user");
 await rejects(management.resourceServers.create({ identifier }), 409, "conflict");
 await rejects(management.clients.create({ name: "" }), 400, "invalid_body");
+await rejects(management.roles.create({ name: "Extra", bogus: true }), 400, "invalid_body");
 
-console.log(JSON.stringify({ client_id: spa.client_id, user_id: user.user_id, api_id: api.id }));
+console.log(JSON.stringify({ client_id: spa.client_id, user_id: user.user_id, api_id: api.id, connection_id: connection.id }));

@@ -13,6 +13,7 @@ use portcullis_store::{
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect};
 
 mod admin;
+mod connection;
 mod consents;
 mod keys;
 mod maintenance;
@@ -20,7 +21,9 @@ mod protocol;
 mod rbac;
 mod tenant;
 
-pub use self::{admin::*, consents::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*};
+pub use self::{
+    admin::*, connection::*, consents::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*,
+};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -81,6 +84,8 @@ fn user(n: u32, email: &str) -> User {
         updated_at: NOW + i64::from(n),
         last_login: None,
         logins_count: 0,
+        user_metadata: Default::default(),
+        app_metadata: Default::default(),
     }
 }
 

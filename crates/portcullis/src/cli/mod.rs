@@ -9,6 +9,7 @@
 pub mod admins;
 pub mod apis;
 pub mod clients;
+pub mod connection;
 pub mod grants;
 pub mod keys;
 pub mod logs;

@@ -1,0 +1,168 @@
+//! Users' metadata (Auth0's `user_metadata` and `app_metadata`): JSON objects, changed with
+//! Auth0's merge rules and bounded in size.
+
+use serde_json::{Map, Value};
+
+use super::AdminError;
+
+/// The largest metadata object stored, serialised, in bytes. Auth0 allows far more, but a
+/// user record is read on every login: metadata is for small facts, not documents.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// Properties `app_metadata` may not hold (Auth0's list: they would shadow the profile's).
+const RESERVED_APP_METADATA: &[&str] = &[
+    "blocked",
+    "clientID",
+    "created_at",
+    "email",
+    "email_verified",
+    "global_client_id",
+    "globalClientID",
+    "identities",
+    "lastIP",
+    "lastLogin",
+    "loginsCount",
+    "metadata",
+    "user_id",
+];
+
+/// How a change treats a metadata object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataChange {
+    /// Auth0's rules for `PATCH /users/{id}`: top-level properties are merged into the stored
+    /// object, one set to `null` is deleted, nested objects are replaced whole, and an empty
+    /// object clears everything.
+    Merge(Map<String, Value>),
+    /// The whole object is replaced (the dashboard's JSON editor).
+    Replace(Map<String, Value>),
+}
+
+impl MetadataChange {
+    /// The object after the change; `field` names it in errors (`user_metadata`,
+    /// `app_metadata`).
+    pub(crate) fn apply(
+        self,
+        field: &'static str,
+        current: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, AdminError> {
+        let changed = match self {
+            MetadataChange::Merge(patch) if patch.is_empty() => Map::new(),
+            MetadataChange::Merge(patch) => {
+                let mut merged = current.clone();
+                for (key, value) in patch {
+                    if value.is_null() {
+                        merged.remove(&key);
+                    } else {
+                        merged.insert(key, value);
+                    }
+                }
+                merged
+            }
+            MetadataChange::Replace(object) => object,
+        };
+        check(field, &changed)?;
+        Ok(changed)
+    }
+}
+
+/// Property names hold neither `.` nor `$` (at any depth), `app_metadata` holds none of
+/// Auth0's reserved names, and the object fits in [`MAX_METADATA_BYTES`].
+fn check(field: &'static str, object: &Map<String, Value>) -> Result<(), AdminError> {
+    if let Some(name) = bad_name(object) {
+        return Err(AdminError::invalid(
+            field,
+            format!("{field}: the property name {name:?} must not contain '.' or '$'"),
+        ));
+    }
+    if field == "app_metadata" {
+        if let Some(name) = RESERVED_APP_METADATA
+            .iter()
+            .find(|name| object.contains_key(**name))
+        {
+            return Err(AdminError::invalid(
+                field,
+                format!("app_metadata: the property {name} is reserved"),
+            ));
+        }
+    }
+    let size = serde_json::to_string(object).map_or(usize::MAX, |text| text.len());
+    if size > MAX_METADATA_BYTES {
+        return Err(AdminError::invalid(
+            field,
+            format!("{field} is too large: at most {MAX_METADATA_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(())
+}
+
+fn bad_name(object: &Map<String, Value>) -> Option<String> {
+    object.iter().find_map(|(key, value)| {
+        if key.contains(['.', '$']) {
+            return Some(key.clone());
+        }
+        match value {
+            Value::Object(inner) => bad_name(inner),
+            Value::Array(items) => items.iter().find_map(|item| match item {
+                Value::Object(inner) => bad_name(inner),
+                _ => None,
+            }),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn merges_like_auth0() {
+        let current = object(json!({"color": "red", "addresses": {"home": "1 Main St"}, "n": 1}));
+        let patch =
+            object(json!({"color": null, "addresses": {"work": "2 Side St"}, "lang": "fr"}));
+        let merged = MetadataChange::Merge(patch)
+            .apply("user_metadata", &current)
+            .unwrap();
+        assert_eq!(
+            Value::Object(merged),
+            json!({"addresses": {"work": "2 Side St"}, "n": 1, "lang": "fr"})
+        );
+        let cleared = MetadataChange::Merge(Map::new())
+            .apply("user_metadata", &current)
+            .unwrap();
+        assert!(cleared.is_empty());
+        let replaced = MetadataChange::Replace(object(json!({"a": 1})))
+            .apply("user_metadata", &current)
+            .unwrap();
+        assert_eq!(Value::Object(replaced), json!({"a": 1}));
+    }
+
+    #[test]
+    fn refuses_bad_names_reserved_names_and_large_objects() {
+        let empty = Map::new();
+        for (field, bad) in [
+            ("user_metadata", json!({"preference.color": "pink"})),
+            ("user_metadata", json!({"a": {"$set": 1}})),
+            ("user_metadata", json!({"a": [{"b.c": 1}]})),
+            ("app_metadata", json!({"email": "x@example.com"})),
+            (
+                "user_metadata",
+                json!({"blob": "x".repeat(MAX_METADATA_BYTES)}),
+            ),
+        ] {
+            let error = MetadataChange::Merge(object(bad.clone()))
+                .apply(field, &empty)
+                .unwrap_err();
+            assert_eq!(error.field(), Some(field), "{bad}");
+        }
+        assert!(MetadataChange::Merge(object(json!({"email": "ok"})))
+            .apply("user_metadata", &empty)
+            .is_ok());
+    }
+}

@@ -1,0 +1,6 @@
+//! The database connection's settings. The code is shared with the SQLite backend.
+
+type Row = sqlx::postgres::PgRow;
+type Backend = crate::PgStore;
+
+include!("../../portcullis-store-shared/connection.rs");
