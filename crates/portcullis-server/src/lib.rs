@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod error;
+pub mod mail;
 pub mod metrics;
 pub mod routes;
 pub mod session;
@@ -24,6 +25,7 @@ use portcullis_admin::{AdminInner, AdminSettings, AdminState};
 use portcullis_core::{
     admin,
     audit::StoreAudit,
+    email::Outbox,
     keys::{KeyCache, KeyCipher, KeyRing},
     password::Passwords,
     secrets::{Mac, SecretHasher},
@@ -43,6 +45,8 @@ pub struct Application {
     listener: std::net::TcpListener,
     state: AppState,
     bootstrap: BootstrapOutcome,
+    /// The SMTP client of the email sender, when an SMTP server is configured.
+    smtp: Option<mail::transport::Smtp>,
 }
 
 impl Application {
@@ -78,6 +82,10 @@ impl Application {
         let passwords = Passwords::new();
         let audit_log = StoreAudit::new(store.clone(), clock.clone());
         let sign_in = SignIn::new(settings.throttle, passwords.clone());
+        let smtp = match &settings.email.smtp {
+            Some(smtp) => Some(mail::transport::Smtp::new(smtp).context("setting up SMTP")?),
+            None => None,
+        };
         let admin = AdminState::new(AdminInner {
             cx: admin::Context {
                 store: store.clone(),
@@ -85,6 +93,11 @@ impl Application {
                 secrets: hasher.clone(),
                 passwords,
                 audit: Arc::new(audit_log.clone()),
+                outbox: if smtp.is_some() {
+                    Outbox::delivering()
+                } else {
+                    Outbox::keeping()
+                },
             },
             keys: keys.clone(),
             settings: AdminSettings {
@@ -123,6 +136,7 @@ impl Application {
             listener,
             state,
             bootstrap,
+            smtp,
         })
     }
 
@@ -161,6 +175,9 @@ impl Application {
             }
         });
         let sweeper = sweeper::spawn(state.clone());
+        let email_sender = self
+            .smtp
+            .map(|smtp| mail::sender::spawn(state.clone(), smtp));
         let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = match &state.settings.tls {
             Some(tls) => {
@@ -193,6 +210,9 @@ impl Application {
         };
         refresher.abort();
         sweeper.abort();
+        if let Some(email_sender) = email_sender {
+            email_sender.abort();
+        }
         state.deferred_log.flush().await;
         result
     }

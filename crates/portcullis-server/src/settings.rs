@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf};
 
 pub use portcullis_admin::BootstrapCredentials;
 pub use portcullis_core::sign_in::ThrottleLimits;
+
+pub use crate::mail::settings::{EmailSettings, SmtpSecurity, SmtpServer, SmtpSettings};
 use portcullis_types::Secret;
 
 /// Certificate and key (PEM files) for serving https.
@@ -43,6 +45,8 @@ pub struct Settings {
     pub cache_refresh_seconds: u64,
     /// Given credentials of the bootstrap client; `None` generates them.
     pub bootstrap_client: Option<BootstrapCredentials>,
+    /// Email delivery: the SMTP server (none: the outbox only), retries, retention.
+    pub email: EmailSettings,
 }
 
 impl Settings {
@@ -61,6 +65,7 @@ impl Settings {
             throttle: ThrottleLimits::default(),
             cache_refresh_seconds: 5,
             bootstrap_client: None,
+            email: EmailSettings::default(),
         }
     }
 

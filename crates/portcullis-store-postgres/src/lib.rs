@@ -18,6 +18,7 @@ mod audit;
 mod clients;
 mod common;
 mod consents;
+mod emails;
 mod keys;
 mod maintenance;
 mod protocol;

@@ -13,6 +13,7 @@ mod audit;
 mod clients;
 mod common;
 mod consents;
+mod emails;
 mod keys;
 mod maintenance;
 mod protocol;

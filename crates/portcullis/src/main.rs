@@ -80,6 +80,8 @@ struct ServeArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "PORTCULLIS_LOG_FORMAT")]
     log_format: Option<String>,
+    #[command(flatten)]
+    email: config::EmailArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -148,6 +150,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         mut settings,
         store: location,
     } = config::load(&args.store, args.listen, args.issuer.as_deref())?;
+    config::email(&mut settings, &args.email, &file)?;
     let tls_cert = args.tls_cert.or(file.tls_cert);
     let tls_key = args.tls_key.or(file.tls_key);
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
@@ -165,6 +168,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen = %format!("{scheme}://{}", application.local_addr()),
         issuer = %settings.issuer,
         store = %location.describe(),
+        email = if settings.email.smtp.is_some() { "smtp" } else { "outbox (dashboard)" },
         "portcullis ready"
     );
     application

@@ -9,8 +9,8 @@
 //! - [`view`]: templates, the layout, flash messages, pagination, static assets.
 //! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
 //! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
-//!   Applications tab in [`authorized_apps`]), [`roles`], [`logs`]; [`permissions`] holds the
-//!   Permissions tab roles and users share.
+//!   Applications tab in [`authorized_apps`]), [`roles`], [`logs`], [`emails`] (the outbox and
+//!   the email templates); [`permissions`] holds the Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod apis;
@@ -18,6 +18,7 @@ pub mod applications;
 pub mod auth;
 pub mod authorized_apps;
 pub mod bootstrap;
+pub mod emails;
 pub mod form;
 pub mod logs;
 pub mod paths;
@@ -51,5 +52,6 @@ pub fn router() -> Router<AdminState> {
         .merge(authorized_apps::routes())
         .merge(roles::routes())
         .merge(logs::routes())
+        .merge(emails::routes())
         .fallback(view::not_found)
 }

@@ -205,4 +205,7 @@ scopes! {
     ReadLogs => ["read:logs"];
     ReadGrants => ["read:grants"];
     DeleteGrants => ["delete:grants"];
+    ReadEmailTemplates => ["read:email_templates"];
+    CreateEmailTemplates => ["create:email_templates"];
+    UpdateEmailTemplates => ["update:email_templates"];
 }

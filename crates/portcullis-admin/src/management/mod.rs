@@ -6,7 +6,8 @@
 //! - [`pagination`]: `page`/`per_page`/`include_totals`, `from`/`take`, `fields`.
 //! - one module per resource: [`resource_servers`] (and their [`access_rules`], a Portcullis
 //!   extension), [`clients`], [`client_grants`], [`users`], [`roles`], [`user_roles`] (users'
-//!   roles and permissions), [`user_grants`] (users' consents to applications), [`logs`].
+//!   roles and permissions), [`user_grants`] (users' consents to applications), [`logs`],
+//!   [`email_templates`].
 //! - [`bootstrap`]: the Management API's own resource server and the first machine client.
 //!
 //! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
+pub mod email_templates;
 pub mod errors;
 pub mod logs;
 pub mod pagination;
@@ -74,6 +76,9 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("read:logs", "Read the audit log"),
     ("read:grants", "Read users' grants to applications"),
     ("delete:grants", "Revoke users' grants to applications"),
+    ("read:email_templates", "Read email templates"),
+    ("create:email_templates", "Create email templates"),
+    ("update:email_templates", "Update email templates"),
 ];
 
 #[derive(OpenApi)]
@@ -93,6 +98,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "roles", description = "Roles (RBAC)"),
         (name = "grants", description = "Users' consents to applications"),
         (name = "logs", description = "The audit log"),
+        (name = "email-templates", description = "Templates of the emails the server sends"),
     )
 )]
 struct ApiDoc;
@@ -108,11 +114,13 @@ impl Modify for Conventions {
                 .trim_start_matches('/')
                 .replace("{id}", "by_id")
                 .replace("{rule_id}", "by_rule_id")
+                .replace("{templateName}", "by_template_name")
                 .replace(['/', '-'], "_");
             let operations = [
                 ("get", item.get.as_mut()),
                 ("post", item.post.as_mut()),
                 ("patch", item.patch.as_mut()),
+                ("put", item.put.as_mut()),
                 ("delete", item.delete.as_mut()),
             ];
             for (method, operation) in operations {
@@ -183,7 +191,13 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(user_grants::list, user_grants::delete_by_user))
         .routes(routes!(user_grants::delete))
         .routes(routes!(logs::list))
-        .routes(routes!(logs::get));
+        .routes(routes!(logs::get))
+        .routes(routes!(email_templates::create))
+        .routes(routes!(
+            email_templates::get,
+            email_templates::update,
+            email_templates::replace
+        ));
     let (router, mut document) = router.split_for_parts();
     Conventions.modify(&mut document);
     (router, document)

@@ -20,6 +20,7 @@ pub enum Kind {
     AccessRule,
     Administrator,
     SigningKeys,
+    EmailTemplate,
 }
 
 impl Kind {
@@ -35,6 +36,7 @@ impl Kind {
             Kind::AccessRule => "access_rule",
             Kind::Administrator => "administrator",
             Kind::SigningKeys => "signing_keys",
+            Kind::EmailTemplate => "email_template",
         }
     }
 
@@ -50,6 +52,7 @@ impl Kind {
             Kind::AccessRule => "access rule",
             Kind::Administrator => "administrator",
             Kind::SigningKeys => "signing key",
+            Kind::EmailTemplate => "email template",
         }
     }
 
@@ -69,6 +72,7 @@ impl Kind {
             (Kind::AccessRule, _) => "an access rule",
             (Kind::Administrator, _) => "an administrator",
             (Kind::SigningKeys, _) => "the signing keys",
+            (Kind::EmailTemplate, _) => "an email template",
         }
     }
 }

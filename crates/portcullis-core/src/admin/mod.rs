@@ -12,6 +12,7 @@ pub mod apis;
 pub mod applications;
 mod change;
 pub mod consents;
+pub mod email_templates;
 pub mod grants;
 pub mod keys;
 pub mod roles;
@@ -30,6 +31,7 @@ pub use self::{
 };
 use crate::{
     audit::{AuditSink, RequestOrigin, StoreAudit},
+    email::{EmailError, MailContext, Outbox},
     keys::KeyLifecycleError,
     password::{PasswordError, Passwords},
     secrets::SecretHasher,
@@ -45,6 +47,8 @@ pub struct Context {
     pub secrets: SecretHasher,
     pub passwords: Passwords,
     pub audit: Arc<dyn AuditSink>,
+    /// Where emails go: queued for this process's sender, or kept in the outbox.
+    pub outbox: Outbox,
 }
 
 impl Context {
@@ -57,6 +61,7 @@ impl Context {
             clock,
             secrets: SecretHasher::new(master_key),
             passwords: Passwords::new(),
+            outbox: Outbox::keeping(),
         }
     }
 
@@ -75,6 +80,20 @@ impl Context {
         if *actor != Actor::System {
             self.audit.record(change.entry(actor)).await;
         }
+    }
+}
+
+impl MailContext for Context {
+    fn mail_store(&self) -> &dyn Store {
+        self.store()
+    }
+
+    fn mail_now(&self) -> i64 {
+        self.now()
+    }
+
+    fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 }
 
@@ -146,6 +165,15 @@ impl AdminError {
         match self {
             AdminError::Invalid { field, .. } | AdminError::Conflict { field, .. } => Some(field),
             _ => None,
+        }
+    }
+}
+
+impl From<EmailError> for AdminError {
+    fn from(error: EmailError) -> Self {
+        match error {
+            EmailError::Render { field, message } => AdminError::invalid(field, message),
+            EmailError::Store(error) => error.into(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod client_policies;
 mod code_flow;
 mod consent;
 mod dashboard;
+mod email;
 mod implicit;
 mod keys;
 mod layout_rules;

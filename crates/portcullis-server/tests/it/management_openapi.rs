@@ -53,6 +53,10 @@ const MOUNTED: &[(&str, &str)] = &[
     ("delete", "/grants/{id}"),
     ("get", "/logs"),
     ("get", "/logs/{id}"),
+    ("post", "/email-templates"),
+    ("get", "/email-templates/{templateName}"),
+    ("patch", "/email-templates/{templateName}"),
+    ("put", "/email-templates/{templateName}"),
 ];
 
 #[tokio::test]

@@ -14,13 +14,16 @@ use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, To
 
 mod admin;
 mod consents;
+mod emails;
 mod keys;
 mod maintenance;
 mod protocol;
 mod rbac;
 mod tenant;
 
-pub use self::{admin::*, consents::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*};
+pub use self::{
+    admin::*, consents::*, emails::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*,
+};
 
 const NOW: i64 = 1_800_000_000;
 

@@ -72,4 +72,9 @@ conformance!(
     sessions_end_when_idle,
     ending_a_users_sessions_leaves_others_alone,
     sweep_deletes_only_what_expired,
+    email_templates_crud,
+    emails_list_filter_and_follow_their_user,
+    email_claims_lease_and_finish,
+    concurrent_email_claims_never_share_a_message,
+    sweep_deletes_old_emails,
 );
