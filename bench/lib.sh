@@ -1,4 +1,5 @@
-# Shell pieces shared by the server benchmarks (bench/server/run.sh, bench/replicas/run.sh).
+# Shell pieces shared by the server benchmarks (bench/server/run.sh, bench/replicas/run.sh,
+# bench/flood/run.sh).
 # Sourced, never run: it defines functions and constants and starts nothing.
 
 # The tenant every benchmark creates; login-flow.mjs asks for BENCH_API and redirects to

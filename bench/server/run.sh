@@ -2,8 +2,9 @@
 # Token-endpoint benchmark: Portcullis against node-oidc-provider, side by side in one run.
 #
 # Prints client_credentials tokens/s (same wrk load for all, alternating rounds), CPU used and
-# tokens per core-second, idle and loaded memory, start-to-ready time, and the latency and rate
-# of the full browser login flow on Portcullis. Portcullis runs on the whole machine; the peer
+# tokens per core-second, idle and loaded memory (and Portcullis's idle memory after a fixed
+# workload of 100 logins and 1,000 tokens), start-to-ready time, and the latency and rate of the
+# full browser login flow on Portcullis. Portcullis runs on the whole machine; the peer
 # runs twice per round: pinned to one core, as the reference figures were taken (Node runs
 # JavaScript on one thread; research/peers.md §4), and unpinned, where its libuv and GC threads
 # spread over both cores.
@@ -47,6 +48,12 @@ start_peer() { # [taskset cpu list]
 start_portcullis; FIRST_READY=$(wait_ready "http://127.0.0.1:$PORT/readyz"); stop "$PORTCULLIS_PID"
 start_portcullis; READY=$(wait_ready "http://127.0.0.1:$PORT/readyz"); sleep 1; IDLE_RSS=$(rss_kb "$PORTCULLIS_PID"); stop "$PORTCULLIS_PID"
 start_peer; PEER_READY=$(wait_ready "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration"); sleep 1; PEER_IDLE_RSS=$(rss_kb "$PEER_PID"); stop "$PEER_PID"
+# Memory after a fixed workload, a few seconds after it: 100 login flows (an argon2id check of
+# 19 MiB each), four at a time, then 1,000 client_credentials tokens, eight at a time.
+start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
+node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 100 4 >/dev/null
+node tokens.mjs "http://127.0.0.1:$PORT" "$TOKEN_BODY" 1000 8 >/dev/null
+sleep 3; WORKED_RSS=$(rss_kb "$PORTCULLIS_PID"); stop "$PORTCULLIS_PID"
 
 # One wrk round against a running server: prints "tokens/s p99_ms cpu_cores non200 rss_kb".
 load() { # pid url path body
@@ -104,6 +111,7 @@ sum_of() { column_of 4 "$@" | awk '{s+=$1} END {print s}'; }
 printf '%-34s %18s %18s %18s\n' "non-200 responses (all rounds)" "$(sum_of "${OURS[@]}")" "$(sum_of "${PINNED[@]}")" "$(sum_of "${PEER[@]}")"
 mb() { awk '{printf "%.1f MB", $1/1024}'; }
 printf '%-34s %18s %18s %18s\n' "idle resident memory" "$(echo "$IDLE_RSS" | mb)" "-" "$(echo "$PEER_IDLE_RSS" | mb)"
+printf '%-34s %18s\n' "  after 100 logins, 1,000 tokens" "$(echo "$WORKED_RSS" | mb)"
 printf '%-34s %18s %18s %18s\n' "resident memory after load" "$(column_of 5 "${OURS[@]}" | median | mb)" "$(column_of 5 "${PINNED[@]}" | median | mb)" "$(column_of 5 "${PEER[@]}" | median | mb)"
 printf '%-34s %18s %18s %18s\n' "start to ready" "$READY ms" "-" "$PEER_READY ms"
 printf '%-34s %18s\n' "  first start (generates keys)" "$FIRST_READY ms"

@@ -389,6 +389,55 @@ impl ThrottleRepository for Backend {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn take_back(&self, key: &str, window_start: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE throttle_counters SET count = count - 1
+             WHERE key = $1 AND window_start = $2 AND count > 0",
+        )
+        .bind(key)
+        .bind(window_start)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn counters_with_prefix(
+        &self,
+        prefix: &str,
+        window_start: i64,
+        min_count: u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        // A prefix comparison rather than LIKE: keys may hold `_` and `%`.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT key, count FROM throttle_counters
+             WHERE substr(key, 1, length(CAST($1 AS TEXT))) = $1
+               AND window_start = $2 AND count >= $3
+             ORDER BY key",
+        )
+        .bind(prefix)
+        .bind(window_start)
+        .bind(i64::try_from(min_count).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, count)| (key, count.unsigned_abs()))
+            .collect())
+    }
+
+    async fn clear_prefix(&self, prefix: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM throttle_counters WHERE substr(key, 1, length(CAST($1 AS TEXT))) = $1",
+        )
+        .bind(prefix)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[async_trait]

@@ -2,18 +2,27 @@
 //!
 //! Hashing is CPU- and memory-heavy (19 MiB a hash), so it never runs on the async threads:
 //! [`Passwords`] is the one way the rest of the code hashes and checks passwords, on tokio's
-//! blocking pool. The free functions below are its primitives.
+//! blocking pool, a bounded number at a time with a short queue ([`HashingLimits`]); past the
+//! queue a request is refused at once ([`PasswordError::Busy`]), so a flood of logins can
+//! neither fill memory nor starve the rest of the server. The free functions below are its
+//! primitives.
+
+use std::sync::Arc;
 
 use argon2::{
-    password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Argon2,
+    password_hash::{
+        self, rand_core::OsRng, Decimal, Ident, Output, ParamsString, PasswordHash, PasswordHasher,
+        PasswordVerifier, Salt, SaltString,
+    },
+    Algorithm, Argon2, Block, Params, Version,
 };
 use portcullis_types::Secret;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Hashes `password` into a PHC string.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+pub fn hash_password(password: &str) -> Result<String, password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
+    Ok(Argon2id
         .hash_password(password.as_bytes(), &salt)?
         .to_string())
 }
@@ -21,12 +30,77 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 /// Checks `password` against a PHC string; a malformed stored hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
+        .map(|hash| Argon2id.verify_password(password.as_bytes(), &hash).is_ok())
         .unwrap_or(false)
+}
+
+/// Argon2 as the `argon2` crate computes it (argon2id and its default parameters for new
+/// hashes, whatever a stored hash names for checks), in memory the allocator gives back to
+/// the operating system as soon as the hash is done.
+///
+/// A hash needs 19 MiB. The crate allocates them as a plain `Vec`; glibc's malloc, once the
+/// first such block is freed, raises its mmap threshold to that size and serves the next ones
+/// from its per-thread arenas, which keep them: a server that had checked a few dozen
+/// passwords on its blocking threads stayed hundreds of MB resident. A block larger than
+/// 32 MiB, glibc's highest mmap threshold, is always a mapping of its own, unmapped when
+/// freed, and only the pages written become resident: reserving [`RESERVED_BLOCKS`] and
+/// using 19 MiB of them costs 19 MiB while the hash runs and nothing afterwards. Other
+/// allocators hand such a block straight to the system as well.
+struct Argon2id;
+
+/// Memory blocks (1 KiB each) reserved for one hash: more than 32 MiB.
+const RESERVED_BLOCKS: usize = 33 * 1024;
+
+/// Zeroed memory for a hash with `params`.
+fn memory_blocks(params: &Params) -> Vec<Block> {
+    let count = params.block_count();
+    let mut blocks = Vec::with_capacity(count.max(RESERVED_BLOCKS));
+    blocks.resize(count, Block::default());
+    blocks
+}
+
+impl PasswordHasher for Argon2id {
+    type Params = Params;
+
+    /// What `Argon2::hash_password_customized` does, with [`memory_blocks`]; checking a hash
+    /// goes through here too (`PasswordVerifier`'s constant-time comparison).
+    fn hash_password_customized<'a>(
+        &self,
+        password: &[u8],
+        algorithm: Option<Ident<'a>>,
+        version: Option<Decimal>,
+        params: Params,
+        salt: impl Into<Salt<'a>>,
+    ) -> password_hash::Result<PasswordHash<'a>> {
+        let algorithm = algorithm
+            .map(Algorithm::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let version = version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        let salt = salt.into();
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+        let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let output = Output::init_with(output_len, |out| {
+            Ok(argon2.hash_password_into_with_memory(
+                password,
+                salt_bytes,
+                out,
+                memory_blocks(&params),
+            )?)
+        })?;
+        Ok(PasswordHash {
+            algorithm: algorithm.ident(),
+            version: Some(version.into()),
+            params: ParamsString::try_from(&params)?,
+            salt: Some(salt),
+            hash: Some(output),
+        })
+    }
 }
 
 /// Spends the same time as a real check, for unknown accounts: the response time must not
@@ -37,40 +111,149 @@ pub fn burn_verification(password: &str) {
     let _ = verify_password(password, dummy);
 }
 
-/// Why a password could not be hashed or checked: our failure, never the user's.
+/// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
+    /// Every hashing slot and every place in the queue is taken: nothing was computed, and
+    /// the caller should answer at once and ask the client to retry shortly.
+    #[error("too many password hashes under way")]
+    Busy,
+    /// Our failure, never the user's.
     #[error("password hashing failed: {0}")]
     Internal(String),
 }
 
-/// Hashes and checks passwords off the async threads.
-#[derive(Clone, Debug, Default)]
-pub struct Passwords;
+/// Seconds a request refused with [`PasswordError::Busy`] is asked to wait before retrying
+/// (`Retry-After`): a hash takes a few tens of milliseconds, so slots free up quickly.
+pub const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// How many hashes may run at once and how many requests may wait for one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashingLimits {
+    /// Hashes computed at once (each holds 19 MiB and a core while it runs).
+    pub concurrent: usize,
+    /// Requests waiting for a slot; past these a request is refused with
+    /// [`PasswordError::Busy`].
+    pub queued: usize,
+}
+
+impl Default for HashingLimits {
+    /// One hash per core, and a queue twice as long: a flood gets answers at once instead of
+    /// filling memory and the blocking pool.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        HashingLimits {
+            concurrent: cores,
+            queued: 2 * cores,
+        }
+    }
+}
+
+/// Hashes and checks passwords off the async threads, a bounded number at a time. Clones share
+/// the bound.
+#[derive(Clone, Debug)]
+pub struct Passwords {
+    /// Admission: one permit per running or waiting request.
+    admitted: Arc<Semaphore>,
+    /// One permit per running hash.
+    running: Arc<Semaphore>,
+}
+
+impl Default for Passwords {
+    fn default() -> Self {
+        Passwords::with_limits(HashingLimits::default())
+    }
+}
 
 impl Passwords {
     pub fn new() -> Self {
-        Passwords
+        Passwords::default()
+    }
+
+    pub fn with_limits(limits: HashingLimits) -> Self {
+        let concurrent = limits.concurrent.max(1);
+        Passwords {
+            admitted: Arc::new(Semaphore::new(concurrent + limits.queued)),
+            running: Arc::new(Semaphore::new(concurrent)),
+        }
+    }
+
+    /// A place in the queue for one hash or check, or [`PasswordError::Busy`] at once when
+    /// there is none. Taking it first lets a caller refuse before doing any other work.
+    pub fn reserve(&self) -> Result<HashSlot, PasswordError> {
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PasswordError::Busy)?;
+        Ok(HashSlot {
+            admitted,
+            running: self.running.clone(),
+        })
     }
 
     /// Hashes `password` into a PHC string.
     pub async fn hash(&self, password: &Secret) -> Result<String, PasswordError> {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(password.expose_str()))
+        self.reserve()?.hash(password).await
+    }
+
+    /// Checks `password` against `stored`; see [`HashSlot::verify`].
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: Option<String>,
+    ) -> Result<bool, PasswordError> {
+        self.reserve()?.verify(password, stored).await
+    }
+}
+
+/// A reserved place for one hash or check ([`Passwords::reserve`]).
+#[derive(Debug)]
+pub struct HashSlot {
+    admitted: OwnedSemaphorePermit,
+    running: Arc<Semaphore>,
+}
+
+impl HashSlot {
+    /// Waits for a free slot, then runs `work` on the blocking pool. Both permits move into
+    /// the blocking task: a request dropped meanwhile (the client went away) frees its place
+    /// only when the hash it started has finished, so the bound holds.
+    async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let running = self
+            .running
+            .acquire_owned()
             .await
-            .map_err(|e| PasswordError::Internal(e.to_string()))?
+            .map_err(|e| PasswordError::Internal(e.to_string()))?;
+        let admitted = self.admitted;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop((running, admitted));
+            result
+        })
+        .await
+        .map_err(|e| PasswordError::Internal(e.to_string()))
+    }
+
+    /// Hashes `password` into a PHC string.
+    pub async fn hash(self, password: &Secret) -> Result<String, PasswordError> {
+        let password = password.clone();
+        self.run(move || hash_password(password.expose_str()))
+            .await?
             .map_err(|e| PasswordError::Internal(e.to_string()))
     }
 
     /// Checks `password` against `stored`. Without a stored hash (an unknown account) the same
     /// work is spent and the answer is `false`, so timing does not tell which it was.
     pub async fn verify(
-        &self,
+        self,
         password: &Secret,
         stored: Option<String>,
     ) -> Result<bool, PasswordError> {
         let password = password.clone();
-        tokio::task::spawn_blocking(move || match stored {
+        self.run(move || match stored {
             Some(hash) => verify_password(password.expose_str(), &hash),
             None => {
                 burn_verification(password.expose_str());
@@ -78,7 +261,6 @@ impl Passwords {
             }
         })
         .await
-        .map_err(|e| PasswordError::Internal(e.to_string()))
     }
 }
 
@@ -96,6 +278,44 @@ pub fn check_password_policy(password: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let passwords = Passwords::with_limits(HashingLimits {
+            concurrent: 1,
+            queued: 1,
+        });
+        let first = passwords.reserve().expect("a slot");
+        let second = passwords.reserve().expect("a place in the queue");
+        assert!(matches!(passwords.reserve(), Err(PasswordError::Busy)));
+        drop(first);
+        let third = passwords.reserve().expect("a place again");
+        drop((second, third));
+        let phc = passwords.hash(&Secret::from("pw")).await.expect("hash");
+        assert!(passwords
+            .verify(&Secret::from("pw"), Some(phc))
+            .await
+            .expect("verify"));
+    }
+
+    #[test]
+    fn hashes_are_the_argon2_crates() {
+        let ours = hash_password("correct horse").expect("hash");
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse", &SaltString::generate(&mut OsRng))
+            .expect("hash")
+            .to_string();
+        assert!(verify_password("correct horse", &theirs));
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        assert_eq!(
+            ours.split('$').take(4).collect::<Vec<_>>(),
+            theirs.split('$').take(4).collect::<Vec<_>>(),
+            "same algorithm, version and parameters"
+        );
+    }
 
     #[test]
     fn argon2id_round_trip() {

@@ -1,34 +1,55 @@
-//! Checking an email and password, under throttling of failures: the one implementation
-//! behind the hosted login page and the dashboard's sign-in.
+//! Checking an email and password under brute-force protection: the one implementation behind
+//! the hosted login page and the dashboard's sign-in, and the throttling of sign-ups.
 //!
-//! Failures are counted in fixed windows, per account and per client address, in the store
-//! (so every replica sees them); past either limit the attempt is refused before the password
-//! is checked. A success clears the account's counter.
+//! As Auth0 does it: failures are counted per (account, client address) pair, and past the
+//! limit that pair is blocked, not the account for everyone; failures from one address across
+//! accounts have a limit of their own ("suspicious IP throttling"). An IPv6 address counts as
+//! its /64 network, which one subscriber usually holds whole. Counters live in the store (so
+//! every replica sees them), in fixed windows, and are incremented *before* the password is
+//! checked, with the store returning the new count atomically: parallel guesses each take a
+//! number and cannot slip past the limit together. A success clears the pair. A blocked pair
+//! stays blocked for the rest of its window, or until an administrator unblocks it
+//! ([`login_blocks`], [`clear_login_blocks`]).
 
 use std::net::IpAddr;
 
 use portcullis_store::{Store, StoreError};
 use portcullis_types::Secret;
 
-use crate::password::{PasswordError, Passwords};
+use crate::{
+    password::{PasswordError, Passwords},
+    secrets::{b64url, lookup_hash},
+};
 
-/// Sign-in throttling limits, per fixed window.
+/// Brute-force and sign-up limits, per fixed window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThrottleLimits {
     pub window_seconds: i64,
-    /// Failed sign-ins per account per window before the account is refused for the window.
-    pub per_account: u64,
-    /// Failed sign-ins per client address per window.
+    /// Failed sign-ins per (account, client address) pair per window; past it the pair is
+    /// refused for the rest of the window (Auth0's brute-force protection: 10).
+    pub per_pair: u64,
+    /// Failed sign-ins per client address per window, whatever the accounts (Auth0's
+    /// suspicious IP throttling: 100).
     pub per_ip: u64,
+    /// Sign-up attempts per client address per window, successful or not (Auth0: 50).
+    pub signups_per_ip: u64,
 }
 
 impl Default for ThrottleLimits {
     fn default() -> Self {
         ThrottleLimits {
             window_seconds: 900,
-            per_account: 10,
+            per_pair: 10,
             per_ip: 100,
+            signups_per_ip: 50,
         }
+    }
+}
+
+impl ThrottleLimits {
+    /// The start of the window `now` falls in.
+    fn window_start(&self, now: i64) -> i64 {
+        now - now.rem_euclid(self.window_seconds.max(1))
     }
 }
 
@@ -50,19 +71,68 @@ impl Realm {
     }
 }
 
+/// What throttling counts of a client's address: an IPv4 address as it is, an IPv6 address as
+/// its /64 network (`2001:db8:1:2::/64`). An IPv4 address mapped into IPv6 counts as itself.
+pub fn address_group(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
+/// The counter keys of one account. The identifier is hashed: keys stay short whatever was
+/// typed, never hold an email address, and the address after the prefix is unambiguous.
+fn pair_prefix(realm: Realm, identifier: &str) -> String {
+    let normalized = identifier.trim().to_lowercase();
+    format!(
+        "{}:pair:{}:",
+        realm.prefix(),
+        b64url(&lookup_hash(&normalized))
+    )
+}
+
+fn ip_key(realm: Realm, group: &str) -> String {
+    format!("{}:ip:{group}", realm.prefix())
+}
+
+fn signup_key(group: &str) -> String {
+    format!("signup:ip:{group}")
+}
+
 /// Why a sign-in failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     /// Wrong email or password (the two are never told apart).
     #[error("wrong email or password")]
     WrongCredentials,
-    /// Too many failures for this account or address in this window.
+    /// Too many failures for this account from this address, or from this address overall,
+    /// in this window. `first` is true for the refusal that crossed the limit and false for
+    /// the ones after it in the same window: only the first is worth an audit entry, so a
+    /// client hammering a closed door cannot grow the log one row per request.
     #[error("too many failed sign-ins")]
-    Throttled,
+    Throttled { first: bool },
+    /// Every password-hashing slot is taken: refused at once, nothing counted or computed.
+    #[error("too many sign-ins under way")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Password(#[from] PasswordError),
+    Password(PasswordError),
+}
+
+impl From<PasswordError> for SignInError {
+    fn from(error: PasswordError) -> Self {
+        match error {
+            PasswordError::Busy => SignInError::Busy,
+            other => SignInError::Password(other),
+        }
+    }
 }
 
 /// One sign-in attempt: which form, the credentials, and where and when they came from.
@@ -88,8 +158,8 @@ impl SignIn {
     }
 
     /// Checks the password of `attempt`. `lookup` finds the account and its stored hash; it
-    /// is called only when the attempt is not throttled. An unknown account costs the same
-    /// hashing work as a wrong password.
+    /// is called only when the attempt is not refused. An unknown account costs the same
+    /// hashing work as a wrong password, and is counted the same way.
     pub async fn check<T, F, Fut>(
         &self,
         store: &dyn Store,
@@ -107,32 +177,129 @@ impl SignIn {
             ip,
             now,
         } = attempt;
+        // A hashing slot first: under a flood the attempt is refused before it counts
+        // against anyone's limits.
+        let slot = self.passwords.reserve()?;
         let limits = self.limits;
-        let window = now - now.rem_euclid(limits.window_seconds);
-        let account_key = format!("{}:account:{}", realm.prefix(), email.trim().to_lowercase());
-        let ip_key = format!("{}:ip:{ip}", realm.prefix());
-        let account_hits = store.hits(&account_key, window).await?;
-        let ip_hits = store.hits(&ip_key, window).await?;
-        if account_hits >= limits.per_account || ip_hits >= limits.per_ip {
-            return Err(SignInError::Throttled);
+        let window = limits.window_start(now);
+        let group = address_group(ip);
+        let pair_key = format!("{}{group}", pair_prefix(realm, email));
+        let ip_key = ip_key(realm, &group);
+        let pair_hits = store.hit(&pair_key, window).await?;
+        if pair_hits > limits.per_pair {
+            return Err(SignInError::Throttled {
+                first: pair_hits == limits.per_pair + 1,
+            });
+        }
+        let ip_hits = store.hit(&ip_key, window).await?;
+        if ip_hits > limits.per_ip {
+            // Refused for the address, not for this account: the pair's hit is given back.
+            store.take_back(&pair_key, window).await?;
+            return Err(SignInError::Throttled {
+                first: ip_hits == limits.per_ip + 1,
+            });
         }
         let found = lookup().await?;
         let (account, hash) = match found {
             Some((account, hash)) => (Some(account), Some(hash)),
             None => (None, None),
         };
-        let matches = self.passwords.verify(password, hash).await?;
+        let matches = slot.verify(password, hash).await?;
         match account {
             Some(account) if matches => {
-                store.clear(&account_key).await?;
+                // Only failures count against the address.
+                store.clear(&pair_key).await?;
+                store.take_back(&ip_key, window).await?;
                 Ok(account)
             }
             _ => {
-                store.hit(&account_key, window).await?;
-                store.hit(&ip_key, window).await?;
-                tracing::info!(%ip, realm = realm.prefix(), "failed sign-in");
+                tracing::info!(address = %group, realm = realm.prefix(), "failed sign-in");
                 Err(SignInError::WrongCredentials)
             }
         }
+    }
+
+    /// Counts a sign-up attempt from `ip`, successful or not; `Throttled` past the limit.
+    pub async fn admit_signup(
+        &self,
+        store: &dyn Store,
+        ip: IpAddr,
+        now: i64,
+    ) -> Result<(), SignInError> {
+        let window = self.limits.window_start(now);
+        let attempts = store.hit(&signup_key(&address_group(ip)), window).await?;
+        if attempts > self.limits.signups_per_ip {
+            return Err(SignInError::Throttled {
+                first: attempts == self.limits.signups_per_ip + 1,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A pair refused until its window passes: the identifier typed and the address group it was
+/// typed from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LoginBlock {
+    pub identifier: String,
+    pub ip: String,
+}
+
+/// The addresses `identifier` is blocked for on the hosted login page now.
+pub async fn login_blocks(
+    store: &dyn Store,
+    limits: &ThrottleLimits,
+    identifier: &str,
+    now: i64,
+) -> Result<Vec<LoginBlock>, StoreError> {
+    let prefix = pair_prefix(Realm::Login, identifier);
+    let counters = store
+        .counters_with_prefix(&prefix, limits.window_start(now), limits.per_pair)
+        .await?;
+    Ok(counters
+        .into_iter()
+        .map(|(key, _)| LoginBlock {
+            identifier: identifier.trim().to_owned(),
+            ip: key[prefix.len()..].to_owned(),
+        })
+        .collect())
+}
+
+/// Forgets the failures of `identifier` from every address on the hosted login page, which
+/// unblocks it; returns how many addresses had counted failures.
+pub async fn clear_login_blocks(store: &dyn Store, identifier: &str) -> Result<u64, StoreError> {
+    store
+        .clear_prefix(&pair_prefix(Realm::Login, identifier))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_counts_by_its_64_network() {
+        let group = |text: &str| address_group(text.parse().expect("address"));
+        assert_eq!(group("203.0.113.7"), "203.0.113.7");
+        assert_eq!(group("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            group("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            group("2001:db8:1:2::")
+        );
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("::ffff:203.0.113.7"), "203.0.113.7");
+    }
+
+    #[test]
+    fn pair_keys_ignore_case_and_spaces() {
+        assert_eq!(
+            pair_prefix(Realm::Login, " Jane@Example.com "),
+            pair_prefix(Realm::Login, "jane@example.com")
+        );
+        assert_ne!(
+            pair_prefix(Realm::Login, "jane@example.com"),
+            pair_prefix(Realm::Dashboard, "jane@example.com")
+        );
+        assert!(!pair_prefix(Realm::Login, "jane@example.com").contains("jane"));
     }
 }

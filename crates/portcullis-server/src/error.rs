@@ -21,6 +21,8 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     InvalidToken,
+    /// A rate limit (Auth0's code; RFC 6585 §4).
+    TooManyRequests,
     ServerError,
 }
 
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::ServerError => "server_error",
         }
     }
@@ -46,6 +49,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

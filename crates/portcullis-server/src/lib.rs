@@ -8,8 +8,10 @@
 
 pub mod audit;
 pub mod error;
+pub mod listener;
 pub mod mail;
 pub mod metrics;
+pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod settings;
@@ -38,11 +40,22 @@ pub use portcullis_admin::management::bootstrap::Outcome as BootstrapOutcome;
 pub use settings::Settings;
 pub use state::AppState;
 
-use crate::state::{AppInner, OriginCache};
+use crate::{
+    listener::serve,
+    rate_limit::Limiters,
+    state::{AppInner, OriginCache},
+};
+
+/// How long a graceful shutdown waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the rate limiters forget addresses that have been quiet.
+const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 /// A built server, bound and ready to run.
 pub struct Application {
     listener: std::net::TcpListener,
+    /// `/metrics` on its own address (`Settings::metrics_listen`).
+    metrics_listener: Option<std::net::TcpListener>,
     state: AppState,
     bootstrap: BootstrapOutcome,
     /// The SMTP client of the email sender, when an SMTP server is configured.
@@ -70,6 +83,17 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        settings
+            .connections
+            .validate()
+            .map_err(anyhow::Error::msg)?;
+        let metrics_listener = settings
+            .metrics_listen
+            .map(|address| {
+                std::net::TcpListener::bind(address)
+                    .with_context(|| format!("binding the metrics listener {address}"))
+            })
+            .transpose()?;
         let master_key = settings.master_key.expose();
         let key_cipher = KeyCipher::new(master_key)?;
         portcullis_core::keys::ensure_initialized(store.as_ref(), clock.as_ref(), &key_cipher)
@@ -79,7 +103,7 @@ impl Application {
         let ring = KeyRing::from_keys(&store.live_keys().await?, &key_cipher, clock.now())
             .context("loading the signing keys")?;
         let keys = Arc::new(KeyCache::new(ring));
-        let passwords = Passwords::new();
+        let passwords = Passwords::with_limits(settings.hashing);
         let audit_log = StoreAudit::new(store.clone(), clock.clone());
         let sign_in = SignIn::new(settings.throttle, passwords.clone());
         let smtp = match &settings.email.smtp {
@@ -93,6 +117,7 @@ impl Application {
                 secrets: hasher.clone(),
                 passwords,
                 audit: Arc::new(audit_log.clone()),
+                throttle: settings.throttle,
                 outbox: if smtp.is_some() {
                     Outbox::delivering()
                 } else {
@@ -109,17 +134,11 @@ impl Application {
             .await
             .context("bootstrapping the Management API and the dashboard")?;
         let origins = store.all_client_origins().await?;
-        listener.set_nonblocking(true)?;
         let state = AppState::new(AppInner {
             hasher,
             key_cipher,
             keys,
-            origins: OriginCache::new(
-                origins
-                    .into_iter()
-                    .map(|o| o.trim_end_matches('/').to_owned())
-                    .collect(),
-            ),
+            origins: OriginCache::new(origins),
             templates: templates::Templates::new(),
             metrics: metrics::Metrics::new(),
             audit_log,
@@ -128,12 +147,14 @@ impl Application {
             sign_in,
             csrf_mac: Mac::new(master_key, b"login-form csrf"),
             admin,
+            limiters: Limiters::new(&settings.rate_limits),
             store,
             clock,
             settings,
         });
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             bootstrap,
             smtp,
@@ -146,6 +167,13 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// Where `/metrics` is served, when on its own listener.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -155,7 +183,8 @@ impl Application {
         &self.bootstrap
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests (for at most
+    /// [`SHUTDOWN_GRACE`]) and flushes the batched audit log.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -178,8 +207,17 @@ impl Application {
         let email_sender = self
             .smtp
             .map(|smtp| mail::sender::spawn(state.clone(), smtp));
-        let app = routes::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let result = match &state.settings.tls {
+        let forgetter = tokio::spawn({
+            let state = state.clone();
+            async move {
+                let mut interval = tokio::time::interval(FORGET_IDLE_EVERY);
+                loop {
+                    interval.tick().await;
+                    state.limiters.forget_idle();
+                }
+            }
+        });
+        let tls = match &state.settings.tls {
             Some(tls) => {
                 // Two TLS stacks are linked (ours and the HTTP client's); choose aws-lc-rs, the
                 // crypto of the rest of the server. An error only means it is already chosen.
@@ -188,32 +226,46 @@ impl Application {
                     axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
                         .await
                         .context("loading the TLS certificate and key")?;
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    shutdown.await;
-                    stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-                });
-                axum_server::from_tcp_rustls(self.listener, config)
-                    .handle(handle)
-                    .serve(app)
-                    .await
-                    .map_err(anyhow::Error::from)
+                Some(config)
             }
-            None => {
-                let listener = tokio::net::TcpListener::from_std(self.listener)?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                    .map_err(anyhow::Error::from)
+            None => None,
+        };
+        let handle = axum_server::Handle::new();
+        tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                shutdown.await;
+                handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
             }
+        });
+        let limits = state.settings.connections;
+        let main = serve(
+            self.listener,
+            routes::router(state.clone()),
+            tls,
+            limits,
+            handle.clone(),
+        );
+        let result = match self.metrics_listener {
+            Some(listener) => {
+                let metrics = serve(
+                    listener,
+                    routes::metrics_router(state.clone()),
+                    None,
+                    limits,
+                    handle,
+                );
+                tokio::try_join!(main, metrics).map(|_| ())
+            }
+            None => main.await,
         };
         refresher.abort();
         sweeper.abort();
+        forgetter.abort();
         if let Some(email_sender) = email_sender {
             email_sender.abort();
         }
         state.deferred_log.flush().await;
-        result
+        result.map_err(anyhow::Error::from)
     }
 }

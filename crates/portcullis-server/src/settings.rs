@@ -1,13 +1,15 @@
 //! Validated server settings. The binary turns flags, environment and the config file into
 //! these; everything here is already checked.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 pub use portcullis_admin::BootstrapCredentials;
-pub use portcullis_core::sign_in::ThrottleLimits;
+pub use portcullis_core::{password::HashingLimits, sign_in::ThrottleLimits};
+use portcullis_types::Secret;
+pub use portcullis_web::{ForwardedHeader, TrustedProxies};
 
 pub use crate::mail::settings::{EmailSettings, SmtpSecurity, SmtpServer, SmtpSettings};
-use portcullis_types::Secret;
+pub use crate::rate_limit::{RateGroup, RateLimits};
 
 /// Certificate and key (PEM files) for serving https.
 #[derive(Clone, Debug)]
@@ -39,14 +41,65 @@ pub struct Settings {
     /// Audit log events older than this many days are swept; `None` keeps them.
     pub audit_retention_days: Option<u32>,
     pub throttle: ThrottleLimits,
+    /// Password hashes computed at once and waiting; past them logins and sign-ups are
+    /// answered 429 at once.
+    pub hashing: HashingLimits,
     /// How often a replica reloads signing keys and CORS origins from the store and drops its
     /// copy of applications, APIs and grants: the bound on how long a change made elsewhere
     /// (the CLI, another replica) takes to apply here.
     pub cache_refresh_seconds: u64,
     /// Given credentials of the bootstrap client; `None` generates them.
     pub bootstrap_client: Option<BootstrapCredentials>,
+    /// Load balancers and reverse proxies whose forwarding header names the client; nobody by
+    /// default (the TCP peer is the client).
+    pub trusted_proxies: TrustedProxies,
+    /// Requests per second per client address, by endpoint group.
+    pub rate_limits: RateLimits,
+    /// Limits on how a connection may send its request headers.
+    pub connections: ConnectionLimits,
+    /// Serve `/metrics` on this address (plain HTTP) instead of the main listener.
+    pub metrics_listen: Option<SocketAddr>,
     /// Email delivery: the SMTP server (none: the outbox only), retries, retention.
     pub email: EmailSettings,
+}
+
+/// How long and how large a request head may be, so that a slow or bloated client cannot hold
+/// a connection (HTTP/1.1; HTTP/2 gets the size limit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A connection that has not sent a whole request head this long after it started one (or
+    /// after its previous response, when kept alive) is closed.
+    pub header_read_timeout: Duration,
+    /// Request line and headers beyond this many bytes are answered 431.
+    pub max_header_bytes: usize,
+}
+
+impl ConnectionLimits {
+    /// hyper reads request heads into a buffer of at least this size.
+    pub const MIN_HEADER_BYTES: usize = 8 * 1024;
+
+    /// Checks the limits.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.header_read_timeout.is_zero() {
+            return Err("header_read_timeout must be positive".into());
+        }
+        if self.max_header_bytes < Self::MIN_HEADER_BYTES {
+            return Err(format!(
+                "max_header_bytes must be at least {}",
+                Self::MIN_HEADER_BYTES
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+        }
+    }
 }
 
 impl Settings {
@@ -63,8 +116,13 @@ impl Settings {
             sweep_interval_seconds: 600,
             audit_retention_days: Some(30),
             throttle: ThrottleLimits::default(),
+            hashing: HashingLimits::default(),
             cache_refresh_seconds: 5,
             bootstrap_client: None,
+            trusted_proxies: TrustedProxies::default(),
+            rate_limits: RateLimits::default(),
+            connections: ConnectionLimits::default(),
+            metrics_listen: None,
             email: EmailSettings::default(),
         }
     }

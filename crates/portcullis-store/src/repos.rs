@@ -234,6 +234,19 @@ pub trait ThrottleRepository: Send + Sync {
     async fn hits(&self, key: &str, window_start: i64) -> StoreResult<u64>;
     /// Forgets `key` (after a successful login).
     async fn clear(&self, key: &str) -> StoreResult<()>;
+    /// Takes back one hit of `key` in the window starting at `window_start` (a hit counted
+    /// before an attempt that then succeeded or was not made); never below zero.
+    async fn take_back(&self, key: &str, window_start: i64) -> StoreResult<()>;
+    /// The keys starting with `prefix` that counted at least `min_count` hits in the window
+    /// starting at `window_start`, with their counts, by key.
+    async fn counters_with_prefix(
+        &self,
+        prefix: &str,
+        window_start: i64,
+        min_count: u64,
+    ) -> StoreResult<Vec<(String, u64)>>;
+    /// Forgets every key starting with `prefix`; returns how many there were.
+    async fn clear_prefix(&self, prefix: &str) -> StoreResult<u64>;
 }
 
 /// Roles, their permissions, and who holds which (RBAC). Deleting a role, a user or an API

@@ -1,14 +1,19 @@
 //! The HTTP edge the protocol server and the administration surfaces share: cookies, where a
-//! request comes from, and which requests may write. Nothing here knows a route.
+//! request comes from (behind trusted proxies too), which requests may write, and the answer to
+//! a full hashing queue. Nothing here knows a route.
 
+mod busy;
 mod cookies;
+mod forwarded;
 mod origin;
 
 use axum::http::Method;
 
 pub use self::{
+    busy::{retry_after_busy, BUSY_MESSAGE},
     cookies::{cookie_value, set_cookie, CookieOptions, Cookies},
-    origin::ClientOrigin,
+    forwarded::{ForwardedHeader, TrustedProxies},
+    origin::{ClientAddress, ClientOrigin},
 };
 
 /// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).

@@ -1,7 +1,7 @@
 //! Where a request comes from: the client's address and its user agent, for the audit log,
-//! throttling and metrics.
+//! throttling, rate limits and metrics.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
@@ -9,22 +9,40 @@ use axum::{
 };
 use portcullis_core::audit::RequestOrigin;
 
-/// The request's [`RequestOrigin`]: the TCP peer's address and the `User-Agent`. Never fails.
+/// The client's address, resolved once per request by the server's outermost layer (the TCP
+/// peer, or what trusted proxies say: [`crate::TrustedProxies`]) and kept as a request
+/// extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    /// The resolved address, else the TCP peer's.
+    pub fn of(parts: &Parts) -> Option<IpAddr> {
+        parts
+            .extensions
+            .get::<ClientAddress>()
+            .map(|ClientAddress(address)| *address)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(peer)| peer.ip().to_canonical())
+            })
+    }
+}
+
+/// The request's [`RequestOrigin`]: the client's address and the `User-Agent`. Never fails.
 #[derive(Clone, Debug, Default)]
 pub struct ClientOrigin(pub RequestOrigin);
 
 impl ClientOrigin {
     /// Reads the origin from request parts.
     pub fn of(parts: &Parts) -> Self {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip());
         let agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok());
-        ClientOrigin(RequestOrigin::new(ip, agent))
+        ClientOrigin(RequestOrigin::new(ClientAddress::of(parts), agent))
     }
 }
 

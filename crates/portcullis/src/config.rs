@@ -3,14 +3,19 @@
 //! The result is the server's [`Settings`] and where the store is ([`StoreLocation`]).
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context;
 use clap::Args;
 use portcullis_server::{
-    settings::{BootstrapCredentials, SmtpSettings},
+    settings::{
+        BootstrapCredentials, ForwardedHeader, RateGroup, SmtpSettings, ThrottleLimits,
+        TrustedProxies,
+    },
     Settings,
 };
 use portcullis_types::Secret;
@@ -65,6 +70,160 @@ pub struct FileConfig {
     pub email_max_attempts: Option<u64>,
     /// Days of outbox kept; 0 keeps it all.
     pub email_retention_days: Option<u32>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub forwarded_header: Option<String>,
+    pub rate_limits: Option<BTreeMap<String, u32>>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub max_header_bytes: Option<usize>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub max_failed_logins: Option<u64>,
+    pub max_failed_logins_per_ip: Option<u64>,
+    pub max_signups_per_ip: Option<u64>,
+    pub throttle_window_seconds: Option<i64>,
+}
+
+/// How the server meets the network: proxies, rate limits, slow clients, the metrics listener.
+/// Flags and `PORTCULLIS_*` variables win over the file's keys of the same names.
+#[derive(Args, Clone, Debug, Default)]
+pub struct EdgeArgs {
+    /// Load balancers or reverse proxies (CIDR blocks or addresses) whose forwarding header
+    /// names the client; from any other peer the header is ignored.
+    #[arg(
+        long,
+        env = "PORTCULLIS_TRUSTED_PROXIES",
+        value_name = "CIDR,..",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// The header the trusted proxies write: `x-forwarded-for` (default) or `forwarded`
+    /// (RFC 7239).
+    #[arg(long, env = "PORTCULLIS_FORWARDED_HEADER")]
+    pub forwarded_header: Option<String>,
+    /// Requests per second per client address, by group (token, login, signup, userinfo,
+    /// management); 0 turns a group's limit off.
+    #[arg(
+        long,
+        env = "PORTCULLIS_RATE_LIMITS",
+        value_name = "GROUP=N,..",
+        value_delimiter = ','
+    )]
+    pub rate_limits: Option<Vec<String>>,
+    /// Seconds a client has to send a request's headers (default 10).
+    #[arg(long, env = "PORTCULLIS_HEADER_READ_TIMEOUT_SECONDS")]
+    pub header_read_timeout_seconds: Option<u64>,
+    /// Largest request head (request line and headers) in bytes (default 16384, at least
+    /// 8192); larger ones are answered 431.
+    #[arg(long, env = "PORTCULLIS_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Serve `/metrics` on this address (plain HTTP) and not on the main listener.
+    #[arg(long, env = "PORTCULLIS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Applies the edge settings of the flags, else of the file, to `settings`.
+pub fn apply_edge(
+    settings: &mut Settings,
+    args: &EdgeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<()> {
+    let networks = args
+        .trusted_proxies
+        .clone()
+        .or(file.trusted_proxies.clone())
+        .unwrap_or_default();
+    let networks =
+        TrustedProxies::parse_networks(&networks.join(",")).map_err(anyhow::Error::msg)?;
+    let header = match args
+        .forwarded_header
+        .as_deref()
+        .or(file.forwarded_header.as_deref())
+    {
+        Some(name) => name
+            .parse::<ForwardedHeader>()
+            .map_err(anyhow::Error::msg)?,
+        None => ForwardedHeader::default(),
+    };
+    settings.trusted_proxies = TrustedProxies::new(networks, header);
+    for (group, per_second) in file.rate_limits.iter().flatten() {
+        let group = group.parse::<RateGroup>().map_err(anyhow::Error::msg)?;
+        settings.rate_limits.set(group, *per_second);
+    }
+    for entry in args.rate_limits.iter().flatten() {
+        settings
+            .rate_limits
+            .apply(entry)
+            .map_err(anyhow::Error::msg)?;
+    }
+    let connections = &mut settings.connections;
+    if let Some(seconds) = args
+        .header_read_timeout_seconds
+        .or(file.header_read_timeout_seconds)
+    {
+        connections.header_read_timeout = Duration::from_secs(seconds);
+    }
+    if let Some(bytes) = args.max_header_bytes.or(file.max_header_bytes) {
+        connections.max_header_bytes = bytes;
+    }
+    connections.validate().map_err(anyhow::Error::msg)?;
+    settings.metrics_listen = args.metrics_listen.or(file.metrics_listen);
+    Ok(())
+}
+
+/// Brute-force protection and sign-up throttling (`portcullis serve`); each falls back to the
+/// configuration file, then to Auth0's defaults.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ThrottleArgs {
+    /// Failed logins per account and client address (an IPv6 address counts as its /64)
+    /// before that pair is refused for the rest of the window. Default 10.
+    #[arg(long, env = "PORTCULLIS_MAX_FAILED_LOGINS")]
+    pub max_failed_logins: Option<u64>,
+    /// Failed logins per client address, whatever the accounts, before the address is
+    /// refused for the rest of the window. Default 100.
+    #[arg(long, env = "PORTCULLIS_MAX_FAILED_LOGINS_PER_IP")]
+    pub max_failed_logins_per_ip: Option<u64>,
+    /// Sign-up attempts per client address per window, successful or not. Default 50.
+    #[arg(long, env = "PORTCULLIS_MAX_SIGNUPS_PER_IP")]
+    pub max_signups_per_ip: Option<u64>,
+    /// The window those limits count in, in seconds. Default 900.
+    #[arg(long, env = "PORTCULLIS_THROTTLE_WINDOW_SECONDS")]
+    pub throttle_window_seconds: Option<i64>,
+}
+
+/// The throttling limits from the arguments (flags and environment), then the file.
+pub fn throttle(args: &ThrottleArgs, file: &FileConfig) -> anyhow::Result<ThrottleLimits> {
+    let mut limits = ThrottleLimits::default();
+    let counts = [
+        (
+            &mut limits.per_pair,
+            args.max_failed_logins.or(file.max_failed_logins),
+            "max_failed_logins",
+        ),
+        (
+            &mut limits.per_ip,
+            args.max_failed_logins_per_ip
+                .or(file.max_failed_logins_per_ip),
+            "max_failed_logins_per_ip",
+        ),
+        (
+            &mut limits.signups_per_ip,
+            args.max_signups_per_ip.or(file.max_signups_per_ip),
+            "max_signups_per_ip",
+        ),
+    ];
+    for (limit, given, name) in counts {
+        if let Some(count) = given {
+            anyhow::ensure!(count >= 1, "{name} must be at least 1");
+            *limit = count;
+        }
+    }
+    if let Some(seconds) = args
+        .throttle_window_seconds
+        .or(file.throttle_window_seconds)
+    {
+        anyhow::ensure!(seconds >= 1, "throttle_window_seconds must be at least 1");
+        limits.window_seconds = seconds;
+    }
+    Ok(limits)
 }
 
 /// How `serve` delivers emails.
@@ -214,4 +373,123 @@ fn number(name: &str, file: Option<u64>, min: u64) -> anyhow::Result<Option<u64>
         );
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        edge: EdgeArgs,
+    }
+
+    fn settings(flags: &[&str], file: &str) -> anyhow::Result<Settings> {
+        let flags = Flags::try_parse_from(std::iter::once("serve").chain(flags.iter().copied()))?;
+        let file: FileConfig = toml::from_str(file)?;
+        let mut settings = Settings::new(vec![0; 32]);
+        apply_edge(&mut settings, &flags.edge, &file)?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn edge_settings_come_from_flags_then_the_file() {
+        let file = r#"
+            trusted_proxies = ["10.0.0.0/8", "192.0.2.7"]
+            forwarded_header = "forwarded"
+            header_read_timeout_seconds = 3
+            metrics_listen = "127.0.0.1:9100"
+            [rate_limits]
+            login = 5
+            token = 0
+        "#;
+        let from_file = settings(&[], file).unwrap();
+        assert_eq!(from_file.trusted_proxies.networks().len(), 2);
+        assert_eq!(
+            from_file.trusted_proxies.header(),
+            ForwardedHeader::Forwarded
+        );
+        assert_eq!(
+            (from_file.rate_limits.login, from_file.rate_limits.token),
+            (5, 0)
+        );
+        assert_eq!(
+            from_file.connections.header_read_timeout,
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            from_file.metrics_listen,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+
+        let flags = [
+            "--trusted-proxies",
+            "172.16.0.0/12,fd00::/8",
+            "--rate-limits",
+            "login=7,signup=1",
+            "--max-header-bytes",
+            "32768",
+        ];
+        let from_flags = settings(&flags, file).unwrap();
+        assert_eq!(
+            from_flags
+                .trusted_proxies
+                .networks()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["172.16.0.0/12", "fd00::/8"]
+        );
+        // Flags win per group; the file's other groups stay.
+        assert_eq!(
+            (
+                from_flags.rate_limits.login,
+                from_flags.rate_limits.signup,
+                from_flags.rate_limits.token
+            ),
+            (7, 1, 0)
+        );
+        assert_eq!(from_flags.connections.max_header_bytes, 32768);
+
+        let defaults = settings(&[], "").unwrap();
+        assert!(defaults.trusted_proxies.networks().is_empty());
+        assert_eq!(defaults.metrics_listen, None);
+    }
+
+    #[test]
+    fn bad_edge_settings_are_refused_with_the_value() {
+        for (flags, file, needle) in [
+            (&["--trusted-proxies", "lb.example"][..], "", "lb.example"),
+            (&["--rate-limits", "tokens=5"][..], "", "tokens"),
+            (&[][..], "[rate_limits]\nlogn = 1", "logn"),
+            (&["--forwarded-header", "x-real-ip"][..], "", "x-real-ip"),
+            (&["--max-header-bytes", "1024"][..], "", "8192"),
+            (&["--header-read-timeout-seconds", "0"][..], "", "positive"),
+        ] {
+            let error = settings(flags, file).unwrap_err().to_string();
+            assert!(error.contains(needle), "{flags:?} {file:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn throttle_limits_come_from_flags_then_the_file() {
+        let file: FileConfig =
+            toml::from_str("max_failed_logins = 5\nmax_signups_per_ip = 7").expect("toml");
+        let args = ThrottleArgs {
+            max_failed_logins: Some(3),
+            ..ThrottleArgs::default()
+        };
+        let limits = throttle(&args, &file).expect("limits");
+        assert_eq!(limits.per_pair, 3, "the flag wins");
+        assert_eq!(limits.signups_per_ip, 7, "then the file");
+        assert_eq!(limits.per_ip, ThrottleLimits::default().per_ip);
+        let zero = ThrottleArgs {
+            max_failed_logins_per_ip: Some(0),
+            ..ThrottleArgs::default()
+        };
+        assert!(throttle(&zero, &FileConfig::default()).is_err());
+    }
 }

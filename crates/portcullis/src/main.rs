@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 use portcullis_core::{Clock, SystemClock};
 use portcullis_server::{settings::TlsFiles, Application};
 
-use crate::config::StoreArgs;
+use crate::config::{EdgeArgs, StoreArgs};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +80,10 @@ struct ServeArgs {
     /// Log format: `text` or `json`.
     #[arg(long, env = "PORTCULLIS_LOG_FORMAT")]
     log_format: Option<String>,
+    #[command(flatten)]
+    edge: EdgeArgs,
+    #[command(flatten)]
+    throttle: config::ThrottleArgs,
     #[command(flatten)]
     email: config::EmailArgs,
 }
@@ -150,12 +154,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         mut settings,
         store: location,
     } = config::load(&args.store, args.listen, args.issuer.as_deref())?;
+    settings.throttle = config::throttle(&args.throttle, &file)?;
     config::email(&mut settings, &args.email, &file)?;
-    let tls_cert = args.tls_cert.or(file.tls_cert);
-    let tls_key = args.tls_key.or(file.tls_key);
+    let tls_cert = args.tls_cert.or(file.tls_cert.clone());
+    let tls_key = args.tls_key.or(file.tls_key.clone());
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
         settings.tls = Some(TlsFiles { cert, key });
     }
+    config::apply_edge(&mut settings, &args.edge, &file)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = store::open_store(&location).await?;
     let application = Application::build(settings.clone(), store, clock).await?;
@@ -166,6 +172,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     tracing::info!(
         listen = %format!("{scheme}://{}", application.local_addr()),
+        metrics = %application.metrics_addr().map_or_else(|| "on the main listener".to_owned(), |a| format!("http://{a}/metrics")),
         issuer = %settings.issuer,
         store = %location.describe(),
         email = if settings.email.smtp.is_some() { "smtp" } else { "outbox (dashboard)" },

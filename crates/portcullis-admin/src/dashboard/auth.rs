@@ -4,7 +4,8 @@
 //! keyed by the hash of a random token held in the `portcullis_admin` cookie: any replica can
 //! check it, and it only counts while its administrator exists. Every POST carries
 //! the value of the `portcullis_admin_csrf` cookie in its `csrf` field (double submit), and
-//! failed sign-ins are throttled per account and per address like the hosted login page.
+//! failed sign-ins are throttled per account and address, and per address, like the hosted
+//! login page.
 
 use axum::{
     body::Body,
@@ -16,12 +17,13 @@ use minijinja::context;
 use portcullis_core::{
     admin::{Actor, AdminError, Kind},
     audit::{self, RequestOrigin},
+    password::PasswordError,
     secrets::{constant_time_eq, lookup_hash, random_token},
     sign_in::{Attempt, Realm, SignInError},
 };
 use portcullis_store::{Admin, AdminSession, StoreError};
 use portcullis_types::{EventType, Secret};
-use portcullis_web::ClientOrigin;
+use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Serialize;
 use serde_json::json;
 
@@ -219,6 +221,11 @@ impl Dash {
             AdminError::Conflict { field, message } => Ok((
                 StatusCode::CONFLICT,
                 FormError::named(field, message, aliases),
+            )),
+            // Every password-hashing slot is taken: the form comes back, to send again.
+            AdminError::Password(PasswordError::Busy) => Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                FormError::named("password", BUSY_MESSAGE, aliases),
             )),
             AdminError::NotFound(kind) => {
                 let (what, back) = match kind {
@@ -431,16 +438,22 @@ pub async fn signin(
                 .await;
             return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");
         }
-        Err(SignInError::Throttled) => {
-            app.audit(failed(
-                EventType::LoginThrottled,
-                "Too many failed dashboard sign-ins",
-            ))
-            .await;
+        Err(SignInError::Throttled { first }) => {
+            if first {
+                app.audit(failed(
+                    EventType::LoginThrottled,
+                    "Too many failed dashboard sign-ins",
+                ))
+                .await;
+            }
             return again(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many failed attempts. Wait a few minutes and try again.",
             );
+        }
+        Err(SignInError::Busy) => {
+            // Under a flood of password hashing: answered at once, nothing computed.
+            return retry_after_busy(again(StatusCode::TOO_MANY_REQUESTS, BUSY_MESSAGE));
         }
         Err(error) => {
             tracing::error!(%error, "administrator sign-in failed");
@@ -494,7 +507,8 @@ pub async fn signin(
     response
 }
 
-/// Checks the credentials under per-account and per-address throttling of failures.
+/// Checks the credentials under brute-force protection (per account and address, and per
+/// address).
 async fn authenticate(
     app: &AdminState,
     origin: &RequestOrigin,

@@ -1,7 +1,8 @@
 //! Users: the list with a search by email, Create User, and one page per user with the
-//! Details tab (profile, block or unblock, delete), the Roles tab (assign, remove) and the
-//! Permissions tab (scopes granted directly, not through a role); the Authorized Applications
-//! tab is in the `authorized_apps` module.
+//! Details tab (profile, block or unblock, the addresses brute-force protection blocks and
+//! their unblocking, delete), the Roles tab (assign, remove) and the Permissions tab (scopes
+//! granted directly, not through a role); the Authorized Applications tab is in the
+//! `authorized_apps` module.
 
 use axum::{
     extract::{Path, RawQuery},
@@ -11,10 +12,13 @@ use axum::{
     Router,
 };
 use minijinja::context;
-use portcullis_core::admin::{
-    roles,
-    users::{self, NewUser, UserChanges},
-    AdminError, Kind,
+use portcullis_core::{
+    admin::{
+        roles,
+        users::{self, NewUser, UserChanges},
+        AdminError, Kind,
+    },
+    sign_in::LoginBlock,
 };
 use portcullis_store::{Page, StoreError, User};
 use portcullis_types::Secret;
@@ -38,6 +42,7 @@ pub fn routes() -> Router<AdminState> {
         .route("/users/{id}", get(show))
         .route("/users/{id}/details", get(details).post(save_details))
         .route("/users/{id}/block", post(block))
+        .route("/users/{id}/login-blocks", post(clear_login_blocks))
         .route("/users/{id}/delete", post(delete))
         .route("/users/{id}/roles", get(roles).post(assign_role))
         .route("/users/{id}/roles/remove", post(remove_role))
@@ -162,31 +167,48 @@ struct DetailsForm {
 fn details_tab(
     dash: &Dash,
     status: StatusCode,
-    user: &User,
+    (user, login_blocks): &(User, Vec<LoginBlock>),
     form: DetailsForm,
     error: Option<FormError>,
 ) -> Response {
-    tab(dash, status, user, "details", context! { form, error })
+    tab(
+        dash,
+        status,
+        user,
+        "details",
+        context! { form, error, login_blocks },
+    )
+}
+
+/// The user and the addresses brute-force protection blocks their email for, which the
+/// Details tab shows.
+async fn load_details(dash: &Dash, id: &str) -> Result<(User, Vec<LoginBlock>), Response> {
+    let user = load(dash, id).await?;
+    match users::login_blocks(&dash.app.cx, &user.email).await {
+        Ok(blocks) => Ok((user, blocks)),
+        Err(error) => Err(dash.fail(SECTION, error)),
+    }
 }
 
 async fn details(dash: Dash, Path(id): Path<String>) -> Response {
-    match load(&dash, &id).await {
-        Ok(user) => {
+    match load_details(&dash, &id).await {
+        Ok(loaded) => {
             let form = DetailsForm {
-                name: user.name.clone(),
-                email_verified: user.email_verified,
+                name: loaded.0.name.clone(),
+                email_verified: loaded.0.email_verified,
             };
-            details_tab(&dash, StatusCode::OK, &user, form, None)
+            details_tab(&dash, StatusCode::OK, &loaded, form, None)
         }
         Err(page) => page,
     }
 }
 
 async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let user = match load(&dash, &id).await {
-        Ok(user) => user,
+    let loaded = match load_details(&dash, &id).await {
+        Ok(loaded) => loaded,
         Err(page) => return page,
     };
+    let user = &loaded.0;
     let submitted = DetailsForm {
         name: form.get("name").to_owned(),
         email_verified: form.checked("email_verified"),
@@ -198,10 +220,10 @@ async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> 
     };
     update(
         &dash,
-        &user,
+        user,
         changes,
         "Profile saved.",
-        |dash, status, error| details_tab(dash, status, &user, submitted, Some(error)),
+        |dash, status, error| details_tab(dash, status, &loaded, submitted, Some(error)),
     )
     .await
 }
@@ -245,11 +267,26 @@ async fn block(Path(id): Path<String>, Posted { dash, form }: Posted) -> Respons
     .await
 }
 
+/// Unblocks the user's email from every address brute-force protection blocked it for.
+async fn clear_login_blocks(Path(id): Path<String>, Posted { dash, .. }: Posted) -> Response {
+    match users::clear_login_blocks_of(&dash.app.cx, &dash.actor(), &id).await {
+        Ok(()) => dash.redirect(
+            &href(&id, "details"),
+            "Unblocked: they can log in again from every address.",
+        ),
+        Err(error) => match dash.refusal(error, SECTION, &[]) {
+            Ok((_, error)) => dash.fail(SECTION, error.message),
+            Err(page) => page,
+        },
+    }
+}
+
 async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let user = match load(&dash, &id).await {
-        Ok(user) => user,
+    let loaded = match load_details(&dash, &id).await {
+        Ok(loaded) => loaded,
         Err(page) => return page,
     };
+    let user = &loaded.0;
     if !form.get("confirm").eq_ignore_ascii_case(&user.email) {
         let error = FormError::at(
             "confirm",
@@ -259,7 +296,7 @@ async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted) -> Respon
             name: user.name.clone(),
             email_verified: user.email_verified,
         };
-        return details_tab(&dash, StatusCode::BAD_REQUEST, &user, form, Some(error));
+        return details_tab(&dash, StatusCode::BAD_REQUEST, &loaded, form, Some(error));
     }
     match users::delete(&dash.app.cx, &dash.actor(), &user.user_id).await {
         Ok(()) | Err(AdminError::NotFound(Kind::User)) => {

@@ -9,8 +9,12 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use portcullis_core::admin::{AdminError, Kind};
+use portcullis_core::{
+    admin::{AdminError, Kind},
+    password::PasswordError,
+};
 use portcullis_store::StoreError;
+use portcullis_web::retry_after_busy;
 use serde::{de::DeserializeOwned, Serialize};
 use utoipa::ToSchema;
 
@@ -117,7 +121,8 @@ impl ApiError {
 }
 
 impl From<AdminError> for ApiError {
-    /// Validation is a 400, a conflict a 409, a missing object the 404 of its kind.
+    /// Validation is a 400, a conflict a 409, a missing object the 404 of its kind, a full
+    /// password-hashing queue a 429.
     fn from(error: AdminError) -> Self {
         match error {
             AdminError::Invalid { message, .. } => ApiError::invalid_body(message),
@@ -126,6 +131,11 @@ impl From<AdminError> for ApiError {
             AdminError::Store(StoreError::NotFound) => {
                 ApiError::not_found("not_found", "Not Found")
             }
+            AdminError::Password(PasswordError::Busy) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many password operations under way. Retry in a moment.",
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -146,6 +156,10 @@ impl IntoResponse for ApiError {
             error_code: self.error_code.to_owned(),
         };
         let mut response = (self.status, Json(body)).into_response();
+        // A 429 says when to come back; a limit that knows better sets its own afterwards.
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response = retry_after_busy(response);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

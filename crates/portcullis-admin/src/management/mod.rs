@@ -6,8 +6,8 @@
 //! - [`pagination`]: `page`/`per_page`/`include_totals`, `from`/`take`, `fields`.
 //! - one module per resource: [`resource_servers`] (and their [`access_rules`], a Portcullis
 //!   extension), [`clients`], [`client_grants`], [`users`], [`roles`], [`user_roles`] (users'
-//!   roles and permissions), [`user_grants`] (users' consents to applications), [`logs`],
-//!   [`email_templates`].
+//!   roles and permissions), [`user_grants`] (users' consents to applications), [`user_blocks`]
+//!   (brute-force blocks), [`logs`], [`email_templates`].
 //! - [`bootstrap`]: the Management API's own resource server and the first machine client.
 //!
 //! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
@@ -25,6 +25,7 @@ pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
 pub mod roles;
+pub mod user_blocks;
 pub mod user_grants;
 pub mod user_roles;
 pub mod users;
@@ -97,6 +98,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "users", description = "Users, their roles and permissions"),
         (name = "roles", description = "Roles (RBAC)"),
         (name = "grants", description = "Users' consents to applications"),
+        (name = "user-blocks", description = "Logins blocked after too many failures"),
         (name = "logs", description = "The audit log"),
         (name = "email-templates", description = "Templates of the emails the server sends"),
     )
@@ -170,6 +172,11 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::by_email))
+        .routes(routes!(user_blocks::list, user_blocks::clear))
+        .routes(routes!(
+            user_blocks::list_of_user,
+            user_blocks::clear_of_user
+        ))
         .routes(routes!(roles::list, roles::create))
         .routes(routes!(roles::get, roles::update, roles::delete))
         .routes(routes!(

@@ -185,6 +185,7 @@ pub async fn list(
         (status = 201, description = "The user", body = UserShape),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
+        (status = 429, description = "Every password-hashing slot is taken: retry after `Retry-After` seconds", body = ErrorBody),
     ),
     security(("management_api" = ["create:users"]))
 )]
@@ -275,6 +276,7 @@ pub async fn by_email(
         (status = 200, description = "The updated user", body = UserShape),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "The new email is taken", body = ErrorBody),
+        (status = 429, description = "Every password-hashing slot is taken: retry after `Retry-After` seconds", body = ErrorBody),
     ),
     security(("management_api" = ["update:users"]))
 )]

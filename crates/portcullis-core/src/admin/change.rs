@@ -94,6 +94,8 @@ pub enum Action {
     RemoveRoles(usize),
     SetPassword,
     Rotate,
+    /// Clears a user's brute-force blocks (the pairs of identifier and address).
+    RemoveLoginBlocks,
 }
 
 impl Action {
@@ -114,6 +116,7 @@ impl Action {
             Action::RemoveRoles(_) => "remove_roles",
             Action::SetPassword => "set_password",
             Action::Rotate => "rotate",
+            Action::RemoveLoginBlocks => "remove_login_blocks",
         }
     }
 }
@@ -167,6 +170,7 @@ impl Change {
             Action::RemoveRoles(_) => "Remove roles".to_owned(),
             Action::SetPassword => format!("Set the password of {noun}"),
             Action::Rotate => format!("Rotate {noun}"),
+            Action::RemoveLoginBlocks => format!("Remove the login blocks of {noun}"),
         }
     }
 

@@ -34,7 +34,14 @@ pub async fn create(
         .create_email_template(&template)
         .await
         .map_err(conflict_as("template", &message))?;
-    record(cx, actor, Action::Create, &default_template(kind), &template).await;
+    record(
+        cx,
+        actor,
+        Action::Create,
+        &default_template(kind),
+        &template,
+    )
+    .await;
     Ok(template)
 }
 
@@ -46,7 +53,13 @@ pub async fn update(
     changes: TemplateChanges,
 ) -> Result<EmailTemplate, AdminError> {
     let before = get(cx, kind).await?;
-    save(cx, actor, before.clone(), checked(changes, before, cx.now())?).await
+    save(
+        cx,
+        actor,
+        before.clone(),
+        checked(changes, before, cx.now())?,
+    )
+    .await
 }
 
 /// Replaces the template of `kind` (`PUT`): what `changes` leaves out is the default's.

@@ -35,6 +35,7 @@ use crate::{
     keys::KeyLifecycleError,
     password::{PasswordError, Passwords},
     secrets::SecretHasher,
+    sign_in::ThrottleLimits,
     Clock,
 };
 
@@ -47,6 +48,8 @@ pub struct Context {
     pub secrets: SecretHasher,
     pub passwords: Passwords,
     pub audit: Arc<dyn AuditSink>,
+    /// The login page's brute-force limits: which of a user's login blocks are in force.
+    pub throttle: ThrottleLimits,
     /// Where emails go: queued for this process's sender, or kept in the outbox.
     pub outbox: Outbox,
 }
@@ -61,6 +64,7 @@ impl Context {
             clock,
             secrets: SecretHasher::new(master_key),
             passwords: Passwords::new(),
+            throttle: ThrottleLimits::default(),
             outbox: Outbox::keeping(),
         }
     }

@@ -7,7 +7,11 @@ use portcullis_types::Secret;
 use serde_json::json;
 
 use super::{conflict_as, missing, validate, Action, Actor, AdminError, Change, Context, Kind};
-use crate::{password, secrets::random_hex};
+use crate::{
+    password,
+    secrets::random_hex,
+    sign_in::{self, LoginBlock},
+};
 
 /// What it takes to create a user.
 #[derive(Clone, Debug, Default)]
@@ -211,5 +215,53 @@ pub async fn delete(cx: &Context, actor: &Actor, user_id: &str) -> Result<(), Ad
         .await
         .map_err(missing(Kind::User))?;
     cx.record(actor, described(Action::Delete, &user)).await;
+    Ok(())
+}
+
+/// The addresses `identifier` (an email) is blocked for on the login page after too many
+/// failed logins (Auth0's user blocks).
+pub async fn login_blocks(cx: &Context, identifier: &str) -> Result<Vec<LoginBlock>, AdminError> {
+    Ok(sign_in::login_blocks(cx.store(), &cx.throttle, identifier, cx.now()).await?)
+}
+
+/// The login blocks of a user's email; `NotFound` when there is no such user.
+pub async fn login_blocks_of(cx: &Context, user_id: &str) -> Result<Vec<LoginBlock>, AdminError> {
+    let user = find(cx, user_id).await?;
+    login_blocks(cx, &user.email).await
+}
+
+/// Unblocks `identifier` (an email) from every address: its failed logins are forgotten.
+/// Blocking a user (`blocked`) is another thing, which this leaves as it is.
+pub async fn clear_login_blocks(
+    cx: &Context,
+    actor: &Actor,
+    identifier: &str,
+) -> Result<(), AdminError> {
+    let identifier = identifier.trim();
+    let user = cx.store().user_by_email(identifier).await?;
+    let id = user.map_or_else(|| identifier.to_owned(), |user| user.user_id);
+    record_cleared(cx, actor, &id, identifier).await
+}
+
+/// [`clear_login_blocks`] for a user's email; `NotFound` when there is no such user.
+pub async fn clear_login_blocks_of(
+    cx: &Context,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<(), AdminError> {
+    let user = find(cx, user_id).await?;
+    record_cleared(cx, actor, &user.user_id, &user.email).await
+}
+
+async fn record_cleared(
+    cx: &Context,
+    actor: &Actor,
+    id: &str,
+    identifier: &str,
+) -> Result<(), AdminError> {
+    let addresses = sign_in::clear_login_blocks(cx.store(), identifier).await?;
+    let change = Change::new(Action::RemoveLoginBlocks, Kind::User, id)
+        .with(json!({ "identifier": identifier, "addresses": addresses }));
+    cx.record(actor, change).await;
     Ok(())
 }

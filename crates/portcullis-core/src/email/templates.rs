@@ -265,12 +265,10 @@ impl TemplateChanges {
             text: self.text.unwrap_or(base.text),
             from: self.from.map_or(base.from, |from| from.trim().to_owned()),
             enabled: self.enabled.unwrap_or(base.enabled),
-            result_url: self
-                .result_url
-                .map_or(base.result_url, |url| {
-                    url.map(|url| url.trim().to_owned())
-                        .filter(|url| !url.is_empty())
-                }),
+            result_url: self.result_url.map_or(base.result_url, |url| {
+                url.map(|url| url.trim().to_owned())
+                    .filter(|url| !url.is_empty())
+            }),
             url_lifetime_in_seconds: self
                 .url_lifetime_in_seconds
                 .unwrap_or(base.url_lifetime_in_seconds),
@@ -310,9 +308,9 @@ fn check(template: &EmailTemplate) -> Result<(), Invalid> {
     }
     check_from(&template.from)?;
     if let Some(url) = &template.result_url {
-        let parsed = url::Url::parse(url).ok().filter(|url| {
-            matches!(url.scheme(), "http" | "https") && url.host().is_some()
-        });
+        let parsed = url::Url::parse(url)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
         if parsed.is_none() || url.len() > MAX_RESULT_URL {
             return Err(Invalid::new(
                 "resultUrl",
@@ -354,7 +352,9 @@ fn check_from(from: &str) -> Result<(), Invalid> {
     let well_formed = !local.is_empty()
         && !domain.is_empty()
         && !domain.contains('@')
-        && !address.chars().any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ','));
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ','));
     if well_formed {
         Ok(())
     } else {
@@ -390,8 +390,14 @@ mod tests {
             let link = "https://auth.example/u/x?ticket=abc&next=1";
             let rendered = render(&template, &Variables::new(&user(), None, Some(link))).unwrap();
             assert!(!rendered.subject.contains("for ") || kind == &EmailKind::BlockedAccount);
-            assert!(rendered.html.contains("Ann &lt;b&gt;"), "{kind}: escaped name");
-            assert!(rendered.text.contains("Ann <b>"), "{kind}: text is not HTML");
+            assert!(
+                rendered.html.contains("Ann &lt;b&gt;"),
+                "{kind}: escaped name"
+            );
+            assert!(
+                rendered.text.contains("Ann <b>"),
+                "{kind}: text is not HTML"
+            );
             if *kind != EmailKind::WelcomeEmail {
                 assert!(rendered.text.contains(link), "{kind}: the link in the text");
                 assert!(
@@ -399,7 +405,10 @@ mod tests {
                     "{kind}: the link in the HTML"
                 );
             }
-            assert!(check(&template).is_ok(), "{kind}: the default passes its checks");
+            assert!(
+                check(&template).is_ok(),
+                "{kind}: the default passes its checks"
+            );
         }
     }
 

@@ -95,7 +95,11 @@ async fn deliver(app: &AppState, smtp: &Smtp, lease: &EmailLease, email: &Email)
             "email not sent; giving up"
         ),
     }
-    match app.store.finish_email(&email.id, &lease.token, &outcome).await {
+    match app
+        .store
+        .finish_email(&email.id, &lease.token, &outcome)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => tracing::warn!(
             id = %email.id,
@@ -112,7 +116,11 @@ async fn deliver(app: &AppState, smtp: &Smtp, lease: &EmailLease, email: &Email)
 /// Starts the sender on the current runtime: it delivers what is due at every poll, and at
 /// once when this replica writes a message. Abort the handle to stop it.
 pub fn spawn(app: AppState, smtp: Smtp) -> tokio::task::JoinHandle<()> {
-    let every = app.settings.email.poll_interval.max(Duration::from_millis(10));
+    let every = app
+        .settings
+        .email
+        .poll_interval
+        .max(Duration::from_millis(10));
     tokio::spawn(async move {
         loop {
             deliver_due(&app, &smtp).await;

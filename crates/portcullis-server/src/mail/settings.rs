@@ -124,20 +124,21 @@ impl SmtpSettings {
     /// Reads the URL and the sender; `from` defaults to `no-reply@` the issuer's host.
     pub fn new(url: &Secret, from: Option<&str>, issuer: &str) -> Result<Self, String> {
         let server = SmtpServer::parse(url)?;
-        let from = match from.map(str::trim).filter(|from| !from.is_empty()) {
-            Some(from) => from.parse::<Mailbox>().map_err(|error| {
-                format!("PORTCULLIS_SMTP_FROM {from:?} is not an email address ({error})")
-            })?,
-            None => {
-                let host = url::Url::parse(issuer)
-                    .ok()
-                    .and_then(|url| url.host_str().map(str::to_owned))
-                    .unwrap_or_else(|| "localhost".into());
-                format!("no-reply@{host}").parse::<Mailbox>().map_err(|error| {
+        let from =
+            match from.map(str::trim).filter(|from| !from.is_empty()) {
+                Some(from) => from.parse::<Mailbox>().map_err(|error| {
+                    format!("PORTCULLIS_SMTP_FROM {from:?} is not an email address ({error})")
+                })?,
+                None => {
+                    let host = url::Url::parse(issuer)
+                        .ok()
+                        .and_then(|url| url.host_str().map(str::to_owned))
+                        .unwrap_or_else(|| "localhost".into());
+                    format!("no-reply@{host}").parse::<Mailbox>().map_err(|error| {
                     format!("set PORTCULLIS_SMTP_FROM: no-reply@{host} is not an address ({error})")
                 })?
-            }
-        };
+                }
+            };
         Ok(SmtpSettings {
             server,
             from,

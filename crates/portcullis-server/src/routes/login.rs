@@ -12,11 +12,12 @@ use portcullis_core::{
     accounts::{self, NewUser},
     admin::AdminError,
     audit::{self, RequestOrigin},
+    password::PasswordError,
     sign_in::{Attempt, Realm, SignInError},
 };
 use portcullis_store::User;
 use portcullis_types::{EventType, Secret};
-use portcullis_web::ClientOrigin;
+use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
 
 use crate::{
@@ -203,13 +204,20 @@ async fn submit(
             .origin(&origin)
             .details(serde_json::json!({ "email": typed_email }))
     };
+    // Under a flood of password hashing, answered at once with nothing computed.
+    let busy = || {
+        app.metrics.login("busy");
+        retry_after_busy(again(StatusCode::TOO_MANY_REQUESTS, BUSY_MESSAGE))
+    };
     let user = match screen {
         Screen::Login => match authenticate(&app, &origin, &form).await {
             Ok(user) => user,
-            Err(LoginFailure::Throttled) => {
+            Err(LoginFailure::Throttled { first }) => {
                 app.metrics.login("throttled");
-                app.audit(failed(EventType::LoginThrottled, "Too many failed logins"))
-                    .await;
+                if first {
+                    app.audit(failed(EventType::LoginThrottled, "Too many failed logins"))
+                        .await;
+                }
                 return again(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many failed attempts. Wait a few minutes and try again.",
@@ -227,6 +235,7 @@ async fn submit(
                     .await;
                 return again(StatusCode::UNAUTHORIZED, "This account is blocked.");
             }
+            Err(LoginFailure::Busy) => return busy(),
             Err(LoginFailure::Internal) => {
                 return again(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -235,6 +244,31 @@ async fn submit(
             }
         },
         Screen::Signup => {
+            match app
+                .sign_in
+                .admit_signup(app.store.as_ref(), client_ip(&origin), app.clock.now())
+                .await
+            {
+                Ok(()) => {}
+                Err(SignInError::Throttled { first }) => {
+                    app.metrics.login("throttled");
+                    if first {
+                        app.audit(failed(EventType::FailedSignup, "Too many sign-ups"))
+                            .await;
+                    }
+                    return again(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Too many sign-ups from your network. Wait a few minutes and try again.",
+                    );
+                }
+                Err(error) => {
+                    tracing::error!(%error, "sign-up throttling failed");
+                    return again(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong. Please try again.",
+                    );
+                }
+            }
             let new = NewUser {
                 email: form.email.clone(),
                 password: form.password.clone(),
@@ -265,6 +299,7 @@ async fn submit(
                         "An account with this email already exists. Log in instead.",
                     );
                 }
+                Err(AdminError::Password(PasswordError::Busy)) => return busy(),
                 Err(other) => {
                     tracing::error!(error = %other, "sign-up failed");
                     return again(
@@ -317,11 +352,23 @@ pub(crate) fn without_prompt(query: &str) -> String {
 enum LoginFailure {
     WrongCredentials,
     Blocked,
-    Throttled,
+    /// `first`: this refusal crossed the limit (the only one recorded in its window).
+    Throttled {
+        first: bool,
+    },
+    Busy,
     Internal,
 }
 
-/// Checks the credentials, under per-account and per-address throttling of failures.
+/// The address throttling counts; a request without one counts as the unspecified address.
+fn client_ip(origin: &RequestOrigin) -> std::net::IpAddr {
+    origin
+        .ip
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// Checks the credentials, under brute-force protection (per account and address, and per
+/// address).
 async fn authenticate(
     app: &AppState,
     origin: &RequestOrigin,
@@ -331,9 +378,7 @@ async fn authenticate(
         realm: Realm::Login,
         email: &form.email,
         password: &form.password,
-        ip: origin
-            .ip
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        ip: client_ip(origin),
         now: app.clock.now(),
     };
     let store = app.store.as_ref();
@@ -351,7 +396,8 @@ async fn authenticate(
         Ok(user) if user.blocked => Err(LoginFailure::Blocked),
         Ok(user) => Ok(user),
         Err(SignInError::WrongCredentials) => Err(LoginFailure::WrongCredentials),
-        Err(SignInError::Throttled) => Err(LoginFailure::Throttled),
+        Err(SignInError::Throttled { first }) => Err(LoginFailure::Throttled { first }),
+        Err(SignInError::Busy) => Err(LoginFailure::Busy),
         Err(error) => {
             tracing::error!(%error, "login failed");
             Err(LoginFailure::Internal)

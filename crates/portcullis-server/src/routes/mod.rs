@@ -1,32 +1,35 @@
-//! The router: every endpoint, its CORS policy, body limits and metrics.
+//! The router: every endpoint, its CORS policy, rate limits, body limits and metrics, and the
+//! client's address, resolved once for all of them.
 
 pub mod authorize;
 pub mod consent;
 pub mod consent_gate;
 pub mod discovery;
+pub mod limits;
 pub mod login;
 pub mod logout;
 pub mod operations;
 pub mod token;
 pub mod userinfo;
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{ConnectInfo, DefaultBodyLimit, Request, State},
     http::{header, HeaderName, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Router,
 };
+use portcullis_web::ClientAddress;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
 
-use crate::state::AppState;
+use crate::{rate_limit::RateGroup, state::AppState};
 
 /// Request bodies beyond this are refused with 413 before any parsing.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -42,17 +45,10 @@ pub fn router(state: AppState) -> Router {
             move |origin: HeaderValue, _parts| {
                 let app = registered.clone();
                 async move {
-                    let Ok(origin) = origin.to_str() else {
-                        return false;
-                    };
-                    if !app.origins.contains(origin)
-                        && app.origins.is_older_than(Duration::from_millis(100))
-                    {
-                        // A client may have been registered since the last refresh: look again before
-                        // refusing, at most ten times a second.
-                        let _ = app.refresh_caches().await;
+                    match origin.to_str() {
+                        Ok(origin) => app.origin_allowed(origin).await,
+                        Err(_) => false,
                     }
-                    app.origins.contains(origin)
                 }
             },
         ))
@@ -67,10 +63,18 @@ pub fn router(state: AppState) -> Router {
         .allow_origin(tower_http::cors::Any)
         .allow_methods([Method::GET]);
 
+    let limit =
+        |group: RateGroup| middleware::from_fn_with_state((state.clone(), group), limits::limit);
+    // Inside the CORS layer: preflights are not counted, and refusals carry CORS headers.
     let spa_endpoints = Router::new()
         .route("/oauth/token", post(token::post))
         .route("/oauth/revoke", post(token::revoke))
-        .route("/userinfo", get(userinfo::get).post(userinfo::get))
+        .route_layer(limit(RateGroup::Token))
+        .merge(
+            Router::new()
+                .route("/userinfo", get(userinfo::get).post(userinfo::get))
+                .route_layer(limit(RateGroup::Userinfo)),
+        )
         .layer(spa_cors);
     let public_endpoints = Router::new()
         .route(
@@ -81,15 +85,24 @@ pub fn router(state: AppState) -> Router {
         .layer(public_cors);
     let pages = Router::new()
         .route("/authorize", get(authorize::get))
-        .route("/u/login", get(login::get_login).post(login::post_login))
-        .route("/u/signup", get(login::get_signup).post(login::post_signup))
+        // The forms' submissions are limited, not the pages.
+        .route(
+            "/u/login",
+            get(login::get_login).merge(post(login::post_login).layer(limit(RateGroup::Login))),
+        )
+        .route(
+            "/u/signup",
+            get(login::get_signup).merge(post(login::post_signup).layer(limit(RateGroup::Signup))),
+        )
         .route("/u/consent", post(consent::post))
         .route("/v2/logout", get(logout::v2))
         .route("/oidc/logout", get(logout::oidc).post(logout::oidc));
-    let operations = Router::new()
+    let mut operations = Router::new()
         .route("/healthz", get(operations::healthz))
-        .route("/readyz", get(operations::readyz))
-        .route("/metrics", get(operations::metrics));
+        .route("/readyz", get(operations::readyz));
+    if state.settings.metrics_listen.is_none() {
+        operations = operations.route("/metrics", get(operations::metrics));
+    }
     let fresh = || middleware::from_fn_with_state(state.clone(), fresh_tenant_after_writes);
 
     Router::new()
@@ -99,7 +112,9 @@ pub fn router(state: AppState) -> Router {
         .merge(operations)
         .nest(
             "/api/v2",
-            portcullis_admin::management_router(state.admin.clone()).layer(fresh()),
+            portcullis_admin::management_router(state.admin.clone())
+                .layer(fresh())
+                .layer(limit(RateGroup::Management)),
         )
         .nest(
             "/dashboard",
@@ -113,7 +128,30 @@ pub fn router(state: AppState) -> Router {
             // The path only: queries carry codes, states and tokens.
             tracing::info_span!("http", method = %request.method(), path = %request.uri().path())
         }))
+        // Outermost: everything inside sees the client's address.
+        .layer(middleware::from_fn_with_state(state.clone(), client_address))
         .with_state(state)
+}
+
+/// `/metrics` alone, for its own listener (`Settings::metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(operations::metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Resolves the client's address once per request, from the TCP peer and, when the peer is a
+/// trusted proxy, its forwarding header; everything after reads it as [`ClientAddress`].
+async fn client_address(State(app): State<AppState>, mut request: Request, next: Next) -> Response {
+    if let Some(&ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let address = app
+            .settings
+            .trusted_proxies
+            .client_address(peer.ip(), request.headers());
+        request.extensions_mut().insert(ClientAddress(address));
+    }
+    next.run(request).await
 }
 
 /// The administration surfaces change what this replica's caches hold (applications, APIs,

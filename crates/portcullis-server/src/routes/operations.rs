@@ -11,7 +11,7 @@ use axum::{
 };
 
 use crate::{
-    metrics::{RequestLabels, RouteLabels},
+    metrics::{method_label, RequestLabels, RouteLabels},
     state::AppState,
 };
 
@@ -46,7 +46,7 @@ pub async fn track(State(app): State<AppState>, request: Request, next: Next) ->
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     app.metrics

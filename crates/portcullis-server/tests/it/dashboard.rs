@@ -50,7 +50,7 @@ impl TestApp {
         }
     }
 
-    async fn sign_in(
+    pub(crate) async fn sign_in(
         &self,
         browser: &reqwest::Client,
         email: &str,

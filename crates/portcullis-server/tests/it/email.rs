@@ -95,7 +95,10 @@ struct Sink {
 impl Sink {
     /// A sink on a port the OS chooses.
     fn start() -> Sink {
-        Self::on(TcpListener::bind("127.0.0.1:0").expect("bind"), SslConfig::None)
+        Self::on(
+            TcpListener::bind("127.0.0.1:0").expect("bind"),
+            SslConfig::None,
+        )
     }
 
     /// A sink that offers STARTTLS with `cert` and `key` (PEM files) and takes `AUTH PLAIN`.
@@ -468,7 +471,10 @@ async fn without_smtp_emails_stay_in_the_outbox_the_dashboard_shows() {
     let href = format!("/dashboard/emails/{}", written.id);
     assert!(list.contains(&href));
     let (_, filtered) = admin
-        .get(&app, "/dashboard/emails?status=sent&to=outbox%40example.com")
+        .get(
+            &app,
+            "/dashboard/emails?status=sent&to=outbox%40example.com",
+        )
         .await;
     assert!(!filtered.contains(&href), "a filter that matches nothing");
 
@@ -478,7 +484,10 @@ async fn without_smtp_emails_stay_in_the_outbox_the_dashboard_shows() {
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(policy.contains("style-src 'self' 'unsafe-inline'"), "{policy}");
+    assert!(
+        policy.contains("style-src 'self' 'unsafe-inline'"),
+        "{policy}"
+    );
     assert!(policy.contains("script-src 'self' 'nonce-"), "{policy}");
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     let page = response.text().await.unwrap();
@@ -562,7 +571,10 @@ async fn the_dashboard_edits_a_template_that_later_emails_use() {
     .unwrap()
     .unwrap();
     assert_eq!(written.subject, "New password for edited@example.com");
-    assert_eq!(written.sender.as_deref(), Some("Help Desk <help@example.com>"));
+    assert_eq!(
+        written.sender.as_deref(),
+        Some("Help Desk <help@example.com>")
+    );
     assert_eq!(written.text, format!("Reset: {LINK}"));
     assert!(written.html.contains("for Quickstart SPA"));
     let template = portcullis_core::admin::email_templates::get(&app.cx, EmailKind::ResetEmail)
@@ -588,11 +600,22 @@ async fn the_dashboard_edits_a_template_that_later_emails_use() {
     assert_eq!(change.details["target"]["id"], "reset_email");
     assert_eq!(
         change.details["changed"],
-        json!(["subject", "body", "textBody", "from", "resultUrl", "urlLifetimeInSeconds"])
+        json!([
+            "subject",
+            "body",
+            "textBody",
+            "from",
+            "resultUrl",
+            "urlLifetimeInSeconds"
+        ])
     );
 
     // A disabled template writes nothing.
-    let disabled: Vec<(&str, &str)> = fields.iter().copied().filter(|(k, _)| *k != "enabled").collect();
+    let disabled: Vec<(&str, &str)> = fields
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "enabled")
+        .collect();
     admin.post_ok(&app, page, page, &disabled).await;
     let skipped = email::send(&app.cx, EmailKind::ResetEmail, &user, None, Some(LINK))
         .await
@@ -674,26 +697,38 @@ async fn the_management_api_reads_and_writes_templates_in_auth0s_shape() {
     assert_eq!(replaced["enabled"], false);
     assert_eq!(replaced["from"], "");
     assert!(replaced.get("urlLifetimeInSeconds").is_none());
-    assert!(replaced["body"].as_str().unwrap().contains("<!doctype html>"));
+    assert!(replaced["body"]
+        .as_str()
+        .unwrap()
+        .contains("<!doctype html>"));
     let (_, read) = mgmt.get("/email-templates/reset_email").await;
     assert_eq!(read, replaced);
 
     // Refusals, each a 400 in Auth0's shape.
     for (path, body) in [
-        ("/email-templates/reset_email", json!({ "template": "verify_email" })),
-        ("/email-templates/reset_email", json!({ "syntax": "handlebars" })),
-        ("/email-templates/reset_email", json!({ "body": "{% for %}" })),
+        (
+            "/email-templates/reset_email",
+            json!({ "template": "verify_email" }),
+        ),
+        (
+            "/email-templates/reset_email",
+            json!({ "syntax": "handlebars" }),
+        ),
+        (
+            "/email-templates/reset_email",
+            json!({ "body": "{% for %}" }),
+        ),
         ("/email-templates/reset_email", json!({ "from": "nobody" })),
-        ("/email-templates/reset_email", json!({ "urlLifetimeInSeconds": -1 })),
+        (
+            "/email-templates/reset_email",
+            json!({ "urlLifetimeInSeconds": -1 }),
+        ),
         ("/email-templates/reset_email", json!({ "colour": "blue" })),
         ("/email-templates/reset_email", json!({ "enabled": "yes" })),
     ] {
         let refused = mgmt.patch(path, body.clone()).await;
         assert_error(&refused, StatusCode::BAD_REQUEST, "invalid_body");
-        assert!(
-            !refused.1["message"].as_str().unwrap().is_empty(),
-            "{body}"
-        );
+        assert!(!refused.1["message"].as_str().unwrap().is_empty(), "{body}");
     }
     let unknown = mgmt.get("/email-templates/change_password").await;
     assert_error(&unknown, StatusCode::BAD_REQUEST, "invalid_uri");

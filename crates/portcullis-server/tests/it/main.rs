@@ -6,11 +6,13 @@
 mod helpers;
 
 mod authorize_errors;
+mod brute_force;
 mod client_credentials;
 mod client_policies;
 mod code_flow;
 mod consent;
 mod dashboard;
+mod edge;
 mod email;
 mod implicit;
 mod keys;

@@ -18,11 +18,17 @@ pub struct Mgmt {
 }
 
 pub async fn spawn_mgmt() -> Mgmt {
+    spawn_mgmt_with(|_| {}).await
+}
+
+/// [`spawn_mgmt`] with settings adjusted by `configure` before the server is built.
+pub async fn spawn_mgmt_with(configure: impl FnOnce(&mut portcullis_server::Settings)) -> Mgmt {
     let app = spawn_app_with(|settings| {
         settings.bootstrap_client = Some(BootstrapCredentials {
             client_id: BOOTSTRAP_ID.into(),
             client_secret: BOOTSTRAP_SECRET.into(),
         });
+        configure(settings);
     })
     .await;
     let audience = format!("{}api/v2/", app.issuer);

@@ -287,7 +287,12 @@ pub async fn concurrent_email_claims_never_share_a_message(store: &dyn Store) {
     let mut seen = std::collections::HashSet::new();
     for round in 0..5u32 {
         for n in 0..20 {
-            let message = email(round * 100 + n, "many@example.com", EmailStatus::Queued, NOW);
+            let message = email(
+                round * 100 + n,
+                "many@example.com",
+                EmailStatus::Queued,
+                NOW,
+            );
             store.enqueue_email(&message).await.expect("enqueue");
         }
         // Eight claimers at once, each asking for every due message.
@@ -299,7 +304,11 @@ pub async fn concurrent_email_claims_never_share_a_message(store: &dyn Store) {
             assert!(seen.insert(email.id.clone()), "{} claimed twice", email.id);
             assert_eq!(email.attempts, 1);
         }
-        assert_eq!(seen.len(), (round as usize + 1) * 20, "every message claimed");
+        assert_eq!(
+            seen.len(),
+            (round as usize + 1) * 20,
+            "every message claimed"
+        );
     }
 }
 

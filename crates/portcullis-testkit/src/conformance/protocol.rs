@@ -465,3 +465,108 @@ pub async fn throttle_counters(store: &dyn Store) {
     );
     assert_eq!(store.hits("ip:1", 900).await.expect("hits"), 20);
 }
+
+/// Throttling counters by prefix: listed from a threshold within the window, `_` and `%` in a
+/// prefix match only themselves, one hit can be taken back (never below zero), and a prefix
+/// is forgotten at once without touching other keys.
+pub async fn throttle_counters_by_prefix(store: &dyn Store) {
+    for _ in 0..3 {
+        store
+            .hit("login:pair:a_b:10.0.0.1", 900)
+            .await
+            .expect("hit");
+    }
+    store
+        .hit("login:pair:a_b:10.0.0.2", 900)
+        .await
+        .expect("hit");
+    store.hit("login:pair:a_b:10.0.0.3", 0).await.expect("hit");
+    store
+        .hit("login:pair:axb:10.0.0.1", 900)
+        .await
+        .expect("hit");
+    store
+        .hit("login:pair:a%b:10.0.0.1", 900)
+        .await
+        .expect("hit");
+    let listed = store
+        .counters_with_prefix("login:pair:a_b:", 900, 1)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed,
+        vec![
+            ("login:pair:a_b:10.0.0.1".to_owned(), 3),
+            ("login:pair:a_b:10.0.0.2".to_owned(), 1),
+        ],
+        "only this prefix, only this window"
+    );
+    let over = store
+        .counters_with_prefix("login:pair:a_b:", 900, 3)
+        .await
+        .expect("list");
+    assert_eq!(over.len(), 1, "from the threshold on");
+
+    store
+        .take_back("login:pair:a_b:10.0.0.1", 900)
+        .await
+        .expect("take back");
+    assert_eq!(
+        store
+            .hits("login:pair:a_b:10.0.0.1", 900)
+            .await
+            .expect("hits"),
+        2
+    );
+    store
+        .take_back("login:pair:a_b:10.0.0.1", 1800)
+        .await
+        .expect("take back in another window");
+    assert_eq!(
+        store
+            .hits("login:pair:a_b:10.0.0.1", 900)
+            .await
+            .expect("hits"),
+        2,
+        "another window takes nothing back"
+    );
+    for _ in 0..3 {
+        store
+            .take_back("login:pair:a_b:10.0.0.2", 900)
+            .await
+            .expect("take back");
+    }
+    assert_eq!(
+        store
+            .hits("login:pair:a_b:10.0.0.2", 900)
+            .await
+            .expect("hits"),
+        0,
+        "never below zero"
+    );
+
+    assert_eq!(
+        store.clear_prefix("login:pair:a_b:").await.expect("clear"),
+        3
+    );
+    assert!(store
+        .counters_with_prefix("login:pair:a_b:", 900, 0)
+        .await
+        .expect("list")
+        .is_empty());
+    assert_eq!(
+        store
+            .hits("login:pair:axb:10.0.0.1", 900)
+            .await
+            .expect("hits"),
+        1,
+        "a lookalike key is untouched"
+    );
+    assert_eq!(
+        store
+            .hits("login:pair:a%b:10.0.0.1", 900)
+            .await
+            .expect("hits"),
+        1
+    );
+}

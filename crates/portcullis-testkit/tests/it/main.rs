@@ -63,6 +63,7 @@ conformance!(
     key_initialization_race_creates_one_set,
     key_rotation_and_import,
     throttle_counters,
+    throttle_counters_by_prefix,
     roles_and_permissions,
     access_rules_crud,
     admins_crud,

@@ -180,7 +180,14 @@ pub async fn save(Path(name): Path<String>, Posted { dash, form }: Posted) -> Re
     let changes = match submitted.changes() {
         Ok(changes) => changes,
         Err(error) => {
-            return page(&dash, StatusCode::BAD_REQUEST, &current, submitted, Some(error)).await
+            return page(
+                &dash,
+                StatusCode::BAD_REQUEST,
+                &current,
+                submitted,
+                Some(error),
+            )
+            .await
         }
     };
     match email_templates::update(&dash.app.cx, &dash.actor(), kind, changes).await {
