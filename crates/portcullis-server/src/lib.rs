@@ -10,6 +10,7 @@ pub mod audit;
 pub mod error;
 pub mod listener;
 pub mod mail;
+pub mod mail_sender;
 pub mod metrics;
 pub mod rate_limit;
 pub mod routes;
@@ -206,7 +207,7 @@ impl Application {
         let sweeper = sweeper::spawn(state.clone());
         let email_sender = self
             .smtp
-            .map(|smtp| mail::sender::spawn(state.clone(), smtp));
+            .map(|smtp| mail_sender::spawn(state.clone(), smtp));
         let forgetter = tokio::spawn({
             let state = state.clone();
             async move {

@@ -329,36 +329,23 @@ fn check(template: &EmailTemplate) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// A sender: empty (the server's default), an address, or `Name <address>`.
+/// A sender: empty (the server's default), an address, or `Name <address>`, as the SMTP
+/// client parses it when it sends (so a stored sender never makes a message undeliverable).
 fn check_from(from: &str) -> Result<(), Invalid> {
     if from.is_empty() {
         return Ok(());
     }
-    let refused = || {
-        Invalid::new(
-            "from",
-            "from must be an email address, or a name and an address: Name <address@example.com>",
-        )
-    };
-    if from.len() > MAX_FROM || from.chars().any(char::is_control) {
-        return Err(refused());
-    }
-    let address = match from.rsplit_once('<') {
-        Some((name, rest)) if !name.contains('>') => rest.strip_suffix('>').ok_or_else(refused)?,
-        Some(_) => return Err(refused()),
-        None => from,
-    };
-    let (local, domain) = address.split_once('@').ok_or_else(refused)?;
-    let well_formed = !local.is_empty()
-        && !domain.is_empty()
-        && !domain.contains('@')
-        && !address
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '<' | '>' | ','));
+    // A header is one line: no control character may reach it, whatever the parser accepts.
+    let well_formed = from.len() <= MAX_FROM
+        && !from.chars().any(char::is_control)
+        && from.parse::<lettre::message::Mailbox>().is_ok();
     if well_formed {
         Ok(())
     } else {
-        Err(refused())
+        Err(Invalid::new(
+            "from",
+            "from must be an email address, or a name and an address: Name <address@example.com>",
+        ))
     }
 }
 

@@ -101,6 +101,8 @@ struct KindLink {
     href: String,
 }
 
+/// The kind a path names, or the page that says there is none.
+#[allow(clippy::result_large_err)] // The error is the page itself, answered at once.
 fn kind_of(dash: &Dash, name: &str) -> Result<EmailKind, Response> {
     name.parse()
         .map_err(|_| dash.not_found(SECTION, "Email template", "/dashboard/emails/templates"))

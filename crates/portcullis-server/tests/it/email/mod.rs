@@ -3,15 +3,11 @@
 //! by two replicas, stay in the outbox without SMTP (the dashboard's Emails page), and their
 //! templates are edited in the dashboard and through the Management API in Auth0's shapes.
 
-use std::{
-    collections::HashSet,
-    io,
-    net::TcpListener,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+mod logs;
+mod sink;
 
-use mailin_embedded::{response, Handler, Response, Server, SslConfig};
+use std::{collections::HashSet, net::TcpListener, time::Duration};
+
 use portcullis_core::{admin::applications, email};
 use portcullis_server::{
     settings::{EmailSettings, SmtpSettings},
@@ -22,138 +18,8 @@ use portcullis_types::{EmailKind, EmailStatus, Secret};
 use reqwest::{header, StatusCode};
 use serde_json::json;
 
+use self::sink::{Received, Sink};
 use crate::{helpers::*, management_support::*};
-
-/// What the sink received: one SMTP transaction.
-#[derive(Clone, Debug)]
-struct Received {
-    from: String,
-    to: Vec<String>,
-    data: Vec<u8>,
-}
-
-/// The state of the sink, shared by its sessions and the test.
-#[derive(Default)]
-struct Mailbox {
-    messages: Vec<Received>,
-    /// The credentials clients authenticated with (`AUTH PLAIN`).
-    logins: Vec<(String, String)>,
-}
-
-/// One SMTP session of the sink.
-#[derive(Clone)]
-struct Session {
-    mailbox: Arc<Mutex<Mailbox>>,
-    current: Option<Received>,
-}
-
-impl Handler for Session {
-    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.current = Some(Received {
-            from: from.to_owned(),
-            to: to.to_vec(),
-            data: Vec::new(),
-        });
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> io::Result<()> {
-        if let Some(current) = &mut self.current {
-            current.data.extend_from_slice(buf);
-        }
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        if let Some(received) = self.current.take() {
-            self.mailbox.lock().unwrap().messages.push(received);
-        }
-        response::OK
-    }
-
-    fn auth_plain(&mut self, _authorization: &str, user: &str, password: &str) -> Response {
-        self.mailbox
-            .lock()
-            .unwrap()
-            .logins
-            .push((user.to_owned(), password.to_owned()));
-        if (user, password) == ("mailer", "s3cret: p@ss") {
-            response::AUTH_OK
-        } else {
-            response::INVALID_CREDENTIALS
-        }
-    }
-}
-
-/// A real SMTP server (mailin) on 127.0.0.1 that keeps what it receives. It runs on threads
-/// of its own until the test process ends.
-struct Sink {
-    port: u16,
-    mailbox: Arc<Mutex<Mailbox>>,
-}
-
-impl Sink {
-    /// A sink on a port the OS chooses.
-    fn start() -> Sink {
-        Self::on(
-            TcpListener::bind("127.0.0.1:0").expect("bind"),
-            SslConfig::None,
-        )
-    }
-
-    /// A sink that offers STARTTLS with `cert` and `key` (PEM files) and takes `AUTH PLAIN`.
-    fn with_starttls(cert: &std::path::Path, key: &std::path::Path) -> Sink {
-        let ssl = SslConfig::SelfSigned {
-            cert_path: cert.to_string_lossy().into_owned(),
-            key_path: key.to_string_lossy().into_owned(),
-        };
-        Self::on(TcpListener::bind("127.0.0.1:0").expect("bind"), ssl)
-    }
-
-    fn on(listener: TcpListener, ssl: SslConfig) -> Sink {
-        // mailin's TLS uses the process's rustls provider, as the server does.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let port = listener.local_addr().expect("addr").port();
-        let mailbox = Arc::new(Mutex::new(Mailbox::default()));
-        let mut server = Server::new(Session {
-            mailbox: mailbox.clone(),
-            current: None,
-        });
-        let tls = !matches!(ssl, SslConfig::None);
-        server
-            .with_name("sink.test")
-            .with_ssl(ssl)
-            .expect("sink TLS")
-            .with_num_threads(4)
-            .with_tcp_listener(listener);
-        if tls {
-            server.with_auth(mailin_embedded::AuthMechanism::Plain);
-        }
-        std::thread::spawn(move || {
-            let _ = server.serve();
-        });
-        Sink { port, mailbox }
-    }
-
-    fn messages(&self) -> Vec<Received> {
-        self.mailbox.lock().unwrap().messages.clone()
-    }
-
-    /// Waits until `count` messages have arrived; returns them.
-    async fn wait_for(&self, count: usize) -> Vec<Received> {
-        for _ in 0..200 {
-            let messages = self.messages();
-            if messages.len() >= count {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "{} messages arrived, {count} expected",
-            self.messages().len()
-        );
-    }
-}
 
 /// A port nothing listens on (yet): an SMTP outage.
 fn free_port() -> u16 {
@@ -197,6 +63,20 @@ impl TestApp {
         (user, client)
     }
 
+    /// Writes a message with `email::send`; the kind's template is enabled.
+    async fn written(
+        &self,
+        kind: EmailKind,
+        user: &User,
+        application: Option<&Client>,
+        link: Option<&str>,
+    ) -> Email {
+        email::send(&self.cx, kind, user, application, link)
+            .await
+            .expect("send")
+            .expect("the template is enabled")
+    }
+
     async fn email(&self, id: &str) -> Email {
         self.store.email_by_id(id).await.unwrap().expect("stored")
     }
@@ -227,16 +107,9 @@ async fn a_sent_email_arrives_with_its_subject_parts_and_link() {
     let app = spawn_with_smtp(sink.port).await;
     let (user, client) = app.user_and_spa("reader@example.com").await;
 
-    let written = email::send(
-        &app.cx,
-        EmailKind::VerifyEmail,
-        &user,
-        Some(&client),
-        Some(LINK),
-    )
-    .await
-    .expect("send")
-    .expect("enabled");
+    let written = app
+        .written(EmailKind::VerifyEmail, &user, Some(&client), Some(LINK))
+        .await;
     assert_eq!(written.status, EmailStatus::Queued);
 
     let received = sink.wait_for(1).await;
@@ -254,7 +127,7 @@ async fn a_sent_email_arrives_with_its_subject_parts_and_link() {
     assert!(text.contains("reader@example.com"), "{text}");
     let html = message.body_html(0).expect("an HTML part");
     assert!(
-        html.contains(&LINK.replace('&', "&amp;")),
+        html.contains(&minijinja::HtmlEscape(LINK).to_string()),
         "the link, escaped, in the HTML: {html}"
     );
     assert!(html.contains("Quickstart SPA"));
@@ -288,10 +161,9 @@ async fn starttls_and_credentials_reach_a_private_relay() {
     .await;
     let (user, _) = app.user_and_spa("tls@example.com").await;
 
-    let written = email::send(&app.cx, EmailKind::ResetEmail, &user, None, Some(LINK))
-        .await
-        .unwrap()
-        .unwrap();
+    let written = app
+        .written(EmailKind::ResetEmail, &user, None, Some(LINK))
+        .await;
     let received = sink.wait_for(1).await;
     assert_eq!(received[0].from, "accounts@acme.test");
     let message = parse(&received[0]);
@@ -299,7 +171,7 @@ async fn starttls_and_credentials_reach_a_private_relay() {
     let from = message.from().and_then(|from| from.first()).expect("From");
     assert_eq!(from.name(), Some("Acme Accounts"));
     assert_eq!(
-        sink.mailbox.lock().unwrap().logins,
+        sink.logins(),
         [("mailer".to_owned(), "s3cret: p@ss".to_owned())]
     );
     app.wait_for_status(&written.id, EmailStatus::Sent).await;
@@ -310,16 +182,9 @@ async fn an_smtp_outage_keeps_the_message_and_it_is_sent_once_the_server_is_back
     let port = free_port();
     let app = spawn_with_smtp(port).await;
     let (user, client) = app.user_and_spa("patient@example.com").await;
-    let written = email::send(
-        &app.cx,
-        EmailKind::ResetEmail,
-        &user,
-        Some(&client),
-        Some(LINK),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let written = app
+        .written(EmailKind::ResetEmail, &user, Some(&client), Some(LINK))
+        .await;
 
     // Nothing listens: the attempt fails and the message waits for its next attempt.
     let mut waiting = app.email(&written.id).await;
@@ -339,10 +204,7 @@ async fn an_smtp_outage_keeps_the_message_and_it_is_sent_once_the_server_is_back
     assert_eq!(app.email(&written.id).await.attempts, 1);
 
     // The SMTP server is back, and the next attempt is due.
-    let sink = Sink::on(
-        TcpListener::bind(("127.0.0.1", port)).expect("the port again"),
-        SslConfig::None,
-    );
+    let sink = Sink::on_port(port);
     app.clock.advance(2);
     let received = sink.wait_for(1).await;
     let message = parse(&received[0]);
@@ -363,10 +225,9 @@ async fn messages_out_of_attempts_or_refused_for_good_fail() {
     })
     .await;
     let (user, _) = app.user_and_spa("unlucky@example.com").await;
-    let written = email::send(&app.cx, EmailKind::WelcomeEmail, &user, None, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let written = app
+        .written(EmailKind::WelcomeEmail, &user, None, None)
+        .await;
     for _ in 0..200 {
         let email = app.email(&written.id).await;
         if email.status != EmailStatus::Queued {
@@ -406,10 +267,9 @@ async fn two_replicas_send_each_message_once() {
     let (user, _) = app.user_and_spa("many@example.com").await;
     let mut ids = HashSet::new();
     for _ in 0..30 {
-        let email = email::send(&app.cx, EmailKind::WelcomeEmail, &user, None, None)
-            .await
-            .unwrap()
-            .unwrap();
+        let email = app
+            .written(EmailKind::WelcomeEmail, &user, None, None)
+            .await;
         ids.insert(email.id);
     }
     let received = sink.wait_for(30).await;
@@ -449,16 +309,9 @@ async fn two_replicas_send_each_message_once() {
 async fn without_smtp_emails_stay_in_the_outbox_the_dashboard_shows() {
     let app = spawn_app().await;
     let (user, client) = app.user_and_spa("outbox@example.com").await;
-    let written = email::send(
-        &app.cx,
-        EmailKind::VerifyEmail,
-        &user,
-        Some(&client),
-        Some(LINK),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let written = app
+        .written(EmailKind::VerifyEmail, &user, Some(&client), Some(LINK))
+        .await;
     assert_eq!(written.status, EmailStatus::Outbox);
     let admin = app.dashboard_admin().await;
 
@@ -560,16 +413,9 @@ async fn the_dashboard_edits_a_template_that_later_emails_use() {
     assert!(html.contains("New password for {{ user.email }}"));
     assert!(html.contains("id=\"restore-template\""));
 
-    let written = email::send(
-        &app.cx,
-        EmailKind::ResetEmail,
-        &user,
-        Some(&client),
-        Some(LINK),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let written = app
+        .written(EmailKind::ResetEmail, &user, Some(&client), Some(LINK))
+        .await;
     assert_eq!(written.subject, "New password for edited@example.com");
     assert_eq!(
         written.sender.as_deref(),
@@ -769,10 +615,10 @@ async fn the_management_api_reads_and_writes_templates_in_auth0s_shape() {
     assert!(skipped.is_none(), "disabled by the PUT");
     mgmt.patch("/email-templates/reset_email", json!({ "enabled": true }))
         .await;
-    let written = email::send(&mgmt.app.cx, EmailKind::ResetEmail, &user, None, Some(LINK))
-        .await
-        .unwrap()
-        .unwrap();
+    let written = mgmt
+        .app
+        .written(EmailKind::ResetEmail, &user, None, Some(LINK))
+        .await;
     assert_eq!(written.subject, "Reset");
     let actor_logged = mgmt
         .app

@@ -11,7 +11,7 @@ use std::time::Duration;
 use portcullis_core::secrets::random_token;
 use portcullis_store::{Email, EmailLease, EmailOutcome};
 
-use super::transport::Smtp;
+use crate::mail::transport::Smtp;
 use crate::state::AppState;
 
 /// Messages claimed at once: few, so that a lease never outlives its deliveries.
