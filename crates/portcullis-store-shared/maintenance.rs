@@ -120,10 +120,16 @@ impl MaintenanceRepository for Backend {
                 )
                 .await?,
             log_events: 0,
+            emails: 0,
         };
         if let Some(cutoff) = before.log_events_before_ms {
             counts.log_events = self
                 .sweep_table("audit_log", "log_id", "date < $1", cutoff)
+                .await?;
+        }
+        if let Some(cutoff) = before.emails_before {
+            counts.emails = self
+                .sweep_table("emails", "id", "created_at < $1", cutoff)
                 .await?;
         }
         Ok(counts)

@@ -127,9 +127,19 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
     }
     println!("user {} {}", stack.user.email, stack.user.password);
     println!("user {} {}", stack.denied.email, stack.denied.password);
+    println!(
+        "dashboard {} {} {}",
+        stack.dashboard(),
+        stack.admin.email,
+        stack.admin.password
+    );
     eprintln!(
         "{} holds the role that grants read:messages; {} does not (private-scoped: 403)",
         stack.user.email, stack.denied.email
+    );
+    eprintln!(
+        "emails (verification, password reset) are not sent: read them on the dashboard's Emails page, {}/emails",
+        stack.dashboard()
     );
     eprintln!(
         "logs in {}; Ctrl-C stops everything",

@@ -12,7 +12,9 @@
 //!
 //! The tenant: the API `https://quickstarts/api` with scope `read:messages` under RBAC (only the
 //! role `reader` grants it), one SPA application per app origin, the user `demo@example.com`
-//! holding the role and `denied@example.com` holding none.
+//! holding the role and `denied@example.com` holding none, and the dashboard's administrator
+//! `admin@example.com`. No SMTP server: the emails the server writes are read on the
+//! dashboard's Emails page.
 //!
 //! Every page gets its settings from `/auth_config.json` (`domain`, `clientId`, `audience`,
 //! `apiUrl`), written here per app; every app is an SPA application of its own.
@@ -171,6 +173,8 @@ pub struct Stack {
     pub user: Credentials,
     /// Holds no role: `/api/private-scoped` answers 403.
     pub denied: Credentials,
+    /// The dashboard's first administrator.
+    pub admin: Credentials,
     /// `(name, url)` of every app, in start order.
     pub apps: Vec<(String, String)>,
     /// The manifest the browser suite reads (`PORTCULLIS_STACK`).
@@ -349,6 +353,10 @@ impl Stack {
         cli.run_text(&["roles", "permissions", "add", role, &permission])?;
         cli.run_text(&["roles", "assign", role, &user.email])?;
 
+        let admin = Credentials {
+            email: "admin@example.com".into(),
+            password: "portcullis-demo-admin".into(),
+        };
         let mut processes = Supervisor::default();
         let listen = format!("127.0.0.1:{server_port}");
         processes.spawn(
@@ -357,6 +365,8 @@ impl Stack {
                 .args(["serve", "--listen", &listen, "--issuer", &issuer])
                 .arg("--data-dir")
                 .arg(&data)
+                .env("PORTCULLIS_ADMIN_EMAIL", &admin.email)
+                .env("PORTCULLIS_ADMIN_PASSWORD", &admin.password)
                 .env("RUST_LOG", "info")
                 .env("NO_COLOR", "1"),
             &logs.join("portcullis.log"),
@@ -407,6 +417,7 @@ impl Stack {
                 "scope": SCOPE,
                 "user": { "email": user.email, "password": user.password },
                 "deniedUser": { "email": denied.email, "password": denied.password },
+                "admin": { "email": admin.email, "password": admin.password },
                 "apps": manifest_apps,
                 "apis": {
                     "rust": api_url(Api::Rust),
@@ -419,6 +430,7 @@ impl Stack {
             issuer,
             user,
             denied,
+            admin,
             apps: apps.iter().map(|a| (a.name(), a.origin())).collect(),
             manifest,
             dir,
@@ -427,6 +439,11 @@ impl Stack {
 
     pub fn logs(&self) -> PathBuf {
         self.dir.path().join("logs")
+    }
+
+    /// The dashboard's address.
+    pub fn dashboard(&self) -> String {
+        format!("{}dashboard", self.issuer)
     }
 }
 

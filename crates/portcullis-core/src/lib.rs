@@ -13,6 +13,8 @@
 //! - [`admin`]: administering the tenant, one module per aggregate, every change audited;
 //!   [`accounts`]: the end user's own sign-up; [`consent`]: the user's consent to third-party
 //!   applications.
+//! - [`email`]: rendering a kind's template for a user and queueing the message in the
+//!   store's outbox (delivered by the server's sender).
 //! - [`audit`]: audit log entries and where they go.
 //! - [`tenant`]: the whole tenant as one JSON document (export and import).
 
@@ -23,6 +25,7 @@ pub mod authz;
 pub mod claims;
 pub mod clock;
 pub mod consent;
+pub mod email;
 pub mod keys;
 pub mod password;
 pub mod password_policy;

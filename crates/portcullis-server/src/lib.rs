@@ -9,6 +9,8 @@
 pub mod audit;
 pub mod error;
 pub mod listener;
+pub mod mail;
+pub mod mail_sender;
 pub mod metrics;
 pub mod rate_limit;
 pub mod routes;
@@ -26,6 +28,7 @@ use portcullis_admin::{AdminInner, AdminSettings, AdminState};
 use portcullis_core::{
     admin,
     audit::StoreAudit,
+    email::Outbox,
     keys::{KeyCache, KeyCipher, KeyRing},
     password::Passwords,
     secrets::{Mac, SecretHasher},
@@ -56,6 +59,8 @@ pub struct Application {
     metrics_listener: Option<std::net::TcpListener>,
     state: AppState,
     bootstrap: BootstrapOutcome,
+    /// The SMTP client of the email sender, when an SMTP server is configured.
+    smtp: Option<mail::transport::Smtp>,
 }
 
 impl Application {
@@ -102,6 +107,10 @@ impl Application {
         let passwords = Passwords::with_limits(settings.hashing);
         let audit_log = StoreAudit::new(store.clone(), clock.clone());
         let sign_in = SignIn::new(settings.throttle, passwords.clone());
+        let smtp = match &settings.email.smtp {
+            Some(smtp) => Some(mail::transport::Smtp::new(smtp).context("setting up SMTP")?),
+            None => None,
+        };
         let admin = AdminState::new(AdminInner {
             cx: admin::Context {
                 store: store.clone(),
@@ -110,6 +119,11 @@ impl Application {
                 passwords,
                 audit: Arc::new(audit_log.clone()),
                 throttle: settings.throttle,
+                outbox: if smtp.is_some() {
+                    Outbox::delivering()
+                } else {
+                    Outbox::keeping()
+                },
             },
             keys: keys.clone(),
             settings: AdminSettings {
@@ -144,6 +158,7 @@ impl Application {
             metrics_listener,
             state,
             bootstrap,
+            smtp,
         })
     }
 
@@ -190,6 +205,9 @@ impl Application {
             }
         });
         let sweeper = sweeper::spawn(state.clone());
+        let email_sender = self
+            .smtp
+            .map(|smtp| mail_sender::spawn(state.clone(), smtp));
         let forgetter = tokio::spawn({
             let state = state.clone();
             async move {
@@ -245,6 +263,9 @@ impl Application {
         refresher.abort();
         sweeper.abort();
         forgetter.abort();
+        if let Some(email_sender) = email_sender {
+            email_sender.abort();
+        }
         state.deferred_log.flush().await;
         result.map_err(anyhow::Error::from)
     }

@@ -8,6 +8,7 @@ pub use portcullis_core::{password::HashingLimits, sign_in::ThrottleLimits};
 use portcullis_types::Secret;
 pub use portcullis_web::{ForwardedHeader, TrustedProxies};
 
+pub use crate::mail::settings::{EmailSettings, SmtpSecurity, SmtpServer, SmtpSettings};
 pub use crate::rate_limit::{RateGroup, RateLimits};
 
 /// Certificate and key (PEM files) for serving https.
@@ -58,6 +59,8 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// Serve `/metrics` on this address (plain HTTP) instead of the main listener.
     pub metrics_listen: Option<SocketAddr>,
+    /// Email delivery: the SMTP server (none: the outbox only), retries, retention.
+    pub email: EmailSettings,
 }
 
 /// How long and how large a request head may be, so that a slow or bloated client cannot hold
@@ -120,6 +123,7 @@ impl Settings {
             rate_limits: RateLimits::default(),
             connections: ConnectionLimits::default(),
             metrics_listen: None,
+            email: EmailSettings::default(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The background sweep: every `sweep_interval_seconds`, delete what has expired (sessions,
-//! codes, refresh-token families, opaque tokens, throttling counters) and audit log events
-//! older than the retention. Every replica sweeps; the deletes are idempotent and batched, so
+//! codes, refresh-token families, opaque tokens, throttling counters), and audit log events
+//! and outbox messages older than their retention. Every replica sweeps; the deletes are idempotent and batched, so
 //! sweeping at once costs only the repeated reads.
 
 use std::time::Duration;
@@ -24,6 +24,10 @@ pub fn bounds(app: &AppState, now: i64) -> SweepBefore {
         log_events_before_ms: settings
             .audit_retention_days
             .map(|days| (now - i64::from(days) * 86_400) * 1000),
+        emails_before: settings
+            .email
+            .retention_days
+            .map(|days| now - i64::from(days) * 86_400),
     }
 }
 

@@ -5,10 +5,12 @@
 //! them. Nothing here knows SQL or HTTP. Times are Unix seconds chosen by the caller, so the
 //! store never reads the clock.
 
+mod email;
 mod error;
 mod model;
 mod repos;
 
+pub use email::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use repos::*;

@@ -334,6 +334,7 @@ pub struct SweepCounts {
     pub opaque_tokens: u64,
     pub throttle_counters: u64,
     pub log_events: u64,
+    pub emails: u64,
 }
 
 /// What a sweep deletes: everything expired by `now`, and more precisely bounded rows.
@@ -347,6 +348,8 @@ pub struct SweepBefore {
     pub throttle_windows_before: i64,
     /// Audit log events older than this (Unix milliseconds) go; `None` keeps them all.
     pub log_events_before_ms: Option<i64>,
+    /// Outbox messages written before this go, whatever their status; `None` keeps them all.
+    pub emails_before: Option<i64>,
 }
 
 /// A pending authorization code. Stored by hash; redeemed at most once.

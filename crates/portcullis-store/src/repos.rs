@@ -1,10 +1,12 @@
 use async_trait::async_trait;
 
+use portcullis_types::EmailKind;
+
 use crate::{
     error::StoreResult, AccessRule, Admin, AdminSession, AuthorizationCode, Client, ClientGrant,
-    Consent, ConsentFilter, DatabaseConnection, LogEvent, LogFilter, LoginSession, OpaqueToken,
-    Permission, RefreshToken, ResourceServer, Role, RotationOutcome, SigningKey, SweepBefore,
-    SweepCounts, User,
+    Consent, ConsentFilter, DatabaseConnection, Email, EmailFilter, EmailLease, EmailOutcome,
+    EmailTemplate, LogEvent, LogFilter, LoginSession, OpaqueToken, Permission, RefreshToken,
+    ResourceServer, Role, RotationOutcome, SigningKey, SweepBefore, SweepCounts, User,
 };
 
 /// A page of a listing: `page` counts from zero, as in Auth0's Management API.
@@ -168,8 +170,8 @@ pub trait MaintenanceRepository: Send + Sync {
     /// opaque tokens (a new password, a block, a deletion).
     async fn end_user_sessions(&self, user_id: &str) -> StoreResult<()>;
     /// Deletes expired sessions, codes, refresh-token families, opaque tokens, throttling
-    /// counters and old audit log events, in small batches; safe when several processes sweep
-    /// at once.
+    /// counters, old audit log events and old outbox messages, in small batches; safe when
+    /// several processes sweep at once.
     async fn sweep(&self, before: SweepBefore) -> StoreResult<SweepCounts>;
 }
 
@@ -369,6 +371,44 @@ pub trait AuditLogRepository: Send + Sync {
     async fn list_logs(&self, filter: &LogFilter, page: Page) -> StoreResult<(Vec<LogEvent>, u64)>;
 }
 
+/// Email: the templates the tenant customised, and the outbox every replica's sender claims
+/// messages from.
+#[async_trait]
+pub trait EmailRepository: Send + Sync {
+    /// The kind's customised template, if it has one.
+    async fn email_template(&self, kind: EmailKind) -> StoreResult<Option<EmailTemplate>>;
+    /// Stores `template`, replacing the kind's customisation if it has one.
+    async fn put_email_template(&self, template: &EmailTemplate) -> StoreResult<()>;
+    /// Stores `template`; `Conflict` when the kind is customised already.
+    async fn create_email_template(&self, template: &EmailTemplate) -> StoreResult<()>;
+    /// Forgets the kind's customisation; `NotFound` when it has none.
+    async fn delete_email_template(&self, kind: EmailKind) -> StoreResult<()>;
+
+    async fn enqueue_email(&self, email: &Email) -> StoreResult<()>;
+    async fn email_by_id(&self, id: &str) -> StoreResult<Option<Email>>;
+    /// The messages matching `filter`, newest first, and how many match.
+    async fn list_emails(&self, filter: &EmailFilter, page: Page)
+        -> StoreResult<(Vec<Email>, u64)>;
+    /// Claims up to `limit` queued messages due at `now` that no live lease holds, oldest
+    /// due first: each gets `lease` and one more attempt, in one conditional UPDATE, so that
+    /// of senders claiming at once (several replicas) each message goes to one. A message
+    /// whose sender died is claimed again once its lease has ended.
+    async fn claim_emails(
+        &self,
+        lease: &EmailLease,
+        now: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Email>>;
+    /// Records what became of a message claimed with `lease_token` and releases it; false,
+    /// recording nothing, when that lease no longer holds it.
+    async fn finish_email(
+        &self,
+        id: &str,
+        lease_token: &str,
+        outcome: &EmailOutcome,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything the server stores, as one object handlers can hold.
 pub trait Store:
     ResourceServerRepository
@@ -389,6 +429,7 @@ pub trait Store:
     + AdminSessionRepository
     + AuditLogRepository
     + MaintenanceRepository
+    + EmailRepository
     + Send
     + Sync
 {
@@ -413,6 +454,7 @@ impl<T> Store for T where
         + AdminSessionRepository
         + AuditLogRepository
         + MaintenanceRepository
+        + EmailRepository
         + Send
         + Sync
 {

@@ -93,6 +93,9 @@ macro_rules! closed_set {
     };
 }
 
+// Other modules of this crate define their closed sets with it too.
+pub(crate) use closed_set;
+
 closed_set! {
     /// An OAuth 2.0 grant an application may use (Auth0's `grant_types`).
     GrantType, "grant type" {

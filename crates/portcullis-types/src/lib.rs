@@ -8,12 +8,14 @@
 //! - [`SigningAlg`], [`TokenDialect`]: how an API's access tokens are signed and shaped.
 //! - [`ScopeToken`], [`Scope`]: RFC 6749 scopes; an invalid token is refused, never dropped.
 //! - [`EventType`]: Auth0's audit log type codes.
+//! - [`EmailKind`], [`EmailStatus`]: the emails the server sends and where each one is.
 //! - [`Secret`]: a value that never shows in `Debug` or `Display` (passwords, client secrets,
 //!   codes, refresh tokens, the master key, database URLs).
 //!
 //! No IO, no HTTP, no SQL.
 
 mod closed;
+mod email;
 mod event;
 mod scope;
 mod secret;
@@ -22,6 +24,7 @@ pub use closed::{
     ClientAuthMethod, GrantType, PasswordStrength, RotationType, SigningAlg, TokenDialect,
     UnknownValue,
 };
+pub use email::{EmailKind, EmailStatus};
 pub use event::EventType;
 pub use scope::{InvalidScope, Scope, ScopeToken, OIDC_SCOPES};
 pub use secret::Secret;

@@ -12,7 +12,10 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use portcullis_server::{
-    settings::{BootstrapCredentials, ForwardedHeader, RateGroup, ThrottleLimits, TrustedProxies},
+    settings::{
+        BootstrapCredentials, ForwardedHeader, RateGroup, SmtpSettings, ThrottleLimits,
+        TrustedProxies,
+    },
     Settings,
 };
 use portcullis_types::Secret;
@@ -60,6 +63,13 @@ pub struct FileConfig {
     pub sweep_interval_seconds: Option<u64>,
     /// Days of audit log kept; 0 keeps it all.
     pub audit_retention_days: Option<u32>,
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: Option<String>,
+    pub smtp_timeout_seconds: Option<u64>,
+    pub smtp_ca_file: Option<PathBuf>,
+    pub email_max_attempts: Option<u64>,
+    /// Days of outbox kept; 0 keeps it all.
+    pub email_retention_days: Option<u32>,
     pub trusted_proxies: Option<Vec<String>>,
     pub forwarded_header: Option<String>,
     pub rate_limits: Option<BTreeMap<String, u32>>,
@@ -216,6 +226,22 @@ pub fn throttle(args: &ThrottleArgs, file: &FileConfig) -> anyhow::Result<Thrott
     Ok(limits)
 }
 
+/// How `serve` delivers emails.
+#[derive(Args, Clone, Debug, Default)]
+pub struct EmailArgs {
+    /// The SMTP server: smtp://USER:PASSWORD@HOST:587 (STARTTLS), smtps://USER:PASSWORD@HOST
+    /// (TLS, port 465), or smtp://HOST:PORT?tls=none (a local sink, no credentials). Unset:
+    /// emails stay in the outbox, on the dashboard's Emails page.
+    #[arg(long, env = "PORTCULLIS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+    /// The sender of emails whose template names none (default: no-reply@ the issuer's host).
+    #[arg(long, env = "PORTCULLIS_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// PEM certificates to trust besides Mozilla's roots (a private relay's CA).
+    #[arg(long, env = "PORTCULLIS_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
+}
+
 pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
     let Some(path) = path else {
         return Ok(FileConfig::default());
@@ -288,6 +314,44 @@ pub fn load(
         settings.audit_retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
     }
     Ok(Config { settings, store })
+}
+
+/// Email delivery: the SMTP server and sender from the flags (or their variables), else the
+/// file; the timeout, attempts and retention from `PORTCULLIS_*` or the file.
+pub fn email(settings: &mut Settings, args: &EmailArgs, file: &FileConfig) -> anyhow::Result<()> {
+    let url = args
+        .smtp_url
+        .clone()
+        .or_else(|| file.smtp_url.clone())
+        .filter(|url| !url.is_empty());
+    let from = args.smtp_from.clone().or_else(|| file.smtp_from.clone());
+    let email = &mut settings.email;
+    if let Some(url) = url {
+        let mut smtp = SmtpSettings::new(&url, from.as_deref(), &settings.issuer)
+            .map_err(anyhow::Error::msg)?;
+        if let Some(seconds) = number("SMTP_TIMEOUT_SECONDS", file.smtp_timeout_seconds, 1)? {
+            smtp.timeout = std::time::Duration::from_secs(seconds);
+        }
+        smtp.ca_file = args
+            .smtp_ca_file
+            .clone()
+            .or_else(|| file.smtp_ca_file.clone());
+        email.smtp = Some(smtp);
+    } else if from.is_some() {
+        anyhow::bail!("PORTCULLIS_SMTP_FROM is set but PORTCULLIS_SMTP_URL is not");
+    }
+    if let Some(attempts) = number("EMAIL_MAX_ATTEMPTS", file.email_max_attempts, 1)? {
+        email.max_attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+    }
+    let retention = number(
+        "EMAIL_RETENTION_DAYS",
+        file.email_retention_days.map(u64::from),
+        0,
+    )?;
+    if let Some(days) = retention {
+        email.retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
+    }
+    Ok(())
 }
 
 /// A whole number from `PORTCULLIS_<name>`, else from the file's key of the same name in lower

@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or update the database schema, then exit.
     Migrate(#[command(flatten)] StoreArgs),
     /// APIs (resource servers).
@@ -86,6 +86,8 @@ struct ServeArgs {
     edge: EdgeArgs,
     #[command(flatten)]
     throttle: config::ThrottleArgs,
+    #[command(flatten)]
+    email: config::EmailArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -98,7 +100,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Apis(command) => cli::apis::run(command).await,
         Command::Clients(command) => cli::clients::run(command).await,
@@ -156,6 +158,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store: location,
     } = config::load(&args.store, args.listen, args.issuer.as_deref())?;
     settings.throttle = config::throttle(&args.throttle, &file)?;
+    config::email(&mut settings, &args.email, &file)?;
     let tls_cert = args.tls_cert.or(file.tls_cert.clone());
     let tls_key = args.tls_key.or(file.tls_key.clone());
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
@@ -175,6 +178,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics = %application.metrics_addr().map_or_else(|| "on the main listener".to_owned(), |a| format!("http://{a}/metrics")),
         issuer = %settings.issuer,
         store = %location.describe(),
+        email = if settings.email.smtp.is_some() { "smtp" } else { "outbox (dashboard)" },
         "portcullis ready"
     );
     application

@@ -41,8 +41,8 @@ const COOKIE_PATH: &str = "/dashboard";
 /// An administrator's session lasts this long (seconds).
 pub const SESSION_LIFETIME: i64 = 12 * 3600;
 
-/// Largest form body the dashboard reads.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Largest form body the dashboard reads: an email template's parts, percent-encoded, fit.
+const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// A `Set-Cookie` value for the dashboard's cookies: HttpOnly, SameSite=Lax, only sent to
 /// `/dashboard`, Secure under https.
@@ -237,6 +237,7 @@ impl Dash {
                     Kind::UserGrant => ("Authorized application", "/dashboard/users"),
                     Kind::AccessRule => ("Access rule", "/dashboard/apis"),
                     Kind::Connection => ("Connection", "/dashboard/database"),
+                    Kind::EmailTemplate => ("Email template", "/dashboard/emails/templates"),
                     Kind::Administrator | Kind::SigningKeys => ("Page", "/dashboard"),
                 };
                 Err(self.not_found(section, what, back))

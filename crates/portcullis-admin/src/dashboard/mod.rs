@@ -10,8 +10,8 @@
 //! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
 //! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
 //!   Applications tab in [`authorized_apps`]), [`roles`], [`database`] (Authentication →
-//!   Database: sign-ups and the password policy), [`logs`]; [`permissions`] holds the
-//!   Permissions tab roles and users share.
+//!   Database: sign-ups and the password policy), [`logs`], [`emails`] (the outbox and the
+//!   email templates); [`permissions`] holds the Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod apis;
@@ -20,6 +20,7 @@ pub mod auth;
 pub mod authorized_apps;
 pub mod bootstrap;
 pub mod database;
+pub mod emails;
 pub mod form;
 pub mod logs;
 pub mod paths;
@@ -54,5 +55,6 @@ pub fn router() -> Router<AdminState> {
         .merge(roles::routes())
         .merge(database::routes())
         .merge(logs::routes())
+        .merge(emails::routes())
         .fallback(view::not_found)
 }

@@ -22,3 +22,8 @@ pub fn user(user_id: &str, tab: &str) -> String {
 pub fn role(role_id: &str, tab: &str) -> String {
     format!("/dashboard/roles/{}/{tab}", segment(role_id))
 }
+
+/// `/dashboard/emails/templates/{name}`.
+pub fn email_template(name: &str) -> String {
+    format!("/dashboard/emails/templates/{}", segment(name))
+}

@@ -105,6 +105,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard/log.html",
         include_str!("../../templates/log.html"),
     ),
+    (
+        "dashboard/emails.html",
+        include_str!("../../templates/emails.html"),
+    ),
+    (
+        "dashboard/email.html",
+        include_str!("../../templates/email.html"),
+    ),
+    (
+        "dashboard/email_templates.html",
+        include_str!("../../templates/email_templates.html"),
+    ),
 ];
 
 const CSS: &str = include_str!("../../static/dashboard.css");
@@ -152,6 +164,7 @@ pub enum Section {
     Roles,
     Database,
     Logs,
+    Emails,
 }
 
 /// What the layout shows around every page.
@@ -178,6 +191,20 @@ fn secure(response: &mut Response, nonce: &str) {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Lets the page's `srcdoc` frames (an email's HTML, sandboxed) use inline styles, which
+/// emails are made of: such a frame inherits the page's policy. Scripts, other origins and
+/// framing stay refused, in the frame and on the page.
+pub fn allow_inline_styles(response: &mut Response) {
+    let headers = response.headers_mut();
+    let policy = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|value| value.to_str().ok())
+        .map(|policy| policy.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"));
+    if let Some(value) = policy.and_then(|policy| HeaderValue::from_str(&policy).ok()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// Renders `template` inside the layout.

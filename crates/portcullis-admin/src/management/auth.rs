@@ -207,4 +207,7 @@ scopes! {
     DeleteGrants => ["delete:grants"];
     ReadConnections => ["read:connections"];
     UpdateConnections => ["update:connections"];
+    ReadEmailTemplates => ["read:email_templates"];
+    CreateEmailTemplates => ["create:email_templates"];
+    UpdateEmailTemplates => ["update:email_templates"];
 }

@@ -112,6 +112,10 @@ impl ApiError {
             Kind::Role => ("inexistent_role", "The role does not exist."),
             Kind::AccessRule => ("inexistent_access_rule", "The access rule does not exist"),
             Kind::Connection => ("inexistent_connection", "The connection does not exist"),
+            Kind::EmailTemplate => (
+                "inexistent_email_template",
+                "The email template does not exist",
+            ),
             Kind::Administrator | Kind::SigningKeys => ("not_found", "Not Found"),
         };
         ApiError::not_found(code, message)

@@ -8,7 +8,7 @@
 //!   extension), [`clients`], [`client_grants`], [`users`], [`roles`], [`user_roles`] (users'
 //!   roles and permissions), [`user_grants`] (users' consents to applications), [`user_blocks`]
 //!   (brute-force blocks), [`logs`], [`connections`] (the database connection: sign-ups and
-//!   the password policy).
+//!   the password policy), [`email_templates`].
 //! - [`bootstrap`]: the Management API's own resource server and the first machine client.
 //!
 //! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
@@ -21,6 +21,7 @@ pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod email_templates;
 pub mod errors;
 pub mod logs;
 pub mod pagination;
@@ -80,6 +81,9 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("delete:grants", "Revoke users' grants to applications"),
     ("read:connections", "Read the database connection"),
     ("update:connections", "Update the database connection"),
+    ("read:email_templates", "Read email templates"),
+    ("create:email_templates", "Create email templates"),
+    ("update:email_templates", "Update email templates"),
 ];
 
 #[derive(OpenApi)]
@@ -101,6 +105,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "user-blocks", description = "Logins blocked after too many failures"),
         (name = "connections", description = "The database connection: sign-ups and the password policy"),
         (name = "logs", description = "The audit log"),
+        (name = "email-templates", description = "Templates of the emails the server sends"),
     )
 )]
 struct ApiDoc;
@@ -116,11 +121,13 @@ impl Modify for Conventions {
                 .trim_start_matches('/')
                 .replace("{id}", "by_id")
                 .replace("{rule_id}", "by_rule_id")
+                .replace("{templateName}", "by_template_name")
                 .replace(['/', '-'], "_");
             let operations = [
                 ("get", item.get.as_mut()),
                 ("post", item.post.as_mut()),
                 ("patch", item.patch.as_mut()),
+                ("put", item.put.as_mut()),
                 ("delete", item.delete.as_mut()),
             ];
             for (method, operation) in operations {
@@ -198,7 +205,13 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(connections::list))
         .routes(routes!(connections::get, connections::update))
         .routes(routes!(logs::list))
-        .routes(routes!(logs::get));
+        .routes(routes!(logs::get))
+        .routes(routes!(email_templates::create))
+        .routes(routes!(
+            email_templates::get,
+            email_templates::update,
+            email_templates::replace
+        ));
     let (router, mut document) = router.split_for_parts();
     Conventions.modify(&mut document);
     (router, document)

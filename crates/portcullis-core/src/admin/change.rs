@@ -22,6 +22,7 @@ pub enum Kind {
     SigningKeys,
     /// The database connection's settings.
     Connection,
+    EmailTemplate,
 }
 
 impl Kind {
@@ -38,6 +39,7 @@ impl Kind {
             Kind::Administrator => "administrator",
             Kind::SigningKeys => "signing_keys",
             Kind::Connection => "connection",
+            Kind::EmailTemplate => "email_template",
         }
     }
 
@@ -54,6 +56,7 @@ impl Kind {
             Kind::Administrator => "administrator",
             Kind::SigningKeys => "signing key",
             Kind::Connection => "connection",
+            Kind::EmailTemplate => "email template",
         }
     }
 
@@ -75,6 +78,7 @@ impl Kind {
             (Kind::SigningKeys, _) => "the signing keys",
             (Kind::Connection, true) => "a connection",
             (Kind::Connection, false) => "the database connection",
+            (Kind::EmailTemplate, _) => "an email template",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod applications;
 mod change;
 pub mod connection;
 pub mod consents;
+pub mod email_templates;
 pub mod grants;
 pub mod keys;
 mod metadata;
@@ -33,6 +34,7 @@ pub use self::{
 };
 use crate::{
     audit::{AuditSink, RequestOrigin, StoreAudit},
+    email::{EmailError, MailContext, Outbox},
     keys::KeyLifecycleError,
     password::{PasswordError, Passwords},
     secrets::SecretHasher,
@@ -51,6 +53,8 @@ pub struct Context {
     pub audit: Arc<dyn AuditSink>,
     /// The login page's brute-force limits: which of a user's login blocks are in force.
     pub throttle: ThrottleLimits,
+    /// Where emails go: queued for this process's sender, or kept in the outbox.
+    pub outbox: Outbox,
 }
 
 impl Context {
@@ -64,6 +68,7 @@ impl Context {
             secrets: SecretHasher::new(master_key),
             passwords: Passwords::new(),
             throttle: ThrottleLimits::default(),
+            outbox: Outbox::keeping(),
         }
     }
 
@@ -82,6 +87,20 @@ impl Context {
         if *actor != Actor::System {
             self.audit.record(change.entry(actor)).await;
         }
+    }
+}
+
+impl MailContext for Context {
+    fn mail_store(&self) -> &dyn Store {
+        self.store()
+    }
+
+    fn mail_now(&self) -> i64 {
+        self.now()
+    }
+
+    fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 }
 
@@ -153,6 +172,15 @@ impl AdminError {
         match self {
             AdminError::Invalid { field, .. } | AdminError::Conflict { field, .. } => Some(field),
             _ => None,
+        }
+    }
+}
+
+impl From<EmailError> for AdminError {
+    fn from(error: EmailError) -> Self {
+        match error {
+            EmailError::Render { field, message } => AdminError::invalid(field, message),
+            EmailError::Store(error) => error.into(),
         }
     }
 }

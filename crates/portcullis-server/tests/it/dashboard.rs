@@ -24,7 +24,7 @@ const ADMIN_PASSWORD: &str = "a long admin password";
 
 /// A browser signed in to the dashboard as a new administrator.
 pub(crate) struct Admin {
-    browser: reqwest::Client,
+    pub(crate) browser: reqwest::Client,
     id: String,
 }
 

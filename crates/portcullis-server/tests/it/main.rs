@@ -14,6 +14,7 @@ mod connection;
 mod consent;
 mod dashboard;
 mod edge;
+mod email;
 mod implicit;
 mod keys;
 mod layout_rules;

@@ -60,6 +60,10 @@ const MOUNTED: &[(&str, &str)] = &[
     ("patch", "/connections/{id}"),
     ("get", "/logs"),
     ("get", "/logs/{id}"),
+    ("post", "/email-templates"),
+    ("get", "/email-templates/{templateName}"),
+    ("patch", "/email-templates/{templateName}"),
+    ("put", "/email-templates/{templateName}"),
 ];
 
 #[tokio::test]

@@ -159,6 +159,7 @@ pub async fn sweep_deletes_only_what_expired(store: &dyn Store) {
         codes_before: NOW - 3_600,
         throttle_windows_before: NOW - 900,
         log_events_before_ms: Some((NOW - 50) * 1000),
+        emails_before: None,
     };
     let counts = store.sweep(before).await.expect("sweep");
     assert_eq!(counts.sessions, 600);

@@ -15,6 +15,7 @@ use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, To
 mod admin;
 mod connection;
 mod consents;
+mod emails;
 mod keys;
 mod maintenance;
 mod protocol;
@@ -22,7 +23,8 @@ mod rbac;
 mod tenant;
 
 pub use self::{
-    admin::*, connection::*, consents::*, keys::*, maintenance::*, protocol::*, rbac::*, tenant::*,
+    admin::*, connection::*, consents::*, emails::*, keys::*, maintenance::*, protocol::*, rbac::*,
+    tenant::*,
 };
 
 const NOW: i64 = 1_800_000_000;

@@ -76,4 +76,9 @@ conformance!(
     database_connection_settings_round_trip,
     user_metadata_round_trips,
     password_history_keeps_the_newest,
+    email_templates_crud,
+    emails_list_filter_and_follow_their_user,
+    email_claims_lease_and_finish,
+    concurrent_email_claims_never_share_a_message,
+    sweep_deletes_old_emails,
 );

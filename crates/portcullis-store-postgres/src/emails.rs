@@ -1,0 +1,6 @@
+//! Email templates and the outbox. The code is shared with the SQLite backend.
+
+type Row = sqlx::postgres::PgRow;
+type Backend = crate::PgStore;
+
+include!("../../portcullis-store-shared/emails.rs");

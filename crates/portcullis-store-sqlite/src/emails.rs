@@ -1,0 +1,6 @@
+//! Email templates and the outbox. The code is shared with the PostgreSQL backend.
+
+type Row = sqlx::sqlite::SqliteRow;
+type Backend = crate::SqliteStore;
+
+include!("../../portcullis-store-shared/emails.rs");

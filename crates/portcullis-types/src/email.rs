@@ -1,0 +1,69 @@
+//! What the server sends by email: the kinds of message (Auth0's email template names) and
+//! where a message is in the outbox.
+
+use std::{fmt, str::FromStr};
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::closed::{closed_set, UnknownValue};
+
+closed_set! {
+    /// A kind of email, by Auth0's template name: each has its template (subject, HTML and
+    /// text) and is sent for one reason.
+    EmailKind, "template" {
+        /// Asks the user to confirm their address (a link that sets `email_verified`).
+        VerifyEmail => "verify_email",
+        /// A link to choose a new password.
+        ResetEmail => "reset_email",
+        /// Welcomes a user who has signed up.
+        WelcomeEmail => "welcome_email",
+        /// Tells the user their account was blocked.
+        BlockedAccount => "blocked_account",
+    }
+}
+
+impl EmailKind {
+    /// What the dashboard calls the template.
+    pub const fn label(self) -> &'static str {
+        match self {
+            EmailKind::VerifyEmail => "Verification email",
+            EmailKind::ResetEmail => "Password reset",
+            EmailKind::WelcomeEmail => "Welcome email",
+            EmailKind::BlockedAccount => "Blocked account",
+        }
+    }
+}
+
+closed_set! {
+    /// Where a message is in the outbox.
+    EmailStatus, "email status" {
+        /// Waiting to be sent (again, after a failed attempt, at its next attempt time).
+        Queued => "queued",
+        /// Accepted by the SMTP server.
+        Sent => "sent",
+        /// Given up: refused for good by the SMTP server, or out of attempts.
+        Failed => "failed",
+        /// Written while no SMTP server was configured: it stays in the outbox, where the
+        /// dashboard shows it, and is never sent.
+        Outbox => "outbox",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_names_are_auth0s() {
+        assert_eq!(EmailKind::ResetEmail.as_str(), "reset_email");
+        assert_eq!("verify_email".parse(), Ok(EmailKind::VerifyEmail));
+        let error = "change_password".parse::<EmailKind>().unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("template must be one of verify_email"));
+        assert_eq!(
+            serde_json::to_string(&EmailStatus::Outbox).unwrap(),
+            "\"outbox\""
+        );
+    }
+}
