@@ -177,7 +177,15 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
     let node = stack.processes.spawn_attached(
         "browser suite",
         Command::new("node")
-            .args(["--test", "--test-reporter=spec", "seeds.test.mjs"])
+            // One file at a time: the database-connection tests change the tenant's
+            // connection, which the seeds' sign-up must not see.
+            .args([
+                "--test",
+                "--test-reporter=spec",
+                "--test-concurrency=1",
+                "seeds.test.mjs",
+                "dbconnections.test.mjs",
+            ])
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)
             .env("ARTIFACTS_DIR", &artifacts)

@@ -357,6 +357,11 @@ impl Stack {
             email: "admin@example.com".into(),
             password: "portcullis-demo-admin".into(),
         };
+        // A Management API client for the browser suite (it changes the database connection),
+        // with a secret made for this run.
+        let management_id = "browser-suite-management";
+        let management_secret = random_hex(32)?;
+
         let mut processes = Supervisor::default();
         let listen = format!("127.0.0.1:{server_port}");
         processes.spawn(
@@ -368,7 +373,9 @@ impl Stack {
                 .env("PORTCULLIS_ADMIN_EMAIL", &admin.email)
                 .env("PORTCULLIS_ADMIN_PASSWORD", &admin.password)
                 .env("RUST_LOG", "info")
-                .env("NO_COLOR", "1"),
+                .env("NO_COLOR", "1")
+                .env("PORTCULLIS_BOOTSTRAP_CLIENT_ID", management_id)
+                .env("PORTCULLIS_BOOTSTRAP_CLIENT_SECRET", &management_secret),
             &logs.join("portcullis.log"),
         )?;
         processes.wait_for_port("portcullis", server_port, START_TIMEOUT)?;
@@ -423,6 +430,11 @@ impl Stack {
                     "rust": api_url(Api::Rust),
                     "express": api_url(Api::Express),
                 },
+                "management": {
+                    "clientId": management_id,
+                    "clientSecret": management_secret,
+                    "audience": format!("{issuer}api/v2/"),
+                },
             }))?,
         )?;
         Ok(Stack {
@@ -445,6 +457,16 @@ impl Stack {
     pub fn dashboard(&self) -> String {
         format!("{}dashboard", self.issuer)
     }
+}
+
+/// `bytes` random bytes from the kernel, in hex.
+fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut buffer))
+        .context("reading /dev/urandom")?;
+    Ok(buffer.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 /// The `portcullis` administrative commands on the demo's data directory.

@@ -38,6 +38,12 @@ impl RequestOrigin {
             user_agent: user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT).collect()),
         }
     }
+
+    /// The address throttling counts; a request without one counts as the unspecified address.
+    pub fn throttled_ip(&self) -> IpAddr {
+        self.ip
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
 }
 
 /// Orders entries written by this process within one second.

@@ -24,6 +24,12 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The bounds of `password_complexity_options.min_length`.
 pub const MIN_LENGTH_RANGE: std::ops::RangeInclusive<u32> = 1..=128;
 
+/// The refusal of a password found in the dictionary or among common passwords.
+pub const TOO_COMMON: &str = "Password is too common.";
+
+/// The refusal of a password that contains the user's name or email address.
+pub const HAS_USER_INFO: &str = "Password contains user information.";
+
 /// Why a password was refused: a sentence for the user, in the words Auth0's errors use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -159,7 +165,7 @@ pub fn check(
             .iter()
             .any(|word| word.to_lowercase() == password.to_lowercase());
         if listed || is_common(password) {
-            return refused("Password is too common.");
+            return refused(TOO_COMMON);
         }
     }
     if connection.no_personal_info {
@@ -168,7 +174,7 @@ pub fn check(
             .iter()
             .any(|part| lowered.contains(part.as_str()))
         {
-            return refused("Password contains user information.");
+            return refused(HAS_USER_INFO);
         }
     }
     Ok(())
@@ -206,6 +212,117 @@ pub fn rules(connection: &DatabaseConnection) -> Vec<String> {
         ));
     }
     rules
+}
+
+/// One of Auth0's strength rules as its `invalid_password` error reports it (password-sheriff's
+/// shape): a printf-style `message` with its `format` values, and whether the password met it.
+fn rule(message: &str, code: &str, format: Value, verified: bool) -> Value {
+    let mut rule = serde_json::json!({ "message": message, "code": code, "verified": verified });
+    if !format.is_null() {
+        rule["format"] = format;
+    }
+    rule
+}
+
+/// Auth0's report of `password` against the connection's strength rules (length, kinds of
+/// characters, identical characters): the `description` of its `PasswordStrengthError`, and the
+/// `policy` text that lists the rules.
+pub fn strength_report(connection: &DatabaseConnection, password: &str) -> (Value, String) {
+    let length = min_length(connection);
+    let [lower, upper, digit, special] = kinds(password);
+    let item =
+        |message: &str, code: &str, verified: bool| rule(message, code, Value::Null, verified);
+    let lower_item = item("lower case letters (a-z)", "lowerCase", lower);
+    let upper_item = item("upper case letters (A-Z)", "upperCase", upper);
+    let digit_item = item("numbers (i.e. 0-9)", "numbers", digit);
+    let mut rules = vec![rule(
+        "At least %d characters in length",
+        "lengthAtLeast",
+        serde_json::json!([length]),
+        password.chars().count() >= length as usize,
+    )];
+    match connection.password_policy {
+        PasswordStrength::None | PasswordStrength::Low => {}
+        PasswordStrength::Fair => {
+            let mut contains = rule(
+                "Should contain:",
+                "shouldContain",
+                Value::Null,
+                lower && upper && digit,
+            );
+            contains["items"] = Value::Array(vec![lower_item, upper_item, digit_item]);
+            rules.push(contains);
+        }
+        PasswordStrength::Good | PasswordStrength::Excellent => {
+            let used = [lower, upper, digit, special]
+                .iter()
+                .filter(|k| **k)
+                .count();
+            let mut contains = rule(
+                "Contain at least %d of the following %d types of characters:",
+                "containsAtLeast",
+                serde_json::json!([3, 4]),
+                used >= 3,
+            );
+            contains["items"] = Value::Array(vec![
+                lower_item,
+                upper_item,
+                digit_item,
+                item(
+                    "special characters (e.g. !@#$%^&*)",
+                    "specialCharacters",
+                    special,
+                ),
+            ]);
+            rules.push(contains);
+        }
+    }
+    if connection.password_policy == PasswordStrength::Excellent {
+        rules.push(rule(
+            "No more than %d identical characters in a row (e.g., \"%s\" not allowed)",
+            "identicalChars",
+            serde_json::json!([2, "aaa"]),
+            !has_triple(password),
+        ));
+    }
+    let policy = policy_text(&rules);
+    let verified = rules
+        .iter()
+        .all(|rule| rule["verified"] == Value::Bool(true));
+    (
+        serde_json::json!({ "rules": rules, "verified": verified }),
+        policy,
+    )
+}
+
+/// The rules as Auth0's `policy` text: one `* ` line per rule, its items indented below it.
+fn policy_text(rules: &[Value]) -> String {
+    let format = |rule: &Value| {
+        let mut text = rule["message"].as_str().unwrap_or_default().to_owned();
+        for value in rule["format"].as_array().into_iter().flatten() {
+            let shown = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            // The first placeholder left, whichever its kind.
+            let at = [text.find("%d"), text.find("%s")]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Some(at) = at {
+                text.replace_range(at..at + 2, &shown);
+            }
+        }
+        text
+    };
+    let mut lines = Vec::new();
+    for rule in rules {
+        lines.push(format!("* {}", format(rule)));
+        for item in rule["items"].as_array().into_iter().flatten() {
+            lines.push(format!(" * {}", format(item)));
+        }
+    }
+    lines.join("\n")
 }
 
 #[cfg(test)]
@@ -304,6 +421,25 @@ mod tests {
             assert!(check(&policy, bad, &owner).is_err(), "{bad}");
         }
         assert!(check(&policy, "correct horse battery", &owner).is_ok());
+    }
+
+    #[test]
+    fn the_strength_report_is_auth0s() {
+        let (report, policy) = strength_report(&connection(PasswordStrength::Excellent), "aaaB1");
+        assert_eq!(report["verified"], false);
+        let rules = report["rules"].as_array().unwrap();
+        assert_eq!(rules[0]["format"], json!([10]));
+        assert_eq!(rules[0]["verified"], false);
+        assert_eq!(rules[1]["verified"], true, "three kinds");
+        assert_eq!(rules[2]["code"], "identicalChars");
+        assert_eq!(rules[2]["verified"], false);
+        assert!(policy.starts_with("* At least 10 characters in length\n"));
+        assert!(policy.ends_with(
+            "* No more than 2 identical characters in a row (e.g., \"aaa\" not allowed)"
+        ));
+        let (fair, _) = strength_report(&connection(PasswordStrength::Fair), "abcDEF12");
+        assert_eq!(fair["verified"], true);
+        assert_eq!(fair["rules"][1]["code"], "shouldContain");
     }
 
     #[test]

@@ -33,6 +33,14 @@ pub struct ThrottleLimits {
     pub per_ip: u64,
     /// Sign-up attempts per client address per window, successful or not (Auth0: 50).
     pub signups_per_ip: u64,
+    /// Sign-up attempts per email address per window, whatever the client address: one
+    /// address tried from many networks (to probe the password policy or whether it is taken)
+    /// is refused too.
+    pub signups_per_email: u64,
+    /// Password-reset requests per client address per window (each may send an email).
+    pub resets_per_ip: u64,
+    /// Password-reset requests per email address per window: nobody can flood one inbox.
+    pub resets_per_email: u64,
 }
 
 impl Default for ThrottleLimits {
@@ -42,6 +50,9 @@ impl Default for ThrottleLimits {
             per_pair: 10,
             per_ip: 100,
             signups_per_ip: 50,
+            signups_per_email: 10,
+            resets_per_ip: 50,
+            resets_per_email: 5,
         }
     }
 }
@@ -103,6 +114,12 @@ fn ip_key(realm: Realm, group: &str) -> String {
 
 fn signup_key(group: &str) -> String {
     format!("signup:ip:{group}")
+}
+
+/// A counter key for an email address under `prefix`, hashed like the pair keys.
+fn email_key(prefix: &str, email: &str) -> String {
+    let normalized = email.trim().to_lowercase();
+    format!("{prefix}:email:{}", b64url(&lookup_hash(&normalized)))
 }
 
 /// Why a sign-in failed.
@@ -219,19 +236,59 @@ impl SignIn {
         }
     }
 
-    /// Counts a sign-up attempt from `ip`, successful or not; `Throttled` past the limit.
+    /// Counts a sign-up attempt for `email` from `ip`, successful or not; `Throttled` past
+    /// the limit of the address or of the email.
     pub async fn admit_signup(
         &self,
         store: &dyn Store,
         ip: IpAddr,
+        email: &str,
+        now: i64,
+    ) -> Result<(), SignInError> {
+        let limits = self.limits;
+        let counters = [
+            (signup_key(&address_group(ip)), limits.signups_per_ip),
+            (email_key("signup", email), limits.signups_per_email),
+        ];
+        self.admit(store, &counters, now).await
+    }
+
+    /// Counts a password-reset request for `email` from `ip`, whether the account exists or
+    /// not; `Throttled` past the limit of the address or of the email.
+    pub async fn admit_password_reset(
+        &self,
+        store: &dyn Store,
+        ip: IpAddr,
+        email: &str,
+        now: i64,
+    ) -> Result<(), SignInError> {
+        let limits = self.limits;
+        let counters = [
+            (
+                format!("reset:ip:{}", address_group(ip)),
+                limits.resets_per_ip,
+            ),
+            (email_key("reset", email), limits.resets_per_email),
+        ];
+        self.admit(store, &counters, now).await
+    }
+
+    /// Counts one attempt on each `(key, limit)` in turn; the first counter past its limit
+    /// refuses the attempt (the later ones are not counted).
+    async fn admit(
+        &self,
+        store: &dyn Store,
+        counters: &[(String, u64)],
         now: i64,
     ) -> Result<(), SignInError> {
         let window = self.limits.window_start(now);
-        let attempts = store.hit(&signup_key(&address_group(ip)), window).await?;
-        if attempts > self.limits.signups_per_ip {
-            return Err(SignInError::Throttled {
-                first: attempts == self.limits.signups_per_ip + 1,
-            });
+        for (key, limit) in counters {
+            let attempts = store.hit(key, window).await?;
+            if attempts > *limit {
+                return Err(SignInError::Throttled {
+                    first: attempts == limit + 1,
+                });
+            }
         }
         Ok(())
     }

@@ -61,6 +61,10 @@ event_types! {
     Signup => "ss", "Success Signup";
     /// A failed sign-up.
     FailedSignup => "fs", "Failed Signup";
+    /// A password-reset email asked for (`/dbconnections/change_password`).
+    PasswordResetRequest => "scpr", "Success Change Password Request";
+    /// A password-reset request that sent nothing (no such user, or refused).
+    FailedPasswordResetRequest => "fcpr", "Failed Change Password Request";
     /// A logout.
     Logout => "slo", "Success Logout";
     /// An authorization code exchanged for tokens.

@@ -29,6 +29,8 @@ function start(config) {
     options.overrides = { __token_issuer: config.domain.replace(/\/+$/, '') + '/' };
   }
   var webAuth = new auth0.WebAuth(options);
+  // Reachable from the console (and the browser suite), e.g. webAuth.signup(...).
+  window.webAuth = webAuth;
 
   var loginStatus = document.getElementById('login-status');
   var homeView = document.getElementById('home-view');

@@ -18,6 +18,9 @@ pub const MAX_DICTIONARY_WORD: usize = 50;
 /// history costs one argon2 verification per remembered password.
 pub const HISTORY_SIZE_RANGE: std::ops::RangeInclusive<u32> = 1..=24;
 
+/// The refusal of a password among the user's recent ones.
+pub const PREVIOUSLY_USED: &str = "Password has previously been used.";
+
 /// Changes to the connection: `None` leaves a setting as it is.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionChanges {
@@ -167,10 +170,7 @@ pub async fn check_password(
         }
         recent.retain(|hash| !hash.is_empty());
         if cx.passwords.matches_any(password, recent).await? {
-            return Err(AdminError::invalid(
-                "password",
-                "Password has previously been used.",
-            ));
+            return Err(AdminError::invalid("password", PREVIOUSLY_USED));
         }
     }
     Ok(())

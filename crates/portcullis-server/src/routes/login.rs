@@ -9,10 +9,8 @@ use axum::{
     Form,
 };
 use portcullis_core::{
-    accounts::{self, NewUser, SignupRules},
-    admin::AdminError,
+    accounts::{self, NewUser, Requester, SignupError, SignupRules},
     audit::{self, RequestOrigin},
-    password::PasswordError,
     sign_in::{Attempt, Realm, SignInError},
 };
 use portcullis_store::User;
@@ -283,64 +281,43 @@ async fn submit(
             }
         },
         Screen::Signup => {
-            match app
-                .sign_in
-                .admit_signup(app.store.as_ref(), client_ip(&origin), app.clock.now())
-                .await
-            {
-                Ok(()) => {}
-                Err(SignInError::Throttled { first }) => {
-                    app.metrics.login("throttled");
-                    if first {
-                        app.audit(failed(EventType::FailedSignup, "Too many sign-ups"))
-                            .await;
-                    }
-                    return again(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "Too many sign-ups from your network. Wait a few minutes and try again.",
-                    );
-                }
-                Err(error) => {
-                    tracing::error!(%error, "sign-up throttling failed");
-                    return again(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong. Please try again.",
-                    );
-                }
-            }
             let new = NewUser {
                 email: form.email.clone(),
                 password: form.password.clone(),
                 ..NewUser::default()
             };
-            match accounts::sign_up(&app.admin.cx, new).await {
+            let who = Requester {
+                client: &client,
+                origin: &origin,
+            };
+            match accounts::register(&app.admin.cx, &app.sign_in, who, new).await {
                 Ok(user) => {
                     app.metrics.login("signup");
-                    app.audit(
-                        audit::entry(EventType::Signup, "Successful signup")
-                            .client(&client)
-                            .user(&user)
-                            .origin(&origin),
-                    )
-                    .await;
                     user
                 }
-                Err(AdminError::Invalid { message, .. }) => {
-                    app.audit(failed(EventType::FailedSignup, "Invalid sign-up"))
-                        .await;
-                    return again(StatusCode::BAD_REQUEST, &message);
+                Err(SignupError::Throttled { .. }) => {
+                    app.metrics.login("throttled");
+                    return again(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Too many sign-ups from your network. Wait a few minutes and try again.",
+                    );
                 }
-                Err(AdminError::Conflict { .. }) => {
-                    app.audit(failed(EventType::FailedSignup, "The user already exists"))
-                        .await;
+                Err(SignupError::Exists) => {
                     return again(
                         StatusCode::CONFLICT,
                         "An account with this email already exists. Log in instead.",
                     );
                 }
-                Err(AdminError::Password(PasswordError::Busy)) => return busy(),
-                Err(other) => {
-                    tracing::error!(error = %other, "sign-up failed");
+                // Sign-ups were disabled since the page was checked.
+                Err(SignupError::Disabled) => {
+                    return again(StatusCode::FORBIDDEN, accounts::SIGNUP_DISABLED)
+                }
+                Err(error @ (SignupError::Password { .. } | SignupError::Invalid { .. })) => {
+                    return again(StatusCode::BAD_REQUEST, &error.to_string())
+                }
+                Err(SignupError::Busy) => return busy(),
+                Err(SignupError::Failed(error)) => {
+                    tracing::error!(%error, "sign-up failed");
                     return again(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "Something went wrong. Please try again.",
@@ -399,13 +376,6 @@ enum LoginFailure {
     Internal,
 }
 
-/// The address throttling counts; a request without one counts as the unspecified address.
-fn client_ip(origin: &RequestOrigin) -> std::net::IpAddr {
-    origin
-        .ip
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-}
-
 /// Checks the credentials, under brute-force protection (per account and address, and per
 /// address).
 async fn authenticate(
@@ -417,7 +387,7 @@ async fn authenticate(
         realm: Realm::Login,
         email: &form.email,
         password: &form.password,
-        ip: client_ip(origin),
+        ip: origin.throttled_ip(),
         now: app.clock.now(),
     };
     let store = app.store.as_ref();

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod consent;
 pub mod consent_gate;
+pub mod dbconnections;
 pub mod discovery;
 pub mod limits;
 pub mod login;
@@ -70,6 +71,20 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/token", post(token::post))
         .route("/oauth/revoke", post(token::revoke))
         .route_layer(limit(RateGroup::Token))
+        // auth0.js's signup and changePassword, counted with the hosted forms they stand for.
+        .merge(
+            Router::new()
+                .route("/dbconnections/signup", post(dbconnections::signup))
+                .route_layer(limit(RateGroup::Signup)),
+        )
+        .merge(
+            Router::new()
+                .route(
+                    "/dbconnections/change_password",
+                    post(dbconnections::change_password),
+                )
+                .route_layer(limit(RateGroup::Login)),
+        )
         .merge(
             Router::new()
                 .route("/userinfo", get(userinfo::get).post(userinfo::get))

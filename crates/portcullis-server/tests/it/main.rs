@@ -13,6 +13,7 @@ mod code_flow;
 mod connection;
 mod consent;
 mod dashboard;
+mod dbconnections;
 mod edge;
 mod email;
 mod implicit;
