@@ -7,6 +7,7 @@
 
 mod error;
 mod model;
+pub mod outage;
 mod repos;
 
 pub use error::{StoreError, StoreResult};

@@ -153,6 +153,8 @@ pub trait MaintenanceRepository: Send + Sync {
     /// counters and old audit log events, in small batches; safe when several processes sweep
     /// at once.
     async fn sweep(&self, before: SweepBefore) -> StoreResult<SweepCounts>;
+    /// Asks the database for nothing (`SELECT 1`): whether it answers at all, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Authorization codes.
