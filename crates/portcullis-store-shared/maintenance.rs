@@ -51,6 +51,14 @@ impl Backend {
 
 #[async_trait]
 impl MaintenanceRepository for Backend {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn end_user_sessions(&self, user_id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_sessions WHERE user_id = $1")
             .bind(user_id)

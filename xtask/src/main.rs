@@ -9,6 +9,12 @@
 //! - `tidy`: repository hygiene and the checkable architecture invariants (see `tidy`);
 //!   `tidy --report` prints the problems without failing.
 //! - `demo`: the seed tutorials' apps against a fresh tenant, until Ctrl-C (see `stack`).
+//! - `faults [--rounds N]`: kill -9 under load, N rounds (20 by default) of the real binary
+//!   on SQLite, printing a table of acknowledged and lost writes (`crates/portcullis/tests/
+//!   faults.rs`; `ci` runs 3 rounds with the other tests).
+//! - `soak [--seconds N]`: the mixed load for N seconds (600 by default), printing p99 per
+//!   kind and RSS, store size and open descriptors at the start and the end
+//!   (`crates/portcullis/tests/soak.rs`; `ci` runs 60 s).
 //! - `browser`: the browser suite (`samples/browser-tests`) in headless Chromium against the
 //!   demo stack on free ports; screenshots go to `artifacts/browser/`.
 
@@ -37,11 +43,56 @@ fn main() -> anyhow::Result<()> {
         }
         "demo" => browser::demo(&root),
         "browser" => browser::suite(&root, stack::Build::Binaries),
+        "faults" => faults(option("--rounds").unwrap_or(20)),
+        "soak" => soak(option("--seconds").unwrap_or(600)),
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser>");
+            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|faults [--rounds N]|soak [--seconds N]>");
             bail!("unknown task {task:?}")
         }
     }
+}
+
+/// The number after `name` on the command line.
+fn option(name: &str) -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == name)?;
+    args.get(at + 1)?.parse().ok()
+}
+
+/// kill -9 under load, `rounds` times; the test prints its table.
+fn faults(rounds: u64) -> anyhow::Result<()> {
+    run_with(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "portcullis",
+            "--test",
+            "faults",
+            "kill_9",
+            "--",
+            "--nocapture",
+        ],
+        &[("PORTCULLIS_KILL9_ROUNDS", &rounds.to_string())],
+    )
+}
+
+/// The soak for `seconds`; the test prints its table.
+fn soak(seconds: u64) -> anyhow::Result<()> {
+    run_with(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "portcullis",
+            "--test",
+            "soak",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ],
+        &[("PORTCULLIS_SOAK_SECONDS", &seconds.to_string())],
+    )
 }
 
 fn workspace_root() -> PathBuf {
@@ -92,5 +143,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
         &["test", "--workspace", "--test", "it"],
         &[("PORTCULLIS_TEST_BACKEND", "postgres")],
     )?;
+    // The short forms of the long runs (kill -9 runs 3 rounds within the tests above).
+    soak(60)?;
     browser::suite(root, stack::Build::AsTests)
 }

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     InvalidToken,
     /// A rate limit (Auth0's code; RFC 6585 §4).
     TooManyRequests,
+    /// The store cannot be reached for now (RFC 6749 §4.1.2.1's code, answered 503 with
+    /// `Retry-After` on every endpoint).
+    TemporarilyUnavailable,
     ServerError,
 }
 
@@ -41,6 +44,7 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
         }
     }
@@ -50,6 +54,7 @@ impl ErrorCode {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -139,6 +144,9 @@ impl IntoResponse for OAuthError {
             if let Ok(value) = HeaderValue::from_str(&challenge) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
+        }
+        if self.code == ErrorCode::TemporarilyUnavailable {
+            response = portcullis_web::retry_after_outage(response);
         }
         response
     }

@@ -59,6 +59,11 @@ impl Default for PoolLimits {
     }
 }
 
+/// How long a statement waits for a connection by default: a connection from the pool, or a
+/// new one (sqlx connects within the same deadline, so this bounds connecting too). Short, so
+/// that a request meets an unreachable database with a prompt 503 rather than a hang.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A Portcullis store on a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PgStore {
@@ -74,11 +79,22 @@ impl PgStore {
 
     /// [`PgStore::connect`] with explicit pool limits.
     pub async fn connect_with(url: &str, limits: PoolLimits) -> Result<Self, StoreError> {
+        Self::connect_with_timeout(url, limits, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`PgStore::connect_with`] with an explicit acquire timeout (see
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`]); past it a statement fails with
+    /// `StoreError::Unavailable`.
+    pub async fn connect_with_timeout(
+        url: &str,
+        limits: PoolLimits,
+        acquire_timeout: Duration,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(backend)?;
         let pool = PgPoolOptions::new()
             .max_connections(limits.max_connections)
             .min_connections(limits.min_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .map_err(backend)?;

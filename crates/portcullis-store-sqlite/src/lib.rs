@@ -66,6 +66,16 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// SQLite's own consistency check of the whole file (`PRAGMA integrity_check`): `ok`, or
+    /// the problems it found, one a line.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(lines.join("\n"))
+    }
+
     /// Closes the pool, flushing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -8,6 +8,7 @@
 mod email;
 mod error;
 mod model;
+pub mod outage;
 mod repos;
 
 pub use email::*;

@@ -173,6 +173,8 @@ pub trait MaintenanceRepository: Send + Sync {
     /// counters, old audit log events and old outbox messages, in small batches; safe when
     /// several processes sweep at once.
     async fn sweep(&self, before: SweepBefore) -> StoreResult<SweepCounts>;
+    /// Asks the database for nothing (`SELECT 1`): whether it answers at all, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Authorization codes.

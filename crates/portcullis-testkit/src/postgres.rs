@@ -151,6 +151,17 @@ impl PgCluster {
         }
     }
 
+    /// Starts a stopped cluster again on the same port and data (a database that comes back
+    /// after an outage).
+    pub fn restart(&mut self) -> Result<(), Error> {
+        if !self.stopped {
+            return Ok(());
+        }
+        self.pg_ctl_start()?;
+        self.stopped = false;
+        Ok(())
+    }
+
     /// Arranges for the cluster to be stopped and its directory removed once the current
     /// process has exited, by a watcher process that polls for it.
     fn stop_after_exit(&self) -> Result<(), Error> {

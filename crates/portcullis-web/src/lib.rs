@@ -1,11 +1,12 @@
 //! The HTTP edge the protocol server and the administration surfaces share: cookies, where a
 //! request comes from (behind trusted proxies too), which requests may write, and the answer to
-//! a full hashing queue. Nothing here knows a route.
+//! a full hashing queue or an unreachable store. Nothing here knows a route.
 
 mod busy;
 mod cookies;
 mod forwarded;
 mod origin;
+mod outage;
 
 use axum::http::Method;
 
@@ -14,6 +15,7 @@ pub use self::{
     cookies::{cookie_value, set_cookie, CookieOptions, Cookies},
     forwarded::{ForwardedHeader, TrustedProxies},
     origin::{ClientAddress, ClientOrigin},
+    outage::{retry_after_outage, OUTAGE_MESSAGE, OUTAGE_RETRY_AFTER_SECONDS},
 };
 
 /// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).

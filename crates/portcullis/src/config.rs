@@ -22,6 +22,7 @@ use portcullis_types::Secret;
 use serde::Deserialize;
 
 use crate::{master_key, store::StoreLocation};
+use portcullis_store_postgres::DEFAULT_ACQUIRE_TIMEOUT;
 
 /// Where the tenant lives; shared by every command.
 #[derive(Args, Clone, Debug)]
@@ -80,6 +81,7 @@ pub struct FileConfig {
     pub max_failed_logins_per_ip: Option<u64>,
     pub max_signups_per_ip: Option<u64>,
     pub throttle_window_seconds: Option<i64>,
+    pub store_acquire_timeout_ms: Option<u64>,
 }
 
 /// How the server meets the network: proxies, rate limits, slow clients, the metrics listener.
@@ -187,6 +189,7 @@ pub struct ThrottleArgs {
     /// The window those limits count in, in seconds. Default 900.
     #[arg(long, env = "PORTCULLIS_THROTTLE_WINDOW_SECONDS")]
     pub throttle_window_seconds: Option<i64>,
+    pub store_acquire_timeout_ms: Option<u64>,
 }
 
 /// The throttling limits from the arguments (flags and environment), then the file.
@@ -275,6 +278,14 @@ pub fn load(
             .clone()
             .or(file.database_url)
             .filter(|u| !u.is_empty()),
+        acquire_timeout: Duration::from_millis(
+            number(
+                "STORE_ACQUIRE_TIMEOUT_MS",
+                file.store_acquire_timeout_ms,
+                100,
+            )?
+            .unwrap_or(DEFAULT_ACQUIRE_TIMEOUT.as_millis() as u64),
+        ),
     };
     let mut settings = Settings::new(master_key::load(&store)?);
     settings.bootstrap_client = BootstrapCredentials::from_env().map_err(anyhow::Error::msg)?;

@@ -2,11 +2,11 @@
 //! the administrative commands work on whichever store they are handed. Opening runs the
 //! backend's migrations.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use portcullis_store::Store;
-use portcullis_store_postgres::PgStore;
+use portcullis_store_postgres::{PgStore, PoolLimits};
 use portcullis_store_sqlite::SqliteStore;
 use portcullis_types::Secret;
 
@@ -21,6 +21,9 @@ pub struct StoreLocation {
     /// `postgres://...`, `postgresql://...` or `sqlite://PATH`. A PostgreSQL URL carries the
     /// database password, so it is a secret that never prints.
     pub database_url: Option<Secret>,
+    /// How long a PostgreSQL statement waits for a connection (and connecting, which sqlx
+    /// bounds by the same deadline) before it fails as unavailable: a request then gets a 503.
+    pub acquire_timeout: Duration,
 }
 
 impl StoreLocation {
@@ -49,9 +52,10 @@ pub async fn open_store(location: &StoreLocation) -> anyhow::Result<Arc<dyn Stor
     let url = location.database_url.as_ref().map(Secret::expose_str);
     match url {
         Some(url) if is_postgres_url(url) => {
-            let store = PgStore::connect(url)
-                .await
-                .context("opening the PostgreSQL store")?;
+            let store =
+                PgStore::connect_with_timeout(url, PoolLimits::default(), location.acquire_timeout)
+                    .await
+                    .context("opening the PostgreSQL store")?;
             Ok(Arc::new(store))
         }
         Some(url) if url.starts_with("sqlite://") => {

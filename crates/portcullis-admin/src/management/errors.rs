@@ -14,7 +14,7 @@ use portcullis_core::{
     password::PasswordError,
 };
 use portcullis_store::StoreError;
-use portcullis_web::retry_after_busy;
+use portcullis_web::{retry_after_busy, retry_after_outage};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -98,6 +98,15 @@ impl ApiError {
         )
     }
 
+    /// The store cannot be reached for now: a 503 with `Retry-After`.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The service is temporarily unavailable. Retry in a moment.",
+        )
+    }
+
     /// The 404 of a missing object of `kind`, with Auth0's error code.
     pub fn missing(kind: Kind) -> Self {
         let (code, message) = match kind {
@@ -161,6 +170,9 @@ impl IntoResponse for ApiError {
         // A 429 says when to come back; a limit that knows better sets its own afterwards.
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             response = retry_after_busy(response);
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response = retry_after_outage(response);
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

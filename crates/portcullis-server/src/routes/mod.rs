@@ -10,6 +10,7 @@ pub mod limits;
 pub mod login;
 pub mod logout;
 pub mod operations;
+pub mod outage;
 pub mod token;
 pub mod userinfo;
 
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
             portcullis_admin::dashboard_router(state.admin.clone()).layer(fresh()),
         )
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), outage::answer_outages))
         .layer(middleware::from_fn_with_state(state.clone(), operations::track))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -179,7 +181,11 @@ async fn fresh_tenant_after_writes(
 ) -> Response {
     let may_write = portcullis_web::may_write(request.method());
     let response = next.run(request).await;
-    if may_write {
+    // While the store is unreachable a reload would only wait out the acquire timeout again:
+    // the copies are dropped instead, and the next request that needs them reloads them.
+    if may_write && portcullis_store::outage::noticed() {
+        app.tenant.invalidate();
+    } else if may_write {
         if let Err(error) = app.refresh_caches().await {
             app.tenant.invalidate();
             tracing::warn!(%error, "could not reload the caches after a change");

@@ -1,7 +1,7 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics, and the middleware that
 //! counts every request.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
@@ -19,12 +19,22 @@ pub async fn healthz() -> impl IntoResponse {
     "ok"
 }
 
-/// Ready when the store answers and a signing key is loaded.
+/// How long readiness waits for the store: shorter than a load balancer's probe timeout, so
+/// that an unreachable store fails the probe with an answer rather than a hang.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Ready when the store answers now (a ping, never a cached answer) and holds a signing key.
+/// Not ready while it is unreachable, so that a load balancer takes the replica out, and ready
+/// again as soon as it answers (the pool reconnects by itself).
 pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
-    match app.store.live_keys().await {
-        Ok(keys) if !keys.is_empty() => (StatusCode::OK, "ready"),
-        Ok(_) => (StatusCode::SERVICE_UNAVAILABLE, "no signing key"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    let probe = async {
+        app.store.ping().await?;
+        app.store.live_keys().await
+    };
+    match tokio::time::timeout(READINESS_TIMEOUT, probe).await {
+        Ok(Ok(keys)) if !keys.is_empty() => (StatusCode::OK, "ready"),
+        Ok(Ok(_)) => (StatusCode::SERVICE_UNAVAILABLE, "no signing key"),
+        Ok(Err(_)) | Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
     }
 }
 

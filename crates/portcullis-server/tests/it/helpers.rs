@@ -93,6 +93,16 @@ pub async fn spawn_app() -> TestApp {
 /// [`spawn_app`] with settings adjusted by `configure` before the server is built.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
+    let store = test_store(&data_dir).await;
+    spawn_app_on(data_dir, store, configure).await
+}
+
+/// [`spawn_app_with`] on a store the test opened itself.
+pub async fn spawn_app_on(
+    data_dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     // `localhost`, like the SDK samples, so cookies behave as in a browser on one host name.
@@ -103,7 +113,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.listen = listener.local_addr().expect("addr");
     settings.cache_refresh_seconds = 1;
     configure(&mut settings);
-    let store = test_store(&data_dir).await;
     let clock = Arc::new(MockClock::new());
     let application = Application::build_on(listener, settings, store.clone(), clock.clone())
         .await

@@ -36,5 +36,6 @@ mod policies;
 mod refresh;
 mod sessions;
 mod silent_auth;
+mod store_outage;
 mod tls;
 mod token_errors;

@@ -3,5 +3,6 @@
 
 mod access;
 mod jwks_cache;
+mod jwks_faults;
 mod rejections;
 mod support;

@@ -1,0 +1,295 @@
+//! Soak: a bounded mixed load on loopback for a while (`PORTCULLIS_SOAK_SECONDS`, 60 by
+//! default; `cargo xtask soak` runs 600 and `cargo xtask ci` 60): logins through the hosted
+//! form and code exchanges, refreshes, client_credentials, Management API reads and writes,
+//! and calls to an API guarded by `portcullis-guard` with the tokens minted. Zero 5xx; the
+//! table gives p99 per kind, and the server's RSS, store size and open file descriptors at
+//! the start and the end. Ignored by a plain `cargo test`: it takes a minute at least.
+
+mod support;
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{routing::get, Router};
+use portcullis_guard::{Claims, Guard};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::*;
+
+/// Workers of the load; each runs one cycle after another with a short pause.
+const WORKERS: usize = 4;
+/// Users who log in (each login is one argon2 check).
+const USERS: usize = 8;
+
+/// Starts an API on 127.0.0.1 guarded by `portcullis-guard`, trusting `server`'s keys.
+async fn guarded_api(server: &Server) -> (String, tokio::task::JoinHandle<()>) {
+    let guard = Guard::builder(ISSUER)
+        .audience(API)
+        .jwks_url(server.url("/.well-known/jwks.json"))
+        .allow_plain_http(true)
+        .build()
+        .expect("guard");
+    let app = Router::new()
+        .route(
+            "/api/private",
+            get(|claims: Claims| async move { claims.sub.clone() }),
+        )
+        .with_state(guard);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, task)
+}
+
+/// A login through the form and the code's exchange: the token response, timed by step.
+async fn login(record: &Record, base: &str, spa: &str, email: &str) -> Option<Value> {
+    let browser = http(true);
+    let (url, verifier) = authorize_url(base, spa);
+    let redirect = browser.get(&url).send().await.ok()?;
+    let page = browser
+        .get(format!("{base}{}", location(&redirect)))
+        .send()
+        .await
+        .ok()?;
+    let html = page.text().await.ok()?;
+    let form = [
+        ("email", email.to_owned()),
+        ("password", PASSWORD.to_owned()),
+        ("csrf", hidden_field(&html, "csrf")),
+        ("authorize_query", hidden_field(&html, "authorize_query")),
+    ];
+    let (_, back) = record
+        .time("login (form)", async {
+            let r = browser
+                .post(format!("{base}/u/login"))
+                .form(&form)
+                .send()
+                .await
+                .ok()?;
+            Some((r.status(), location(&r)))
+        })
+        .await?;
+    let callback = browser.get(format!("{base}{back}")).send().await.ok()?;
+    let code = url::Url::parse(&location(&callback))
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "code")?
+        .1
+        .into_owned();
+    let (status, tokens) = record
+        .time("code exchange", async {
+            let r = browser
+                .post(format!("{base}/oauth/token"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", spa),
+                    ("code", &code),
+                    ("code_verifier", &verifier),
+                    ("redirect_uri", SPA),
+                ])
+                .send()
+                .await
+                .ok()?;
+            Some((r.status(), r.json::<Value>().await.unwrap_or(Value::Null)))
+        })
+        .await?;
+    (status == StatusCode::OK).then_some(tokens)
+}
+
+async fn json_call(
+    record: &Record,
+    kind: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Option<Value> {
+    let (status, body) = record
+        .time(kind, async {
+            let r = request.send().await.ok()?;
+            Some((r.status(), r.json::<Value>().await.unwrap_or(Value::Null)))
+        })
+        .await?;
+    status.is_success().then_some(body)
+}
+
+/// One cycle of a worker: a login, refreshes, client_credentials, Management API reads and a
+/// write, guarded API calls.
+async fn cycle(record: &Record, base: &str, api: &str, tenant: &Tenant, n: usize) {
+    let http = http(false);
+    let email = format!("soak{}@example.com", n % USERS);
+    let Some(mut tokens) = login(record, base, &tenant.spa, &email).await else {
+        return;
+    };
+    for _ in 0..3 {
+        let refresh = tokens["refresh_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let request = http.post(format!("{base}/oauth/token")).form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", tenant.spa.as_str()),
+            ("refresh_token", &refresh),
+        ]);
+        match json_call(record, "refresh", request).await {
+            Some(next) => tokens = next,
+            None => break,
+        }
+    }
+    let m2m = [
+        ("grant_type", "client_credentials"),
+        ("client_id", tenant.m2m.0.as_str()),
+        ("client_secret", tenant.m2m.1.as_str()),
+        ("audience", API),
+    ];
+    let mut machine = Value::Null;
+    for _ in 0..3 {
+        let request = http.post(format!("{base}/oauth/token")).form(&m2m);
+        machine = json_call(record, "client_credentials", request)
+            .await
+            .unwrap_or(Value::Null);
+    }
+    let mgmt = |r: reqwest::RequestBuilder| r.bearer_auth(&tenant.mgmt_token);
+    let found = json_call(
+        record,
+        "management read",
+        mgmt(
+            http.get(format!("{base}/api/v2/users-by-email"))
+                .query(&[("email", &email)]),
+        ),
+    )
+    .await;
+    json_call(
+        record,
+        "management read",
+        mgmt(http.get(format!("{base}/api/v2/clients?per_page=5"))),
+    )
+    .await;
+    if let Some(id) = found.as_ref().and_then(|f| f[0]["user_id"].as_str()) {
+        json_call(
+            record,
+            "management write",
+            mgmt(http.patch(format!("{base}/api/v2/users/{id}")))
+                .json(&json!({"user_metadata": {"cycle": n}})),
+        )
+        .await;
+    }
+    for token in [&tokens["access_token"], &machine["access_token"]] {
+        let token = token.as_str().unwrap_or_default();
+        record
+            .time("guarded API call", async {
+                let r = http
+                    .get(format!("{api}/api/private"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .ok()?;
+                Some((r.status(), ()))
+            })
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a minute or more: run by `cargo xtask ci` and `cargo xtask soak`"]
+async fn soak_mixed_load() {
+    let seconds: u64 = std::env::var("PORTCULLIS_SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::env::set_var("PORTCULLIS_SWEEP_INTERVAL_SECONDS", "10");
+    std::env::set_var("PORTCULLIS_SESSION_LIFETIME_SECONDS", "60");
+    std::env::set_var("PORTCULLIS_SESSION_IDLE_TIMEOUT_SECONDS", "60");
+    let server = Server::start(&Backend::Sqlite(dir.path().to_owned()));
+    let tenant = make_tenant(&server.base).await;
+    let http = http(false);
+    for n in 0..USERS {
+        let (status, _) = create_user(
+            &http,
+            &server.base,
+            &tenant.mgmt_token,
+            &format!("soak{n}@example.com"),
+        )
+        .await
+        .expect("user");
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (api, api_task) = guarded_api(&server).await;
+    let start = (
+        server.rss_kib(),
+        sqlite_bytes(dir.path()),
+        server.open_fds(),
+    );
+
+    let record = Arc::new(Record::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let cycles = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let (record, stop, cycles, base, api, tenant) = (
+                record.clone(),
+                stop.clone(),
+                cycles.clone(),
+                server.base.clone(),
+                api.clone(),
+                tenant.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let n = cycles.fetch_add(1, Ordering::SeqCst);
+                    cycle(&record, &base, &api, &tenant, n).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.await.expect("worker");
+    }
+    let elapsed = started.elapsed();
+    let end = (
+        server.rss_kib(),
+        sqlite_bytes(dir.path()),
+        server.open_fds(),
+    );
+    api_task.abort();
+
+    println!(
+        "\nsoak: {:.0} s, {WORKERS} workers, {} cycles (SQLite)",
+        elapsed.as_secs_f64(),
+        cycles.load(Ordering::SeqCst)
+    );
+    print_summary(&record);
+    println!("| | start | end |");
+    println!("|---|---:|---:|");
+    println!(
+        "| RSS (MiB) | {:.1} | {:.1} |",
+        start.0 as f64 / 1024.0,
+        end.0 as f64 / 1024.0
+    );
+    println!("| store (KiB) | {} | {} |", start.1 / 1024, end.1 / 1024);
+    println!("| open fds | {} | {} |", start.2, end.2);
+    for s in record.summary() {
+        assert!(s.requests > 0, "{}: never sent", s.kind);
+        assert_eq!(s.failed, 0, "{}: 5xx or unanswered requests", s.kind);
+        assert_eq!(s.refused, 0, "{}: refused requests", s.kind);
+    }
+    // File descriptors stay flat: the pool's connections and the listeners, give or take the
+    // connections in flight when it was read.
+    assert!(
+        end.2 <= start.2 + 16,
+        "open fds grew from {} to {}",
+        start.2,
+        end.2
+    );
+}
