@@ -5,14 +5,19 @@
 //!   throwaway PostgreSQL), then the server's HTTP suite a second time on PostgreSQL. The
 //!   PostgreSQL server binaries are installed first when missing
 //!   (`scripts/install-test-deps.sh`).
-//!   Last, the browser suite (as `browser`).
+//!   Then every fuzz target over its seeds for a few seconds (as `fuzz --seconds 35`), and
+//!   last the browser suite (as `browser`).
 //! - `tidy`: repository hygiene and the checkable architecture invariants (see `tidy`);
 //!   `tidy --report` prints the problems without failing.
 //! - `demo`: the seed tutorials' apps against a fresh tenant, until Ctrl-C (see `stack`).
+//! - `fuzz [--minutes N | --seconds N] [--seeds-only] [TARGET...]`: the `cargo fuzz` targets of `fuzz/`, the
+//!   time split between them, then a table of executions, corpus sizes and crashes (see
+//!   `fuzz`).
 //! - `browser`: the browser suite (`samples/browser-tests`) in headless Chromium against the
 //!   demo stack on free ports; screenshots go to `artifacts/browser/`.
 
 mod browser;
+mod fuzz;
 mod procs;
 mod stack;
 mod tidy;
@@ -20,6 +25,7 @@ mod tidy;
 use std::{
     path::{Path, PathBuf},
     process::Command,
+    time::Duration,
 };
 
 use anyhow::{bail, Context};
@@ -37,12 +43,20 @@ fn main() -> anyhow::Result<()> {
         }
         "demo" => browser::demo(&root),
         "browser" => browser::suite(&root, stack::Build::Binaries),
+        "fuzz" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let (total, targets, corpus) = fuzz::parse_args(&args)?;
+            fuzz::run_all(&root, total, &targets, corpus)
+        }
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser>");
+            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|fuzz [--minutes N] [TARGET...]>");
             bail!("unknown task {task:?}")
         }
     }
 }
+
+/// The fuzzing time of `ci`, split between the targets.
+const CI_FUZZ_TIME: Duration = Duration::from_secs(35);
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -92,5 +106,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
         &["test", "--workspace", "--test", "it"],
         &[("PORTCULLIS_TEST_BACKEND", "postgres")],
     )?;
+    // The short form: each target replays its seeds and fuzzes for about 5 seconds.
+    fuzz::run_all(root, CI_FUZZ_TIME, &[], fuzz::Corpus::SeedsOnly)?;
     browser::suite(root, stack::Build::AsTests)
 }

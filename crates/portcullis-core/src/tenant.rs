@@ -133,7 +133,7 @@ pub enum TenantError {
     Keys(KeyError),
 }
 
-const FORMAT: &str = "portcullis-tenant";
+pub const FORMAT: &str = "portcullis-tenant";
 const PAGE: u32 = 1_000;
 
 /// Reads every page of a listing.

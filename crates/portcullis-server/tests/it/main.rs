@@ -13,6 +13,7 @@ mod code_flow;
 mod consent;
 mod dashboard;
 mod edge;
+mod fuzz_findings;
 mod implicit;
 mod keys;
 mod layout_rules;
