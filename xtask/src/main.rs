@@ -5,7 +5,8 @@
 //!   throwaway PostgreSQL), then the server's HTTP suite a second time on PostgreSQL. The
 //!   PostgreSQL server binaries are installed first when missing
 //!   (`scripts/install-test-deps.sh`).
-//!   Last, the browser suite (as `browser`).
+//!   Then every fuzz target over its seeds for a few seconds (as `fuzz --seconds 35`), and
+//!   last the browser suite (as `browser`).
 //! - `tidy`: repository hygiene and the checkable architecture invariants (see `tidy`);
 //!   `tidy --report` prints the problems without failing.
 //! - `demo`: the seed tutorials' apps against a fresh tenant, until Ctrl-C (see `stack`).
@@ -15,10 +16,14 @@
 //! - `soak [--seconds N]`: the mixed load for N seconds (600 by default), printing p99 per
 //!   kind and RSS, store size and open descriptors at the start and the end
 //!   (`crates/portcullis/tests/soak.rs`; `ci` runs 60 s).
+//! - `fuzz [--minutes N | --seconds N] [--seeds-only] [TARGET...]`: the `cargo fuzz` targets of `fuzz/`, the
+//!   time split between them, then a table of executions, corpus sizes and crashes (see
+//!   `fuzz`).
 //! - `browser`: the browser suite (`samples/browser-tests`) in headless Chromium against the
 //!   demo stack on free ports; screenshots go to `artifacts/browser/`.
 
 mod browser;
+mod fuzz;
 mod procs;
 mod stack;
 mod tidy;
@@ -26,6 +31,7 @@ mod tidy;
 use std::{
     path::{Path, PathBuf},
     process::Command,
+    time::Duration,
 };
 
 use anyhow::{bail, Context};
@@ -45,8 +51,13 @@ fn main() -> anyhow::Result<()> {
         "browser" => browser::suite(&root, stack::Build::Binaries),
         "faults" => faults(option("--rounds").unwrap_or(20)),
         "soak" => soak(option("--seconds").unwrap_or(600)),
+        "fuzz" => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let (total, targets, corpus) = fuzz::parse_args(&args)?;
+            fuzz::run_all(&root, total, &targets, corpus)
+        }
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|faults [--rounds N]|soak [--seconds N]>");
+            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|fuzz [--minutes N] [TARGET...]|faults [--rounds N]|soak [--seconds N]>");
             bail!("unknown task {task:?}")
         }
     }
@@ -94,6 +105,8 @@ fn soak(seconds: u64) -> anyhow::Result<()> {
         &[("PORTCULLIS_SOAK_SECONDS", &seconds.to_string())],
     )
 }
+/// The fuzzing time of `ci`, split between the targets.
+const CI_FUZZ_TIME: Duration = Duration::from_secs(35);
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -145,5 +158,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
     )?;
     // The short forms of the long runs (kill -9 runs 3 rounds within the tests above).
     soak(60)?;
+    // The short form: each target replays its seeds and fuzzes for about 5 seconds.
+    fuzz::run_all(root, CI_FUZZ_TIME, &[], fuzz::Corpus::SeedsOnly)?;
     browser::suite(root, stack::Build::AsTests)
 }

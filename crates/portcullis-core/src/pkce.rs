@@ -54,3 +54,82 @@ mod tests {
         assert!(!verify_s256("short", challenge));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use aws_lc_rs::digest;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::secrets::b64url;
+
+    fn s256(verifier: &str) -> String {
+        b64url(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref())
+    }
+
+    proptest! {
+        #[test]
+        fn the_s256_of_a_verifier_matches_it(verifier in "[A-Za-z0-9._~-]{43,128}") {
+            let challenge = s256(&verifier);
+            prop_assert!(is_valid_verifier(&verifier));
+            prop_assert!(is_valid_challenge(&challenge));
+            prop_assert!(verify_s256(&verifier, &challenge));
+        }
+
+        #[test]
+        fn any_other_verifier_fails(
+            verifier in "[A-Za-z0-9._~-]{43,128}",
+            other in "[A-Za-z0-9._~-]{43,128}",
+        ) {
+            prop_assume!(verifier != other);
+            prop_assert!(!verify_s256(&other, &s256(&verifier)));
+        }
+
+        #[test]
+        fn the_challenge_itself_or_a_near_miss_fails(
+            verifier in "[A-Za-z0-9._~-]{43,128}",
+            at in any::<prop::sample::Index>(),
+        ) {
+            let challenge = s256(&verifier);
+            // `plain`: sending the challenge as the verifier.
+            prop_assert!(!verify_s256(&challenge, &challenge));
+            // One character changed.
+            let mut bytes = verifier.clone().into_bytes();
+            let i = at.index(bytes.len());
+            bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+            let near = String::from_utf8(bytes).unwrap();
+            prop_assert!(!verify_s256(&near, &challenge));
+            // A different case.
+            let upper = verifier.to_ascii_uppercase();
+            if upper != verifier {
+                prop_assert!(!verify_s256(&upper, &challenge));
+            }
+        }
+
+        #[test]
+        fn a_verifier_of_the_wrong_length_fails_even_with_its_own_challenge(
+            verifier in prop_oneof!["[A-Za-z0-9._~-]{0,42}", "[A-Za-z0-9._~-]{129,200}"],
+        ) {
+            prop_assert!(!is_valid_verifier(&verifier));
+            prop_assert!(!verify_s256(&verifier, &s256(&verifier)));
+        }
+
+        #[test]
+        fn a_verifier_outside_the_unreserved_set_fails_even_with_its_own_challenge(
+            head in "[A-Za-z0-9._~-]{21,60}",
+            bad in "[^A-Za-z0-9._~-]",
+            tail in "[A-Za-z0-9._~-]{21,60}",
+        ) {
+            let verifier = format!("{head}{bad}{tail}");
+            prop_assert!(!is_valid_verifier(&verifier));
+            prop_assert!(!verify_s256(&verifier, &s256(&verifier)));
+        }
+
+        #[test]
+        fn a_challenge_is_43_base64url_characters(challenge in "\\PC{0,50}") {
+            let expected = challenge.len() == 43
+                && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            prop_assert_eq!(is_valid_challenge(&challenge), expected);
+        }
+    }
+}

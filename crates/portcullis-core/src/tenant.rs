@@ -146,7 +146,7 @@ pub enum TenantError {
     Keys(KeyError),
 }
 
-const FORMAT: &str = "portcullis-tenant";
+pub const FORMAT: &str = "portcullis-tenant";
 /// More previous passwords than a connection can ask to refuse (24).
 const HISTORY_EXPORTED: u32 = 64;
 const PAGE: u32 = 1_000;

@@ -151,6 +151,29 @@ impl Client {
     pub fn allows_cors_origin(&self, origin: &str) -> bool {
         self.is_web_origin(origin) || same_origin_in(&self.allowed_origins, origin)
     }
+
+    /// Whether `redirect_uri` is one of the application's Allowed Callback URLs, byte for
+    /// byte: a prefix, another case, a percent-encoding, userinfo or an explicit port would
+    /// each let an attacker's URL pass for a registered one, so nothing is normalised.
+    pub fn is_callback(&self, redirect_uri: &str) -> bool {
+        self.callbacks
+            .iter()
+            .any(|callback| callback == redirect_uri)
+    }
+
+    /// Whether a `web_message` response may be posted to `redirect_uri`: its origin is one of
+    /// the Allowed Web Origins (the response goes to the origin, not to the URL).
+    pub fn accepts_web_message_to(&self, redirect_uri: &str) -> bool {
+        origin_of(redirect_uri).is_some_and(|origin| self.is_web_origin(&origin))
+    }
+}
+
+/// The ASCII serialisation of `uri`'s origin (`scheme://host[:port]`, the default port left
+/// out), or `None` when it is not an absolute URL.
+pub fn origin_of(uri: &str) -> Option<String> {
+    url::Url::parse(uri)
+        .ok()
+        .map(|url| url.origin().ascii_serialization())
 }
 
 /// Whether `origin` is in `registered` (compared without a trailing slash).
@@ -510,4 +533,132 @@ pub struct LogFilter {
     pub event_type: Option<EventType>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
+}
+
+#[cfg(test)]
+mod redirect_uri_properties {
+    //! Redirect URI matching: only a registered callback, byte for byte, receives codes and
+    //! tokens; the tricks that make another URL look like it never pass.
+
+    use portcullis_types::{ClientAuthMethod, GrantType};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn client(callbacks: Vec<String>, web_origins: Vec<String>) -> Client {
+        Client {
+            client_id: "client".into(),
+            name: "App".into(),
+            app_type: AppType::Spa,
+            client_secret_hash: None,
+            token_endpoint_auth_method: ClientAuthMethod::None,
+            callbacks,
+            allowed_logout_urls: Vec::new(),
+            web_origins,
+            allowed_origins: Vec::new(),
+            grant_types: vec![GrantType::AuthorizationCode],
+            id_token_lifetime: 36_000,
+            refresh_token: RefreshTokenPolicy::default(),
+            is_first_party: true,
+            created_at: 0,
+        }
+    }
+
+    /// A registered callback: `scheme://host[:port]/path`, lower case as people register them.
+    fn callback() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![Just("https"), Just("http")],
+            "[a-z]{1,8}(\\.[a-z]{2,4}){0,2}",
+            prop::option::of(1024u16..65535),
+            "(/[a-z0-9_-]{1,6}){0,3}",
+        )
+            .prop_map(|(scheme, host, port, path)| match port {
+                Some(port) => format!("{scheme}://{host}:{port}{path}"),
+                None => format!("{scheme}://{host}{path}"),
+            })
+    }
+
+    /// Ways of writing another URL that a lax comparison would take for `registered`.
+    fn tricks(registered: &str) -> Vec<String> {
+        let (scheme, rest) = registered.split_once("://").expect("absolute");
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let mut tricks = vec![
+            format!("{registered}.evil.example"),
+            format!("{registered}/"),
+            format!("{registered}/../evil"),
+            format!("{registered}?next=https://evil.example"),
+            format!("{registered}#x"),
+            format!("{registered}%2F"),
+            format!("{registered}@evil.example"),
+            format!("{scheme}://evil@{authority}{path}"),
+            format!("{scheme}://{authority}@evil.example{path}"),
+            format!("{scheme}://{authority}:{default_port}{path}"),
+            format!("{}://{rest}", scheme.to_ascii_uppercase()),
+            format!("{scheme}://{}{path}", authority.to_ascii_uppercase()),
+            format!(" {registered}"),
+            format!("{registered} "),
+            format!("{registered}\n"),
+        ];
+        if let Some(trimmed) = registered.strip_suffix(|c: char| c != '/') {
+            tricks.push(trimmed.to_owned());
+        }
+        if let Some(at) = path.find(|c: char| c.is_ascii_alphanumeric()) {
+            let byte = path.as_bytes()[at];
+            let encoded = format!("{}%{byte:02X}{}", &path[..at], &path[at + 1..]);
+            tricks.push(format!("{scheme}://{authority}{encoded}"));
+            let upper = format!("{}{}", &path[..at], &path[at..].to_ascii_uppercase());
+            tricks.push(format!("{scheme}://{authority}{upper}"));
+        }
+        if scheme == "https" {
+            tricks.push(format!("http://{rest}"));
+        }
+        tricks.retain(|trick| trick != registered);
+        tricks
+    }
+
+    proptest! {
+        #[test]
+        fn a_registered_callback_matches_itself(callbacks in prop::collection::vec(callback(), 1..4)) {
+            let app = client(callbacks.clone(), Vec::new());
+            for registered in &callbacks {
+                prop_assert!(app.is_callback(registered));
+            }
+        }
+
+        #[test]
+        fn no_trick_passes_for_a_registered_callback(registered in callback()) {
+            let app = client(vec![registered.clone()], Vec::new());
+            for trick in tricks(&registered) {
+                prop_assert!(!app.is_callback(&trick), "{trick:?} passed for {registered:?}");
+            }
+        }
+
+        #[test]
+        fn any_other_string_fails(registered in callback(), other in "\\PC{0,40}") {
+            let app = client(vec![registered.clone()], Vec::new());
+            prop_assert_eq!(app.is_callback(&other), other == registered);
+        }
+
+        #[test]
+        fn a_web_message_goes_only_to_a_registered_origin(
+            registered in callback(),
+            other in callback(),
+        ) {
+            let origin = origin_of(&registered).expect("absolute");
+            let app = client(Vec::new(), vec![origin.clone()]);
+            prop_assert!(app.accepts_web_message_to(&registered));
+            prop_assert_eq!(
+                app.accepts_web_message_to(&other),
+                origin_of(&other) == Some(origin.clone())
+            );
+            for trick in [
+                format!("{origin}.evil.example/"),
+                format!("{origin}@evil.example/"),
+                origin.replacen("://", "://evil.example#", 1),
+            ] {
+                prop_assert!(!app.accepts_web_message_to(&trick), "{trick:?} passed for {origin:?}");
+            }
+        }
+    }
 }

@@ -193,3 +193,101 @@ mod tests {
         assert_eq!(granted.filter(|t| !t.is_oidc()).to_string(), "read write");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! The scope algebra as the server uses it: parsing normalises (one of each token, first
+    //! order kept), `insert` is the union, `filter` by membership the intersection, and
+    //! `is_subset_of` the order between them.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A valid scope token (NQCHAR, short, from a small alphabet so that tokens repeat).
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-c]{1,2}",
+            "(read|write):[a-c]{1,2}",
+            Just("openid".to_owned()),
+            "[!#-\\[\\]-~]{1,6}",
+        ]
+    }
+
+    fn scope() -> impl Strategy<Value = Scope> {
+        prop::collection::vec(token(), 0..8).prop_map(|tokens| {
+            Scope::parse(&tokens.join(" ")).expect("valid tokens make a valid scope")
+        })
+    }
+
+    fn union(a: &Scope, b: &Scope) -> Scope {
+        let mut union = a.clone();
+        for token in b.tokens() {
+            union.insert(token.clone());
+        }
+        union
+    }
+
+    fn intersection(a: &Scope, b: &Scope) -> Scope {
+        a.filter(|token| b.contains(token.as_str()))
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_keeps_each_token_once_in_first_order(
+            tokens in prop::collection::vec(token(), 0..12),
+            separators in prop::collection::vec(prop_oneof![Just(" "), Just("  "), Just("\t"), Just("\n")], 12),
+        ) {
+            let text: String = tokens
+                .iter()
+                .zip(&separators)
+                .map(|(token, separator)| format!("{token}{separator}"))
+                .collect();
+            let scope = Scope::parse(&text).unwrap();
+            let mut expected: Vec<&str> = Vec::new();
+            for token in &tokens {
+                if !expected.contains(&token.as_str()) {
+                    expected.push(token);
+                }
+            }
+            prop_assert_eq!(scope.iter().collect::<Vec<_>>(), expected);
+            // The written form parses back to the same scope.
+            prop_assert_eq!(Scope::parse(&scope.to_string()).unwrap(), scope);
+        }
+
+        #[test]
+        fn one_invalid_token_fails_the_whole_scope(
+            before in prop::collection::vec(token(), 0..4),
+            bad in prop_oneof!["[a-z]{0,3}[\"\\\\\u{0}-\u{1f}\u{7f}-\u{ff}][a-z]{0,3}", "[a-z]{257,300}"],
+            after in prop::collection::vec(token(), 0..4),
+        ) {
+            let bad = bad.replace([' ', '\t', '\n'], "\"");
+            let text = [before.join(" "), bad.clone(), after.join(" ")].join(" ");
+            prop_assert!(Scope::parse(&text).is_err(), "{text:?} parsed");
+        }
+
+        #[test]
+        fn union_and_intersection_bound_each_other(a in scope(), b in scope(), c in scope()) {
+            let (both, either) = (intersection(&a, &b), union(&a, &b));
+            prop_assert!(both.is_subset_of(&a) && both.is_subset_of(&b));
+            prop_assert!(a.is_subset_of(&either) && b.is_subset_of(&either));
+            prop_assert_eq!(either.len() + both.len(), a.len() + b.len());
+            // Membership is exactly the set operation's.
+            for token in a.iter().chain(b.iter()) {
+                prop_assert_eq!(both.contains(token), a.contains(token) && b.contains(token));
+                prop_assert!(either.contains(token));
+            }
+            // The subset order: reflexive and transitive; mutual subsets hold the same tokens.
+            prop_assert!(a.is_subset_of(&a));
+            if a.is_subset_of(&b) && b.is_subset_of(&c) {
+                prop_assert!(a.is_subset_of(&c));
+            }
+            if a.is_subset_of(&b) && b.is_subset_of(&a) {
+                prop_assert_eq!(a.len(), b.len());
+                prop_assert_eq!(intersection(&a, &b), a.clone());
+            }
+            // Union keeps the left operand's order and appends what is new.
+            prop_assert_eq!(&either.tokens()[..a.len()], a.tokens());
+        }
+    }
+}

@@ -15,6 +15,10 @@ use super::errors::ApiError;
 
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 100;
+/// The furthest into a list either kind of paging may start: past it, a request is refused
+/// rather than asking the store to count its way there (and `from` plus `take` can never
+/// overflow).
+pub const MAX_OFFSET: u64 = 10_000_000;
 
 /// Offset paging parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -46,7 +50,7 @@ impl PageParams {
             )));
         }
         let page = self.page.unwrap_or(0);
-        if u64::from(page) * u64::from(per_page.max(1)) > 10_000_000 {
+        if u64::from(page) * u64::from(per_page.max(1)) > MAX_OFFSET {
             return Err(ApiError::invalid_query(
                 "Query validation error: 'page' is too large",
             ));
@@ -131,9 +135,15 @@ impl CheckpointParams {
         }
         let offset = match self.from.as_deref().filter(|f| !f.is_empty()) {
             None => 0,
-            Some(from) => from.parse::<usize>().map_err(|_| {
-                ApiError::invalid_query("Query validation error: 'from' is not a valid checkpoint")
-            })?,
+            Some(from) => from
+                .parse::<usize>()
+                .ok()
+                .filter(|offset| *offset as u64 <= MAX_OFFSET)
+                .ok_or_else(|| {
+                    ApiError::invalid_query(
+                        "Query validation error: 'from' is not a valid checkpoint",
+                    )
+                })?,
         };
         Ok(Checkpoint { offset, take })
     }
@@ -170,13 +180,19 @@ impl Checkpoint {
         (items, total)
     }
 
+    /// The checkpoint after this page of `returned` items out of `total`: `None` at the end.
+    pub fn next(self, returned: usize, total: u64) -> Option<String> {
+        let end = self.offset as u64 + returned as u64;
+        (end < total).then(|| end.to_string())
+    }
+
     /// `{<key>: [...], next}`; `next` only while more remain.
     pub fn respond(self, key: &str, items: Vec<Value>, total: u64) -> Response {
-        let end = self.offset as u64 + items.len() as u64;
+        let next = self.next(items.len(), total);
         let mut body = Map::new();
         body.insert(key.to_owned(), Value::Array(items));
-        if end < total {
-            body.insert("next".into(), Value::String(end.to_string()));
+        if let Some(next) = next {
+            body.insert("next".into(), Value::String(next));
         }
         Json(Value::Object(body)).into_response()
     }
@@ -216,5 +232,106 @@ impl FieldsParams {
             .into_iter()
             .map(|item| self.project(serde_json::to_value(item).unwrap_or(Value::Null)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! The paging arithmetic over a list of `n` items: offset pages and checkpoints each
+    //! visit every item once, in order (no overlap, no gap), with the right totals, and no
+    //! query makes the arithmetic overflow.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What a store answers for `page` of `all` (`LIMIT per_page OFFSET page * per_page`).
+    fn store(all: &[u32], page: Page) -> Vec<u32> {
+        all.iter()
+            .copied()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(page.per_page as usize)
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn offset_pages_cover_the_list_once(n in 0u32..400, per_page in 1u32..=MAX_PER_PAGE, totals: bool) {
+            let all: Vec<u32> = (0..n).collect();
+            let mut seen: Vec<u32> = Vec::new();
+            for page in 0..=(n / per_page) {
+                let params = PageParams { page: Some(page), per_page: Some(per_page), include_totals: Some(totals) };
+                let paging = params.paging().unwrap();
+                prop_assert_eq!(paging.include_totals, totals);
+                prop_assert_eq!(paging.offset(), (page * per_page) as usize);
+                let (items, total) = paging.slice(all.clone());
+                prop_assert_eq!(total, u64::from(n));
+                prop_assert!(items.len() <= per_page as usize);
+                // The store's page is the same page.
+                prop_assert_eq!(&store(&all, paging.store_page()), &items);
+                seen.extend(items);
+            }
+            prop_assert_eq!(seen, all);
+        }
+
+        #[test]
+        fn offset_paging_refuses_what_it_cannot_serve(page: Option<u32>, per_page: Option<u32>) {
+            let params = PageParams { page, per_page, include_totals: None };
+            let per = per_page.unwrap_or(DEFAULT_PER_PAGE);
+            let far = u64::from(page.unwrap_or(0)) * u64::from(per.max(1)) > MAX_OFFSET;
+            match params.paging() {
+                Ok(paging) => {
+                    prop_assert!(per <= MAX_PER_PAGE && !far);
+                    prop_assert_eq!(paging.per_page, per);
+                    prop_assert_eq!(paging.page, page.unwrap_or(0));
+                }
+                Err(_) => prop_assert!(per > MAX_PER_PAGE || far),
+            }
+        }
+
+        #[test]
+        fn checkpoints_cover_the_list_once(n in 0u32..400, take in 1u32..=MAX_PER_PAGE) {
+            let all: Vec<u32> = (0..n).collect();
+            let mut seen: Vec<u32> = Vec::new();
+            let mut from: Option<String> = None;
+            loop {
+                let params = CheckpointParams { from: from.clone(), take: Some(take) };
+                let checkpoint = params.checkpoint().unwrap();
+                let (items, total) = checkpoint.slice(all.clone());
+                prop_assert_eq!(total, u64::from(n));
+                prop_assert!(items.len() <= take as usize);
+                let (page, skip) = checkpoint.store_page();
+                let from_store: Vec<u32> = store(&all, page).into_iter().skip(skip).collect();
+                prop_assert_eq!(&from_store, &items);
+                seen.extend(&items);
+                match checkpoint.next(items.len(), total) {
+                    Some(next) => {
+                        prop_assert!(!items.is_empty(), "a next checkpoint after an empty page");
+                        from = Some(next);
+                    }
+                    None => break,
+                }
+            }
+            prop_assert_eq!(seen, all);
+        }
+
+        #[test]
+        fn any_checkpoint_is_served_or_refused(n in 0u32..300, from in prop_oneof![
+            "[0-9]{1,25}".prop_map(Some), "\\PC{0,8}".prop_map(Some), Just(None),
+        ], take: Option<u32>) {
+            let all: Vec<u32> = (0..n).collect();
+            let params = CheckpointParams { from: from.clone(), take };
+            let Ok(checkpoint) = params.checkpoint() else { return Ok(()) };
+            prop_assert!(checkpoint.offset as u64 <= MAX_OFFSET);
+            prop_assert!((1..=MAX_PER_PAGE).contains(&checkpoint.take));
+            // The store's page, skipped, is the slice: whatever the offset, no item is lost.
+            let (page, skip) = checkpoint.store_page();
+            let from_store: Vec<u32> = store(&all, page).into_iter().skip(skip).collect();
+            let (items, _) = checkpoint.slice(all.clone());
+            prop_assert_eq!(&from_store, &items);
+            if let Some(next) = checkpoint.next(items.len(), u64::from(n)) {
+                prop_assert_eq!(next.parse::<usize>().unwrap(), checkpoint.offset + items.len());
+            }
+        }
     }
 }

@@ -179,7 +179,7 @@ pub fn deliver(
                 response: serde_json::Map<String, serde_json::Value>,
                 target_origin: &'a str,
             }
-            let origin = origin_of(&destination.redirect_uri).unwrap_or_default();
+            let origin = portcullis_store::origin_of(&destination.redirect_uri).unwrap_or_default();
             let response = params
                 .into_iter()
                 .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
@@ -225,12 +225,6 @@ pub fn found(location: &str) -> Response {
             .into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, "The redirect URI is not valid.").into_response(),
     }
-}
-
-fn origin_of(uri: &str) -> Option<String> {
-    url::Url::parse(uri)
-        .ok()
-        .map(|url| url.origin().ascii_serialization())
 }
 
 fn error_page(app: &AppState, description: &str) -> Response {
@@ -301,13 +295,13 @@ pub async fn resolve_destination(
     // A web_message response is posted to, and framed by, the redirect URI's origin: only an
     // Allowed Web Origin may ask for one, whatever the callbacks and CORS origins say.
     if mode == ResponseMode::WebMessage {
-        if !origin_of(&redirect_uri).is_some_and(|origin| client.is_web_origin(&origin)) {
+        if !client.accepts_web_message_to(&redirect_uri) {
             return Err(error_page(
                 app,
                 "The redirect_uri's origin is not registered for this application (add it to its Allowed Web Origins).",
             ));
         }
-    } else if !client.callbacks.iter().any(|c| c == &redirect_uri) {
+    } else if !client.is_callback(&redirect_uri) {
         return Err(error_page(
             app,
             "The redirect_uri is not registered for this application (add it to its Allowed Callback URLs).",

@@ -16,6 +16,7 @@ mod dashboard;
 mod dbconnections;
 mod edge;
 mod email;
+mod fuzz_findings;
 mod implicit;
 mod keys;
 mod layout_rules;
