@@ -9,8 +9,10 @@ mod email;
 mod error;
 mod model;
 mod repos;
+mod ticket;
 
 pub use email::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use repos::*;
+pub use ticket::{Ticket, TicketRepository};

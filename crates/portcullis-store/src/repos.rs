@@ -430,6 +430,7 @@ pub trait Store:
     + AuditLogRepository
     + MaintenanceRepository
     + EmailRepository
+    + crate::TicketRepository
     + Send
     + Sync
 {
@@ -455,6 +456,7 @@ impl<T> Store for T where
         + AuditLogRepository
         + MaintenanceRepository
         + EmailRepository
+        + crate::TicketRepository
         + Send
         + Sync
 {

@@ -36,5 +36,6 @@ mod policies;
 mod refresh;
 mod sessions;
 mod silent_auth;
+mod tickets;
 mod tls;
 mod token_errors;
