@@ -149,7 +149,7 @@ pub async fn register(
             // The account exists either way: a failure to write the email is ours, logged,
             // and the user can ask for another.
             if let Err(error) =
-                crate::tickets::send_verification_email(cx, user, Some(who.client)).await
+                crate::admin::tickets::send_verification_email(cx, user, Some(who.client)).await
             {
                 tracing::warn!(%error, "the verification email of a sign-up was not written");
             }
@@ -352,7 +352,7 @@ pub async fn request_password_reset(
         .record(entry.client(who.client).origin(who.origin))
         .await;
     if let Some(user) = &user {
-        crate::tickets::send_reset_email(cx, user, Some(who.client)).await?;
+        crate::admin::tickets::send_reset_email(cx, user, Some(who.client)).await?;
     }
     Ok(())
 }

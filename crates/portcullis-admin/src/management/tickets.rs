@@ -4,10 +4,9 @@
 
 use axum::{extract::State, http::StatusCode, Json};
 use portcullis_core::{
-    admin::tickets::{self, TicketUser},
+    admin::tickets::{self, TicketOptions, TicketUser},
     claims::rfc3339,
     secrets::random_hex,
-    tickets::TicketOptions,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -175,7 +174,7 @@ pub async fn verification_email(
     auth: Authorized<UpdateUsers>,
     Body(body): Body<VerificationEmailBody>,
 ) -> Result<(StatusCode, Json<JobShape>), ApiError> {
-    tickets::send_verification_email(
+    tickets::verification_email_job(
         &app.cx,
         &auth.caller.actor(),
         &body.user_id,

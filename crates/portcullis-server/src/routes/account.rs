@@ -11,7 +11,8 @@ use axum::{
 };
 use portcullis_core::{
     accounts::{self, Requester, ResetRequestError},
-    tickets::{self, TicketError, Used},
+    admin::tickets::{self, TicketError, Used},
+    tickets::{RESET_MESSAGE, VERIFIED_MESSAGE},
 };
 use portcullis_types::{Secret, TicketKind};
 use portcullis_web::ClientOrigin;
@@ -210,7 +211,7 @@ fn refused(app: &AppState, error: TicketError) -> Response {
 /// `GET /u/email-verification?ticket=`: uses the ticket and marks the address verified.
 pub async fn get_verify(State(app): State<AppState>, Query(query): Query<TicketQuery>) -> Response {
     match tickets::verify_email(&app.admin.cx, &query.ticket).await {
-        Ok(used) => done(&app, used, "Email verified", tickets::VERIFIED_MESSAGE),
+        Ok(used) => done(&app, used, "Email verified", VERIFIED_MESSAGE),
         Err(error) => refused(&app, error),
     }
 }
@@ -291,7 +292,7 @@ pub async fn post_reset(
         );
     }
     match tickets::reset_password(&app.admin.cx, &form.ticket, form.password).await {
-        Ok(used) => done(&app, used, "Password changed", tickets::RESET_MESSAGE),
+        Ok(used) => done(&app, used, "Password changed", RESET_MESSAGE),
         Err(TicketError::Password(message)) => {
             let csrf = LoginCsrf::of(&app, &headers);
             reset_form(
