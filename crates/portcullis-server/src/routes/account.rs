@@ -11,11 +11,15 @@ use axum::{
 };
 use portcullis_core::{
     accounts::{self, Requester, ResetRequestError},
-    admin::tickets::{self, TicketError, Used},
+    admin::{
+        tickets::{self, TicketError, Used},
+        AdminError,
+    },
+    password::PasswordError,
     tickets::{RESET_MESSAGE, VERIFIED_MESSAGE},
 };
 use portcullis_types::{Secret, TicketKind};
-use portcullis_web::ClientOrigin;
+use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
 
 use crate::{
@@ -201,6 +205,15 @@ fn refused(app: &AppState, error: TicketError) -> Response {
             INVALID_LINK,
             Some("invalid_ticket"),
         ),
+        // Every password-hashing slot is taken: refused at once, nothing computed.
+        TicketError::Failed(AdminError::Password(PasswordError::Busy)) => {
+            retry_after_busy(app.templates.message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Try again in a moment",
+                BUSY_MESSAGE,
+                None,
+            ))
+        }
         TicketError::Failed(error) => {
             tracing::error!(%error, "using a ticket failed");
             something_went_wrong(app)
