@@ -127,6 +127,9 @@ impl MaintenanceRepository for Backend {
                     before.throttle_windows_before,
                 )
                 .await?,
+            tickets: self
+                .sweep_table("tickets", "ticket_hash", "expires_at <= $1", now)
+                .await?,
             log_events: 0,
             emails: 0,
         };

@@ -144,6 +144,17 @@ pub async fn register(
     if let Some(entry) = entry {
         cx.audit.record(entry).await;
     }
+    if let Ok(user) = &outcome {
+        if cx.accounts.verify_email_on_signup && !user.email_verified {
+            // The account exists either way: a failure to write the email is ours, logged,
+            // and the user can ask for another.
+            if let Err(error) =
+                crate::admin::tickets::send_verification_email(cx, user, Some(who.client)).await
+            {
+                tracing::warn!(%error, "the verification email of a sign-up was not written");
+            }
+        }
+    }
     outcome
 }
 
@@ -320,11 +331,10 @@ pub async fn ask_password_reset(
 /// The step that sends the user whose email is `email`, if there is one, the email with a
 /// link to choose a new password; `who` is the application (and address) that asked.
 ///
-/// Today it records the request (`scpr` for an account that exists, `fcpr` "User does not
-/// exist" otherwise, as Auth0 logs them) and sends nothing: single-use reset tickets and their
-/// email are the next step of this function, behind the same signature, so that its callers
-/// (`/dbconnections/change_password`, the login page's "Forgot password?") need not change.
-/// It never tells its caller whether the account exists.
+/// For an account that exists it writes a single-use, expiring password-change ticket and
+/// sends it in the `reset_email` email; either way it records the request (`scpr` for an
+/// account that exists, `fcpr` "User does not exist" otherwise, as Auth0 logs them). It never
+/// tells its caller whether the account exists.
 pub async fn request_password_reset(
     cx: &Context,
     who: Requester<'_>,
@@ -341,6 +351,9 @@ pub async fn request_password_reset(
     cx.audit
         .record(entry.client(who.client).origin(who.origin))
         .await;
+    if let Some(user) = &user {
+        crate::admin::tickets::send_reset_email(cx, user, Some(who.client)).await?;
+    }
     Ok(())
 }
 

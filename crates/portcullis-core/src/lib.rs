@@ -33,6 +33,7 @@ pub mod pkce;
 pub mod secrets;
 pub mod sign_in;
 pub mod tenant;
+pub mod tickets;
 pub mod tokens;
 
 pub use clock::{Clock, SystemClock};

@@ -124,6 +124,10 @@ impl Application {
                 } else {
                     Outbox::keeping()
                 },
+                accounts: portcullis_core::tickets::AccountSettings {
+                    issuer: settings.issuer.clone(),
+                    verify_email_on_signup: settings.verify_email_on_signup,
+                },
             },
             keys: keys.clone(),
             settings: AdminSettings {

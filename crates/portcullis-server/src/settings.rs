@@ -61,6 +61,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// Email delivery: the SMTP server (none: the outbox only), retries, retention.
     pub email: EmailSettings,
+    /// Whether a sign-up sends a verification email (on by default, as Auth0 does).
+    pub verify_email_on_signup: bool,
 }
 
 /// How long and how large a request head may be, so that a slow or bloated client cannot hold
@@ -124,6 +126,7 @@ impl Settings {
             connections: ConnectionLimits::default(),
             metrics_listen: None,
             email: EmailSettings::default(),
+            verify_email_on_signup: true,
         }
     }
 

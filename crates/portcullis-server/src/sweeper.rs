@@ -1,7 +1,7 @@
 //! The background sweep: every `sweep_interval_seconds`, delete what has expired (sessions,
-//! codes, refresh-token families, opaque tokens, throttling counters), and audit log events
-//! and outbox messages older than their retention. Every replica sweeps; the deletes are idempotent and batched, so
-//! sweeping at once costs only the repeated reads.
+//! codes, refresh-token families, opaque tokens, throttling counters, email tickets), and
+//! audit log events and outbox messages older than their retention. Every replica sweeps; the
+//! deletes are idempotent and batched, so sweeping at once costs only the repeated reads.
 
 use std::time::Duration;
 

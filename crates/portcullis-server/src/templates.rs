@@ -13,11 +13,13 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-const PAGES: [(&str, &str); 7] = [
+const PAGES: [(&str, &str); 9] = [
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
     ("consent.html", include_str!("../templates/consent.html")),
+    ("forgot.html", include_str!("../templates/forgot.html")),
+    ("reset.html", include_str!("../templates/reset.html")),
     ("message.html", include_str!("../templates/message.html")),
     (
         "web_message.html",
@@ -40,6 +42,27 @@ pub struct CredentialsPage<'a> {
     /// Whether the database connection lets users sign up (the login page links to sign-up).
     pub signup_allowed: bool,
     /// The password policy in short sentences (the sign-up page lists them).
+    pub password_rules: &'a [String],
+    pub min_length: u32,
+}
+
+/// The "Forgot password?" form: the email to send a reset link to.
+#[derive(Serialize)]
+pub struct ForgotPage<'a> {
+    pub client_name: &'a str,
+    pub csrf: &'a str,
+    pub authorize_query: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// The form behind a reset link: the new password, under the connection's rules.
+#[derive(Serialize)]
+pub struct ResetPage<'a> {
+    pub email: &'a str,
+    pub csrf: &'a str,
+    pub ticket: &'a str,
+    pub error: Option<&'a str>,
     pub password_rules: &'a [String],
     pub min_length: u32,
 }

@@ -25,6 +25,7 @@ mod maintenance;
 mod protocol;
 mod rbac;
 mod rows;
+mod tickets;
 mod users;
 
 use std::{str::FromStr, time::Duration};

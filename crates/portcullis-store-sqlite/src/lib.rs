@@ -20,6 +20,7 @@ mod maintenance;
 mod protocol;
 mod rbac;
 mod rows;
+mod tickets;
 mod users;
 
 use std::{path::Path, str::FromStr, time::Duration};

@@ -10,8 +10,10 @@ mod error;
 mod model;
 pub mod outage;
 mod repos;
+mod ticket;
 
 pub use email::*;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use repos::*;
+pub use ticket::{Ticket, TicketRepository};

@@ -358,6 +358,7 @@ pub struct SweepCounts {
     pub throttle_counters: u64,
     pub log_events: u64,
     pub emails: u64,
+    pub tickets: u64,
 }
 
 /// What a sweep deletes: everything expired by `now`, and more precisely bounded rows.

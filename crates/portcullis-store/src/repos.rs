@@ -432,6 +432,7 @@ pub trait Store:
     + AuditLogRepository
     + MaintenanceRepository
     + EmailRepository
+    + crate::TicketRepository
     + Send
     + Sync
 {
@@ -457,6 +458,7 @@ impl<T> Store for T where
         + AuditLogRepository
         + MaintenanceRepository
         + EmailRepository
+        + crate::TicketRepository
         + Send
         + Sync
 {

@@ -49,6 +49,16 @@ closed_set! {
     }
 }
 
+closed_set! {
+    /// What a ticket (a single-use link sent by email, Auth0's tickets) lets its holder do.
+    TicketKind, "ticket kind" {
+        /// Confirm the user's address: opening the link sets `email_verified`.
+        EmailVerification => "email_verification",
+        /// Choose a new password.
+        PasswordChange => "password_change",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

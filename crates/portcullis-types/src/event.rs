@@ -65,6 +65,12 @@ event_types! {
     PasswordResetRequest => "scpr", "Success Change Password Request";
     /// A password-reset request that sent nothing (no such user, or refused).
     FailedPasswordResetRequest => "fcpr", "Failed Change Password Request";
+    /// An address verified through the link of a verification email.
+    EmailVerified => "sv", "Success Verification Email";
+    /// A verification email sent (on sign-up, or asked for through the Management API).
+    VerificationEmailSent => "svr", "Success Verification Email Request";
+    /// A password changed through the link of a password-reset email or ticket.
+    PasswordChanged => "scp", "Success Change Password";
     /// A logout.
     Logout => "slo", "Success Logout";
     /// An authorization code exchanged for tokens.

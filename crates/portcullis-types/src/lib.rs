@@ -24,7 +24,7 @@ pub use closed::{
     ClientAuthMethod, GrantType, PasswordStrength, RotationType, SigningAlg, TokenDialect,
     UnknownValue,
 };
-pub use email::{EmailKind, EmailStatus};
+pub use email::{EmailKind, EmailStatus, TicketKind};
 pub use event::EventType;
 pub use scope::{InvalidScope, Scope, ScopeToken, OIDC_SCOPES};
 pub use secret::Secret;

@@ -71,6 +71,8 @@ pub struct FileConfig {
     pub email_max_attempts: Option<u64>,
     /// Days of outbox kept; 0 keeps it all.
     pub email_retention_days: Option<u32>,
+    /// Whether a sign-up sends a verification email (default: true).
+    pub verify_email_on_signup: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
     pub forwarded_header: Option<String>,
     pub rate_limits: Option<BTreeMap<String, u32>>,
@@ -361,6 +363,17 @@ pub fn email(settings: &mut Settings, args: &EmailArgs, file: &FileConfig) -> an
     )?;
     if let Some(days) = retention {
         email.retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
+    }
+    let variable = "PORTCULLIS_VERIFY_EMAIL_ON_SIGNUP";
+    let verify = match std::env::var(variable) {
+        Ok(text) if !text.is_empty() => Some(
+            text.parse::<bool>()
+                .with_context(|| format!("{variable} must be true or false"))?,
+        ),
+        _ => file.verify_email_on_signup,
+    };
+    if let Some(verify) = verify {
+        settings.verify_email_on_signup = verify;
     }
     Ok(())
 }

@@ -210,4 +210,5 @@ scopes! {
     ReadEmailTemplates => ["read:email_templates"];
     CreateEmailTemplates => ["create:email_templates"];
     UpdateEmailTemplates => ["update:email_templates"];
+    CreateUserTickets => ["create:user_tickets"];
 }

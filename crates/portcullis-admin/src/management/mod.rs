@@ -27,6 +27,7 @@ pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
 pub mod roles;
+pub mod tickets;
 pub mod user_blocks;
 pub mod user_grants;
 pub mod user_roles;
@@ -84,6 +85,10 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("read:email_templates", "Read email templates"),
     ("create:email_templates", "Create email templates"),
     ("update:email_templates", "Update email templates"),
+    (
+        "create:user_tickets",
+        "Create email-verification and password-change tickets",
+    ),
 ];
 
 #[derive(OpenApi)]
@@ -106,6 +111,8 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "connections", description = "The database connection: sign-ups and the password policy"),
         (name = "logs", description = "The audit log"),
         (name = "email-templates", description = "Templates of the emails the server sends"),
+        (name = "tickets", description = "Links to verify an address or choose a new password"),
+        (name = "jobs", description = "Verification emails"),
     )
 )]
 struct ApiDoc;
@@ -207,6 +214,9 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(logs::list))
         .routes(routes!(logs::get))
         .routes(routes!(email_templates::create))
+        .routes(routes!(tickets::email_verification))
+        .routes(routes!(tickets::password_change))
+        .routes(routes!(tickets::verification_email))
         .routes(routes!(
             email_templates::get,
             email_templates::update,

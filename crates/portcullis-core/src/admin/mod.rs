@@ -20,6 +20,7 @@ mod metadata;
 pub mod roles;
 pub mod rules;
 pub mod test_application;
+pub mod tickets;
 pub mod users;
 mod validate;
 
@@ -55,6 +56,9 @@ pub struct Context {
     pub throttle: ThrottleLimits,
     /// Where emails go: queued for this process's sender, or kept in the outbox.
     pub outbox: Outbox,
+    /// Where the links of account emails point, and whether a sign-up asks for a
+    /// verification.
+    pub accounts: crate::tickets::AccountSettings,
 }
 
 impl Context {
@@ -69,6 +73,7 @@ impl Context {
             passwords: Passwords::new(),
             throttle: ThrottleLimits::default(),
             outbox: Outbox::keeping(),
+            accounts: crate::tickets::AccountSettings::default(),
         }
     }
 

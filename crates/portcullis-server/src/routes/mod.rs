@@ -1,6 +1,7 @@
 //! The router: every endpoint, its CORS policy, rate limits, body limits and metrics, and the
 //! client's address, resolved once for all of them.
 
+pub mod account;
 pub mod authorize;
 pub mod consent;
 pub mod consent_gate;
@@ -109,6 +110,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/u/signup",
             get(login::get_signup).merge(post(login::post_signup).layer(limit(RateGroup::Signup))),
+        )
+        .route(
+            "/u/forgot-password",
+            get(account::get_forgot)
+                .merge(post(account::post_forgot).layer(limit(RateGroup::Login))),
+        )
+        .route("/u/email-verification", get(account::get_verify))
+        .route(
+            "/u/reset-password",
+            get(account::get_reset).merge(post(account::post_reset).layer(limit(RateGroup::Login))),
         )
         .route("/u/consent", post(consent::post))
         .route("/v2/logout", get(logout::v2))

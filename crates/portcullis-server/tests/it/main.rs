@@ -38,5 +38,6 @@ mod refresh;
 mod sessions;
 mod silent_auth;
 mod store_outage;
+mod tickets;
 mod tls;
 mod token_errors;

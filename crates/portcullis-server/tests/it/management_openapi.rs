@@ -64,6 +64,9 @@ const MOUNTED: &[(&str, &str)] = &[
     ("get", "/email-templates/{templateName}"),
     ("patch", "/email-templates/{templateName}"),
     ("put", "/email-templates/{templateName}"),
+    ("post", "/tickets/email-verification"),
+    ("post", "/tickets/password-change"),
+    ("post", "/jobs/verification-email"),
 ];
 
 #[tokio::test]

@@ -21,10 +21,11 @@ mod maintenance;
 mod protocol;
 mod rbac;
 mod tenant;
+mod tickets;
 
 pub use self::{
     admin::*, connection::*, consents::*, emails::*, keys::*, maintenance::*, protocol::*, rbac::*,
-    tenant::*,
+    tenant::*, tickets::*,
 };
 
 const NOW: i64 = 1_800_000_000;

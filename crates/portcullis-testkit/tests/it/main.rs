@@ -81,4 +81,5 @@ conformance!(
     email_claims_lease_and_finish,
     concurrent_email_claims_never_share_a_message,
     sweep_deletes_old_emails,
+    tickets_are_single_use_and_expire,
 );

@@ -4,7 +4,7 @@
 //! templates are edited in the dashboard and through the Management API in Auth0's shapes.
 
 mod logs;
-mod sink;
+pub(crate) mod sink;
 
 use std::{collections::HashSet, net::TcpListener, time::Duration};
 
@@ -22,7 +22,7 @@ use self::sink::{Received, Sink};
 use crate::{helpers::*, management_support::*};
 
 /// A port nothing listens on (yet): an SMTP outage.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 }
 
 /// Email settings for tests: the SMTP server at `url`, short waits between attempts.
-fn email_settings(url: &str, issuer: &str) -> EmailSettings {
+pub(crate) fn email_settings(url: &str, issuer: &str) -> EmailSettings {
     EmailSettings {
         smtp: Some(SmtpSettings::new(&Secret::from(url), None, issuer).expect("smtp settings")),
         retry_base_seconds: 2,
@@ -42,7 +42,7 @@ fn email_settings(url: &str, issuer: &str) -> EmailSettings {
 }
 
 /// A server that sends through the plain sink on `port`.
-async fn spawn_with_smtp(port: u16) -> TestApp {
+pub(crate) async fn spawn_with_smtp(port: u16) -> TestApp {
     spawn_app_with(|settings| {
         settings.email = email_settings(
             &format!("smtp://127.0.0.1:{port}?tls=none"),
@@ -95,7 +95,7 @@ impl TestApp {
 }
 
 /// A received message, parsed.
-fn parse(received: &Received) -> mail_parser::Message<'_> {
+pub(crate) fn parse(received: &Received) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default()
         .parse(&received.data)
         .expect("a MIME message")

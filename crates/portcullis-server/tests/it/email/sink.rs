@@ -12,10 +12,10 @@ use mailin_embedded::{response, Handler, Response, Server, SslConfig};
 
 /// What the sink received: one SMTP transaction.
 #[derive(Clone, Debug)]
-pub(super) struct Received {
-    pub(super) from: String,
-    pub(super) to: Vec<String>,
-    pub(super) data: Vec<u8>,
+pub(crate) struct Received {
+    pub(crate) from: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) data: Vec<u8>,
 }
 
 /// The state of the sink, shared by its sessions and the test.
@@ -73,14 +73,14 @@ impl Handler for Session {
 
 /// A real SMTP server (mailin) on 127.0.0.1 that keeps what it receives. It runs on threads
 /// of its own until the test process ends.
-pub(super) struct Sink {
-    pub(super) port: u16,
+pub(crate) struct Sink {
+    pub(crate) port: u16,
     mailbox: Arc<Mutex<Mailbox>>,
 }
 
 impl Sink {
     /// A sink on a port the OS chooses.
-    pub(super) fn start() -> Sink {
+    pub(crate) fn start() -> Sink {
         Self::on(
             TcpListener::bind("127.0.0.1:0").expect("bind"),
             SslConfig::None,
@@ -88,7 +88,7 @@ impl Sink {
     }
 
     /// A plain sink on `port`: an SMTP server that comes back after an outage.
-    pub(super) fn on_port(port: u16) -> Sink {
+    pub(crate) fn on_port(port: u16) -> Sink {
         Self::on(
             TcpListener::bind(("127.0.0.1", port)).expect("the port again"),
             SslConfig::None,
@@ -96,7 +96,7 @@ impl Sink {
     }
 
     /// A sink that offers STARTTLS with `cert` and `key` (PEM files) and takes `AUTH PLAIN`.
-    pub(super) fn with_starttls(cert: &std::path::Path, key: &std::path::Path) -> Sink {
+    pub(crate) fn with_starttls(cert: &std::path::Path, key: &std::path::Path) -> Sink {
         let ssl = SslConfig::SelfSigned {
             cert_path: cert.to_string_lossy().into_owned(),
             key_path: key.to_string_lossy().into_owned(),
@@ -130,16 +130,16 @@ impl Sink {
     }
 
     /// The credentials clients authenticated with, in order.
-    pub(super) fn logins(&self) -> Vec<(String, String)> {
+    pub(crate) fn logins(&self) -> Vec<(String, String)> {
         self.mailbox.lock().unwrap().logins.clone()
     }
 
-    pub(super) fn messages(&self) -> Vec<Received> {
+    pub(crate) fn messages(&self) -> Vec<Received> {
         self.mailbox.lock().unwrap().messages.clone()
     }
 
     /// Waits until `count` messages have arrived; returns them.
-    pub(super) async fn wait_for(&self, count: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<Received> {
         for _ in 0..200 {
             let messages = self.messages();
             if messages.len() >= count {
