@@ -23,7 +23,10 @@ use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
 
 use crate::{
-    routes::authorize::{parse_params, resolve_destination},
+    routes::{
+        authorize::{parse_params, resolve_destination},
+        login::form_client,
+    },
     session::{set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
     templates::{ForgotPage, Framing, ResetPage},
@@ -129,27 +132,8 @@ pub async fn post_forgot(
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    if !LoginCsrf::matches(&app, &headers, &form.authorize_query, &form.csrf) {
-        return app.templates.message(
-            StatusCode::FORBIDDEN,
-            "Session expired",
-            "The form was not submitted from this browser's page. Go back to the application and try again.",
-            Some("invalid_csrf"),
-        );
-    }
-    let params = match parse_params(&form.authorize_query) {
-        Ok(params) => params,
-        Err(message) => {
-            return app.templates.message(
-                StatusCode::BAD_REQUEST,
-                "Something went wrong",
-                &message,
-                None,
-            )
-        }
-    };
-    let (client, _) = match resolve_destination(&app, &params).await {
-        Ok(resolved) => resolved,
+    let client = match form_client(&app, &headers, &form.authorize_query, &form.csrf).await {
+        Ok(client) => client,
         Err(page) => return page,
     };
     let who = Requester {

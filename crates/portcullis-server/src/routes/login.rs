@@ -13,7 +13,7 @@ use portcullis_core::{
     audit::{self, RequestOrigin},
     sign_in::{Attempt, Realm, SignInError},
 };
-use portcullis_store::User;
+use portcullis_store::{Client, User};
 use portcullis_types::{EventType, Secret};
 use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
@@ -183,6 +183,35 @@ pub async fn post_signup(
     submit(state, peer, headers, form, Screen::Signup).await
 }
 
+/// The application a hosted form (login, sign-up, forgot password) was opened for, once the
+/// form's CSRF value is checked against our SameSite cookie and its authorization request:
+/// the page to answer otherwise.
+pub(crate) async fn form_client(
+    app: &AppState,
+    headers: &HeaderMap,
+    authorize_query: &str,
+    csrf: &str,
+) -> Result<Client, Response> {
+    if !LoginCsrf::matches(app, headers, authorize_query, csrf) {
+        return Err(app.templates.message(
+            StatusCode::FORBIDDEN,
+            "Session expired",
+            "The form was not submitted from this browser's page. Go back to the application and try again.",
+            Some("invalid_csrf"),
+        ));
+    }
+    let params = parse_params(authorize_query).map_err(|message| {
+        app.templates.message(
+            StatusCode::BAD_REQUEST,
+            "Something went wrong",
+            &message,
+            None,
+        )
+    })?;
+    let (client, _) = resolve_destination(app, &params).await?;
+    Ok(client)
+}
+
 async fn submit(
     State(app): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
@@ -190,29 +219,8 @@ async fn submit(
     Form(form): Form<CredentialsForm>,
     screen: Screen,
 ) -> Response {
-    // Login CSRF: the form must carry the value bound to our SameSite cookie and to this
-    // authorization request.
-    if !LoginCsrf::matches(&app, &headers, &form.authorize_query, &form.csrf) {
-        return app.templates.message(
-            StatusCode::FORBIDDEN,
-            "Session expired",
-            "The form was not submitted from this browser's login page. Go back to the application and try again.",
-            Some("invalid_csrf"),
-        );
-    }
-    let params = match parse_params(&form.authorize_query) {
-        Ok(params) => params,
-        Err(message) => {
-            return app.templates.message(
-                StatusCode::BAD_REQUEST,
-                "Something went wrong",
-                &message,
-                None,
-            )
-        }
-    };
-    let (client, _) = match resolve_destination(&app, &params).await {
-        Ok(resolved) => resolved,
+    let client = match form_client(&app, &headers, &form.authorize_query, &form.csrf).await {
+        Ok(client) => client,
         Err(page) => return page,
     };
     let signup = match signup_gate(&app, screen).await {
