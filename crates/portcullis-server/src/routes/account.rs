@@ -23,10 +23,7 @@ use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
 
 use crate::{
-    routes::{
-        authorize::{parse_params, resolve_destination},
-        login::form_client,
-    },
+    routes::login::{form_client, page_request},
     session::{set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
     templates::{ForgotPage, Framing, ResetPage},
@@ -82,19 +79,8 @@ pub async fn get_forgot(
     headers: HeaderMap,
 ) -> Response {
     let raw = raw.unwrap_or_default();
-    let params = match parse_params(&raw) {
-        Ok(params) => params,
-        Err(message) => {
-            return app.templates.message(
-                StatusCode::BAD_REQUEST,
-                "Something went wrong",
-                &message,
-                None,
-            )
-        }
-    };
-    let (client, _) = match resolve_destination(&app, &params).await {
-        Ok(resolved) => resolved,
+    let (params, client) = match page_request(&app, &raw).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
     let csrf = LoginCsrf::of(&app, &headers);

@@ -19,7 +19,7 @@ use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
 
 use crate::{
-    routes::authorize::{parse_params, resolve_destination},
+    routes::authorize::{parse_params, resolve_destination, AuthorizeParams},
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
     templates::{CredentialsPage, Framing},
@@ -71,19 +71,8 @@ async fn show(
     screen: Screen,
 ) -> Response {
     let raw = raw.unwrap_or_default();
-    let params = match parse_params(&raw) {
-        Ok(params) => params,
-        Err(message) => {
-            return app.templates.message(
-                StatusCode::BAD_REQUEST,
-                "Something went wrong",
-                &message,
-                None,
-            )
-        }
-    };
-    let (client, _) = match resolve_destination(&app, &params).await {
-        Ok(resolved) => resolved,
+    let (params, client) = match page_request(&app, &raw).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
     let signup = match signup_gate(&app, screen).await {
@@ -200,6 +189,16 @@ pub(crate) async fn form_client(
             Some("invalid_csrf"),
         ));
     }
+    let (_, client) = page_request(app, authorize_query).await?;
+    Ok(client)
+}
+
+/// The authorization request a hosted page carries (its query, or the form's copy of it) and
+/// its application: the page to answer when either is wrong.
+pub(crate) async fn page_request(
+    app: &AppState,
+    authorize_query: &str,
+) -> Result<(AuthorizeParams, Client), Response> {
     let params = parse_params(authorize_query).map_err(|message| {
         app.templates.message(
             StatusCode::BAD_REQUEST,
@@ -209,7 +208,7 @@ pub(crate) async fn form_client(
         )
     })?;
     let (client, _) = resolve_destination(app, &params).await?;
-    Ok(client)
+    Ok((params, client))
 }
 
 async fn submit(
