@@ -13,7 +13,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::stack::{self, Build, Ports, Stack};
 
 /// The browser suite as a whole; each test also has its own timeout.
-const SUITE_TIMEOUT: Duration = Duration::from_secs(6 * 60);
+const SUITE_TIMEOUT: Duration = Duration::from_secs(8 * 60);
 
 /// What ended a wait.
 enum Event {
@@ -185,6 +185,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
                 "--test-concurrency=1",
                 "seeds.test.mjs",
                 "dbconnections.test.mjs",
+                "account.test.mjs",
             ])
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)

@@ -37,7 +37,11 @@ pub struct EmailTemplateShape {
     /// The sender; empty: the server's default sender (`PORTCULLIS_SMTP_FROM`).
     pub from: String,
     pub subject: String,
-    /// Always `liquid`.
+    /// Always `liquid`, Auth0's only value. The templates are rendered by minijinja: Liquid's
+    /// common subset (`{{ url }}`, `{{ user.email }}`, `{% if user.name %}...{% endif %}`)
+    /// reads the same; `{% elsif %}`, `{% unless %}`, `{% assign %}` and `| filter: arg` are
+    /// refused with their Jinja spelling (`{% elif %}`, `{% if not %}`, `{% set %}`,
+    /// `| filter(arg)`).
     pub syntax: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result_url: Option<String>,

@@ -12,6 +12,7 @@
 //! A message holds its link (a ticket): it is never written to a log line, and neither is
 //! anything rendered from it.
 
+mod liquid;
 pub mod templates;
 
 use std::sync::Arc;

@@ -2,10 +2,10 @@
 //! here before they are stored), and rendering.
 //!
 //! Templates are rendered with minijinja, whose `{{ user.email }}`, `{% if application.name %}`
-//! and `{% endif %}` read as Auth0's Liquid templates do (Liquid's filters are spelled the
-//! Jinja way, `{{ user.name | upper }}`). The variables follow Auth0's: `user` (`email`,
-//! `email_verified`, `name`, `nickname`, `picture`, `user_id`), `application` (`name`,
-//! `clientID`), `connection.name` and `url`, the link. A variable the template names but the
+//! and `{% endif %}` read as Auth0's Liquid templates do (what differs, and why minijinja:
+//! [`super::liquid`]). The variables follow Auth0's: `user` (`email`, `email_verified`,
+//! `name`, `nickname`, `picture`, `user_id`, `user_metadata`, `app_metadata`), `application`
+//! (`name`, `clientID`), `connection.name` and `url`, the link. A variable the template names but the
 //! message lacks (no application, no link) renders as nothing. The HTML part is autoescaped;
 //! the subject and the text part are not HTML. Every render runs on a fuel budget, so a
 //! customisation that loops for ever is refused when it is saved.
@@ -14,8 +14,9 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use portcullis_store::{Client, EmailTemplate, Store, StoreError, User};
 use portcullis_types::EmailKind;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
-use super::EmailError;
+use super::{liquid, EmailError};
 
 /// Limits of a customisation's fields, in bytes: a template's two parts fit in one
 /// Management API body (64 KiB).
@@ -106,6 +107,9 @@ struct UserVariables {
     name: String,
     nickname: String,
     picture: String,
+    /// Auth0's templates read these, as in `{% if user.user_metadata.lang == 'fr' %}`.
+    user_metadata: Map<String, Value>,
+    app_metadata: Map<String, Value>,
 }
 
 /// Empty when the message is not for an application: `{{ application.name }}` renders as
@@ -133,6 +137,8 @@ impl Variables {
                 name: user.name.clone(),
                 nickname: user.nickname.clone(),
                 picture: user.picture.clone(),
+                user_metadata: user.user_metadata.clone(),
+                app_metadata: user.app_metadata.clone(),
             },
             application: application
                 .map(|client| ApplicationVariables {
@@ -156,6 +162,8 @@ impl Variables {
                 name: "Jane Doe".into(),
                 nickname: "jane".into(),
                 picture: String::new(),
+                user_metadata: Map::new(),
+                app_metadata: Map::new(),
             },
             application: ApplicationVariables {
                 name: Some("Example App".into()),
@@ -193,6 +201,7 @@ fn environment() -> Environment<'static> {
     });
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_fuel(Some(FUEL));
+    liquid::add_filter_aliases(&mut env);
     env
 }
 
@@ -300,8 +309,12 @@ fn check(template: &EmailTemplate) -> Result<(), Invalid> {
                 format!("{field} must be at most {limit} bytes"),
             ));
         }
-        env.template_from_named_str(name, source)
-            .map_err(|error| Invalid::new(field, format!("{field}: {error}")))?;
+        env.template_from_named_str(name, source).map_err(|error| {
+            let hint = liquid::hint(source)
+                .map(|hint| format!(" ({hint})"))
+                .unwrap_or_default();
+            Invalid::new(field, format!("{field}: {error}{hint}"))
+        })?;
     }
     if let Err(EmailError::Render { field, message }) = render(template, &Variables::sample()) {
         return Err(Invalid::new(field, format!("{field}: {message}")));

@@ -1,6 +1,7 @@
 //! Auth0's official Node SDK (`auth0` on npm, `ManagementClient`) against Portcullis over
 //! https: the SDK creates an API with a scope, an SPA and a user (and reads them back, reads and
-//! updates the database connection, sets the user's metadata, sets up RBAC, reads the logs),
+//! updates the database connection, creates tickets and opens the password-change link's page,
+//! sets the user's metadata, sets up RBAC, reads the logs),
 //! then the user logs in through the server and the access token is
 //! checked. The SDK speaks only https, so the server gets a certificate from a throwaway CA
 //! made here, which Node trusts through `NODE_EXTRA_CA_CERTS`: no check is turned off.

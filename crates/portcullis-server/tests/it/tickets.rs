@@ -21,11 +21,11 @@ use crate::{
 };
 
 const VERIFY_PATH: &str = "u/email-verification?ticket=";
-const RESET_PATH: &str = "u/reset-password?ticket=";
-const NEW_PASSWORD: &str = "a brand new passphrase";
+pub(crate) const RESET_PATH: &str = "u/reset-password?ticket=";
+pub(crate) const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// The link to `path` (under the issuer) in a received message's text part.
-fn link_in(app: &TestApp, received: &Received, path: &str) -> String {
+pub(crate) fn link_in(app: &TestApp, received: &Received, path: &str) -> String {
     let message = parse(received);
     let text = message.body_text(0).expect("a text part").into_owned();
     let prefix = format!("{}{path}", app.issuer);
@@ -39,7 +39,7 @@ fn link_in(app: &TestApp, received: &Received, path: &str) -> String {
 }
 
 /// An authorization request of the SPA's code flow, with PKCE.
-fn authorize(app: &TestApp, spa: &Spa) -> String {
+pub(crate) fn authorize(app: &TestApp, spa: &Spa) -> String {
     let (_, challenge) = pkce();
     app.authorize_url(
         spa,
@@ -348,7 +348,7 @@ async fn forgot(app: &TestApp, spa: &Spa, email: &str) -> (StatusCode, String) {
 }
 
 /// Opens a reset link and submits `password`; returns the answer.
-async fn reset(
+pub(crate) async fn reset(
     app: &TestApp,
     browser: &reqwest::Client,
     link: &str,

@@ -1,7 +1,7 @@
 // Drives Portcullis's Management API with Auth0's official ManagementClient, as a tenant's
 // provisioning script would: create an API with a scope, an SPA and a user; read them back
-// the ways apps do (lists, paging, search, by email); the database connection and users'
-// metadata; RBAC; logs; errors. Prints what the Rust
+// the ways apps do (lists, paging, search, by email); the database connection, tickets (the
+// password-change link's page is fetched) and users' metadata; RBAC; logs; errors. Prints what the Rust
 // test needs to log the user in. Run by tests/it/management_sdk.rs, never by hand: it expects
 // PORTCULLIS_DOMAIN, PORTCULLIS_CLIENT_ID, PORTCULLIS_CLIENT_SECRET, SPA_ORIGIN, API_IDENTIFIER,
 // USER_EMAIL, USER_PASSWORD and NODE_EXTRA_CA_CERTS (the test's throwaway CA).
@@ -106,6 +106,24 @@ await rejects(
     "invalid_body",
 );
 await rejects(management.connections.update(connection.id, { options: { bogus: true } }), 400, "invalid_body");
+
+// Tickets: a password-change link (by user id, and by email with the connection) whose page is
+// the reset form under the policy just set; an email-verification link; the verification-email job.
+const domain = env("PORTCULLIS_DOMAIN");
+const resetTicket = await management.tickets.changePassword({ user_id: user.user_id, result_url: origin, ttl_sec: 3600 });
+check(resetTicket.ticket.startsWith(`https://${domain}/u/reset-password?ticket=`), `password-change ticket: ${resetTicket.ticket}`);
+const resetPage = await fetch(resetTicket.ticket);
+const resetHtml = await resetPage.text();
+check(resetPage.status === 200 && resetPage.headers.get("content-type").startsWith("text/html"), `reset page: ${resetPage.status}`);
+check(resetHtml.includes('action="/u/reset-password"') && resetHtml.includes(email), "the reset form for the user");
+check(/<ul class="rules" id="password-rules">\s*<li>/.test(resetHtml), "the reset form shows the policy's rules");
+const resetByEmail = await management.tickets.changePassword({ connection_id: connection.id, email });
+check(resetByEmail.ticket.includes("/u/reset-password?ticket=") && resetByEmail.ticket !== resetTicket.ticket, "password-change ticket by email");
+await rejects(management.tickets.changePassword({ user_id: "auth0|nobody" }), 404, "inexistent_user");
+const verifyTicket = await management.tickets.verifyEmail({ user_id: user.user_id, result_url: origin });
+check(verifyTicket.ticket.startsWith(`https://${domain}/u/email-verification?ticket=`), `email-verification ticket: ${verifyTicket.ticket}`);
+const job = await management.jobs.verificationEmail.create({ user_id: user.user_id });
+check(job.type === "verification_email" && job.status === "completed" && job.id, `verification-email job: ${JSON.stringify(job)}`);
 
 // Metadata: set, then merged (a null deletes a property).
 const withMetadata = await management.users.update(user.user_id, {

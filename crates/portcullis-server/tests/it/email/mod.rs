@@ -3,7 +3,9 @@
 //! by two replicas, stay in the outbox without SMTP (the dashboard's Emails page), and their
 //! templates are edited in the dashboard and through the Management API in Auth0's shapes.
 
+mod liquid;
 mod logs;
+mod outage;
 pub(crate) mod sink;
 
 use std::{collections::HashSet, net::TcpListener, time::Duration};
