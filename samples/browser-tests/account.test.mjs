@@ -77,6 +77,12 @@ async function openSample(page) {
   await page.waitForSelector('#btn-login:not([disabled])');
 }
 
+/** The sample's page, whose SDK renews the session silently. */
+async function openSampleLoggedIn(page) {
+  await page.goto(app.url);
+  await page.waitForSelector('#btn-logout:not([disabled])');
+}
+
 /** Back in the sample, logged in: the profile the SDK shows (auth0.getUser(), the ID token's claims). */
 async function loggedInProfile(page) {
   await page.waitForURL((url) => url.origin === app.url);
@@ -183,6 +189,8 @@ test('sign up, verify the address from the email, and the next login says email_
     });
 
     await t.test('logged in again, the ID token says email_verified: true', async () => {
+      // Back in the sample (its session renewed silently), then out and in again.
+      await openSampleLoggedIn(page);
       await logOut(page);
       await logIn(page, shot, email, password);
       const profile = await loggedInProfile(page);
