@@ -150,6 +150,13 @@ async function dashboard() {
     const links = await page.locator('.email-link a').evaluateAll((anchors) => anchors.map((a) => a.href));
     assert.equal(links.length, 1, `one link: ${links}`);
     await shot(`${label}-email`);
+    // The message's HTML is a sandboxed frame, which Chromium draws in a process of its own
+    // and leaves blank in a full-page screenshot: a picture of the frame itself shows it.
+    const frame = page.locator('iframe.email-frame');
+    await frame.scrollIntoViewIfNeeded();
+    const body = await (await frame.elementHandle()).contentFrame();
+    assert.match(await body.innerText('body'), new RegExp(subject));
+    await frame.screenshot({ path: join(artifacts, `dashboard-${label}-email-html.png`) });
     return links[0];
   }
 
