@@ -165,12 +165,12 @@ impl MaintenanceRepository for Backend {
                 .await?;
         }
         if let Some(kept) = before.log_events_kept {
-            // The date of the newest event past the ones kept; everything older goes (events
-            // of that very millisecond stay, so a few more than `kept` may remain).
+            // The date of the oldest event kept; everything older goes (events of that very
+            // millisecond stay, so a few more than `kept` may remain).
             let cutoff: Option<i64> = sqlx::query_scalar(
                 "SELECT date FROM audit_log ORDER BY date DESC LIMIT 1 OFFSET $1",
             )
-            .bind(i64::try_from(kept).unwrap_or(i64::MAX))
+            .bind(i64::try_from(kept.max(1) - 1).unwrap_or(i64::MAX))
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
