@@ -95,6 +95,11 @@ fn faults(rounds: u64) -> anyhow::Result<()> {
 
 /// The soak for `seconds`; the test prints its table.
 fn soak(seconds: u64) -> anyhow::Result<()> {
+    run_ignored_test("soak", &[("PORTCULLIS_SOAK_SECONDS", &seconds.to_string())])
+}
+
+/// The ignored tests of `crates/portcullis/tests/<test>.rs`, with their output.
+fn run_ignored_test(test: &str, env: &[(&str, &str)]) -> anyhow::Result<()> {
     run_with(
         "cargo",
         &[
@@ -102,12 +107,12 @@ fn soak(seconds: u64) -> anyhow::Result<()> {
             "-p",
             "portcullis",
             "--test",
-            "soak",
+            test,
             "--",
             "--ignored",
             "--nocapture",
         ],
-        &[("PORTCULLIS_SOAK_SECONDS", &seconds.to_string())],
+        env,
     )
 }
 /// The Management API against its OpenAPI document, `examples` test cases per operation and
@@ -125,18 +130,8 @@ fn schema(examples: u64) -> anyhow::Result<()> {
         );
     }
     let st = String::from_utf8(output.stdout)?.trim().to_owned();
-    run_with(
-        "cargo",
-        &[
-            "test",
-            "-p",
-            "portcullis",
-            "--test",
-            "schema",
-            "--",
-            "--ignored",
-            "--nocapture",
-        ],
+    run_ignored_test(
+        "schema",
         &[
             ("PORTCULLIS_SCHEMATHESIS", &st),
             ("PORTCULLIS_SCHEMA_EXAMPLES", &examples.to_string()),

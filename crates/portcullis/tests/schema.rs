@@ -49,18 +49,7 @@ struct Totals {
 async fn run(st: &str, examples: u64, filter: &[&str]) -> (Value, String, bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(&Backend::Sqlite(dir.path().to_owned()));
-    let http = http(false);
-    let token = client_credentials(
-        &http,
-        &server.base,
-        (BOOTSTRAP_ID, BOOTSTRAP_SECRET),
-        &format!("{ISSUER}api/v2/"),
-    )
-    .await
-    .expect("management token")["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned();
+    let token = management_token(&http(false), &server.base).await;
     // The token is read from the environment by schemathesis's configuration file, so that it
     // is on no command line.
     let work = dir.path().join("schemathesis");

@@ -136,19 +136,7 @@ pub async fn sweep_deletes_only_what_expired(store: &dyn Store) {
         .expect("refresh");
     store.hit("login:old", NOW - 2_000).await.expect("hit");
     store.hit("login:current", NOW).await.expect("hit");
-    let event = |id: &str, date: i64| LogEvent {
-        log_id: id.into(),
-        date,
-        event_type: "s".into(),
-        description: "Successful login".into(),
-        ip: None,
-        user_agent: None,
-        client_id: None,
-        client_name: None,
-        user_id: None,
-        user_name: None,
-        details: serde_json::json!({}),
-    };
+    let event = log_event;
     store
         .append_logs(&[event("old", (NOW - 100) * 1000), event("new", NOW * 1000)])
         .await
@@ -204,20 +192,9 @@ pub async fn sweep_bounds_idle_families_and_the_log(store: &dyn Store) {
         };
         store.insert_refresh_token(&token).await.expect("refresh");
     }
-    let event = |n: i64| LogEvent {
-        log_id: format!("log{n:03}"),
-        date: (NOW - 100 + n) * 1000,
-        event_type: "s".into(),
-        description: "Successful login".into(),
-        ip: None,
-        user_agent: None,
-        client_id: None,
-        client_name: None,
-        user_id: None,
-        user_name: None,
-        details: serde_json::json!({}),
-    };
-    let events: Vec<LogEvent> = (0..10).map(event).collect();
+    let events: Vec<LogEvent> = (0..10)
+        .map(|n: i64| log_event(&format!("log{n:03}"), (NOW - 100 + n) * 1000))
+        .collect();
     store.append_logs(&events).await.expect("logs");
 
     let before = SweepBefore {
@@ -243,4 +220,21 @@ pub async fn sweep_bounds_idle_families_and_the_log(store: &dyn Store) {
         store.sweep(before).await.expect("sweep"),
         SweepCounts::default()
     );
+}
+
+/// A login event logged at `date` (Unix milliseconds).
+fn log_event(id: &str, date: i64) -> LogEvent {
+    LogEvent {
+        log_id: id.into(),
+        date,
+        event_type: "s".into(),
+        description: "Successful login".into(),
+        ip: None,
+        user_agent: None,
+        client_id: None,
+        client_name: None,
+        user_id: None,
+        user_name: None,
+        details: serde_json::json!({}),
+    }
 }
