@@ -116,3 +116,43 @@ fn complete_operation(path: &str, operation: &mut Map<String, Value>, partial: &
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_documented_paged_and_projected_and_every_operation_answers_400() {
+        let array = json!({"type": "array", "items": {"$ref": "#/components/schemas/User"}});
+        let mut document = json!({
+            "paths": {
+                "/users": {"get": {
+                    "parameters": [{"name": "include_totals"}, {"name": "fields"}],
+                    "responses": {"200": {"description": "Users",
+                        "content": {"application/json": {"schema": array}}}}
+                }},
+                "/users/{id}": {"delete": {"responses": {"204": {"description": "Gone"}}}}
+            },
+            "components": {"schemas": {"User": {
+                "type": "object", "required": ["user_id"],
+                "properties": {"user_id": {"type": "string"}}
+            }}}
+        });
+        complete(&mut document);
+        let schema = &document["paths"]["/users"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        let partial = json!({"$ref": "#/components/schemas/UserFields"});
+        assert_eq!(schema["oneOf"][0]["items"], partial);
+        assert_eq!(schema["oneOf"][1]["required"], json!(["users"]));
+        assert_eq!(schema["oneOf"][1]["properties"]["users"]["items"], partial);
+        let fields = &document["components"]["schemas"]["UserFields"];
+        assert!(fields.get("required").is_none());
+        assert!(fields["properties"]["user_id"].is_object());
+        for (path, method) in [("/users", "get"), ("/users/{id}", "delete")] {
+            assert!(
+                document["paths"][path][method]["responses"]["400"].is_object(),
+                "{method} {path}"
+            );
+        }
+    }
+}
