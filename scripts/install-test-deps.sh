@@ -51,3 +51,6 @@ fi
 
 # Debian's chromium and the samples' npm packages for the browser suite (cargo xtask browser).
 bash scripts/install-browser-deps.sh
+
+# schemathesis in a virtual environment of the user's cache, for `cargo xtask schema`.
+bash scripts/install-schemathesis.sh >/dev/null

@@ -47,6 +47,29 @@ impl Backend {
             }
         }
     }
+
+    /// Deletes, batch by batch, the refresh-token families none of whose tokens is usable
+    /// any more at `now` (the newest one's idle lifetime is over); returns the rows that went.
+    async fn sweep_idle_families(&self, now: i64) -> Result<u64, StoreError> {
+        let statement = format!(
+            "DELETE FROM refresh_tokens WHERE family_id IN
+               (SELECT family_id FROM refresh_tokens GROUP BY family_id
+                HAVING MAX(idle_expires_at) <= $1 LIMIT {SWEEP_BATCH})"
+        );
+        let mut deleted = 0;
+        loop {
+            let done = sqlx::query(&statement)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+            deleted += done;
+            if done == 0 {
+                return Ok(deleted);
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -133,10 +156,29 @@ impl MaintenanceRepository for Backend {
             log_events: 0,
             emails: 0,
         };
+        // Families whose newest token has been idle past its lifetime can no longer be used,
+        // so they go whole too, without waiting for their absolute expiry.
+        counts.refresh_tokens += self.sweep_idle_families(now).await?;
         if let Some(cutoff) = before.log_events_before_ms {
             counts.log_events = self
                 .sweep_table("audit_log", "log_id", "date < $1", cutoff)
                 .await?;
+        }
+        if let Some(kept) = before.log_events_kept {
+            // The date of the oldest event kept; everything older goes (events of that very
+            // millisecond stay, so a few more than `kept` may remain).
+            let cutoff: Option<i64> = sqlx::query_scalar(
+                "SELECT date FROM audit_log ORDER BY date DESC LIMIT 1 OFFSET $1",
+            )
+            .bind(i64::try_from(kept.max(1) - 1).unwrap_or(i64::MAX))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+            if let Some(cutoff) = cutoff {
+                counts.log_events += self
+                    .sweep_table("audit_log", "log_id", "date < $1", cutoff)
+                    .await?;
+            }
         }
         if let Some(cutoff) = before.emails_before {
             counts.emails = self

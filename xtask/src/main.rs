@@ -16,6 +16,10 @@
 //! - `soak [--seconds N]`: the mixed load for N seconds (600 by default), printing p99 per
 //!   kind and RSS, store size and open descriptors at the start and the end
 //!   (`crates/portcullis/tests/soak.rs`; `ci` runs 60 s).
+//! - `schema [--examples N]`: schemathesis (installed by `scripts/install-schemathesis.sh`)
+//!   against the Management API's OpenAPI document on a throwaway tenant, up to N test cases
+//!   per operation and phase (100 by default), printing operations, test cases and failures
+//!   (`crates/portcullis/tests/schema.rs`; `ci` runs 5).
 //! - `fuzz [--minutes N | --seconds N] [--seeds-only] [TARGET...]`: the `cargo fuzz` targets of `fuzz/`, the
 //!   time split between them, then a table of executions, corpus sizes and crashes (see
 //!   `fuzz`).
@@ -51,13 +55,14 @@ fn main() -> anyhow::Result<()> {
         "browser" => browser::suite(&root, stack::Build::Binaries),
         "faults" => faults(option("--rounds").unwrap_or(20)),
         "soak" => soak(option("--seconds").unwrap_or(600)),
+        "schema" => schema(option("--examples").unwrap_or(100)),
         "fuzz" => {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let (total, targets, corpus) = fuzz::parse_args(&args)?;
             fuzz::run_all(&root, total, &targets, corpus)
         }
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|fuzz [--minutes N] [TARGET...]|faults [--rounds N]|soak [--seconds N]>");
+            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|fuzz [--minutes N] [TARGET...]|faults [--rounds N]|soak [--seconds N]|schema [--examples N]>");
             bail!("unknown task {task:?}")
         }
     }
@@ -90,6 +95,11 @@ fn faults(rounds: u64) -> anyhow::Result<()> {
 
 /// The soak for `seconds`; the test prints its table.
 fn soak(seconds: u64) -> anyhow::Result<()> {
+    run_ignored_test("soak", &[("PORTCULLIS_SOAK_SECONDS", &seconds.to_string())])
+}
+
+/// The ignored tests of `crates/portcullis/tests/<test>.rs`, with their output.
+fn run_ignored_test(test: &str, env: &[(&str, &str)]) -> anyhow::Result<()> {
     run_with(
         "cargo",
         &[
@@ -97,14 +107,41 @@ fn soak(seconds: u64) -> anyhow::Result<()> {
             "-p",
             "portcullis",
             "--test",
-            "soak",
+            test,
             "--",
             "--ignored",
             "--nocapture",
         ],
-        &[("PORTCULLIS_SOAK_SECONDS", &seconds.to_string())],
+        env,
     )
 }
+/// The Management API against its OpenAPI document, `examples` test cases per operation and
+/// phase at most; the test prints its table.
+fn schema(examples: u64) -> anyhow::Result<()> {
+    let output = Command::new("bash")
+        .arg("scripts/install-schemathesis.sh")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running scripts/install-schemathesis.sh")?;
+    if !output.status.success() {
+        bail!(
+            "scripts/install-schemathesis.sh failed with {}",
+            output.status
+        );
+    }
+    let st = String::from_utf8(output.stdout)?.trim().to_owned();
+    run_ignored_test(
+        "schema",
+        &[
+            ("PORTCULLIS_SCHEMATHESIS", &st),
+            ("PORTCULLIS_SCHEMA_EXAMPLES", &examples.to_string()),
+        ],
+    )
+}
+
+/// Test cases per operation and phase in the short form of `schema` that `ci` runs.
+const CI_SCHEMA_EXAMPLES: u64 = 5;
+
 /// The fuzzing time of `ci`, split between the targets.
 const CI_FUZZ_TIME: Duration = Duration::from_secs(35);
 
@@ -158,6 +195,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
     )?;
     // The short forms of the long runs (kill -9 runs 3 rounds within the tests above).
     soak(60)?;
+    schema(CI_SCHEMA_EXAMPLES)?;
     // The short form: each target replays its seeds and fuzzes for about 5 seconds.
     fuzz::run_all(root, CI_FUZZ_TIME, &[], fuzz::Corpus::SeedsOnly)?;
     browser::suite(root, stack::Build::AsTests)

@@ -11,6 +11,9 @@ pub use portcullis_web::{ForwardedHeader, TrustedProxies};
 pub use crate::mail::settings::{EmailSettings, SmtpSecurity, SmtpServer, SmtpSettings};
 pub use crate::rate_limit::{RateGroup, RateLimits};
 
+/// Audit log events kept at most by default (about 1 GiB of log at most).
+pub const DEFAULT_AUDIT_RETENTION_EVENTS: u64 = 1_000_000;
+
 /// Certificate and key (PEM files) for serving https.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
@@ -40,6 +43,9 @@ pub struct Settings {
     pub sweep_interval_seconds: u64,
     /// Audit log events older than this many days are swept; `None` keeps them.
     pub audit_retention_days: Option<u32>,
+    /// Past this many audit log events the sweep deletes the oldest; `None` keeps them (the
+    /// bound on the log's size however busy the tenant is within its retention days).
+    pub audit_retention_events: Option<u64>,
     pub throttle: ThrottleLimits,
     /// Password hashes computed at once and waiting; past them logins and sign-ups are
     /// answered 429 at once.
@@ -117,6 +123,7 @@ impl Settings {
             session_idle_timeout: 3 * 86_400,
             sweep_interval_seconds: 600,
             audit_retention_days: Some(30),
+            audit_retention_events: Some(DEFAULT_AUDIT_RETENTION_EVENTS),
             throttle: ThrottleLimits::default(),
             hashing: HashingLimits::default(),
             cache_refresh_seconds: 5,

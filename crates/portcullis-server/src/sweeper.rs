@@ -24,6 +24,7 @@ pub fn bounds(app: &AppState, now: i64) -> SweepBefore {
         log_events_before_ms: settings
             .audit_retention_days
             .map(|days| (now - i64::from(days) * 86_400) * 1000),
+        log_events_kept: settings.audit_retention_events,
         emails_before: settings
             .email
             .retention_days

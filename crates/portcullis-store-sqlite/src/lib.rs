@@ -20,6 +20,7 @@ mod maintenance;
 mod protocol;
 mod rbac;
 mod rows;
+mod stats;
 mod tickets;
 mod users;
 
@@ -32,6 +33,7 @@ use sqlx::{
 };
 
 pub(crate) use common::{backend, like_pattern, limits};
+pub use stats::Composition;
 
 /// The sqlx database of this backend, for the lock hook the shared code calls.
 pub(crate) type Db = sqlx::Sqlite;

@@ -372,6 +372,8 @@ pub struct SweepBefore {
     pub throttle_windows_before: i64,
     /// Audit log events older than this (Unix milliseconds) go; `None` keeps them all.
     pub log_events_before_ms: Option<i64>,
+    /// Past this many audit log events, the oldest go; `None` keeps them all.
+    pub log_events_kept: Option<u64>,
     /// Outbox messages written before this go, whatever their status; `None` keeps them all.
     pub emails_before: Option<i64>,
 }

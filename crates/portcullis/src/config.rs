@@ -64,6 +64,8 @@ pub struct FileConfig {
     pub sweep_interval_seconds: Option<u64>,
     /// Days of audit log kept; 0 keeps it all.
     pub audit_retention_days: Option<u32>,
+    /// Audit log events kept at most; 0 keeps them all.
+    pub audit_retention_events: Option<u64>,
     pub smtp_url: Option<Secret>,
     pub smtp_from: Option<String>,
     pub smtp_timeout_seconds: Option<u64>,
@@ -325,6 +327,10 @@ pub fn load(
     )?;
     if let Some(days) = retention {
         settings.audit_retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
+    }
+    let kept = number("AUDIT_RETENTION_EVENTS", file.audit_retention_events, 0)?;
+    if let Some(events) = kept {
+        settings.audit_retention_events = (events > 0).then_some(events);
     }
     Ok(Config { settings, store })
 }

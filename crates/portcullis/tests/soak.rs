@@ -3,7 +3,10 @@
 //! form and code exchanges, refreshes, client_credentials, Management API reads and writes,
 //! and calls to an API guarded by `portcullis-guard` with the tokens minted. Zero 5xx; the
 //! table gives p99 per kind, and the server's RSS, store size and open file descriptors at
-//! the start and the end. Ignored by a plain `cargo test`: it takes a minute at least.
+//! the start and the end, with the store's rows per table. The store is bounded by the sweep:
+//! sessions and refresh-token families live a minute, the audit log keeps a bounded count,
+//! and after the load the expired state is gone and the file within a bound of the run's
+//! count of cycles (codes are kept an hour). Ignored by a plain `cargo test`: it takes a minute at least.
 
 mod support;
 
@@ -17,6 +20,7 @@ use std::{
 
 use axum::{routing::get, Router};
 use portcullis_guard::{Claims, Guard};
+use portcullis_store_sqlite::{Composition, SqliteStore};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::*;
@@ -25,6 +29,32 @@ use support::*;
 const WORKERS: usize = 4;
 /// Users who log in (each login is one argon2 check).
 const USERS: usize = 8;
+/// How often the server sweeps, and how long the load's sessions and refresh-token families
+/// live (seconds): short, so that a soak of minutes shows the sweep keeping the store bounded.
+const SWEEP_SECONDS: u64 = 10;
+const SESSION_SECONDS: u64 = 60;
+const FAMILY_SECONDS: i64 = 60;
+/// Audit log events the server keeps at most during the soak.
+const LOG_EVENTS_KEPT: u64 = 5_000;
+
+/// The store's file and its rows per table, read through a second connection.
+async fn store_now(dir: &std::path::Path) -> (u64, Composition) {
+    let store = SqliteStore::open(&dir.join("portcullis.db"))
+        .await
+        .expect("open the store");
+    let composition = store.composition().await.expect("composition");
+    store.close().await;
+    (sqlite_bytes(dir), composition)
+}
+
+/// Rows of `table` in `composition`.
+fn rows(composition: &Composition, table: &str) -> u64 {
+    composition
+        .rows
+        .iter()
+        .find(|(name, _)| name == table)
+        .map_or(0, |(_, rows)| *rows)
+}
 
 /// Starts an API on 127.0.0.1 guarded by `portcullis-guard`, trusting `server`'s keys.
 async fn guarded_api(server: &Server) -> (String, tokio::task::JoinHandle<()>) {
@@ -204,12 +234,34 @@ async fn soak_mixed_load() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let dir = tempfile::tempdir().expect("temp dir");
-    std::env::set_var("PORTCULLIS_SWEEP_INTERVAL_SECONDS", "10");
-    std::env::set_var("PORTCULLIS_SESSION_LIFETIME_SECONDS", "60");
-    std::env::set_var("PORTCULLIS_SESSION_IDLE_TIMEOUT_SECONDS", "60");
+    std::env::set_var(
+        "PORTCULLIS_SWEEP_INTERVAL_SECONDS",
+        SWEEP_SECONDS.to_string(),
+    );
+    std::env::set_var(
+        "PORTCULLIS_SESSION_LIFETIME_SECONDS",
+        SESSION_SECONDS.to_string(),
+    );
+    std::env::set_var(
+        "PORTCULLIS_SESSION_IDLE_TIMEOUT_SECONDS",
+        SESSION_SECONDS.to_string(),
+    );
+    std::env::set_var(
+        "PORTCULLIS_AUDIT_RETENTION_EVENTS",
+        LOG_EVENTS_KEPT.to_string(),
+    );
     let server = Server::start(&Backend::Sqlite(dir.path().to_owned()));
     let tenant = make_tenant(&server.base).await;
     let http = http(false);
+    let policy = http
+        .patch(server.url(&format!("/api/v2/clients/{}", tenant.spa)))
+        .bearer_auth(&tenant.mgmt_token)
+        .json(&json!({"refresh_token": {"token_lifetime": FAMILY_SECONDS,
+                                         "idle_token_lifetime": FAMILY_SECONDS}}))
+        .send()
+        .await
+        .expect("refresh-token policy");
+    assert_eq!(policy.status(), StatusCode::OK);
     for n in 0..USERS {
         let (status, _) = create_user(
             &http,
@@ -224,7 +276,7 @@ async fn soak_mixed_load() {
     let (api, api_task) = guarded_api(&server).await;
     let start = (
         server.rss_kib(),
-        sqlite_bytes(dir.path()),
+        store_now(dir.path()).await,
         server.open_fds(),
     );
 
@@ -257,11 +309,11 @@ async fn soak_mixed_load() {
         worker.await.expect("worker");
     }
     let elapsed = started.elapsed();
-    let end = (
-        server.rss_kib(),
-        sqlite_bytes(dir.path()),
-        server.open_fds(),
-    );
+    let end_rss = server.rss_kib();
+    // The store once what the load left has expired and the sweep has run: sessions and
+    // families live a minute, so a minute and two sweeps later only the bounded rest is left.
+    tokio::time::sleep(Duration::from_secs(SESSION_SECONDS + 2 * SWEEP_SECONDS)).await;
+    let end = (end_rss, store_now(dir.path()).await, server.open_fds());
     api_task.abort();
 
     println!(
@@ -277,13 +329,62 @@ async fn soak_mixed_load() {
         start.0 as f64 / 1024.0,
         end.0 as f64 / 1024.0
     );
-    println!("| store (KiB) | {} | {} |", start.1 / 1024, end.1 / 1024);
+    println!(
+        "| store, after a sweep (KiB) | {} | {} |",
+        start.1 .0 / 1024,
+        end.1 .0 / 1024
+    );
+    let pages = |c: &Composition| format!("{} ({} free)", c.pages, c.free_pages);
+    println!(
+        "| pages of the database file | {} | {} |",
+        pages(&start.1 .1),
+        pages(&end.1 .1)
+    );
     println!("| open fds | {} | {} |", start.2, end.2);
+    println!("\n| table | rows at start | rows at end |");
+    println!("|---|---:|---:|");
+    for (table, rows_end) in &end.1 .1.rows {
+        let rows_start = rows(&start.1 .1, table);
+        if rows_start > 0 || *rows_end > 0 {
+            println!("| {table} | {rows_start} | {rows_end} |");
+        }
+    }
     for s in record.summary() {
         assert!(s.requests > 0, "{}: never sent", s.kind);
         assert_eq!(s.failed, 0, "{}: 5xx or unanswered requests", s.kind);
         assert_eq!(s.refused, 0, "{}: refused requests", s.kind);
     }
+    // The store is bounded by the sweep: the log by its count, sessions and refresh-token
+    // families by their lifetimes (all expired by now), codes by the hour they are kept
+    // (one per cycle), whatever the length of the run.
+    let (_, composition) = &end.1;
+    let cycles = cycles.load(Ordering::SeqCst) as u64;
+    assert!(
+        rows(composition, "audit_log") <= LOG_EVENTS_KEPT + 1_000,
+        "audit log past its bound"
+    );
+    assert_eq!(
+        rows(composition, "login_sessions"),
+        0,
+        "expired sessions swept"
+    );
+    assert_eq!(
+        rows(composition, "refresh_tokens"),
+        0,
+        "expired families swept"
+    );
+    assert!(
+        rows(composition, "authorization_codes") <= cycles,
+        "codes beyond one per cycle"
+    );
+    // The file: the rows above (at most about 2 KiB each, indexes included) on top of the
+    // tenant it started with, whatever the length of the run.
+    let bound = start.1 .0 + 2_048 * (LOG_EVENTS_KEPT + 1_000 + cycles) + 8 * 1024 * 1024;
+    assert!(
+        end.1 .0 <= bound,
+        "the store grew to {} bytes, past {bound}",
+        end.1 .0
+    );
     // File descriptors stay flat: the pool's connections and the listeners, give or take the
     // connections in flight when it was read.
     assert!(

@@ -9,6 +9,8 @@
 //!   roles and permissions), [`user_grants`] (users' consents to applications), [`user_blocks`]
 //!   (brute-force blocks), [`logs`], [`connections`] (the database connection: sign-ups and
 //!   the password policy), [`email_templates`].
+//! - [`document`]: what the OpenAPI document says of every operation alike (400s, paged
+//!   and projected answers).
 //! - [`bootstrap`]: the Management API's own resource server and the first machine client.
 //!
 //! The OpenAPI document (`/api/v2/openapi.json`) is generated from the handlers' annotations;
@@ -21,6 +23,7 @@ pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod document;
 pub mod email_templates;
 pub mod errors;
 pub mod logs;
@@ -236,7 +239,12 @@ pub fn router() -> Router<AdminState> {
             "/openapi.json",
             get(move |State(app): State<AdminState>| {
                 let document = document.clone();
-                async move { Json(for_issuer(&document, &app.settings)) }
+                async move {
+                    let mut value = serde_json::to_value(for_issuer(&document, &app.settings))
+                        .unwrap_or_default();
+                    document::complete(&mut value);
+                    Json(value)
+                }
             }),
         )
         .fallback(|| async { ApiError::not_found("not_found", "Not Found").into_response() })

@@ -326,6 +326,7 @@ pub async fn sweep_deletes_old_emails(store: &dyn Store) {
         codes_before: NOW,
         throttle_windows_before: NOW,
         log_events_before_ms: None,
+        log_events_kept: None,
         emails_before: Some(NOW - 500),
     };
     let counts = store.sweep(before).await.expect("sweep");

@@ -136,19 +136,7 @@ pub async fn sweep_deletes_only_what_expired(store: &dyn Store) {
         .expect("refresh");
     store.hit("login:old", NOW - 2_000).await.expect("hit");
     store.hit("login:current", NOW).await.expect("hit");
-    let event = |id: &str, date: i64| LogEvent {
-        log_id: id.into(),
-        date,
-        event_type: "s".into(),
-        description: "Successful login".into(),
-        ip: None,
-        user_agent: None,
-        client_id: None,
-        client_name: None,
-        user_id: None,
-        user_name: None,
-        details: serde_json::json!({}),
-    };
+    let event = log_event;
     store
         .append_logs(&[event("old", (NOW - 100) * 1000), event("new", NOW * 1000)])
         .await
@@ -159,6 +147,7 @@ pub async fn sweep_deletes_only_what_expired(store: &dyn Store) {
         codes_before: NOW - 3_600,
         throttle_windows_before: NOW - 900,
         log_events_before_ms: Some((NOW - 50) * 1000),
+        log_events_kept: None,
         emails_before: None,
     };
     let counts = store.sweep(before).await.expect("sweep");
@@ -184,4 +173,68 @@ pub async fn sweep_deletes_only_what_expired(store: &dyn Store) {
         store.sweep(before).await.expect("sweep"),
         SweepCounts::default()
     );
+}
+
+/// A refresh-token family whose newest token is idle past its lifetime goes whole before its
+/// absolute end (one still in use stays), and the audit log is cut to the newest events kept.
+pub async fn sweep_bounds_idle_families_and_the_log(store: &dyn Store) {
+    // "idle": both tokens idle past NOW, the family's absolute end still far.
+    for (hash, family, idle_end) in [
+        (1, "idle", NOW - 10),
+        (2, "idle", NOW - 1),
+        (3, "used", NOW - 1),
+        (4, "used", NOW + 10),
+    ] {
+        let token = RefreshToken {
+            family_expires_at: NOW + 10_000,
+            idle_expires_at: idle_end,
+            ..refresh(hash, family)
+        };
+        store.insert_refresh_token(&token).await.expect("refresh");
+    }
+    let events: Vec<LogEvent> = (0..10)
+        .map(|n: i64| log_event(&format!("log{n:03}"), (NOW - 100 + n) * 1000))
+        .collect();
+    store.append_logs(&events).await.expect("logs");
+
+    let before = SweepBefore {
+        now: NOW,
+        codes_before: NOW - 3_600,
+        throttle_windows_before: NOW - 900,
+        log_events_before_ms: None,
+        log_events_kept: Some(4),
+        emails_before: None,
+    };
+    let counts = store.sweep(before).await.expect("sweep");
+    assert_eq!(counts.refresh_tokens, 2, "the idle family's two tokens");
+    assert_eq!(counts.log_events, 6, "all but the newest four events");
+    for (hash, kept) in [(1u8, false), (2, false), (3, true), (4, true)] {
+        let found = store.refresh_token_by_hash(&[hash; 32]).await.expect("get");
+        assert_eq!(found.is_some(), kept, "token {hash}");
+    }
+    for n in 0..10 {
+        let found = store.log_by_id(&format!("log{n:03}")).await.expect("get");
+        assert_eq!(found.is_some(), n >= 6, "event {n}");
+    }
+    assert_eq!(
+        store.sweep(before).await.expect("sweep"),
+        SweepCounts::default()
+    );
+}
+
+/// A login event logged at `date` (Unix milliseconds).
+fn log_event(id: &str, date: i64) -> LogEvent {
+    LogEvent {
+        log_id: id.into(),
+        date,
+        event_type: "s".into(),
+        description: "Successful login".into(),
+        ip: None,
+        user_agent: None,
+        client_id: None,
+        client_name: None,
+        user_id: None,
+        user_name: None,
+        details: serde_json::json!({}),
+    }
 }

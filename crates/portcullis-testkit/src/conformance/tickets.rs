@@ -74,6 +74,7 @@ pub async fn tickets_are_single_use_and_expire(store: &dyn Store) {
         codes_before: NOW,
         throttle_windows_before: NOW,
         log_events_before_ms: None,
+        log_events_kept: None,
         emails_before: None,
     };
     assert_eq!(store.sweep(before).await.expect("sweep").tickets, 2);

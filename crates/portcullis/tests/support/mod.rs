@@ -222,12 +222,10 @@ pub async fn client_credentials(
     response.json().await.map_err(|_| StatusCode::BAD_GATEWAY)
 }
 
-/// The tenant of the load, made through the Management API: an API allowing offline access,
-/// a machine-to-machine client granted it, a SPA.
-pub async fn make_tenant(base: &str) -> Tenant {
-    let http = http(false);
-    let token = client_credentials(
-        &http,
+/// A Management API token of the bootstrap client.
+pub async fn management_token(http: &reqwest::Client, base: &str) -> String {
+    client_credentials(
+        http,
         base,
         (BOOTSTRAP_ID, BOOTSTRAP_SECRET),
         &format!("{ISSUER}api/v2/"),
@@ -236,7 +234,14 @@ pub async fn make_tenant(base: &str) -> Tenant {
     .expect("management token")["access_token"]
         .as_str()
         .expect("access_token")
-        .to_owned();
+        .to_owned()
+}
+
+/// The tenant of the load, made through the Management API: an API allowing offline access,
+/// a machine-to-machine client granted it, a SPA.
+pub async fn make_tenant(base: &str) -> Tenant {
+    let http = http(false);
+    let token = management_token(&http, base).await;
     let post = |path: &str, body: Value| {
         http.post(format!("{base}/api/v2{path}"))
             .bearer_auth(&token)
