@@ -185,6 +185,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
                 "--test-concurrency=1",
                 "seeds.test.mjs",
                 "dbconnections.test.mjs",
+                "algorithms.test.mjs",
             ])
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)
