@@ -40,7 +40,7 @@ static PS256_KEY: LazyLock<AlgKey> = LazyLock::new(|| {
             "n": b64(public.modulus().big_endian_without_leading_zero()),
             "e": b64(public.exponent().big_endian_without_leading_zero()),
         }),
-        encoding: EncodingKey::from_rsa_der(&rsa_der(&pair)),
+        encoding: rsa_encoding(&pair),
         alg: Algorithm::PS256,
     }
 });
@@ -58,8 +58,8 @@ static ES256_KEY: LazyLock<AlgKey> = LazyLock::new(|| {
     }
 });
 
-/// jsonwebtoken wants the RSA private key as PKCS#1 DER; aws-lc-rs exports PKCS#8.
-fn rsa_der(pair: &KeyPair) -> Vec<u8> {
+/// jsonwebtoken's signing key for an aws-lc-rs RSA key pair (through its PKCS#8 PEM).
+fn rsa_encoding(pair: &KeyPair) -> EncodingKey {
     let pem = format!(
         "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
         base64::Engine::encode(
@@ -67,12 +67,7 @@ fn rsa_der(pair: &KeyPair) -> Vec<u8> {
             pair.as_der().unwrap().as_ref()
         )
     );
-    // `from_rsa_pem` reads PKCS#8 and keeps PKCS#1 inside.
-    EncodingKey::from_rsa_pem(pem.as_bytes())
-        .unwrap()
-        .try_get_as_bytes()
-        .unwrap()
-        .to_vec()
+    EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap()
 }
 
 const SECRET: &str = "an HS256 secret of at least thirty-two bytes";
