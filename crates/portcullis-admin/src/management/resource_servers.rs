@@ -55,7 +55,7 @@ pub struct CreateResourceServer {
     /// `RS256` (default), `PS256`, `ES256` or `HS256`.
     #[schema(value_type = Option<String>)]
     pub signing_alg: Option<SigningAlg>,
-    /// HS256 only, at least 16 characters; made when not given.
+    /// HS256: at least 32 bytes, made when not given; ignored with the other algorithms.
     #[schema(value_type = Option<String>)]
     pub signing_secret: Option<Secret>,
     pub scopes: Option<Vec<ScopeInput>>,

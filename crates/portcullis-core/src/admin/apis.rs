@@ -156,20 +156,16 @@ pub async fn rotate_signing_secret(
     update_as(cx, actor, id, changes, Action::Update, false).await
 }
 
-/// The sealed secret `api` should hold after a change: the given one, the one it has, a new
-/// one when it becomes HS256, none for the other algorithms.
+/// The sealed secret `api` should hold after a change: for HS256 the given one, else the one
+/// it has, else a new one; none for the other algorithms.
 fn next_secret(
     api: &ResourceServer,
     given: Option<Secret>,
     cipher: &KeyCipher,
 ) -> Result<Option<Vec<u8>>, AdminError> {
+    // Auth0 accepts a secret with any algorithm; only HS256 signs with one, so for the others
+    // it is ignored (and nothing is kept).
     if api.signing_alg != SigningAlg::HS256 {
-        if given.is_some() {
-            return Err(AdminError::invalid(
-                "signing_secret",
-                "signing_secret is only used with signing_alg HS256",
-            ));
-        }
         return Ok(None);
     }
     let secret = match given {

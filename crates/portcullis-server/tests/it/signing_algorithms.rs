@@ -187,13 +187,12 @@ async fn apis_choose_their_algorithm_and_the_jwks_publishes_keys_per_algorithm()
 }
 
 #[tokio::test]
-async fn unknown_algorithms_and_misplaced_secrets_are_refused() {
+async fn unknown_algorithms_and_weak_secrets_are_refused() {
     let mgmt = spawn_mgmt().await;
     for body in [
         json!({"identifier": "https://x", "signing_alg": "none"}),
         json!({"identifier": "https://x", "signing_alg": "HS512"}),
         json!({"identifier": "https://x", "signing_alg": "ES384"}),
-        json!({"identifier": "https://x", "signing_alg": "RS256", "signing_secret": "s".repeat(40)}),
         json!({"identifier": "https://x", "signing_alg": "HS256", "signing_secret": "too short"}),
         json!({"identifier": "https://x", "signing_alg": "HS256", "signing_secret": 42}),
     ] {

@@ -232,7 +232,7 @@ async fn ps256_and_es256_tokens_are_accepted_each_with_its_own_key() {
     // A PS256 header on a token signed by the RS256 key: the key is for RS256 only.
     let claims = env.claims("openid");
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
-    header.kid = jsonwebtoken::decode_header(&env.token("openid"))
+    header.kid = jsonwebtoken::decode_header(env.token("openid"))
         .expect("header")
         .kid;
     let forged = env.sign_as(jsonwebtoken::Algorithm::PS256, &claims);
