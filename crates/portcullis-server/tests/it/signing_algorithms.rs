@@ -79,6 +79,17 @@ pub async fn api_with(
     api
 }
 
+/// The JWKS as published, untyped: what a consumer reads.
+async fn jwks_document(app: &TestApp) -> Value {
+    let response = app
+        .browser
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
 fn algorithm(alg: &str) -> Algorithm {
     alg.parse().expect("algorithm")
 }
@@ -127,15 +138,7 @@ async fn apis_choose_their_algorithm_and_the_jwks_publishes_keys_per_algorithm()
             .await;
         assert_eq!(fetched["signing_alg"], alg);
     }
-    let document: Value = app
-        .browser
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = jwks_document(app).await;
     let keys = document["keys"].as_array().unwrap();
     for (alg, kty) in [("RS256", "RSA"), ("PS256", "RSA"), ("ES256", "EC")] {
         let of_alg: Vec<&Value> = keys.iter().filter(|k| k["alg"] == alg).collect();
@@ -248,15 +251,7 @@ async fn hs256_apis_sign_with_their_own_secret_which_is_shown_rotatable_and_neve
     };
     assert!(verify(&token, &secret).is_ok());
 
-    let jwks: Value = app
-        .browser
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = jwks_document(app).await;
     for key in jwks["keys"].as_array().unwrap() {
         assert_ne!(key["alg"], "HS256");
         assert_ne!(key["kty"], "oct");
