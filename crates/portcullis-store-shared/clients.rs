@@ -37,6 +37,7 @@ fn resource_server_from_row(row: &Row) -> Result<ResourceServer, StoreError> {
         token_dialect: parse_stored(row.try_get("token_dialect").map_err(backend)?)?,
         is_system: row.try_get("is_system").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
+        signing_secret: row.try_get("signing_secret").map_err(backend)?,
     })
 }
 
@@ -46,8 +47,8 @@ impl ResourceServerRepository for Backend {
         sqlx::query(
             "INSERT INTO resource_servers (id, name, identifier, signing_alg, scopes,
                token_lifetime, token_lifetime_for_web, allow_offline_access, skip_consent,
-               enforce_policies, token_dialect, is_system, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+               enforce_policies, token_dialect, is_system, created_at, signing_secret)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&api.id)
         .bind(&api.name)
@@ -62,6 +63,7 @@ impl ResourceServerRepository for Backend {
         .bind(api.token_dialect.as_str())
         .bind(api.is_system)
         .bind(api.created_at)
+        .bind(&api.signing_secret)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -121,8 +123,8 @@ impl ResourceServerRepository for Backend {
         let done = sqlx::query(
             "UPDATE resource_servers SET name = $1, identifier = $2, signing_alg = $3, scopes = $4,
                token_lifetime = $5, token_lifetime_for_web = $6, allow_offline_access = $7,
-               skip_consent = $8, enforce_policies = $9, token_dialect = $10
-             WHERE id = $11",
+               skip_consent = $8, enforce_policies = $9, token_dialect = $10, signing_secret = $11
+             WHERE id = $12",
         )
         .bind(&api.name)
         .bind(&api.identifier)
@@ -134,6 +136,7 @@ impl ResourceServerRepository for Backend {
         .bind(api.skip_consent_for_verifiable_first_party_clients)
         .bind(api.enforce_policies)
         .bind(api.token_dialect.as_str())
+        .bind(&api.signing_secret)
         .bind(&api.id)
         .execute(&self.pool)
         .await

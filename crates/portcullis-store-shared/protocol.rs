@@ -484,4 +484,13 @@ impl portcullis_store::OpaqueTokenRepository for Backend {
         })
         .transpose()
     }
+
+    async fn delete_opaque_token(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM opaque_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
 }

@@ -186,6 +186,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
                 "seeds.test.mjs",
                 "dbconnections.test.mjs",
                 "account.test.mjs",
+                "algorithms.test.mjs",
             ])
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)

@@ -40,8 +40,12 @@ pub struct ResourceServerShape {
     pub name: String,
     /// The audience clients ask tokens for.
     pub identifier: String,
-    /// Always `RS256`.
+    /// `RS256` (default), `PS256`, `ES256` or `HS256`.
     pub signing_alg: String,
+    /// HS256 only: the secret the API's tokens are signed with, which the API verifies them
+    /// with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
     pub scopes: Vec<ScopeShape>,
     /// Lifetime of access tokens from the token endpoint, in seconds.
     pub token_lifetime: i64,
@@ -58,6 +62,14 @@ pub struct ResourceServerShape {
     pub is_system: bool,
 }
 
+impl ResourceServerShape {
+    /// The shape with the API's opened signing secret, as Auth0 shows it.
+    pub fn with_secret(mut self, secret: Option<portcullis_types::Secret>) -> Self {
+        self.signing_secret = secret.map(portcullis_types::Secret::into_inner);
+        self
+    }
+}
+
 impl From<&ResourceServer> for ResourceServerShape {
     fn from(api: &ResourceServer) -> Self {
         ResourceServerShape {
@@ -65,6 +77,7 @@ impl From<&ResourceServer> for ResourceServerShape {
             name: api.name.clone(),
             identifier: api.identifier.clone(),
             signing_alg: api.signing_alg.as_str().to_owned(),
+            signing_secret: None,
             scopes: api.scopes.iter().map(ScopeShape::from).collect(),
             token_lifetime: api.token_lifetime,
             token_lifetime_for_web: api.token_lifetime_for_web,

@@ -77,6 +77,7 @@ impl AdminState {
             store: self.store(),
             clock: self.clock(),
             keys: &self.keys,
+            cipher: &self.cx.key_cipher,
             issuer: &self.settings.issuer,
         }
     }

@@ -191,6 +191,7 @@ mod tests {
             token_dialect: portcullis_types::TokenDialect::AccessToken,
             is_system: false,
             created_at: 0,
+            signing_secret: None,
         }
     }
 

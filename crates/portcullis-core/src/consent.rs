@@ -192,6 +192,7 @@ mod tests {
             token_dialect: TokenDialect::AccessToken,
             is_system: false,
             created_at: 0,
+            signing_secret: None,
         };
         let lines = describe(&scope("email read:messages write:messages"), Some(&api));
         let texts: Vec<(&str, &str)> = lines

@@ -26,6 +26,7 @@ pub mod claims;
 pub mod clock;
 pub mod consent;
 pub mod email;
+pub mod introspection;
 pub mod keys;
 pub mod password;
 pub mod password_policy;

@@ -116,10 +116,17 @@ pub struct UserRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
     pub kid: String,
+    /// Documents written before keys had algorithms hold RS256 keys.
+    #[serde(default = "rs256")]
+    pub alg: portcullis_types::SigningAlg,
     pub state: KeyState,
     pub sealed_private_key: String,
     pub created_at: i64,
     pub retire_after: Option<i64>,
+}
+
+fn rs256() -> portcullis_types::SigningAlg {
+    portcullis_types::SigningAlg::RS256
 }
 
 /// What export or import can fail with.
@@ -245,6 +252,7 @@ pub async fn export(store: &dyn Store) -> Result<TenantDocument, TenantError> {
             .map(|k| KeyRecord {
                 sealed_private_key: STANDARD.encode(&k.private_pkcs8),
                 kid: k.kid,
+                alg: k.alg,
                 state: k.state,
                 created_at: k.created_at,
                 retire_after: k.retire_after,
@@ -284,6 +292,7 @@ pub async fn import(
         .map(|k| {
             Ok(SigningKey {
                 kid: k.kid.clone(),
+                alg: k.alg,
                 state: k.state,
                 private_pkcs8: STANDARD
                     .decode(&k.sealed_private_key)

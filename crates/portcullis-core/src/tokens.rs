@@ -10,7 +10,7 @@ use portcullis_types::{Scope, Secret};
 use crate::{
     authz,
     claims::{at_hash, rfc3339, AccessTokenClaims, Audience, IdTokenClaims, ProfileClaims},
-    keys::{KeyCache, KeyError, TokenType},
+    keys::{open_api_secret, KeyCache, KeyCipher, KeyError, TokenType},
     secrets::{lookup_hash, random_token},
     Clock,
 };
@@ -37,6 +37,8 @@ pub struct Minter<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
     pub keys: &'a KeyCache,
+    /// Opens the signing secrets of HS256 APIs.
+    pub cipher: &'a KeyCipher,
     /// With its trailing slash, as in every token.
     pub issuer: &'a str,
 }
@@ -129,7 +131,12 @@ impl Minter<'_> {
         } else {
             api.token_lifetime
         };
-        let audience = if !request.client_credentials && request.scope.contains("openid") {
+        // `/userinfo` verifies with the key ring only: an HS256 API's token, signed with that
+        // API's secret, is for the API alone (as at Auth0).
+        let audience = if !request.client_credentials
+            && request.scope.contains("openid")
+            && !api.signing_alg.is_symmetric()
+        {
             Audience::Many(vec![api.identifier.clone(), self.userinfo_audience()])
         } else {
             Audience::One(api.identifier.clone())
@@ -154,7 +161,17 @@ impl Minter<'_> {
         } else {
             TokenType::Jwt
         };
-        let token = self.keys.current().ring.sign(typ, &claims)?;
+        let secret = match &api.signing_secret {
+            Some(sealed) if api.signing_alg.is_symmetric() => {
+                Some(open_api_secret(self.cipher, &api.id, sealed)?)
+            }
+            _ => None,
+        };
+        let token =
+            self.keys
+                .current()
+                .ring
+                .sign_with(api.signing_alg, typ, &claims, secret.as_ref())?;
         Ok(AccessToken {
             token,
             expires_in: lifetime,

@@ -128,6 +128,7 @@ impl Application {
                     issuer: settings.issuer.clone(),
                     verify_email_on_signup: settings.verify_email_on_signup,
                 },
+                key_cipher: Arc::new(KeyCipher::new(master_key)?),
             },
             keys: keys.clone(),
             settings: AdminSettings {

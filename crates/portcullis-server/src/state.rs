@@ -126,6 +126,7 @@ impl AppState {
             store: self.store.as_ref(),
             clock: self.clock.as_ref(),
             keys: &self.keys,
+            cipher: &self.key_cipher,
             issuer: &self.settings.issuer,
         }
     }

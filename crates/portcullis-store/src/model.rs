@@ -34,6 +34,10 @@ pub struct ResourceServer {
     /// Management API's own resource server cannot be deleted or renamed.
     pub is_system: bool,
     pub created_at: i64,
+    /// HS256 APIs: the secret their tokens are signed with, sealed under the master key (the
+    /// API's id as associated data); `None` for the other algorithms.
+    #[serde(default)]
+    pub signing_secret: Option<Vec<u8>>,
 }
 
 impl ResourceServer {
@@ -312,10 +316,13 @@ impl KeyState {
     }
 }
 
-/// An RSA signing key. The private half is PKCS#8 DER, as stored.
+/// A signing key (RSA or P-256). The private half is PKCS#8 DER, as stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKey {
     pub kid: String,
+    /// The one algorithm this key signs with (RS256, PS256 or ES256): each algorithm has its
+    /// own keys, rotated on their own.
+    pub alg: SigningAlg,
     pub state: KeyState,
     pub private_pkcs8: Vec<u8>,
     pub created_at: i64,
@@ -327,6 +334,7 @@ impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningKey")
             .field("kid", &self.kid)
+            .field("alg", &self.alg)
             .field("state", &self.state)
             .field("private_pkcs8", &"[redacted]")
             .finish()

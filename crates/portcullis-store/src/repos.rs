@@ -243,6 +243,8 @@ pub trait OpaqueTokenRepository: Send + Sync {
         token_hash: &[u8],
         now: i64,
     ) -> StoreResult<Option<OpaqueToken>>;
+    /// Forgets one token (`/oauth/revoke`); an unknown hash is not an error.
+    async fn delete_opaque_token(&self, token_hash: &[u8]) -> StoreResult<()>;
 }
 
 /// Counters for login throttling, in fixed windows.

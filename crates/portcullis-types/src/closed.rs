@@ -132,9 +132,25 @@ closed_set! {
 }
 
 closed_set! {
-    /// The algorithm an API's access tokens are signed with.
+    /// The algorithm an API's access tokens are signed with (Auth0's `signing_alg`): an RSA
+    /// key with PKCS#1 v1.5 or PSS, a P-256 key, or the API's own HMAC secret.
     SigningAlg, "signing_alg" {
         RS256 => "RS256",
+        PS256 => "PS256",
+        ES256 => "ES256",
+        HS256 => "HS256",
+    }
+}
+
+impl SigningAlg {
+    /// The algorithms signed with a key of the server's key ring and published in the JWKS;
+    /// HS256 is signed with the API's own secret and never published.
+    pub const ASYMMETRIC: &'static [SigningAlg] =
+        &[SigningAlg::RS256, SigningAlg::PS256, SigningAlg::ES256];
+
+    /// Whether tokens of this algorithm are signed with the API's own shared secret.
+    pub const fn is_symmetric(self) -> bool {
+        matches!(self, SigningAlg::HS256)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde::Deserialize;
 use serde_json::Value;
 use url::{Host, Url};
@@ -12,6 +12,7 @@ use crate::{
     guard::{Guard, GuardCore},
     header_policy::HeaderPolicy,
     jwks::{fetch_json_bytes, KeyStore, KeyStoreConfig},
+    metadata::ResourceMetadata,
     scope::ScopeClaims,
     sources::TokenSources,
 };
@@ -69,7 +70,16 @@ pub enum ConfigError {
     /// The discovery document names a different issuer (RFC 8414 §3.3).
     #[error("the discovery document's issuer does not match the configured issuer")]
     DiscoveryIssuerMismatch,
+    /// The HS256 secret is shorter than the hash (RFC 7518 §3.2: at least 256 bits).
+    #[error("the HS256 secret must be at least {MIN_HMAC_SECRET_BYTES} bytes")]
+    WeakHmacSecret,
+    /// The RFC 9728 resource or its metadata URL is not usable.
+    #[error("the protected-resource metadata is not valid: {0}")]
+    InvalidResourceMetadata(String),
 }
+
+/// The shortest HS256 secret accepted, in bytes (RFC 7518 §3.2).
+pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 
 // Defined here rather than in `guard` so that `guard` does not depend on the builder.
 impl Guard {
@@ -104,6 +114,8 @@ pub struct GuardBuilder {
     realm: String,
     error_body: Option<Arc<ErrorBodyFn>>,
     http_client: Option<reqwest::Client>,
+    hs256_secret: Option<Vec<u8>>,
+    resource_metadata: Option<ResourceMetadata>,
 }
 
 impl GuardBuilder {
@@ -130,6 +142,8 @@ impl GuardBuilder {
             realm: "api".to_owned(),
             error_body: None,
             http_client: None,
+            hs256_secret: None,
+            resource_metadata: None,
         }
     }
 
@@ -140,10 +154,27 @@ impl GuardBuilder {
         self
     }
 
-    /// Replaces the allowed signing algorithms (default: RS256 only). HMAC algorithms are
-    /// refused by `build()`; `none` cannot be expressed at all.
+    /// Replaces the allowed signing algorithms (default: RS256 only; add `PS256` and `ES256`
+    /// for APIs signing with those). HMAC algorithms are refused by `build()`: HS256 is
+    /// enabled only by [`hs256_secret`](Self::hs256_secret); `none` cannot be expressed at all.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Also accepts HS256 tokens, verified with this secret (an HS256 API's signing secret,
+    /// at least 32 bytes) and nothing else: HMAC keys are never taken from the JWKS, and an
+    /// RSA or EC key can never stand in for this secret.
+    pub fn hs256_secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.hs256_secret = Some(secret.into());
+        self
+    }
+
+    /// Publishes RFC 9728 metadata for this API (mount
+    /// [`Guard::resource_metadata_router`]) and names it in every challenge
+    /// (`resource_metadata="..."`).
+    pub fn resource_metadata(mut self, metadata: ResourceMetadata) -> Self {
+        self.resource_metadata = Some(metadata);
         self
     }
 
@@ -363,6 +394,25 @@ impl GuardBuilder {
                 self.issuer.trim_end_matches('/')
             ))?,
         };
+        let hmac_key = match &self.hs256_secret {
+            Some(secret) if secret.len() < MIN_HMAC_SECRET_BYTES => {
+                return Err(ConfigError::WeakHmacSecret)
+            }
+            Some(secret) => Some(DecodingKey::from_secret(secret)),
+            None => None,
+        };
+        let metadata = self
+            .resource_metadata
+            .as_ref()
+            .map(|metadata| metadata.build(&self.issuer, self.token_query_parameter.is_some()))
+            .transpose()
+            .map_err(ConfigError::InvalidResourceMetadata)?;
+        // The header policy and the claim checks know HS256 when a secret was given; the key
+        // store never does.
+        let mut header_algorithms = self.algorithms.clone();
+        if hmac_key.is_some() {
+            header_algorithms.push(Algorithm::HS256);
+        }
         let client = self.client()?;
         let keys = KeyStore::new(
             KeyStoreConfig {
@@ -382,7 +432,7 @@ impl GuardBuilder {
             &self.audiences,
             HeaderPolicy {
                 max_token_bytes: self.max_token_bytes,
-                allowed_algorithms: self.algorithms,
+                allowed_algorithms: header_algorithms,
             },
             self.clock_tolerance.as_secs(),
             keys,
@@ -392,12 +442,15 @@ impl GuardBuilder {
                 query_parameter: self.token_query_parameter,
             },
             self.scope_claims,
+            hmac_key,
+            metadata.clone(),
         );
         Ok(Guard::from_parts(
             core,
             ResponseStyle {
                 realm: self.realm,
                 body: self.error_body,
+                resource_metadata: metadata.map(|metadata| metadata.url),
             },
         ))
     }

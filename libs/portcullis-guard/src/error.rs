@@ -7,6 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use jsonwebtoken::errors::ErrorKind;
 use serde_json::{json, Value};
 
 use crate::scope::ScopePolicy;
@@ -137,6 +138,8 @@ pub type ErrorBodyFn = dyn Fn(&AuthError) -> Value + Send + Sync;
 pub(crate) struct ResponseStyle {
     pub(crate) realm: String,
     pub(crate) body: Option<Arc<ErrorBodyFn>>,
+    /// The RFC 9728 metadata URL every challenge names, when configured.
+    pub(crate) resource_metadata: Option<String>,
 }
 
 impl fmt::Debug for ResponseStyle {
@@ -192,6 +195,10 @@ impl GuardRejection {
         if let Some(scope) = self.error.required_scope() {
             challenge.push_str(&format!(", scope={}", quoted(&scope)));
         }
+        // RFC 9728 §5.1: where a client learns which authorization server to ask.
+        if let Some(url) = &self.style.resource_metadata {
+            challenge.push_str(&format!(", resource_metadata={}", quoted(url)));
+        }
         challenge
     }
 }
@@ -214,6 +221,29 @@ impl IntoResponse for GuardRejection {
             }
         }
         response
+    }
+}
+
+/// The [`TokenError`] of a jsonwebtoken failure.
+pub(crate) fn token_error(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::InvalidSignature,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+        ErrorKind::InvalidClaimFormat(_) | ErrorKind::InvalidSubject => TokenError::MalformedClaims,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::MissingAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::UnsupportedAlgorithm => TokenError::DisallowedAlgorithm,
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => TokenError::Malformed,
+        // Key-format and provider errors: this key cannot have produced this signature.
+        _ => TokenError::InvalidSignature,
     }
 }
 

@@ -9,18 +9,19 @@ use std::{
 };
 
 use axum::http::{Extensions, HeaderMap, Uri};
-use jsonwebtoken::{errors::ErrorKind, Algorithm, Validation};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use serde_json::Value;
 use url::Url;
 
 use crate::{
     claims::VerifiedToken,
-    error::{AuthError, GuardRejection, ResponseStyle, TokenError},
+    error::{token_error, AuthError, GuardRejection, ResponseStyle, TokenError},
     header_policy::HeaderPolicy,
     jwks::{KeySetError, KeyStore, LookupError},
     scope::{ScopeClaims, ScopeSet},
     sources::TokenSources,
     token_cache::{token_digest, VerifiedTokenCache},
+    verify::ClaimRules,
 };
 
 /// Protects an API: finds the bearer token in a request, verifies it against the issuer's
@@ -47,6 +48,22 @@ pub(crate) struct GuardCore {
     verified: VerifiedTokenCache,
     sources: TokenSources,
     scope_claims: ScopeClaims,
+    /// The application's HS256 secret, when it gave one: the only key HS256 tokens are ever
+    /// verified with (never one from the JWKS).
+    hmac_key: Option<DecodingKey>,
+    /// The RFC 9728 metadata, when configured.
+    metadata: Option<ServedMetadata>,
+    /// The registered-claim checks of tokens verified with JWKS keys.
+    rules: ClaimRules,
+}
+
+/// The RFC 9728 document as served: its path, its absolute URL (named by challenges) and its
+/// content, rendered once.
+#[derive(Debug, Clone)]
+pub(crate) struct ServedMetadata {
+    pub(crate) path: String,
+    pub(crate) url: String,
+    pub(crate) document: Arc<Value>,
 }
 
 impl std::fmt::Debug for GuardCore {
@@ -69,8 +86,11 @@ impl GuardCore {
         verified_token_cache: usize,
         sources: TokenSources,
         scope_claims: ScopeClaims,
+        hmac_key: Option<DecodingKey>,
+        metadata: Option<ServedMetadata>,
     ) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let issuer_for_rules = issuer.clone();
         let validations = header_policy
             .allowed_algorithms
             .iter()
@@ -98,6 +118,13 @@ impl GuardCore {
             verified: VerifiedTokenCache::new(verified_token_cache),
             sources,
             scope_claims,
+            hmac_key,
+            metadata,
+            rules: ClaimRules {
+                issuer: issuer_for_rules,
+                audiences: audiences.to_vec(),
+                leeway: clock_tolerance_secs,
+            },
         }
     }
 }
@@ -115,6 +142,11 @@ impl Guard {
     /// The issuer tokens must carry.
     pub fn issuer(&self) -> &str {
         &self.core.issuer
+    }
+
+    /// The RFC 9728 metadata this guard serves and names in its challenges, if configured.
+    pub(crate) fn metadata(&self) -> Option<&ServedMetadata> {
+        self.core.metadata.as_ref()
     }
 
     /// Where keys are fetched from.
@@ -141,8 +173,8 @@ impl Guard {
         Self {
             core: self.core.clone(),
             style: Arc::new(ResponseStyle {
-                realm: self.style.realm.clone(),
                 body: Some(Arc::new(body)),
+                ..(*self.style).clone()
             }),
         }
     }
@@ -200,25 +232,35 @@ impl Guard {
         }
 
         let header = core.header_policy.check(token)?;
-        let key = core
-            .keys
-            .key_for(header.kid.as_deref())
-            .await
-            .map_err(|error| match error {
-                LookupError::UnknownKey => AuthError::from(TokenError::UnknownKey),
-                LookupError::Unavailable => AuthError::KeysUnavailable,
-            })?;
-        if !key.accepts(header.alg) {
-            return Err(TokenError::UnknownKey.into());
-        }
         let validation = core
             .validations
             .iter()
             .find_map(|(alg, validation)| (*alg == header.alg).then_some(validation))
             .ok_or(TokenError::DisallowedAlgorithm)?;
-        let claims = jsonwebtoken::decode::<Value>(token, key.decoding_key(), validation)
-            .map_err(|error| token_error(error.kind()))?
-            .claims;
+        let claims = if header.alg.family() == AlgorithmFamily::Hmac {
+            // HS256 is in the allow-list only with the application's own secret, and that
+            // secret is the only key an HMAC token is checked with.
+            let key = core
+                .hmac_key
+                .as_ref()
+                .ok_or(TokenError::DisallowedAlgorithm)?;
+            jsonwebtoken::decode::<Value>(token, key, validation)
+                .map_err(|error| token_error(error.kind()))?
+                .claims
+        } else {
+            let key =
+                core.keys
+                    .key_for(header.kid.as_deref())
+                    .await
+                    .map_err(|error| match error {
+                        LookupError::UnknownKey => AuthError::from(TokenError::UnknownKey),
+                        LookupError::Unavailable => AuthError::KeysUnavailable,
+                    })?;
+            if !key.accepts(header.alg) {
+                return Err(TokenError::UnknownKey.into());
+            }
+            key.verify(token, header.alg, &core.rules, now)?
+        };
 
         if !claims.is_object() {
             return Err(TokenError::MalformedClaims.into());
@@ -273,28 +315,6 @@ fn granted_scopes(claims: &Value, source: ScopeClaims) -> ScopeSet {
         }
     }
     scopes
-}
-
-fn token_error(kind: &ErrorKind) -> TokenError {
-    match kind {
-        ErrorKind::InvalidSignature => TokenError::InvalidSignature,
-        ErrorKind::ExpiredSignature => TokenError::Expired,
-        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-        ErrorKind::InvalidAudience => TokenError::WrongAudience,
-        ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
-        ErrorKind::InvalidClaimFormat(_) | ErrorKind::InvalidSubject => TokenError::MalformedClaims,
-        ErrorKind::InvalidAlgorithm
-        | ErrorKind::MissingAlgorithm
-        | ErrorKind::InvalidAlgorithmName
-        | ErrorKind::UnsupportedAlgorithm => TokenError::DisallowedAlgorithm,
-        ErrorKind::InvalidToken
-        | ErrorKind::Base64(_)
-        | ErrorKind::Json(_)
-        | ErrorKind::Utf8(_) => TokenError::Malformed,
-        // Key-format and provider errors: this key cannot have produced this signature.
-        _ => TokenError::InvalidSignature,
-    }
 }
 
 fn unix_now() -> u64 {

@@ -21,10 +21,15 @@ use std::{
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
+
+use crate::{
+    error::TokenError,
+    verify::{payload, ClaimRules, ParsedKeys},
+};
 
 /// RSA keys shorter than this are ignored (NIST SP 800-131A; Auth0 uses 2048).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
@@ -59,17 +64,29 @@ pub enum KeySetError {
     RateLimited,
 }
 
-/// A key from the issuer's JWKS, ready to verify with.
+/// A key from the issuer's JWKS, ready to verify with: parsed once, for each algorithm it
+/// may verify.
 pub(crate) struct VerifyingKey {
-    decoding_key: DecodingKey,
+    parsed: ParsedKeys,
     family: AlgorithmFamily,
     /// The JWK's own `alg`, when it names one (or the curve implies one).
     pinned_alg: Option<Algorithm>,
 }
 
 impl VerifyingKey {
-    pub(crate) fn decoding_key(&self) -> &DecodingKey {
-        &self.decoding_key
+    /// Verifies `token`'s signature with this key and `alg` (which [`Self::accepts`]), then
+    /// its registered claims by `rules` at `now`; returns the claims.
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        alg: Algorithm,
+        rules: &ClaimRules,
+        now: u64,
+    ) -> Result<Value, TokenError> {
+        self.parsed.verify_signature(token, alg)?;
+        let claims = payload(token)?;
+        rules.check(&claims, now)?;
+        Ok(claims)
     }
 
     /// Whether a token signed with `alg` may be verified with this key. Keys are typed by
@@ -457,19 +474,8 @@ fn verifying_key(raw: RawJwk, allowed: &[Algorithm]) -> Option<VerifyingKey> {
         Some(name) => Some(Algorithm::from_str(name).ok()?),
         None => None,
     };
-    let (family, decoding_key) = match raw.kty.as_str() {
-        "RSA" => {
-            let modulus = decode_component(raw.n.as_deref()?)?;
-            let exponent = decode_component(raw.e.as_deref()?)?;
-            let significant = modulus.iter().skip_while(|byte| **byte == 0).count();
-            if significant < MIN_RSA_MODULUS_BYTES {
-                return None;
-            }
-            (
-                AlgorithmFamily::Rsa,
-                DecodingKey::from_rsa_raw_components(&modulus, &exponent),
-            )
-        }
+    let family = match raw.kty.as_str() {
+        "RSA" => AlgorithmFamily::Rsa,
         "EC" => {
             // The curve fixes the algorithm (RFC 7518 §3.4), whatever the JWK's `alg` says.
             let curve_alg = match raw.crv.as_deref()? {
@@ -481,21 +487,44 @@ fn verifying_key(raw: RawJwk, allowed: &[Algorithm]) -> Option<VerifyingKey> {
                 return None;
             }
             pinned_alg = Some(curve_alg);
-            let key = DecodingKey::from_ec_components(raw.x.as_deref()?, raw.y.as_deref()?).ok()?;
-            (AlgorithmFamily::Ec, key)
+            AlgorithmFamily::Ec
         }
-        "OKP" if raw.crv.as_deref() == Some("Ed25519") => {
-            let key = DecodingKey::from_ed_components(raw.x.as_deref()?).ok()?;
-            (AlgorithmFamily::Ed, key)
-        }
+        "OKP" if raw.crv.as_deref() == Some("Ed25519") => AlgorithmFamily::Ed,
         _ => return None,
     };
-    let key = VerifyingKey {
-        decoding_key,
+    let accepts =
+        |alg: &Algorithm| alg.family() == family && pinned_alg.is_none_or(|pinned| pinned == *alg);
+    let algorithms: Vec<Algorithm> = allowed.iter().copied().filter(accepts).collect();
+    if algorithms.is_empty() {
+        return None;
+    }
+    let parsed = match family {
+        AlgorithmFamily::Rsa => {
+            let modulus = decode_component(raw.n.as_deref()?)?;
+            let exponent = decode_component(raw.e.as_deref()?)?;
+            let significant = modulus.iter().skip_while(|byte| **byte == 0).count();
+            if significant < MIN_RSA_MODULUS_BYTES {
+                return None;
+            }
+            ParsedKeys::rsa(&modulus, &exponent, &algorithms)?
+        }
+        AlgorithmFamily::Ec => {
+            let x = decode_component(raw.x.as_deref()?)?;
+            let y = decode_component(raw.y.as_deref()?)?;
+            // SEC 1 uncompressed point: 0x04, then x and y.
+            let mut point = Vec::with_capacity(1 + x.len() + y.len());
+            point.push(0x04);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            ParsedKeys::raw(&point, &algorithms)?
+        }
+        _ => ParsedKeys::raw(&decode_component(raw.x.as_deref()?)?, &algorithms)?,
+    };
+    Some(VerifyingKey {
+        parsed,
         family,
         pinned_alg,
-    };
-    allowed.iter().any(|alg| key.accepts(*alg)).then_some(key)
+    })
 }
 
 /// base64url, tolerating the padding some issuers add to JWK members.

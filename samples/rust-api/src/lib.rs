@@ -7,6 +7,7 @@
 //! - `GET /api/private-scoped`: a valid token granting `read:messages`;
 //! - `GET /api/external`: a valid token; refusals carry the tutorial's `{"msg":"Invalid token"}`;
 //! - `GET /auth_config.json`: the SPA's configuration file;
+//! - `GET /.well-known/oauth-protected-resource`: RFC 9728 metadata, when `PUBLIC_URL` is set;
 //! - anything else: a file from the static folder, or `index.html`.
 
 use std::{
@@ -22,7 +23,9 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use portcullis_guard::{Algorithm, ConfigError, Guard, ScopePolicy};
+use portcullis_guard::{
+    Algorithm, ConfigError, Guard, ResourceMetadata, ScopePolicy, WELL_KNOWN_PATH,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower::ServiceBuilder;
@@ -74,15 +77,34 @@ impl AuthConfig {
             .unwrap_or_else(|| format!("{}/", self.base_url()))
     }
 
-    /// The guard the tutorial configures: RS256 only, keys from `BASE_URL/.well-known/jwks.json`,
-    /// at most 5 JWKS requests a minute.
+    /// The guard the tutorial configures: keys from `BASE_URL/.well-known/jwks.json`, at most
+    /// 5 JWKS requests a minute; RS256 as in the tutorial, and PS256 and ES256 for APIs that
+    /// sign with those (each key is used only with the algorithm its JWK names).
     pub fn guard(&self) -> Result<Guard, ConfigError> {
-        Guard::builder(self.issuer())
+        self.guard_served_at(None)
+    }
+
+    /// [`Self::guard`], publishing RFC 9728 metadata when the API's public base URL is known
+    /// (`http://localhost:3001`): the document at `PUBLIC_URL/.well-known/oauth-protected-resource`
+    /// names the audience as the resource and the issuer as its authorization server, and
+    /// every 401 points to it.
+    pub fn guard_served_at(&self, public_url: Option<&str>) -> Result<Guard, ConfigError> {
+        let mut builder = Guard::builder(self.issuer())
             .audience(self.audience.clone())
-            .algorithms([Algorithm::RS256])
+            .algorithms([Algorithm::RS256, Algorithm::PS256, Algorithm::ES256])
             .jwks_url(format!("{}/.well-known/jwks.json", self.base_url()))
-            .jwks_requests_per_minute(5)
-            .build()
+            .jwks_requests_per_minute(5);
+        if let Some(public_url) = public_url {
+            builder = builder.resource_metadata(
+                ResourceMetadata::new(self.audience.clone())
+                    .served_at(format!(
+                        "{}{WELL_KNOWN_PATH}",
+                        public_url.trim_end_matches('/')
+                    ))
+                    .scopes(["read:messages"]),
+            );
+        }
+        builder.build()
     }
 }
 
@@ -138,11 +160,14 @@ pub fn app(guard: Guard, site: &Site) -> Router {
 
     let static_files = ServeDir::new(&site.static_dir).fallback(ServeFile::new(&site.index_file));
 
-    api.fallback_service(static_files).layer(
-        ServiceBuilder::new()
-            .layer(cors(site.allowed_origins.clone()))
-            .layer(map_response(security_headers)),
-    )
+    // RFC 9728 metadata, when the guard was configured with it (nothing otherwise).
+    api.merge(guard.resource_metadata_router())
+        .fallback_service(static_files)
+        .layer(
+            ServiceBuilder::new()
+                .layer(cors(site.allowed_origins.clone()))
+                .layer(map_response(security_headers)),
+        )
 }
 
 async fn message(text: &'static str) -> Json<Value> {

@@ -10,6 +10,7 @@
 //! | `STATIC_DIR` (or `--static-dir DIR`) | `public` | static files |
 //! | `INDEX_FILE` | `index.html`, else `STATIC_DIR/index.html` | served for unknown paths |
 //! | `ALLOWED_ORIGINS` | none | comma-separated extra CORS origins (loopback is always allowed) |
+//! | `PUBLIC_URL` | none | the API's public base URL; when set, RFC 9728 metadata is served and named in every 401 |
 //! | `SAMPLE_API_WORKERS` | one per core | tokio worker threads; `1` runs a single-threaded runtime |
 //! | `RUST_LOG` | `info` | log filter |
 
@@ -21,6 +22,7 @@ use sample_api::{app, AuthConfig, Site};
 use tracing_subscriber::EnvFilter;
 
 struct Settings {
+    public_url: Option<String>,
     host: IpAddr,
     port: u16,
     workers: Option<usize>,
@@ -56,6 +58,7 @@ impl Settings {
             })
             .collect::<anyhow::Result<_>>()?;
         Ok(Self {
+            public_url: var("PUBLIC_URL"),
             host: var("HOST")
                 .unwrap_or_else(|| "127.0.0.1".into())
                 .parse()
@@ -103,7 +106,9 @@ fn main() -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let config = AuthConfig::from_file(&settings.site.auth_config_file)?;
-    let guard = config.guard().context("configuring the token guard")?;
+    let guard = config
+        .guard_served_at(settings.public_url.as_deref())
+        .context("configuring the token guard")?;
     // Fetch keys now so a wrong domain shows up at start; the API still starts without them.
     if let Err(error) = guard.refresh_keys().await {
         tracing::warn!(%error, jwks_url = %guard.jwks_url(), "signing keys not loaded yet");

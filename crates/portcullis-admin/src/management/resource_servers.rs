@@ -8,7 +8,7 @@ use axum::{
 };
 use portcullis_core::admin::apis::{self, ApiChanges, NewApi};
 use portcullis_store::{ResourceServer, ScopeDefinition};
-use portcullis_types::{SigningAlg, TokenDialect};
+use portcullis_types::{Secret, SigningAlg, TokenDialect};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -42,7 +42,7 @@ fn scope_definitions(scopes: Vec<ScopeInput>) -> Vec<ScopeDefinition> {
         .collect()
 }
 
-/// The body of `POST /resource-servers`. Auth0's `signing_secret`, `allow_online_access`,
+/// The body of `POST /resource-servers`. Auth0's `allow_online_access`,
 /// `consent_policy`, `authorization_details`, ... are accepted and ignored; `token_encryption`
 /// and `proof_of_possession` are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,9 +52,12 @@ pub struct CreateResourceServer {
     pub name: Option<String>,
     /// The audience: unique, without spaces.
     pub identifier: String,
-    /// Only `RS256`.
+    /// `RS256` (default), `PS256`, `ES256` or `HS256`.
     #[schema(value_type = Option<String>)]
     pub signing_alg: Option<SigningAlg>,
+    /// HS256: at least 32 bytes, made when not given; ignored with the other algorithms.
+    #[schema(value_type = Option<String>)]
+    pub signing_secret: Option<Secret>,
     pub scopes: Option<Vec<ScopeInput>>,
     /// Seconds, 60 to 2592000 (default 86400).
     pub token_lifetime: Option<i64>,
@@ -78,6 +81,9 @@ pub struct UpdateResourceServer {
     pub name: Option<String>,
     #[schema(value_type = Option<String>)]
     pub signing_alg: Option<SigningAlg>,
+    /// HS256 only: replaces the secret (rotation).
+    #[schema(value_type = Option<String>)]
+    pub signing_secret: Option<Secret>,
     /// Replaces every scope.
     pub scopes: Option<Vec<ScopeInput>>,
     pub token_lifetime: Option<i64>,
@@ -91,7 +97,6 @@ pub struct UpdateResourceServer {
 
 /// Settings Auth0 defines for APIs that Portcullis accepts and ignores.
 const IGNORED_API_SETTINGS: &[&str] = &[
-    "signing_secret",
     "allow_online_access",
     "allow_online_access_with_ephemeral_sessions",
     "consent_policy",
@@ -119,6 +124,7 @@ impl UpdateResourceServer {
         Ok(ApiChanges {
             name: self.name,
             signing_alg: self.signing_alg,
+            signing_secret: self.signing_secret,
             scopes: self.scopes.map(scope_definitions),
             token_lifetime: self.token_lifetime,
             token_lifetime_for_web: self.token_lifetime_for_web,
@@ -129,6 +135,11 @@ impl UpdateResourceServer {
             token_dialect: self.token_dialect,
         })
     }
+}
+
+/// The API's Auth0 shape, with its signing secret when it has one.
+fn shape(app: &AdminState, api: &ResourceServer) -> Result<ResourceServerShape, ApiError> {
+    Ok(ResourceServerShape::from(api).with_secret(apis::signing_secret(&app.cx, api)?))
 }
 
 /// Finds an API by id or, as Auth0 allows, by identifier.
@@ -173,7 +184,11 @@ pub async fn list(
                 .collect(),
         )
     };
-    let items = fields.project_all(apis.iter().map(ResourceServerShape::from));
+    let shapes = apis
+        .iter()
+        .map(|api| shape(&app, api))
+        .collect::<Result<Vec<_>, _>>()?;
+    let items = fields.project_all(shapes);
     Ok(paging.respond("resource_servers", items, total))
 }
 
@@ -195,6 +210,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<ResourceServerShape>), ApiError> {
     let extra = ApiChanges {
         signing_alg: body.signing_alg,
+        signing_secret: body.signing_secret,
         token_lifetime_for_web: body.token_lifetime_for_web,
         skip_consent_for_verifiable_first_party_clients: body
             .skip_consent_for_verifiable_first_party_clients,
@@ -210,7 +226,7 @@ pub async fn create(
         token_dialect: body.token_dialect,
     };
     let api = apis::create_with(&app.cx, &auth.caller.actor(), new, extra).await?;
-    Ok((StatusCode::CREATED, Json(ResourceServerShape::from(&api))))
+    Ok((StatusCode::CREATED, Json(shape(&app, &api)?)))
 }
 
 /// Get an API by id or identifier.
@@ -230,7 +246,7 @@ pub async fn get(
     Query(fields): Query<FieldsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let api = find(&app, &id).await?;
-    let value = fields.project_all([ResourceServerShape::from(&api)]);
+    let value = fields.project_all([shape(&app, &api)?]);
     Ok(Json(value.into_iter().next().unwrap_or(Value::Null)))
 }
 
@@ -258,7 +274,7 @@ pub async fn update(
         return Err(system_api());
     }
     let api = apis::update(&app.cx, &auth.caller.actor(), &api.id, changes).await?;
-    Ok(Json(ResourceServerShape::from(&api)))
+    Ok(Json(shape(&app, &api)?))
 }
 
 fn system_api() -> ApiError {

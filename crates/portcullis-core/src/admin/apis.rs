@@ -2,20 +2,27 @@
 //! Management API's own resource server.
 
 use portcullis_store::{ConsentFilter, Page, ResourceServer, ScopeDefinition, StoreError};
-use portcullis_types::{SigningAlg, TokenDialect};
+use portcullis_types::{Secret, SigningAlg, TokenDialect};
 use serde_json::json;
 
 use super::{
     conflict_as, missing, test_application, validate, Action, Actor, AdminError, Change, Context,
-    Kind,
+    KeyLifecycleError, Kind,
 };
-use crate::secrets::random_hex;
+use crate::{
+    keys::{self, generate_api_secret, open_api_secret, seal_api_secret, KeyCipher},
+    secrets::random_hex,
+};
 
 /// The default lifetime of access tokens, in seconds.
 const DEFAULT_TOKEN_LIFETIME: i64 = 86_400;
 
 /// Browsers (the implicit flow) get at most this lifetime unless told otherwise, in seconds.
 const DEFAULT_WEB_LIFETIME: i64 = 7_200;
+
+/// The shortest signing secret accepted, in bytes: RFC 7518 §3.2 wants an HS256 key at least
+/// as long as the hash (Auth0 accepts 16 characters; a guard would refuse such a key).
+const MIN_SIGNING_SECRET_BYTES: usize = 32;
 
 /// What it takes to create an API. Settings it does not name come from [`ApiChanges`].
 #[derive(Clone, Debug)]
@@ -34,6 +41,9 @@ pub struct NewApi {
 pub struct ApiChanges {
     pub name: Option<String>,
     pub signing_alg: Option<SigningAlg>,
+    /// HS256 only: the secret tokens are signed with (made when an API becomes HS256 without
+    /// one; giving a new one rotates it).
+    pub signing_secret: Option<Secret>,
     pub scopes: Option<Vec<ScopeDefinition>>,
     pub token_lifetime: Option<i64>,
     pub token_lifetime_for_web: Option<i64>,
@@ -88,8 +98,10 @@ pub async fn create_with(
         token_dialect: new.token_dialect.unwrap_or(TokenDialect::AccessToken),
         is_system: false,
         created_at: cx.now(),
+        signing_secret: None,
     };
-    apply(&mut api, changes)?;
+    apply(&mut api, changes, &cx.key_cipher)?;
+    ensure_keys(cx, api.signing_alg).await?;
     cx.store()
         .create_resource_server(&api)
         .await
@@ -106,8 +118,79 @@ fn described(action: Action, api: &ResourceServer) -> Change {
         .with(json!({ "name": api.name, "identifier": api.identifier }))
 }
 
+/// Makes sure the key ring can sign for `alg` before an API uses it.
+async fn ensure_keys(cx: &Context, alg: SigningAlg) -> Result<(), AdminError> {
+    keys::ensure_algorithm(cx.store(), cx.clock.as_ref(), &cx.key_cipher, alg).await?;
+    Ok(())
+}
+
+/// The signing secret of an HS256 API, opened (Auth0 shows it with the API); `None` for the
+/// other algorithms.
+pub fn signing_secret(cx: &Context, api: &ResourceServer) -> Result<Option<Secret>, AdminError> {
+    match (&api.signing_alg, &api.signing_secret) {
+        (SigningAlg::HS256, Some(sealed)) => Ok(Some(
+            open_api_secret(&cx.key_cipher, &api.id, sealed).map_err(KeyLifecycleError::from)?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Gives an HS256 API a new random signing secret; tokens signed with the old one no longer
+/// verify.
+pub async fn rotate_signing_secret(
+    cx: &Context,
+    actor: &Actor,
+    id: &str,
+) -> Result<ResourceServer, AdminError> {
+    let api = by_id(cx, id).await?;
+    if api.signing_alg != SigningAlg::HS256 {
+        return Err(AdminError::invalid(
+            "signing_secret",
+            "only an API signing with HS256 has a signing secret",
+        ));
+    }
+    let changes = ApiChanges {
+        signing_secret: Some(generate_api_secret()),
+        ..ApiChanges::default()
+    };
+    update_as(cx, actor, id, changes, Action::Update, false).await
+}
+
+/// The sealed secret `api` should hold after a change: for HS256 the given one, else the one
+/// it has, else a new one; none for the other algorithms.
+fn next_secret(
+    api: &ResourceServer,
+    given: Option<Secret>,
+    cipher: &KeyCipher,
+) -> Result<Option<Vec<u8>>, AdminError> {
+    // Auth0 accepts a secret with any algorithm; only HS256 signs with one, so for the others
+    // it is ignored (and nothing is kept).
+    if api.signing_alg != SigningAlg::HS256 {
+        return Ok(None);
+    }
+    let secret = match given {
+        Some(secret) => {
+            if secret.expose_str().len() < MIN_SIGNING_SECRET_BYTES {
+                return Err(AdminError::invalid(
+                    "signing_secret",
+                    format!("signing_secret must be at least {MIN_SIGNING_SECRET_BYTES} bytes"),
+                ));
+            }
+            secret
+        }
+        None if api.signing_secret.is_some() => return Ok(api.signing_secret.clone()),
+        None => generate_api_secret(),
+    };
+    let sealed = seal_api_secret(cipher, &api.id, &secret).map_err(KeyLifecycleError::from)?;
+    Ok(Some(sealed))
+}
+
 /// Applies `changes` to `api` after checking each of them; `api` is untouched on error.
-fn apply(api: &mut ResourceServer, changes: ApiChanges) -> Result<(), AdminError> {
+fn apply(
+    api: &mut ResourceServer,
+    changes: ApiChanges,
+    cipher: &KeyCipher,
+) -> Result<(), AdminError> {
     let mut next = api.clone();
     if let Some(name) = changes.name {
         next.name = validate::name("name", &name)?;
@@ -115,6 +198,7 @@ fn apply(api: &mut ResourceServer, changes: ApiChanges) -> Result<(), AdminError
     if let Some(alg) = changes.signing_alg {
         next.signing_alg = alg;
     }
+    next.signing_secret = next_secret(&next, changes.signing_secret, cipher)?;
     if let Some(scopes) = changes.scopes {
         validate::scope_definitions(&scopes)?;
         next.scopes = scopes;
@@ -203,7 +287,8 @@ async fn update_as(
 ) -> Result<ResourceServer, AdminError> {
     let mut api = by_id(cx, id).await?;
     refuse_system(&api, "changed")?;
-    apply(&mut api, changes)?;
+    apply(&mut api, changes, &cx.key_cipher)?;
+    ensure_keys(cx, api.signing_alg).await?;
     cx.store()
         .update_resource_server(&api)
         .await
@@ -326,6 +411,7 @@ pub async fn ensure_system_api(
         token_dialect: TokenDialect::AccessToken,
         is_system: true,
         created_at: cx.now(),
+        signing_secret: None,
     };
     match store.create_resource_server(&api).await {
         Ok(()) => Ok(api),

@@ -59,6 +59,9 @@ pub struct Context {
     /// Where the links of account emails point, and whether a sign-up asks for a
     /// verification.
     pub accounts: crate::tickets::AccountSettings,
+    /// Seals what the store keeps but must not hold in the clear: signing keys and the
+    /// signing secrets of HS256 APIs.
+    pub key_cipher: Arc<crate::keys::KeyCipher>,
 }
 
 impl Context {
@@ -74,6 +77,11 @@ impl Context {
             throttle: ThrottleLimits::default(),
             outbox: Outbox::keeping(),
             accounts: crate::tickets::AccountSettings::default(),
+            // The AES key is the 32 bytes of an HMAC-SHA-256, which AES-256 always accepts.
+            key_cipher: Arc::new(
+                crate::keys::KeyCipher::new(master_key)
+                    .expect("AES-256 accepts a 32-byte derived key"),
+            ),
         }
     }
 

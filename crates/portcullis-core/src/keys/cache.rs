@@ -1,9 +1,12 @@
 //! A replica's copy of the key ring, and the one verifier of the tokens this server issued
-//! (the Management API's callers, `/userinfo`): by kid against the ring, with one clock rule.
+//! (the Management API's callers, `/userinfo`, introspection): by kid against the ring, each
+//! key bound to its one algorithm, or with an HS256 API's secret; one clock rule.
 
 use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, Validation};
+
+use portcullis_types::{Secret, SigningAlg};
 
 use super::KeyRing;
 use crate::claims::AccessTokenClaims;
@@ -18,7 +21,8 @@ pub const LEEWAY: i64 = 30;
 /// The ring, plus decoding keys for the tokens we verify ourselves.
 pub struct LoadedKeys {
     pub ring: KeyRing,
-    decoding: Vec<(String, DecodingKey)>,
+    /// Per published kid, the one algorithm it verifies and its parsed key.
+    decoding: Vec<(String, Algorithm, DecodingKey)>,
 }
 
 /// The current [`LoadedKeys`], swapped whole when the store's keys change.
@@ -42,7 +46,7 @@ pub enum VerifyError {
     TooLarge,
     #[error("the token is not a JWS")]
     Malformed,
-    #[error("the token is not signed with RS256")]
+    #[error("the token is not signed with an algorithm its key is for")]
     Algorithm,
     #[error("the token's key is not one of ours")]
     UnknownKey,
@@ -57,13 +61,18 @@ pub enum VerifyError {
 }
 
 impl LoadedKeys {
-    fn decoding_key(&self, kid: Option<&str>) -> Result<&DecodingKey, VerifyError> {
+    /// The key named `kid`, if it verifies `alg`: a key is never used with another algorithm.
+    fn decoding_key(&self, kid: Option<&str>, alg: Algorithm) -> Result<&DecodingKey, VerifyError> {
         let kid = kid.ok_or(VerifyError::UnknownKey)?;
-        self.decoding
+        let (_, bound, key) = self
+            .decoding
             .iter()
-            .find(|(known, _)| known == kid)
-            .map(|(_, key)| key)
-            .ok_or(VerifyError::UnknownKey)
+            .find(|(known, _, _)| known == kid)
+            .ok_or(VerifyError::UnknownKey)?;
+        if *bound != alg {
+            return Err(VerifyError::Algorithm);
+        }
+        Ok(key)
     }
 }
 
@@ -79,9 +88,13 @@ impl KeyCache {
             .published()
             .iter()
             .filter_map(|jwk| {
-                DecodingKey::from_rsa_components(&jwk.n, &jwk.e)
-                    .ok()
-                    .map(|key| (jwk.kid.clone(), key))
+                let alg = jwk.alg.parse::<Algorithm>().ok()?;
+                let key = match (&jwk.n, &jwk.e, &jwk.x, &jwk.y) {
+                    (Some(n), Some(e), _, _) => DecodingKey::from_rsa_components(n, e).ok()?,
+                    (_, _, Some(x), Some(y)) => DecodingKey::from_ec_components(x, y).ok()?,
+                    _ => return None,
+                };
+                Some((jwk.kid.clone(), alg, key))
             })
             .collect();
         LoadedKeys { ring, decoding }
@@ -109,40 +122,84 @@ impl KeyCache {
         }
     }
 
-    /// Verifies an access token this server issued: RS256 by a published kid, issuer,
-    /// audience, and `exp` against `expected.now` with [`LEEWAY`].
+    /// Verifies an access token this server issued with a key of the ring (RS256, PS256 or
+    /// ES256, the key bound to the algorithm the header names): issuer, audience, and `exp`
+    /// against `expected.now` with [`LEEWAY`].
     pub fn verify_access_token(
         &self,
         token: &str,
         expected: Verification<'_>,
     ) -> Result<AccessTokenClaims, VerifyError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(VerifyError::TooLarge);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
-        if header.alg != Algorithm::RS256 {
+        let header = checked_header(token)?;
+        let keys = self.current();
+        let key = keys.decoding_key(header.kid.as_deref(), header.alg)?;
+        decode_claims(token, key, header.alg, expected)
+    }
+
+    /// Verifies an access token of an HS256 API with the API's `secret`.
+    pub fn verify_hs256_access_token(
+        &self,
+        token: &str,
+        secret: &Secret,
+        expected: Verification<'_>,
+    ) -> Result<AccessTokenClaims, VerifyError> {
+        let header = checked_header(token)?;
+        if header.alg != Algorithm::HS256 {
             return Err(VerifyError::Algorithm);
         }
-        let keys = self.current();
-        let key = keys.decoding_key(header.kid.as_deref())?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[expected.issuer]);
-        validation.set_audience(&[expected.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        let data = jsonwebtoken::decode::<AccessTokenClaims>(token, key, &validation).map_err(
-            |error| match error.kind() {
+        let key = DecodingKey::from_secret(secret.expose_str().as_bytes());
+        decode_claims(token, &key, Algorithm::HS256, expected)
+    }
+}
+
+/// The algorithm a token's header names, as ours: HS256 tokens are verified with an API's
+/// secret, the others with a key of the ring.
+pub fn token_algorithm(token: &str) -> Option<SigningAlg> {
+    let header = checked_header(token).ok()?;
+    match header.alg {
+        Algorithm::RS256 => Some(SigningAlg::RS256),
+        Algorithm::PS256 => Some(SigningAlg::PS256),
+        Algorithm::ES256 => Some(SigningAlg::ES256),
+        Algorithm::HS256 => Some(SigningAlg::HS256),
+        _ => None,
+    }
+}
+
+fn checked_header(token: &str) -> Result<jsonwebtoken::Header, VerifyError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(VerifyError::TooLarge);
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+    match header.alg {
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 | Algorithm::HS256 => Ok(header),
+        _ => Err(VerifyError::Algorithm),
+    }
+}
+
+fn decode_claims(
+    token: &str,
+    key: &DecodingKey,
+    alg: Algorithm,
+    expected: Verification<'_>,
+) -> Result<AccessTokenClaims, VerifyError> {
+    let mut validation = Validation::new(alg);
+    validation.set_issuer(&[expected.issuer]);
+    validation.set_audience(&[expected.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    let data =
+        jsonwebtoken::decode::<AccessTokenClaims>(token, key, &validation).map_err(|error| {
+            match error.kind() {
                 ErrorKind::InvalidAudience => VerifyError::Audience,
                 ErrorKind::InvalidIssuer => VerifyError::Issuer,
                 _ => VerifyError::Invalid,
-            },
-        )?;
-        if data.claims.exp + LEEWAY < expected.now {
-            return Err(VerifyError::Expired);
-        }
-        Ok(data.claims)
+            }
+        })?;
+    if data.claims.exp + LEEWAY < expected.now {
+        return Err(VerifyError::Expired);
     }
+    Ok(data.claims)
 }
 
 impl KeyCache {
@@ -161,7 +218,9 @@ impl KeyCache {
             return None;
         }
         let keys = self.current();
-        let key = keys.decoding_key(header.kid.as_deref()).ok()?;
+        let key = keys
+            .decoding_key(header.kid.as_deref(), Algorithm::RS256)
+            .ok()?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[issuer]);
         validation.validate_exp = false;

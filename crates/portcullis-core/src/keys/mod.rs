@@ -1,4 +1,10 @@
-//! RSA signing keys: generation, the JWKS, and JWT signing with a key parsed once.
+//! Signing keys: generation, the JWKS, and JWT signing with keys parsed once.
+//!
+//! Each asymmetric algorithm an API can choose (RS256, PS256, ES256) has its own keys, each
+//! with its own `current`, `next` and `previous` key and rotated the same way. RS256 keys
+//! always exist (ID tokens are RS256); the keys of PS256 and ES256 are made when an API first
+//! uses the algorithm. HS256 tokens are signed with the API's own secret (`api_secret`), never
+//! with a key of the ring, and nothing about them is published.
 //!
 //! The compact JWS is assembled here from the field's primitives (serde_json, base64,
 //! aws-lc-rs): `jsonwebtoken::encode` re-parses the PKCS#8 key on every call, which costs more
@@ -9,32 +15,33 @@
 //! seal, the key id as associated data), so a store — SQLite file, PostgreSQL database,
 //! backup or `portcullis export` document — never holds a private key in the clear.
 
+mod api_secret;
 mod cache;
 mod cipher;
+mod material;
 mod ring;
 
-use aws_lc_rs::{
-    digest,
-    encoding::AsDer,
-    rsa::{KeyPair, KeySize, PublicKeyComponents},
-    signature::KeyPair as _,
-};
 use portcullis_store::{KeyState, SigningKey};
+use portcullis_types::SigningAlg;
 use serde::Serialize;
 
+use self::material::KeyPair;
 pub use self::{
-    cache::{KeyCache, LoadedKeys, Verification, VerifyError, LEEWAY, MAX_TOKEN_BYTES},
+    api_secret::{generate_api_secret, open_api_secret, seal_api_secret},
+    cache::{
+        token_algorithm, KeyCache, LoadedKeys, Verification, VerifyError, LEEWAY, MAX_TOKEN_BYTES,
+    },
     cipher::KeyCipher,
+    material::Jwk,
     ring::{KeyRing, TokenType},
 };
-use crate::secrets::b64url;
 
 /// What can go wrong with keys.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("RSA key generation failed")]
+    #[error("key generation failed")]
     Generate,
-    #[error("stored key {0} is not a valid RSA PKCS#8 key")]
+    #[error("stored key {0} is not a valid PKCS#8 key of its algorithm")]
     Parse(String),
     #[error(
         "stored key {0} could not be decrypted: the master key (PORTCULLIS_MASTER_KEY) is not \
@@ -50,22 +57,14 @@ pub enum KeyError {
     Seal,
     #[error("no current signing key")]
     NoCurrentKey,
+    #[error("no current signing key for {0}")]
+    NoKeyFor(SigningAlg),
+    #[error("the API's signing secret is missing or does not open")]
+    ApiSecret,
     #[error("signing failed")]
     Sign,
     #[error("claims could not be serialised: {0}")]
     Serialize(#[from] serde_json::Error),
-}
-
-/// A public key as published in the JWKS.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Jwk {
-    pub kty: &'static str,
-    #[serde(rename = "use")]
-    pub use_: &'static str,
-    pub alg: &'static str,
-    pub kid: String,
-    pub n: String,
-    pub e: String,
 }
 
 #[derive(Serialize)]
@@ -73,54 +72,31 @@ pub(crate) struct JwkSet<'a> {
     pub(crate) keys: &'a [Jwk],
 }
 
-/// RFC 7638 thumbprint input: the required members in lexicographic order.
-#[derive(Serialize)]
-struct ThumbprintInput<'a> {
-    e: &'a str,
-    kty: &'a str,
-    n: &'a str,
-}
-
-pub(crate) fn public_jwk(pair: &KeyPair, kid: Option<&str>) -> Result<Jwk, KeyError> {
-    let components: PublicKeyComponents<Vec<u8>> = pair.public_key().into();
-    let n = b64url(&components.n);
-    let e = b64url(&components.e);
-    let kid = match kid {
-        Some(kid) => kid.to_owned(),
-        None => {
-            let input = serde_json::to_vec(&ThumbprintInput {
-                e: &e,
-                kty: "RSA",
-                n: &n,
-            })?;
-            b64url(digest::digest(&digest::SHA256, &input).as_ref())
-        }
-    };
-    Ok(Jwk {
-        kty: "RSA",
-        use_: "sig",
-        alg: "RS256",
-        kid,
-        n,
-        e,
-    })
-}
-
-/// Generates a new RSA-2048 key; its `kid` is its RFC 7638 thumbprint. The private half comes
+/// Generates a new RS256 key; its `kid` is its RFC 7638 thumbprint. The private half comes
 /// back sealed by `cipher`, ready for the store.
 pub fn generate_key(state: KeyState, now: i64, cipher: &KeyCipher) -> Result<SigningKey, KeyError> {
-    seal_key(generate_plain(state, now)?, cipher)
+    generate_key_for(SigningAlg::RS256, state, now, cipher)
+}
+
+/// Generates a new key for `alg` (RS256, PS256 or ES256), sealed by `cipher`.
+pub fn generate_key_for(
+    alg: SigningAlg,
+    state: KeyState,
+    now: i64,
+    cipher: &KeyCipher,
+) -> Result<SigningKey, KeyError> {
+    seal_key(generate_plain(alg, state, now)?, cipher)
 }
 
 /// A new key with its private half in the clear: never stored as it is.
-fn generate_plain(state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
-    let der = pair.as_der().map_err(|_| KeyError::Generate)?;
-    let jwk = public_jwk(&pair, None)?;
+fn generate_plain(alg: SigningAlg, state: KeyState, now: i64) -> Result<SigningKey, KeyError> {
+    let pair = KeyPair::generate(alg)?;
+    let jwk = pair.public_jwk(None)?;
     Ok(SigningKey {
         kid: jwk.kid,
+        alg,
         state,
-        private_pkcs8: der.as_ref().to_vec(),
+        private_pkcs8: pair.to_pkcs8()?,
         created_at: now,
         retire_after: None,
     })
@@ -133,8 +109,9 @@ fn seal_key(key: SigningKey, cipher: &KeyCipher) -> Result<SigningKey, KeyError>
     })
 }
 
-/// Generates RSA keys off the async threads (it takes a while), then seals them.
+/// Generates keys off the async threads (RSA takes a while), then seals them.
 async fn generate_sealed(
+    alg: SigningAlg,
     states: &[KeyState],
     now: i64,
     cipher: &KeyCipher,
@@ -143,7 +120,7 @@ async fn generate_sealed(
     let plain = tokio::task::spawn_blocking(move || {
         states
             .into_iter()
-            .map(|state| generate_plain(state, now))
+            .map(|state| generate_plain(alg, state, now))
             .collect::<Result<Vec<_>, _>>()
     })
     .await
@@ -182,11 +159,11 @@ mod tests {
         let key = generate_key(KeyState::Current, 0, &cipher).expect("key");
         assert!(key.private_pkcs8.starts_with(SEALED_PREFIX));
         assert!(
-            KeyPair::from_pkcs8(&key.private_pkcs8).is_err(),
+            aws_lc_rs::rsa::KeyPair::from_pkcs8(&key.private_pkcs8).is_err(),
             "not a key in the clear"
         );
         let pkcs8 = cipher.open(&key.kid, &key.private_pkcs8).expect("open");
-        assert!(KeyPair::from_pkcs8(&pkcs8).is_ok());
+        assert!(aws_lc_rs::rsa::KeyPair::from_pkcs8(&pkcs8).is_ok());
         // Random nonces: sealing twice gives different bytes that both open.
         let again = cipher.seal(&key.kid, &pkcs8).expect("seal");
         assert_ne!(again, key.private_pkcs8);
@@ -218,25 +195,61 @@ mod tests {
     }
 }
 
-/// Makes sure the store has signing keys: on an empty store, generates the first `current`
-/// and `next` keys. Of several processes starting at once, one set wins and the others keep it.
+/// Makes sure the store has signing keys: RS256 keys always (ID tokens), and the keys of every
+/// algorithm an API uses. Generates the first `current` and `next` keys of each algorithm that
+/// has none; of several processes starting at once, one set wins and the others keep it.
 pub async fn ensure_initialized(
     store: &dyn portcullis_store::Store,
     clock: &dyn crate::Clock,
     cipher: &KeyCipher,
 ) -> Result<(), KeyLifecycleError> {
-    if !store.live_keys().await?.is_empty() {
-        return Ok(());
+    let live = store.live_keys().await?;
+    let (apis, _) = store
+        .list_resource_servers(portcullis_store::Page::ALL)
+        .await?;
+    let mut needed = vec![SigningAlg::RS256];
+    needed.extend(apis.iter().map(|api| api.signing_alg));
+    for alg in SigningAlg::ASYMMETRIC {
+        if needed.contains(alg) && !live.iter().any(|key| key.alg == *alg) {
+            initialize_algorithm(store, clock, cipher, *alg).await?;
+        }
     }
-    let keys = generate_sealed(&[KeyState::Current, KeyState::Next], clock.now(), cipher).await?;
-    let (current, next) = (&keys[0], &keys[1]);
-    store.initialize_keys(current, next).await?;
     Ok(())
 }
 
-/// Rotates: the waiting `next` key starts signing, the current one stays published until
-/// `keep_previous_for` seconds from now (the longest lifetime of a token it signed), and a new
-/// `next` key is published. Returns the kid that now signs.
+/// Makes sure `alg` has keys (an API is about to use it); HS256 needs none.
+pub async fn ensure_algorithm(
+    store: &dyn portcullis_store::Store,
+    clock: &dyn crate::Clock,
+    cipher: &KeyCipher,
+    alg: SigningAlg,
+) -> Result<(), KeyLifecycleError> {
+    if alg.is_symmetric() || store.live_keys().await?.iter().any(|key| key.alg == alg) {
+        return Ok(());
+    }
+    initialize_algorithm(store, clock, cipher, alg).await
+}
+
+async fn initialize_algorithm(
+    store: &dyn portcullis_store::Store,
+    clock: &dyn crate::Clock,
+    cipher: &KeyCipher,
+    alg: SigningAlg,
+) -> Result<(), KeyLifecycleError> {
+    let keys = generate_sealed(
+        alg,
+        &[KeyState::Current, KeyState::Next],
+        clock.now(),
+        cipher,
+    )
+    .await?;
+    store.initialize_keys(&keys[0], &keys[1]).await?;
+    Ok(())
+}
+
+/// Rotates every algorithm that has keys: its waiting `next` key starts signing, its current
+/// one stays published until `keep_previous_for` seconds from now (the longest lifetime of a
+/// token it signed), and a new `next` key is published. Returns the RS256 kid that now signs.
 pub async fn rotate(
     store: &dyn portcullis_store::Store,
     clock: &dyn crate::Clock,
@@ -245,13 +258,19 @@ pub async fn rotate(
 ) -> Result<String, KeyLifecycleError> {
     ensure_initialized(store, clock, cipher).await?;
     let now = clock.now();
-    let new_next = generate_sealed(&[KeyState::Next], now, cipher).await?;
-    store
-        .rotate_keys(&new_next[0], now + keep_previous_for, now)
-        .await?;
+    let live = store.live_keys().await?;
+    for alg in SigningAlg::ASYMMETRIC {
+        if !live.iter().any(|key| key.alg == *alg) {
+            continue;
+        }
+        let new_next = generate_sealed(*alg, &[KeyState::Next], now, cipher).await?;
+        store
+            .rotate_keys(&new_next[0], now + keep_previous_for, now)
+            .await?;
+    }
     let keys = store.live_keys().await?;
     keys.iter()
-        .find(|k| k.state == KeyState::Current)
+        .find(|k| k.state == KeyState::Current && k.alg == SigningAlg::RS256)
         .map(|k| k.kid.clone())
         .ok_or(KeyLifecycleError::Key(KeyError::NoCurrentKey))
 }

@@ -1,4 +1,5 @@
-//! `/.well-known/openid-configuration` (OIDC Discovery, RFC 8414) and `/.well-known/jwks.json`.
+//! `/.well-known/openid-configuration` (OIDC Discovery), `/.well-known/oauth-authorization-server`
+//! (RFC 8414: the same document, which MCP clients read) and `/.well-known/jwks.json`.
 
 use axum::{
     extract::State,
@@ -6,19 +7,27 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use portcullis_types::SigningAlg;
 use serde_json::json;
 
 use crate::state::AppState;
 
-pub async fn openid_configuration(State(app): State<AppState>) -> Response {
+/// The server's metadata: one document for OpenID Connect Discovery and RFC 8414, so the two
+/// can never disagree.
+fn metadata(app: &AppState) -> serde_json::Value {
     let s = &app.settings;
-    let document = json!({
+    // Access tokens follow their API's algorithm; ID tokens are always RS256.
+    let access_token_algs: Vec<&str> = SigningAlg::ALL.iter().map(|alg| alg.as_str()).collect();
+    json!({
         "issuer": s.issuer,
         "authorization_endpoint": s.endpoint("authorize"),
         "token_endpoint": s.endpoint("oauth/token"),
         "userinfo_endpoint": s.endpoint("userinfo"),
         "jwks_uri": s.endpoint(".well-known/jwks.json"),
         "revocation_endpoint": s.endpoint("oauth/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": s.endpoint("oauth/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "end_session_endpoint": s.endpoint("oidc/logout"),
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "response_types_supported": ["code", "token", "id_token", "token id_token"],
@@ -27,17 +36,29 @@ pub async fn openid_configuration(State(app): State<AppState>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
+        "access_token_signing_alg_values_supported": access_token_algs,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "claims_supported": ["aud", "auth_time", "email", "email_verified", "exp", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at", "nonce", "at_hash", "sid"],
         "authorization_response_iss_parameter_supported": true,
         "request_uri_parameter_supported": false,
         "resource_parameter_supported": true,
-    });
+    })
+}
+
+fn cached(document: serde_json::Value) -> Response {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],
         Json(document),
     )
         .into_response()
+}
+
+pub async fn openid_configuration(State(app): State<AppState>) -> Response {
+    cached(metadata(&app))
+}
+
+pub async fn authorization_server(State(app): State<AppState>) -> Response {
+    cached(metadata(&app))
 }
 
 pub async fn jwks(State(app): State<AppState>) -> Response {

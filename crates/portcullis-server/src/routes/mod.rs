@@ -7,6 +7,7 @@ pub mod consent;
 pub mod consent_gate;
 pub mod dbconnections;
 pub mod discovery;
+pub mod introspect;
 pub mod limits;
 pub mod login;
 pub mod logout;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     let spa_endpoints = Router::new()
         .route("/oauth/token", post(token::post))
         .route("/oauth/revoke", post(token::revoke))
+        .route("/oauth/introspect", post(introspect::post))
         .route_layer(limit(RateGroup::Token))
         // auth0.js's signup and changePassword, counted with the hosted forms they stand for.
         .merge(
@@ -97,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::authorization_server),
         )
         .route("/.well-known/jwks.json", get(discovery::jwks))
         .layer(public_cors);

@@ -48,6 +48,7 @@ fn api(n: u32) -> ResourceServer {
         token_dialect: TokenDialect::AccessToken,
         is_system: false,
         created_at: NOW + i64::from(n),
+        signing_secret: None,
     }
 }
 
@@ -129,6 +130,7 @@ fn refresh(hash: u8, family: &str) -> RefreshToken {
 fn key(kid: &str, state: KeyState) -> SigningKey {
     SigningKey {
         kid: kid.into(),
+        alg: SigningAlg::RS256,
         state,
         private_pkcs8: kid.as_bytes().repeat(8),
         created_at: NOW,

@@ -39,6 +39,16 @@ enum ApisAction {
         /// Allow refresh tokens (offline_access) for this API.
         #[arg(long)]
         allow_offline_access: bool,
+        /// How its access tokens are signed: RS256 (default), PS256, ES256, or HS256 with a
+        /// secret of the API (printed once created).
+        #[arg(long, default_value = "RS256")]
+        signing_alg: String,
+    },
+    /// Give an HS256 API a new signing secret (printed); tokens signed with the old one no
+    /// longer verify.
+    RotateSecret {
+        /// The API's id or identifier.
+        api: String,
     },
     /// List APIs.
     List,
@@ -103,7 +113,12 @@ pub async fn run(command: ApisCommand) -> anyhow::Result<()> {
             identifier,
             scopes,
             allow_offline_access,
+            signing_alg,
         } => {
+            let changes = ApiChanges {
+                signing_alg: Some(parse_value(&signing_alg)?),
+                ..ApiChanges::default()
+            };
             let scopes = non_empty(scopes)
                 .into_iter()
                 .map(|value| ScopeDefinition {
@@ -120,12 +135,13 @@ pub async fn run(command: ApisCommand) -> anyhow::Result<()> {
                 enforce_policies: false,
                 token_dialect: None,
             };
-            let api = apis::create(&cx.cx, &Actor::Cli, new).await?;
-            if cx.json {
-                print_json(&shapes::resource_server(&api));
-            } else {
-                println!("created API {} ({})", api.name, api.identifier);
-            }
+            let api = apis::create_with(&cx.cx, &Actor::Cli, new, changes).await?;
+            print_created(&cx, &api, "created")?;
+        }
+        ApisAction::RotateSecret { api } => {
+            let api = find_api(&cx, &api).await?;
+            let api = apis::rotate_signing_secret(&cx.cx, &Actor::Cli, &api.id).await?;
+            print_created(&cx, &api, "rotated the signing secret of")?;
         }
         ApisAction::List => list(&cx).await?,
         ApisAction::Update {
@@ -232,6 +248,25 @@ fn scope_list(api: &ResourceServer) -> String {
         .map(|s| s.value.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Prints a new API, or one with a new secret, with its signing secret when it has one: the
+/// API needs it to verify its tokens.
+fn print_created(cx: &Tenant, api: &ResourceServer, done: &str) -> anyhow::Result<()> {
+    let secret = apis::signing_secret(&cx.cx, api)?;
+    if cx.json {
+        let shape = shapes::ResourceServerShape::from(api).with_secret(secret);
+        print_json(&serde_json::to_value(shape)?);
+    } else {
+        println!(
+            "{done} API {} ({}), signed with {}",
+            api.name, api.identifier, api.signing_alg
+        );
+        if let Some(secret) = secret {
+            println!("signing secret: {}", secret.expose_str());
+        }
+    }
+    Ok(())
 }
 
 fn print_api(cx: &Tenant, api: &ResourceServer, done: &str) {

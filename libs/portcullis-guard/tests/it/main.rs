@@ -2,7 +2,9 @@
 //! served by a loopback JWKS server that counts its fetches.
 
 mod access;
+mod algorithms;
 mod jwks_cache;
 mod jwks_faults;
 mod rejections;
+mod resource_metadata;
 mod support;

@@ -217,3 +217,60 @@ fn challenge(response: &reqwest::Response) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+#[tokio::test]
+async fn ps256_and_es256_tokens_are_accepted_each_with_its_own_key() {
+    let env = TestEnv::start().await;
+    for alg in [
+        jsonwebtoken::Algorithm::PS256,
+        jsonwebtoken::Algorithm::ES256,
+    ] {
+        let token = env.sign_as(alg, &env.claims("read:messages"));
+        let response = env.get("/api/private-scoped", Some(&token)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{alg:?}");
+    }
+    // A PS256 header on a token signed by the RS256 key: the key is for RS256 only.
+    let claims = env.claims("openid");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+    header.kid = jsonwebtoken::decode_header(env.token("openid"))
+        .expect("header")
+        .kid;
+    let forged = env.sign_as(jsonwebtoken::Algorithm::PS256, &claims);
+    let parts: Vec<&str> = forged.split('.').collect();
+    let relabelled = format!(
+        "{}.{}.{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            serde_json::to_vec(&header).expect("header JSON")
+        ),
+        parts[1],
+        parts[2]
+    );
+    let response = env.get("/api/private", Some(&relabelled)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn with_a_public_url_the_api_serves_rfc_9728_metadata_and_names_it_in_401s() {
+    let env = TestEnv::start_with(true).await;
+    let response = env.get("/.well-known/oauth-protected-resource", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let metadata: Value = response.json().await.expect("JSON");
+    assert_eq!(metadata["resource"], AUDIENCE);
+    assert_eq!(
+        metadata["authorization_servers"],
+        json!([format!("{}/", env.issuer_base)])
+    );
+    assert_eq!(metadata["scopes_supported"], json!(["read:messages"]));
+    assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
+
+    let response = env.get("/api/private", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        challenge(&response),
+        format!(
+            "Bearer realm=\"api\", resource_metadata=\"{}\"",
+            env.url("/.well-known/oauth-protected-resource")
+        )
+    );
+}

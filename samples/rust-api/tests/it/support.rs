@@ -9,7 +9,7 @@ use std::{
 use aws_lc_rs::{
     encoding::AsDer,
     rsa::{KeyPair, KeySize},
-    signature::KeyPair as _,
+    signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING},
 };
 use axum::{routing::get, Json, Router};
 use base64::{
@@ -46,6 +46,35 @@ static KEY: LazyLock<SigningKey> = LazyLock::new(|| {
     }
 });
 
+/// The keys of APIs signing with PS256 and ES256, published next to the RS256 key.
+static PS256_KEY: LazyLock<SigningKey> = LazyLock::new(|| {
+    let pair = KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
+    let pkcs8 = STANDARD.encode(pair.as_der().expect("PKCS#8").as_ref());
+    let pem = format!("-----BEGIN PRIVATE KEY-----\n{pkcs8}\n-----END PRIVATE KEY-----\n");
+    let public = pair.public_key();
+    SigningKey {
+        encoding: EncodingKey::from_rsa_pem(pem.as_bytes()).expect("PEM"),
+        jwk: json!({
+            "kty": "RSA", "use": "sig", "alg": "PS256", "kid": "sample-ps256",
+            "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+            "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+        }),
+    }
+});
+
+static ES256_KEY: LazyLock<SigningKey> = LazyLock::new(|| {
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("EC key");
+    let point = pair.public_key().as_ref().to_vec();
+    SigningKey {
+        encoding: EncodingKey::from_ec_der(pair.to_pkcs8v1().expect("PKCS#8").as_ref()),
+        jwk: json!({
+            "kty": "EC", "use": "sig", "alg": "ES256", "kid": "sample-es256", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..]),
+        }),
+    }
+});
+
 pub struct TestEnv {
     pub client: reqwest::Client,
     /// `http://127.0.0.1:PORT` of the stand-in issuer, used as `domain` in auth_config.json.
@@ -57,7 +86,13 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn start() -> Self {
-        let jwks = json!({ "keys": [KEY.jwk.clone()] });
+        Self::start_with(false).await
+    }
+
+    /// With `metadata`, the API publishes RFC 9728 metadata at its own base URL.
+    pub async fn start_with(metadata: bool) -> Self {
+        let jwks =
+            json!({ "keys": [KEY.jwk.clone(), PS256_KEY.jwk.clone(), ES256_KEY.jwk.clone()] });
         let issuer_router = Router::new().route(
             "/.well-known/jwks.json",
             get(move || {
@@ -77,8 +112,20 @@ impl TestEnv {
         std::fs::write(root.join("auth_config.json"), config.to_string()).expect("config");
 
         let auth_config = AuthConfig::from_file(&root.join("auth_config.json")).expect("config");
-        let guard = auth_config.guard().expect("guard");
-        let (api_base, api_task) = serve(app(guard, &site(root))).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let api_base = format!("http://{}", listener.local_addr().expect("address"));
+        let guard = if metadata {
+            auth_config.guard_served_at(Some(&api_base))
+        } else {
+            auth_config.guard()
+        }
+        .expect("guard");
+        let router = app(guard, &site(root));
+        let api_task = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("server");
+        });
         Self {
             client: reqwest::Client::new(),
             issuer_base,
@@ -125,6 +172,18 @@ impl TestEnv {
 
     pub fn token(&self, scope: &str) -> String {
         self.sign(&self.claims(scope))
+    }
+
+    /// Signs `claims` as an API signing with PS256 or ES256 would have them signed.
+    pub fn sign_as(&self, alg: Algorithm, claims: &Value) -> String {
+        let key = match alg {
+            Algorithm::PS256 => &*PS256_KEY,
+            Algorithm::ES256 => &*ES256_KEY,
+            _ => &*KEY,
+        };
+        let mut header = Header::new(alg);
+        header.kid = key.jwk["kid"].as_str().map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, &key.encoding).expect("signing")
     }
 }
 

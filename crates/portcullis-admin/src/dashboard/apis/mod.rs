@@ -43,6 +43,7 @@ pub fn routes() -> Router<AdminState> {
             get(settings::show).post(settings::save),
         )
         .route("/apis/{id}/delete", post(settings::delete))
+        .route("/apis/{id}/rotate-secret", post(settings::rotate_secret))
         .route("/apis/{id}/scopes", get(scopes::show).post(scopes::add))
         .route("/apis/{id}/scopes/remove", post(scopes::remove))
         .route("/apis/{id}/rules", get(rules::show).post(rules::add))

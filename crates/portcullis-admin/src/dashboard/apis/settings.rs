@@ -63,13 +63,38 @@ pub(super) async fn show(dash: Dash, Path(id): Path<String>) -> Response {
         Err(page) => return page,
     };
     let form = SettingsForm::of(&api);
+    let signing_secret = match apis::signing_secret(&dash.app.cx, &api) {
+        Ok(secret) => secret.map(portcullis_types::Secret::into_inner),
+        Err(error) => return dash.fail(SECTION, error),
+    };
     tab(
         &dash,
         StatusCode::OK,
         &api,
         "settings",
-        context! { form, error => None::<FormError> },
+        context! { form, error => None::<FormError>, signing_secret },
     )
+}
+
+/// Gives an HS256 API a new signing secret, shown on the settings page it goes back to.
+pub(super) async fn rotate_secret(Path(id): Path<String>, Posted { dash, .. }: Posted) -> Response {
+    let api = match load(&dash, &id).await {
+        Ok(api) => api,
+        Err(page) => return page,
+    };
+    match apis::rotate_signing_secret(&dash.app.cx, &dash.actor(), &api.id).await {
+        Ok(updated) => dash.redirect(
+            &href(&updated, "settings"),
+            "Signing secret rotated: tokens signed with the previous one no longer verify.",
+        ),
+        Err(error) => match dash.refusal(error, SECTION, &[]) {
+            Ok((status, error)) => {
+                let form = SettingsForm::of(&api);
+                tab(&dash, status, &api, "settings", context! { form, error })
+            }
+            Err(page) => page,
+        },
+    }
 }
 
 pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {

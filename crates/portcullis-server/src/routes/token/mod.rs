@@ -6,7 +6,7 @@
 //! - [`grants`]: each grant.
 
 mod grants;
-mod request;
+pub(crate) mod request;
 
 use axum::{
     extract::State,
@@ -156,6 +156,14 @@ pub async fn revoke(State(app): State<AppState>, request: ClientRequest) -> Resp
         if let Some(stored) = app.store.refresh_token_by_hash(&hash).await? {
             if stored.client_id == authenticated.client.client_id {
                 app.store.revoke_family(&stored.family_id).await?;
+            }
+        }
+        // RFC 7009 §2: an opaque access token of this client is revoked too. JWT access
+        // tokens are self-contained and live out their (short) lifetime.
+        let now = app.clock.now();
+        if let Some(opaque) = app.store.opaque_token_by_hash(&hash, now).await? {
+            if opaque.client_id == authenticated.client.client_id {
+                app.store.delete_opaque_token(&hash).await?;
             }
         }
         Ok::<_, OAuthError>(())
