@@ -405,7 +405,7 @@ async fn apis_are_created_configured_and_deleted() {
             &app,
             new,
             "/dashboard/apis",
-            &[("name", "Q"), ("identifier", API), ("signing_alg", "HS256")],
+            &[("name", "Q"), ("identifier", API), ("signing_alg", "HS512")],
             StatusCode::BAD_REQUEST,
             "signing_alg must be RS256",
         )

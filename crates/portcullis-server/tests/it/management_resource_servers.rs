@@ -99,7 +99,7 @@ async fn validation_errors_are_400_in_auth0_shape() {
         json!({"name": "no identifier"}),
         json!({"identifier": 42}),
         json!({"identifier": "has space"}),
-        json!({"identifier": "https://x", "signing_alg": "HS256"}),
+        json!({"identifier": "https://x", "signing_alg": "HS512"}),
         json!({"identifier": "https://x", "scopes": [{"value": "bad\"scope"}]}),
         json!({"identifier": "https://x", "scopes": [{"value": "a"}, {"value": "a"}]}),
         json!({"identifier": "https://x", "scopes": "read:messages"}),
