@@ -407,7 +407,7 @@ async fn apis_are_created_configured_and_deleted() {
             "/dashboard/apis",
             &[("name", "Q"), ("identifier", API), ("signing_alg", "HS512")],
             StatusCode::BAD_REQUEST,
-            "signing_alg must be RS256",
+            "signing_alg must be one of RS256, PS256, ES256, HS256",
         )
         .await;
     let settings = admin
