@@ -433,6 +433,7 @@ pub trait Store:
     + MaintenanceRepository
     + EmailRepository
     + crate::TicketRepository
+    + crate::MfaRepository
     + Send
     + Sync
 {
@@ -459,6 +460,7 @@ impl<T> Store for T where
         + MaintenanceRepository
         + EmailRepository
         + crate::TicketRepository
+        + crate::MfaRepository
         + Send
         + Sync
 {

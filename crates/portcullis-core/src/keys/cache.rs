@@ -204,6 +204,7 @@ mod tests {
             scope: None,
             gty: None,
             permissions: None,
+            amr: None,
         }
     }
 

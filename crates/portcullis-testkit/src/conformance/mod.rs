@@ -105,6 +105,8 @@ fn code(hash: u8, expires_at: i64) -> AuthorizationCode {
         sid: "sid".into(),
         auth_time: NOW,
         expires_at,
+        amr: vec![portcullis_types::AuthMethod::Pwd],
+        acr: None,
     }
 }
 
