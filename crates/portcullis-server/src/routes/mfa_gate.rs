@@ -4,14 +4,16 @@
 //! answers the client `interaction_required`. A session that has passed one is not asked
 //! again for the rest of its life.
 
-use axum::response::Response;
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
 use portcullis_core::mfa::{self, Requirement};
 use portcullis_store::{LoginSession, MfaOwner, User};
 use portcullis_types::ACR_MULTI_FACTOR;
 
 use crate::{
     error::{ErrorCode, OAuthError},
-    routes::authorize::found,
     state::AppState,
 };
 
@@ -57,7 +59,15 @@ pub async fn gate(app: &AppState, step: Step<'_>) -> Result<Option<Response>, OA
             "Multi-factor authentication required",
         )),
         Requirement::Challenge | Requirement::Enrol => {
-            Ok(Some(found(&format!("/u/mfa?{}", step.authorize_query))))
+            // The query came in the request's URI, so it is a valid header value.
+            let location = HeaderValue::from_str(&format!("/u/mfa?{}", step.authorize_query))
+                .map_err(|_| OAuthError::invalid_request("The request is not valid."))?;
+            let no_store = HeaderValue::from_static("no-store");
+            let headers = [
+                (header::LOCATION, location),
+                (header::CACHE_CONTROL, no_store),
+            ];
+            Ok(Some((StatusCode::FOUND, headers).into_response()))
         }
     }
 }
