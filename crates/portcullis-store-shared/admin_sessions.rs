@@ -18,13 +18,14 @@ use crate::backend;
 impl AdminSessionRepository for Backend {
     async fn create_admin_session(&self, session: &AdminSession) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO admin_sessions (id_hash, admin_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4)",
+            "INSERT INTO admin_sessions (id_hash, admin_id, created_at, expires_at, mfa_pending)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&session.id_hash)
         .bind(&session.admin_id)
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(session.mfa_pending)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -49,6 +50,7 @@ impl AdminSessionRepository for Backend {
                 admin_id: row.try_get("admin_id").map_err(backend)?,
                 created_at: row.try_get("created_at").map_err(backend)?,
                 expires_at: row.try_get("expires_at").map_err(backend)?,
+                mfa_pending: row.try_get("mfa_pending").map_err(backend)?,
             })
         })
         .transpose()

@@ -18,15 +18,18 @@ use portcullis_store::{
 };
 use sqlx::Row as _;
 
-use crate::{backend, lock_family, lock_user_client_families};
+use crate::{
+    backend, lock_family, lock_user_client_families,
+    mfa::{amr_from, amr_text},
+};
 
 #[async_trait]
 impl SessionRepository for Backend {
     async fn create_session(&self, session: &LoginSession) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO login_sessions (id_hash, sid, user_id, auth_time, expires_at,
-               idle_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+               idle_expires_at, amr, mfa_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&session.id_hash)
         .bind(&session.sid)
@@ -34,6 +37,8 @@ impl SessionRepository for Backend {
         .bind(session.auth_time)
         .bind(session.expires_at)
         .bind(session.idle_expires_at)
+        .bind(amr_text(&session.amr))
+        .bind(session.mfa_time)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -62,6 +67,8 @@ impl SessionRepository for Backend {
                 auth_time: row.try_get("auth_time").map_err(backend)?,
                 expires_at: row.try_get("expires_at").map_err(backend)?,
                 idle_expires_at: row.try_get("idle_expires_at").map_err(backend)?,
+                amr: amr_from(row.try_get("amr").map_err(backend)?)?,
+                mfa_time: row.try_get("mfa_time").map_err(backend)?,
             })
         })
         .transpose()
@@ -100,6 +107,8 @@ fn code_from_row(row: &Row) -> Result<AuthorizationCode, StoreError> {
         sid: row.try_get("sid").map_err(backend)?,
         auth_time: row.try_get("auth_time").map_err(backend)?,
         expires_at: row.try_get("expires_at").map_err(backend)?,
+        amr: amr_from(row.try_get("amr").map_err(backend)?)?,
+        acr: row.try_get("acr").map_err(backend)?,
     })
 }
 
@@ -108,8 +117,9 @@ impl AuthorizationCodeRepository for Backend {
     async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
-               audience, nonce, code_challenge, sid, auth_time, expires_at, consumed_at, family_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL)",
+               audience, nonce, code_challenge, sid, auth_time, expires_at, consumed_at, family_id,
+               amr, acr)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -122,6 +132,8 @@ impl AuthorizationCodeRepository for Backend {
         .bind(&code.sid)
         .bind(code.auth_time)
         .bind(code.expires_at)
+        .bind(amr_text(&code.amr))
+        .bind(&code.acr)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

@@ -56,6 +56,9 @@ pub struct AccessTokenClaims {
     /// RBAC with "add permissions in the access token".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
+    /// The login's authentication methods (RFC 8176), once it passed a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 /// An ID token (OIDC Core §2, with Auth0's profile and email claims).
@@ -74,6 +77,12 @@ pub struct IdTokenClaims {
     pub at_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The login's authentication methods (RFC 8176), once it passed a second factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// The authentication context the request asked for and the login met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     #[serde(flatten)]
     pub profile: ProfileClaims,
 }

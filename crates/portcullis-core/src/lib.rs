@@ -5,6 +5,7 @@
 //! - [`password`]: argon2id hashing off the async threads ([`password::Passwords`]);
 //!   [`password_policy`]: the database connection's rules for new passwords.
 //! - [`sign_in`]: checking an email and password under throttling (login page, dashboard).
+//! - [`mfa`]: second factors: what a login needs, enrolling TOTP, checking codes.
 //! - [`keys`]: RSA signing keys, the [`KeyRing`] that signs JWTs and publishes the JWKS, the
 //!   replica's [`keys::KeyCache`] and the one verifier of our own tokens.
 //! - [`claims`]: the access-token and ID-token claim sets; [`tokens`]: minting them.
@@ -28,6 +29,7 @@ pub mod consent;
 pub mod email;
 pub mod introspection;
 pub mod keys;
+pub mod mfa;
 pub mod password;
 pub mod password_policy;
 pub mod pkce;

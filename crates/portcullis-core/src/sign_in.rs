@@ -162,6 +162,32 @@ pub struct Attempt<'a> {
     pub now: i64,
 }
 
+/// A second-factor attempt: whose account, from where and when.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeAttempt<'a> {
+    pub realm: Realm,
+    /// The account's email, as its password's attempts count it.
+    pub identifier: &'a str,
+    pub ip: IpAddr,
+    pub now: i64,
+}
+
+/// An attempt counted against its pair and address, not yet known to be right.
+struct Counted {
+    group: String,
+    pair_key: String,
+    ip_key: String,
+    window: i64,
+}
+
+impl Counted {
+    /// Only failures count: a success clears the pair and gives the address its hit back.
+    async fn succeeded(self, store: &dyn Store) -> Result<(), StoreError> {
+        store.clear(&self.pair_key).await?;
+        store.take_back(&self.ip_key, self.window).await
+    }
+}
+
 /// Checks credentials under throttling.
 #[derive(Clone, Debug, Default)]
 pub struct SignIn {
@@ -197,10 +223,72 @@ impl SignIn {
         // A hashing slot first: under a flood the attempt is refused before it counts
         // against anyone's limits.
         let slot = self.passwords.reserve()?;
+        let counted = self.count(store, realm, email, ip, now).await?;
+        let found = lookup().await?;
+        let (account, hash) = match found {
+            Some((account, hash)) => (Some(account), Some(hash)),
+            None => (None, None),
+        };
+        let matches = slot.verify(password, hash).await?;
+        match account {
+            Some(account) if matches => {
+                counted.succeeded(store).await?;
+                Ok(account)
+            }
+            _ => {
+                tracing::info!(address = %counted.group, realm = realm.prefix(), "failed sign-in");
+                Err(SignInError::WrongCredentials)
+            }
+        }
+    }
+
+    /// Checks a second factor of the account `identifier` (its email) under the same counters
+    /// as its password: a wrong code is a failed sign-in of that account from that address,
+    /// so guessing codes is throttled exactly like guessing passwords. `verify` is called
+    /// only when the attempt is not refused; `Some` is a correct code.
+    pub async fn check_code<T, F, Fut>(
+        &self,
+        store: &dyn Store,
+        attempt: CodeAttempt<'_>,
+        verify: F,
+    ) -> Result<T, SignInError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, StoreError>>,
+    {
+        let CodeAttempt {
+            realm,
+            identifier,
+            ip,
+            now,
+        } = attempt;
+        let counted = self.count(store, realm, identifier, ip, now).await?;
+        match verify().await? {
+            Some(value) => {
+                counted.succeeded(store).await?;
+                Ok(value)
+            }
+            None => {
+                tracing::info!(address = %counted.group, realm = realm.prefix(), "failed second factor");
+                Err(SignInError::WrongCredentials)
+            }
+        }
+    }
+
+    /// Counts one attempt against the pair and the address, before it is checked; refuses it
+    /// past either limit.
+    async fn count(
+        &self,
+        store: &dyn Store,
+        realm: Realm,
+        identifier: &str,
+        ip: IpAddr,
+        now: i64,
+    ) -> Result<Counted, SignInError> {
         let limits = self.limits;
         let window = limits.window_start(now);
         let group = address_group(ip);
-        let pair_key = format!("{}{group}", pair_prefix(realm, email));
+        let pair_key = format!("{}{group}", pair_prefix(realm, identifier));
         let ip_key = ip_key(realm, &group);
         let pair_hits = store.hit(&pair_key, window).await?;
         if pair_hits > limits.per_pair {
@@ -216,24 +304,12 @@ impl SignIn {
                 first: ip_hits == limits.per_ip + 1,
             });
         }
-        let found = lookup().await?;
-        let (account, hash) = match found {
-            Some((account, hash)) => (Some(account), Some(hash)),
-            None => (None, None),
-        };
-        let matches = slot.verify(password, hash).await?;
-        match account {
-            Some(account) if matches => {
-                // Only failures count against the address.
-                store.clear(&pair_key).await?;
-                store.take_back(&ip_key, window).await?;
-                Ok(account)
-            }
-            _ => {
-                tracing::info!(address = %group, realm = realm.prefix(), "failed sign-in");
-                Err(SignInError::WrongCredentials)
-            }
-        }
+        Ok(Counted {
+            group,
+            pair_key,
+            ip_key,
+            window,
+        })
     }
 
     /// Counts a sign-up attempt for `email` from `ip`, successful or not; `Throttled` past

@@ -5,7 +5,7 @@
 use portcullis_store::{
     Client, OpaqueToken, RefreshToken, ResourceServer, Store, StoreError, User,
 };
-use portcullis_types::{Scope, Secret};
+use portcullis_types::{AuthMethod, Scope, Secret};
 
 use crate::{
     authz,
@@ -63,6 +63,9 @@ pub struct AccessRequest<'a> {
     pub for_browser: bool,
     /// A client_credentials token (`gty: client-credentials`, never `/userinfo`).
     pub client_credentials: bool,
+    /// The login's methods: the token carries them as `amr` once they include `mfa`, as
+    /// Auth0's do (empty for machine tokens and refreshes).
+    pub amr: &'a [AuthMethod],
 }
 
 /// What an ID token says about its login.
@@ -75,6 +78,10 @@ pub struct IdTokenRequest<'a> {
     pub sid: &'a str,
     /// Implicit flow with a token: `at_hash` is required (OIDC Core §3.2.2.10).
     pub access_token: Option<&'a str>,
+    /// The login's methods (see [`AccessRequest::amr`]).
+    pub amr: &'a [AuthMethod],
+    /// The `acr` the request asked for and the login met.
+    pub acr: Option<&'a str>,
 }
 
 /// A refresh token of `family_id` for the given login.
@@ -155,6 +162,7 @@ impl Minter<'_> {
             gty: (!rfc9068 && request.client_credentials)
                 .then(|| CLIENT_CREDENTIALS_GTY.to_owned()),
             permissions,
+            amr: amr_claim(request.amr),
         };
         let typ = if rfc9068 {
             TokenType::AccessTokenJwt
@@ -203,6 +211,8 @@ impl Minter<'_> {
             nonce: request.nonce.map(str::to_owned),
             at_hash: request.access_token.map(at_hash),
             sid: Some(request.sid.to_owned()),
+            amr: amr_claim(request.amr),
+            acr: request.acr.map(str::to_owned),
             profile,
         };
         Ok(self.keys.current().ring.sign(TokenType::Jwt, &claims)?)
@@ -235,4 +245,14 @@ impl Minter<'_> {
             .await?;
         Ok(Secret::new(token))
     }
+}
+
+/// The `amr` claim of a login: present once it used more than one factor (Auth0 leaves it out
+/// of a password-only login's tokens), listing `mfa` with the methods.
+fn amr_claim(amr: &[AuthMethod]) -> Option<Vec<String>> {
+    amr.contains(&AuthMethod::Mfa).then(|| {
+        amr.iter()
+            .map(|method| method.as_str().to_owned())
+            .collect()
+    })
 }

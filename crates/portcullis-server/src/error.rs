@@ -20,6 +20,7 @@ pub enum ErrorCode {
     AccessDenied,
     LoginRequired,
     ConsentRequired,
+    InteractionRequired,
     InvalidToken,
     /// A rate limit (Auth0's code; RFC 6585 §4).
     TooManyRequests,
@@ -42,6 +43,7 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",

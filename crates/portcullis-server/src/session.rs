@@ -12,7 +12,7 @@ use portcullis_core::{
     secrets::{lookup_hash, random_token},
 };
 use portcullis_store::{LoginSession, StoreError, User};
-use portcullis_types::EventType;
+use portcullis_types::{AuthMethod, EventType};
 
 use crate::state::AppState;
 
@@ -81,6 +81,8 @@ pub async fn start(
         auth_time: now,
         expires_at,
         idle_expires_at: (now + settings.session_idle_timeout).min(expires_at),
+        amr: vec![AuthMethod::Pwd],
+        mfa_time: None,
     };
     state.store.create_session(&session).await?;
     state.store.record_login(&user.user_id, now).await?;

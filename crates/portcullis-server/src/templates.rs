@@ -13,7 +13,7 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-const PAGES: [(&str, &str); 9] = [
+const PAGES: [(&str, &str); 12] = [
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
@@ -21,6 +21,15 @@ const PAGES: [(&str, &str); 9] = [
     ("forgot.html", include_str!("../templates/forgot.html")),
     ("reset.html", include_str!("../templates/reset.html")),
     ("message.html", include_str!("../templates/message.html")),
+    ("mfa.html", include_str!("../templates/mfa.html")),
+    (
+        "mfa_enrol.html",
+        include_str!("../templates/mfa_enrol.html"),
+    ),
+    (
+        "mfa_recovery.html",
+        include_str!("../templates/mfa_recovery.html"),
+    ),
     (
         "web_message.html",
         include_str!("../templates/web_message.html"),

@@ -22,6 +22,7 @@ mod consents;
 mod emails;
 mod keys;
 mod maintenance;
+mod mfa;
 mod protocol;
 mod rbac;
 mod rows;

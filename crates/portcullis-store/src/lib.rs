@@ -7,6 +7,7 @@
 
 mod email;
 mod error;
+mod mfa;
 mod model;
 pub mod outage;
 mod repos;
@@ -14,6 +15,7 @@ mod ticket;
 
 pub use email::*;
 pub use error::{StoreError, StoreResult};
+pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;
 pub use ticket::{Ticket, TicketRepository};

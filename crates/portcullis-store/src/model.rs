@@ -353,6 +353,10 @@ pub struct LoginSession {
     pub expires_at: i64,
     /// The idle end: moved forward when the session is used, never past `expires_at`.
     pub idle_expires_at: i64,
+    /// The methods its login used (`pwd`, and after a second factor `mfa` and that factor's).
+    pub amr: Vec<portcullis_types::AuthMethod>,
+    /// When it last passed a second factor, if ever.
+    pub mfa_time: Option<i64>,
 }
 
 /// What a sweep deleted, per kind.
@@ -400,6 +404,10 @@ pub struct AuthorizationCode {
     pub sid: String,
     pub auth_time: i64,
     pub expires_at: i64,
+    /// The session's methods when the code was issued: the tokens' `amr`.
+    pub amr: Vec<portcullis_types::AuthMethod>,
+    /// The `acr` the request asked for and the login met, for the ID token.
+    pub acr: Option<String>,
 }
 
 /// A refresh token. Tokens of one login form a family; rotation links each to its successor.
@@ -516,6 +524,9 @@ pub struct AdminSession {
     pub admin_id: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// The administrator has given the password but not yet the second factor: the session
+    /// opens nothing but the second-factor page.
+    pub mfa_pending: bool,
 }
 
 /// One entry of the audit log (Auth0's "Logs"). Never holds a secret or a token.

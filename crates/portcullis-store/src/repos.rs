@@ -435,6 +435,7 @@ pub trait Store:
     + MaintenanceRepository
     + EmailRepository
     + crate::TicketRepository
+    + crate::MfaRepository
     + Send
     + Sync
 {
@@ -461,6 +462,7 @@ impl<T> Store for T where
         + MaintenanceRepository
         + EmailRepository
         + crate::TicketRepository
+        + crate::MfaRepository
         + Send
         + Sync
 {

@@ -87,6 +87,16 @@ event_types! {
     FailedRefresh => "fertft", "Failed Exchange (Refresh Token for Access Token)";
     /// A rotated refresh token presented again: its family was revoked.
     RefreshReuse => "ferrt", "Refresh Token Reuse Detected";
+    /// A second factor accepted at login (Auth0's Guardian codes).
+    MfaSucceeded => "gd_auth_succeed", "MFA Authentication Succeeded";
+    /// A wrong, reused or expired second-factor code.
+    MfaFailed => "gd_auth_failed", "MFA Authentication Failed";
+    /// A second-factor code refused by brute-force protection.
+    MfaThrottled => "gd_otp_rate_limit_exceed", "Too Many MFA Failures";
+    /// A recovery code accepted at login.
+    MfaRecoverySucceeded => "gd_recovery_succeed", "MFA Recovery Succeeded";
+    /// A factor enrolled at login.
+    MfaEnrolled => "gd_enrollment_complete", "MFA Enrollment Complete";
     /// A change to the tenant (Management API, dashboard or CLI).
     ManagementOperation => "sapi", "Success API Operation";
     /// A failed Management API change by an authenticated caller.
@@ -97,7 +107,10 @@ impl EventType {
     /// Whether the event is a failure (a refused login, exchange or change).
     pub fn is_failure(&self) -> bool {
         let code = self.as_str();
-        code.starts_with('f') || code.starts_with("limit") || *self == EventType::RefreshReuse
+        code.starts_with('f')
+            || code.starts_with("limit")
+            || (code.starts_with("gd_") && (code.ends_with("_failed") || code.ends_with("_exceed")))
+            || *self == EventType::RefreshReuse
     }
 }
 

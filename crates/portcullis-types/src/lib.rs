@@ -9,6 +9,8 @@
 //! - [`ScopeToken`], [`Scope`]: RFC 6749 scopes; an invalid token is refused, never dropped.
 //! - [`EventType`]: Auth0's audit log type codes.
 //! - [`EmailKind`], [`EmailStatus`]: the emails the server sends and where each one is.
+//! - [`MfaFactor`], [`MfaPolicy`], [`AuthMethod`]: second factors, the tenant's MFA policy,
+//!   and the `amr` values of a login.
 //! - [`Secret`]: a value that never shows in `Debug` or `Display` (passwords, client secrets,
 //!   codes, refresh tokens, the master key, database URLs).
 //!
@@ -17,6 +19,7 @@
 mod closed;
 mod email;
 mod event;
+mod mfa;
 mod scope;
 mod secret;
 
@@ -26,5 +29,6 @@ pub use closed::{
 };
 pub use email::{EmailKind, EmailStatus, TicketKind};
 pub use event::EventType;
+pub use mfa::{AuthMethod, MfaFactor, MfaPolicy, ACR_MULTI_FACTOR};
 pub use scope::{InvalidScope, Scope, ScopeToken, OIDC_SCOPES};
 pub use secret::Secret;

@@ -238,7 +238,10 @@ impl Dash {
                     Kind::AccessRule => ("Access rule", "/dashboard/apis"),
                     Kind::Connection => ("Connection", "/dashboard/database"),
                     Kind::EmailTemplate => ("Email template", "/dashboard/emails/templates"),
-                    Kind::Administrator | Kind::SigningKeys => ("Page", "/dashboard"),
+                    Kind::AuthenticationMethod => ("Authentication method", "/dashboard/users"),
+                    Kind::Administrator | Kind::SigningKeys | Kind::Guardian => {
+                        ("Page", "/dashboard")
+                    }
                 };
                 Err(self.not_found(section, what, back))
             }
@@ -477,6 +480,7 @@ pub async fn signin(
         admin_id: admin.id.clone(),
         created_at: now,
         expires_at: now + SESSION_LIFETIME,
+        mfa_pending: false,
     };
     if let Err(error) = app.store().create_admin_session(&session).await {
         tracing::error!(%error, "could not start an administrator session");

@@ -211,4 +211,11 @@ scopes! {
     CreateEmailTemplates => ["create:email_templates"];
     UpdateEmailTemplates => ["update:email_templates"];
     CreateUserTickets => ["create:user_tickets"];
+    ReadGuardianFactors => ["read:guardian_factors"];
+    UpdateGuardianFactors => ["update:guardian_factors"];
+    ReadMfaPolicies => ["read:mfa_policies"];
+    UpdateMfaPolicies => ["update:mfa_policies"];
+    ReadAuthenticationMethods => ["read:authentication_methods"];
+    DeleteAuthenticationMethods => ["delete:authentication_methods"];
+    DeleteGuardianEnrollments => ["delete:guardian_enrollments"];
 }

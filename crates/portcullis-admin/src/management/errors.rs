@@ -125,7 +125,11 @@ impl ApiError {
                 "inexistent_email_template",
                 "The email template does not exist",
             ),
-            Kind::Administrator | Kind::SigningKeys => ("not_found", "Not Found"),
+            Kind::AuthenticationMethod => (
+                "inexistent_authentication_method",
+                "The authentication method does not exist",
+            ),
+            Kind::Administrator | Kind::SigningKeys | Kind::Guardian => ("not_found", "Not Found"),
         };
         ApiError::not_found(code, message)
     }

@@ -26,6 +26,7 @@ pub mod connections;
 pub mod document;
 pub mod email_templates;
 pub mod errors;
+pub mod guardian;
 pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
@@ -92,6 +93,19 @@ pub const SCOPES: &[(&str, &str)] = &[
         "create:user_tickets",
         "Create email-verification and password-change tickets",
     ),
+    ("read:guardian_factors", "Read the MFA factors"),
+    ("update:guardian_factors", "Enable or disable MFA factors"),
+    ("read:mfa_policies", "Read the MFA policy"),
+    ("update:mfa_policies", "Update the MFA policy"),
+    (
+        "read:authentication_methods",
+        "Read users' enrolled factors",
+    ),
+    (
+        "delete:authentication_methods",
+        "Delete users' enrolled factors",
+    ),
+    ("delete:guardian_enrollments", "Reset users' MFA"),
 ];
 
 #[derive(OpenApi)]
@@ -116,6 +130,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "email-templates", description = "Templates of the emails the server sends"),
         (name = "tickets", description = "Links to verify an address or choose a new password"),
         (name = "jobs", description = "Verification emails"),
+        (name = "guardian", description = "Multi-factor authentication: factors and policy"),
     )
 )]
 struct ApiDoc;
@@ -131,6 +146,7 @@ impl Modify for Conventions {
                 .trim_start_matches('/')
                 .replace("{id}", "by_id")
                 .replace("{rule_id}", "by_rule_id")
+                .replace("{method_id}", "by_method_id")
                 .replace("{templateName}", "by_template_name")
                 .replace(['/', '-'], "_");
             let operations = [
@@ -217,6 +233,12 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(logs::list))
         .routes(routes!(logs::get))
         .routes(routes!(email_templates::create))
+        .routes(routes!(guardian::list_factors))
+        .routes(routes!(guardian::update_factor))
+        .routes(routes!(guardian::get_policies, guardian::set_policies))
+        .routes(routes!(guardian::list_methods))
+        .routes(routes!(guardian::delete_method))
+        .routes(routes!(guardian::reset))
         .routes(routes!(tickets::email_verification))
         .routes(routes!(tickets::password_change))
         .routes(routes!(tickets::verification_email))

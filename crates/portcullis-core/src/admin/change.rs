@@ -23,6 +23,10 @@ pub enum Kind {
     /// The database connection's settings.
     Connection,
     EmailTemplate,
+    /// The tenant's MFA factors and policy (Auth0's Guardian).
+    Guardian,
+    /// A person's enrolled second factor.
+    AuthenticationMethod,
 }
 
 impl Kind {
@@ -40,6 +44,8 @@ impl Kind {
             Kind::SigningKeys => "signing_keys",
             Kind::Connection => "connection",
             Kind::EmailTemplate => "email_template",
+            Kind::Guardian => "guardian",
+            Kind::AuthenticationMethod => "authentication_method",
         }
     }
 
@@ -57,6 +63,8 @@ impl Kind {
             Kind::SigningKeys => "signing key",
             Kind::Connection => "connection",
             Kind::EmailTemplate => "email template",
+            Kind::Guardian => "multi-factor settings",
+            Kind::AuthenticationMethod => "authentication method",
         }
     }
 
@@ -79,6 +87,8 @@ impl Kind {
             (Kind::Connection, true) => "a connection",
             (Kind::Connection, false) => "the database connection",
             (Kind::EmailTemplate, _) => "an email template",
+            (Kind::Guardian, _) => "the multi-factor settings",
+            (Kind::AuthenticationMethod, _) => "an authentication method",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod email_templates;
 pub mod grants;
 pub mod keys;
 mod metadata;
+pub mod mfa;
 pub mod roles;
 pub mod rules;
 pub mod test_application;

@@ -263,6 +263,7 @@ mod tests {
             scope: None,
             gty: None,
             permissions: None,
+            amr: None,
         }
     }
 

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::{
     error::{ErrorCode, OAuthError},
-    routes::consent_gate,
+    routes::{consent_gate, mfa_gate},
     session,
     state::AppState,
     templates::Framing,
@@ -46,6 +46,7 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub screen_hint: Option<String>,
     pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
 }
 
 /// The longest value of any parameter: codes, sessions and the audit log store some of them.
@@ -503,6 +504,19 @@ pub async fn get(
                     OAuthError::new(ErrorCode::AccessDenied, "user is blocked"),
                 );
             }
+            let asked = mfa_gate::asks_for_mfa(params.acr_values.as_deref());
+            let second = mfa_gate::Step {
+                user: &user,
+                session: &session,
+                asked,
+                prompt_none: request.prompt_none,
+                authorize_query: &raw,
+            };
+            match mfa_gate::gate(&app, second).await {
+                Ok(None) => {}
+                Ok(Some(page)) => return page,
+                Err(error) => return deliver_error(&app, &destination, error),
+            }
             let step = consent_gate::Step {
                 client: &client,
                 user: &user,
@@ -574,6 +588,8 @@ async fn respond(
                 sid: session.sid.clone(),
                 auth_time: session.auth_time,
                 expires_at: app.clock.now() + app.settings.code_lifetime,
+                amr: session.amr.clone(),
+                acr: mfa_gate::acr(params.acr_values.as_deref(), session),
             })
             .await?;
         out.push(("code", code));
@@ -590,6 +606,7 @@ async fn respond(
                     scope: &request.scopes,
                     for_browser: true,
                     client_credentials: false,
+                    amr: &session.amr,
                 })
                 .await?;
             out.push(("access_token", token.token.clone()));
@@ -607,6 +624,8 @@ async fn respond(
                 auth_time: session.auth_time,
                 sid: &session.sid,
                 access_token: access.as_deref(),
+                amr: &session.amr,
+                acr: mfa_gate::acr(params.acr_values.as_deref(), session).as_deref(),
             })?;
             out.push(("id_token", id_token));
         }

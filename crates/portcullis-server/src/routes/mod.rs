@@ -11,6 +11,8 @@ pub mod introspect;
 pub mod limits;
 pub mod login;
 pub mod logout;
+pub mod mfa;
+pub mod mfa_gate;
 pub mod operations;
 pub mod outage;
 pub mod token;
@@ -128,6 +130,14 @@ pub fn router(state: AppState) -> Router {
             get(account::get_reset).merge(post(account::post_reset).layer(limit(RateGroup::Login))),
         )
         .route("/u/consent", post(consent::post))
+        .route(
+            "/u/mfa",
+            get(mfa::get).merge(post(mfa::post).layer(limit(RateGroup::Login))),
+        )
+        .route(
+            "/u/mfa/enrol",
+            post(mfa::post_enrol).layer(limit(RateGroup::Login)),
+        )
         .route("/v2/logout", get(logout::v2))
         .route("/oidc/logout", get(logout::oidc).post(logout::oidc));
     let mut operations = Router::new()

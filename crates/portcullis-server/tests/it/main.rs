@@ -33,6 +33,7 @@ mod management_sdk;
 mod management_support;
 mod management_users;
 mod metadata;
+mod mfa;
 mod operations;
 mod policies;
 mod refresh;

@@ -67,6 +67,13 @@ const MOUNTED: &[(&str, &str)] = &[
     ("post", "/tickets/email-verification"),
     ("post", "/tickets/password-change"),
     ("post", "/jobs/verification-email"),
+    ("get", "/guardian/factors"),
+    ("put", "/guardian/factors/{id}"),
+    ("get", "/guardian/policies"),
+    ("put", "/guardian/policies"),
+    ("get", "/users/{id}/authentication-methods"),
+    ("delete", "/users/{id}/authentication-methods/{method_id}"),
+    ("delete", "/users/{id}/authenticators"),
 ];
 
 #[tokio::test]

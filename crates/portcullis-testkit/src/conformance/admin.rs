@@ -54,6 +54,7 @@ pub async fn admin_sessions_expire(store: &dyn Store) {
         admin_id: admin.id.clone(),
         created_at: NOW,
         expires_at: NOW + 60,
+        mfa_pending: false,
     };
     store.create_admin_session(&session).await.unwrap();
     assert_eq!(

@@ -10,6 +10,8 @@ fn session(hash: u8, user_id: &str, expires_at: i64, idle_expires_at: i64) -> Lo
         auth_time: NOW,
         expires_at,
         idle_expires_at,
+        amr: vec![portcullis_types::AuthMethod::Pwd],
+        mfa_time: None,
     }
 }
 

@@ -18,14 +18,15 @@ mod consents;
 mod emails;
 mod keys;
 mod maintenance;
+mod mfa;
 mod protocol;
 mod rbac;
 mod tenant;
 mod tickets;
 
 pub use self::{
-    admin::*, connection::*, consents::*, emails::*, keys::*, maintenance::*, protocol::*, rbac::*,
-    tenant::*, tickets::*,
+    admin::*, connection::*, consents::*, emails::*, keys::*, maintenance::*, mfa::*, protocol::*,
+    rbac::*, tenant::*, tickets::*,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -106,6 +107,8 @@ fn code(hash: u8, expires_at: i64) -> AuthorizationCode {
         sid: "sid".into(),
         auth_time: NOW,
         expires_at,
+        amr: vec![portcullis_types::AuthMethod::Pwd],
+        acr: None,
     }
 }
 

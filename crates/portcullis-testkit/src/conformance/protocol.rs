@@ -15,6 +15,8 @@ pub async fn sessions_expire(store: &dyn Store) {
         auth_time: NOW,
         expires_at: NOW + 100,
         idle_expires_at: NOW + 100,
+        amr: vec![portcullis_types::AuthMethod::Pwd],
+        mfa_time: None,
     };
     store.create_session(&session).await.expect("create");
     assert_eq!(

@@ -83,4 +83,5 @@ conformance!(
     concurrent_email_claims_never_share_a_message,
     sweep_deletes_old_emails,
     tickets_are_single_use_and_expire,
+    mfa_counters_and_recovery_codes_are_single_use,
 );

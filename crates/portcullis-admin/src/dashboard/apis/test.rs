@@ -52,6 +52,7 @@ pub(super) async fn show(dash: Dash, Path(id): Path<String>) -> Response {
             scope: &scope,
             for_browser: false,
             client_credentials: true,
+            amr: &[],
         })
         .await;
     let token = match minted {

@@ -134,6 +134,7 @@ async fn authorization_code(
             scope: &scope,
             for_browser: false,
             client_credentials: false,
+            amr: &stored.amr,
         })
         .await?;
     let id_token = scope
@@ -147,6 +148,8 @@ async fn authorization_code(
                 auth_time: stored.auth_time,
                 sid: &stored.sid,
                 access_token: None,
+                amr: &stored.amr,
+                acr: stored.acr.as_deref(),
             })
         })
         .transpose()?;
@@ -280,6 +283,8 @@ async fn refresh_token(
             scope: &scope,
             for_browser: false,
             client_credentials: false,
+            // Auth0 leaves `amr` out of refreshed tokens: a refresh is not a login.
+            amr: &[],
         })
         .await?;
     let id_token = scope
@@ -293,6 +298,8 @@ async fn refresh_token(
                 auth_time: old.auth_time,
                 sid: &old.sid,
                 access_token: None,
+                amr: &[],
+                acr: None,
             })
         })
         .transpose()?;
@@ -365,6 +372,7 @@ async fn client_credentials(
             scope: &scope,
             for_browser: false,
             client_credentials: true,
+            amr: &[],
         })
         .await?;
     Ok(TokenResponse {

@@ -1,0 +1,416 @@
+//! The hosted second-factor pages (`/u/mfa`): after the password, a user asked for a second
+//! factor types a code from their authenticator app or a recovery code; a user without one
+//! (under the `all-applications` policy, or when the application asks) enrols an
+//! authenticator app on the spot (QR code, the key as text, a first code) and is shown their
+//! recovery codes once. Like the login page these are plain forms, CSRF-protected and
+//! carrying the authorization request; success records the factor on the session
+//! (`portcullis_core::mfa::amr_after`) and sends the browser back to `/authorize`.
+//!
+//! A wrong code counts as a failed sign-in of the account from that address
+//! (`SignIn::check_code`). Enrolling is only possible while the user has no usable factor: a
+//! password alone never adds a second factor to an account that has one.
+
+use axum::{
+    extract::{RawQuery, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    Form,
+};
+use portcullis_core::{
+    audit::{self, RequestOrigin},
+    mfa::{
+        self,
+        enrol::{self, Label},
+        verify::{self, Proof},
+        Requirement,
+    },
+    sign_in::{CodeAttempt, Realm, SignInError},
+};
+use portcullis_store::{Client, LoginSession, MfaOwner, User};
+use portcullis_types::{EventType, MfaFactor};
+use portcullis_web::ClientOrigin;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    routes::{
+        authorize::parse_params,
+        login::{form_client, page_request, without_prompt},
+        mfa_gate::{asks_for_mfa, requirement},
+    },
+    session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
+    state::AppState,
+    templates::Framing,
+};
+
+/// The submitted code.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    /// `otp` or `recovery-code`.
+    #[serde(default)]
+    factor: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    authorize_query: String,
+}
+
+/// What the pages show.
+#[derive(Serialize)]
+struct MfaPage<'a> {
+    client_name: &'a str,
+    email: &'a str,
+    csrf: &'a str,
+    authorize_query: &'a str,
+    error: Option<&'a str>,
+    recovery_enabled: bool,
+    recovery_open: bool,
+    secret: Option<String>,
+    qr_data_uri: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RecoveryPage {
+    codes: Vec<String>,
+    authorize_params: Vec<(String, String)>,
+}
+
+/// Everything a page needs to answer: the application, the signed-in user and their session.
+struct Signed {
+    client: Client,
+    session: LoginSession,
+    user: User,
+    asked: bool,
+}
+
+/// The browser back to `/authorize` with its request: it decides what comes next (the login
+/// page without a session, the client's response once the factor is passed).
+fn back_to_authorize(query: &str) -> Response {
+    let mut response =
+        Redirect::to(&format!("/authorize?{}", without_prompt(query))).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn something_went_wrong(app: &AppState) -> Response {
+    app.templates.message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again in a moment.",
+        None,
+    )
+}
+
+/// The signed-in user who still owes a second factor, or where to send the browser instead.
+async fn signed(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: &str,
+    client: Client,
+) -> Result<Signed, Response> {
+    let asked = parse_params(query)
+        .map(|params| asks_for_mfa(params.acr_values.as_deref()))
+        .unwrap_or(false);
+    match session::current(app, headers).await {
+        Some((session, user)) if session.mfa_time.is_none() && !user.blocked => Ok(Signed {
+            client,
+            session,
+            user,
+            asked,
+        }),
+        _ => Err(back_to_authorize(query)),
+    }
+}
+
+pub async fn get(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let client = match page_request(&app, &raw).await {
+        Ok((_, client)) => client,
+        Err(page) => return page,
+    };
+    let signed = match signed(&app, &headers, &raw, client).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let csrf = LoginCsrf::of(&app, &headers);
+    show(&app, &signed, &csrf, &raw, None, StatusCode::OK, false).await
+}
+
+/// The page the user owes: the code page, or the enrolment page.
+async fn show(
+    app: &AppState,
+    signed: &Signed,
+    csrf: &LoginCsrf,
+    query: &str,
+    error: Option<&str>,
+    status: StatusCode,
+    recovery_open: bool,
+) -> Response {
+    let needed = match requirement(app, &signed.user, signed.asked).await {
+        Ok(needed) => needed,
+        Err(_) => return something_went_wrong(app),
+    };
+    let settings = match app.store.mfa_settings().await {
+        Ok(settings) => settings,
+        Err(_) => return something_went_wrong(app),
+    };
+    let form_value = csrf.form_value(app, query);
+    let mut page = MfaPage {
+        client_name: &signed.client.name,
+        email: &signed.user.email,
+        csrf: &form_value,
+        authorize_query: query,
+        error,
+        recovery_enabled: settings.is_enabled(MfaFactor::RecoveryCode),
+        recovery_open,
+        secret: None,
+        qr_data_uri: None,
+    };
+    let template = match needed {
+        Requirement::Challenge => "mfa.html",
+        Requirement::Enrol => {
+            let owner = MfaOwner::User(signed.user.user_id.clone());
+            let issuer = url::Url::parse(&app.settings.issuer)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "Portcullis".to_owned());
+            let label = Label {
+                issuer: &issuer,
+                account: &signed.user.email,
+            };
+            let now = app.clock.now();
+            match enrol::totp_enrolment(app.store.as_ref(), &app.key_cipher, &owner, label, now)
+                .await
+            {
+                Ok(shown) => {
+                    page.secret = Some(shown.secret_base32);
+                    page.qr_data_uri = Some(shown.qr_data_uri);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "could not start a TOTP enrolment");
+                    return something_went_wrong(app);
+                }
+            }
+            "mfa_enrol.html"
+        }
+        Requirement::None | Requirement::Unavailable => return back_to_authorize(query),
+    };
+    let mut response = app.templates.page(status, template, page, Framing::Nobody);
+    if csrf.set {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(app, CSRF_COOKIE, &csrf.cookie, None),
+        );
+    }
+    response
+}
+
+/// The checks every form shares: the CSRF value, the application, the signed-in user.
+async fn submitted(
+    app: &AppState,
+    headers: &HeaderMap,
+    form: &CodeForm,
+) -> Result<Signed, Response> {
+    let client = form_client(app, headers, &form.authorize_query, &form.csrf).await?;
+    signed(app, headers, &form.authorize_query, client).await
+}
+
+/// The factor is passed: recorded on the session, and in the audit log.
+async fn passed(
+    app: &AppState,
+    signed: &Signed,
+    origin: &RequestOrigin,
+    factor: MfaFactor,
+    event: (EventType, &'static str),
+) -> Result<(), Response> {
+    let amr = mfa::amr_after(&signed.session.amr, factor);
+    let now = app.clock.now();
+    if let Err(error) = app
+        .store
+        .record_session_mfa(&signed.session.id_hash, &amr, now)
+        .await
+    {
+        tracing::error!(%error, "could not record a second factor on the session");
+        return Err(something_went_wrong(app));
+    }
+    app.audit(
+        audit::entry(event.0, event.1)
+            .client(&signed.client)
+            .user(&signed.user)
+            .origin(origin)
+            .details(serde_json::json!({ "factor": factor.as_str() })),
+    )
+    .await;
+    tracing::info!(user_id = %signed.user.user_id, factor = factor.as_str(), "second factor");
+    Ok(())
+}
+
+/// A refused code: the page again with the reason, and the audit entry.
+async fn refused(
+    app: &AppState,
+    signed: &Signed,
+    origin: &RequestOrigin,
+    headers: &HeaderMap,
+    form: &CodeForm,
+    error: SignInError,
+) -> Response {
+    let (status, message, event) = match error {
+        SignInError::WrongCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "Wrong or expired code.",
+            Some((EventType::MfaFailed, "Wrong second-factor code")),
+        ),
+        SignInError::Throttled { first } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed attempts. Wait a few minutes and try again.",
+            first.then_some((
+                EventType::MfaThrottled,
+                "Too many failed second-factor codes",
+            )),
+        ),
+        error => {
+            tracing::error!(%error, "second factor failed");
+            return something_went_wrong(app);
+        }
+    };
+    if let Some((event_type, description)) = event {
+        app.audit(
+            audit::entry(event_type, description)
+                .client(&signed.client)
+                .user(&signed.user)
+                .origin(origin),
+        )
+        .await;
+    }
+    let csrf = LoginCsrf::of(app, headers);
+    let recovery_open = form.factor == MfaFactor::RecoveryCode.as_str();
+    show(
+        app,
+        signed,
+        &csrf,
+        &form.authorize_query,
+        Some(message),
+        status,
+        recovery_open,
+    )
+    .await
+}
+
+fn attempt<'a>(app: &AppState, user: &'a User, origin: &RequestOrigin) -> CodeAttempt<'a> {
+    CodeAttempt {
+        realm: Realm::Login,
+        identifier: &user.email,
+        ip: origin.throttled_ip(),
+        now: app.clock.now(),
+    }
+}
+
+pub async fn post(
+    State(app): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let signed = match submitted(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let settings = match app.store.mfa_settings().await {
+        Ok(settings) => settings,
+        Err(_) => return something_went_wrong(&app),
+    };
+    let accepted: Vec<MfaFactor> = settings.enabled.iter().copied().collect();
+    let proof = if form.factor == MfaFactor::RecoveryCode.as_str() {
+        Proof::RecoveryCode(&form.code)
+    } else {
+        Proof::Otp(&form.code)
+    };
+    let owner = MfaOwner::User(signed.user.user_id.clone());
+    let checked = verify::verify(
+        app.store.as_ref(),
+        &app.key_cipher,
+        &app.sign_in,
+        &owner,
+        attempt(&app, &signed.user, &origin),
+        proof,
+        &accepted,
+    )
+    .await;
+    match checked {
+        Ok(factor) => {
+            let event = match factor {
+                MfaFactor::RecoveryCode => (EventType::MfaRecoverySucceeded, "Recovery code used"),
+                _ => (EventType::MfaSucceeded, "Second factor accepted"),
+            };
+            match passed(&app, &signed, &origin, factor, event).await {
+                Ok(()) => back_to_authorize(&form.authorize_query),
+                Err(page) => page,
+            }
+        }
+        Err(error) => refused(&app, &signed, &origin, &headers, &form, error).await,
+    }
+}
+
+pub async fn post_enrol(
+    State(app): State<AppState>,
+    ClientOrigin(origin): ClientOrigin,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let signed = match submitted(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    // Only a user without a usable factor enrols here: the password alone must not add one.
+    match requirement(&app, &signed.user, signed.asked).await {
+        Ok(Requirement::Enrol) => {}
+        Ok(_) => return back_to_authorize(&form.authorize_query),
+        Err(_) => return something_went_wrong(&app),
+    }
+    let settings = match app.store.mfa_settings().await {
+        Ok(settings) => settings,
+        Err(_) => return something_went_wrong(&app),
+    };
+    let owner = MfaOwner::User(signed.user.user_id.clone());
+    let confirmed = enrol::confirm_totp(
+        app.store.as_ref(),
+        &app.key_cipher,
+        &app.sign_in,
+        &owner,
+        attempt(&app, &signed.user, &origin),
+        &form.code,
+        settings.is_enabled(MfaFactor::RecoveryCode),
+    )
+    .await;
+    let confirmed = match confirmed {
+        Ok(confirmed) => confirmed,
+        Err(error) => return refused(&app, &signed, &origin, &headers, &form, error).await,
+    };
+    let event = (EventType::MfaEnrolled, "Authenticator app enrolled");
+    if let Err(page) = passed(&app, &signed, &origin, MfaFactor::Otp, event).await {
+        return page;
+    }
+    if confirmed.recovery_codes.is_empty() {
+        return back_to_authorize(&form.authorize_query);
+    }
+    let authorize_params =
+        url::form_urlencoded::parse(without_prompt(&form.authorize_query).as_bytes())
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+    app.templates.page(
+        StatusCode::OK,
+        "mfa_recovery.html",
+        RecoveryPage {
+            codes: confirmed.recovery_codes,
+            authorize_params,
+        },
+        Framing::Nobody,
+    )
+}
