@@ -11,13 +11,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { artifactsFor, launch, newPage, stack } from './support.mjs';
 
-const stack = JSON.parse(readFileSync(process.env.PORTCULLIS_STACK, 'utf8'));
-const artifacts = join(process.env.ARTIFACTS_DIR || join(process.cwd(), 'artifacts'), 'account');
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const artifacts = artifactsFor('account');
 
 const TIMEOUT = 120_000;
 const VERIFY_SUBJECT = 'Verify your email';
@@ -27,45 +24,12 @@ const app = stack.apps.find((candidate) => candidate.sample === 'spa-js');
 let browser;
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  browser = await chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
 });
-
-/** A fresh context and page, with a log and numbered screenshots named after `name`. */
-async function newPage(name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  const log = (line) => appendFileSync(join(artifacts, 'browser.log'), `${name}: ${line}\n`);
-  page.on('console', (m) => log(`console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => log(`pageerror: ${e.message}`));
-  page.on('response', (r) => {
-    const url = new URL(r.url());
-    if (!url.pathname.startsWith('/node_modules/')) log(`${r.status()} ${r.request().method()} ${url.origin}${url.pathname}`);
-  });
-  let shots = 0;
-  const shot = async (label) => {
-    shots += 1;
-    await page.screenshot({ path: join(artifacts, `${name}-${String(shots).padStart(2, '0')}-${label}.png`), fullPage: true });
-  };
-  return { context, page, shot };
-}
 
 function onHostedPage(page, pathname) {
   return page.waitForURL((url) => url.origin === stack.domain && url.pathname === pathname);
@@ -125,7 +89,7 @@ async function logOut(page) {
 
 /** The administrator's window on the dashboard: reads the links of the emails the server wrote. */
 async function dashboard() {
-  const { context, page, shot } = await newPage('dashboard');
+  const { context, page, shot } = await newPage(browser, artifacts, 'dashboard');
   await page.goto(`${stack.domain}/dashboard/signin`);
   await page.fill('#email', stack.admin.email);
   await page.fill('#password', stack.admin.password);
@@ -165,7 +129,7 @@ async function dashboard() {
 
 test('sign up, verify the address from the email, and the next login says email_verified', { timeout: TIMEOUT }, async (t) => {
   assert.ok(app, 'the stack runs a spa-js app');
-  const { context, page, shot } = await newPage('verify');
+  const { context, page, shot } = await newPage(browser, artifacts, 'verify');
   const admin = await dashboard();
   const email = `verify-${Date.now()}@example.com`;
   const password = 'a first passphrase 1';
@@ -214,7 +178,7 @@ test('sign up, verify the address from the email, and the next login says email_
 });
 
 test('forgot password: the reset link from the email sets a new password, the old one fails', { timeout: TIMEOUT }, async (t) => {
-  const { context, page, shot } = await newPage('reset');
+  const { context, page, shot } = await newPage(browser, artifacts, 'reset');
   const admin = await dashboard();
   const email = `reset-${Date.now()}@example.com`;
   const oldPassword = 'an old passphrase 1';

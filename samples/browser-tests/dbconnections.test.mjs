@@ -8,13 +8,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { artifactsFor, launch, management, stack } from './support.mjs';
 
-const stack = JSON.parse(readFileSync(process.env.PORTCULLIS_STACK, 'utf8'));
-const artifacts = join(process.env.ARTIFACTS_DIR || join(process.cwd(), 'artifacts'), 'dbconnections');
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const artifacts = artifactsFor('dbconnections');
 
 const CONNECTION = 'Username-Password-Authentication';
 const RESET_ANSWER = "We've just sent you an email to reset your password.";
@@ -24,49 +22,12 @@ const app = stack.apps.find((candidate) => candidate.sample === 'auth0js');
 let browser;
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  browser = await chromium.launch({
-    executablePath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
 });
-
-/** A Management API call with the stack's management client. */
-async function management(method, path, body) {
-  const { clientId, clientSecret, audience } = stack.management;
-  const token = await fetch(`${stack.domain}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-      audience,
-    }),
-  }).then((r) => r.json());
-  assert.ok(token.access_token, JSON.stringify(token));
-  const response = await fetch(`${audience}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const answer = await response.json();
-  assert.equal(response.status, 200, JSON.stringify(answer));
-  return answer;
-}
 
 async function setDisableSignup(disabled) {
   const [connection] = await management('GET', 'connections');

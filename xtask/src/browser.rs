@@ -187,6 +187,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
                 "dbconnections.test.mjs",
                 "account.test.mjs",
                 "algorithms.test.mjs",
+                "mfa.test.mjs",
             ])
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)

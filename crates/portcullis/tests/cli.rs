@@ -97,6 +97,34 @@ fn an_application_is_made_third_party_and_back() {
 }
 
 #[test]
+fn a_users_second_factors_are_listed_and_reset() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let user = portcullis(
+        dir.path(),
+        &[
+            "users",
+            "create",
+            "--email",
+            "mfa@example.com",
+            "--password",
+            "Correct-Horse-Battery-7",
+        ],
+    );
+    let id = user["user_id"].as_str().expect("user_id");
+    // Enrolling takes a login; a user who has not logged in has no factor yet.
+    let factors = portcullis(dir.path(), &["users", "factors", "mfa@example.com"]);
+    assert_eq!(factors, serde_json::json!([]));
+    let reset = portcullis(dir.path(), &["users", "reset-mfa", id]);
+    assert_eq!(reset, serde_json::json!({ "user_id": id, "deleted": 0 }));
+    let unknown = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["users", "factors", "nobody@example.com"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run portcullis");
+    assert!(!unknown.status.success(), "an unknown user is an error");
+}
+
+#[test]
 fn the_database_connection_sets_the_password_policy_of_users() {
     let dir = tempfile::tempdir().expect("temp dir");
     let shown = portcullis(dir.path(), &["connection", "show"]);

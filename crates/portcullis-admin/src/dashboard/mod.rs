@@ -9,9 +9,10 @@
 //! - [`view`]: templates, the layout, flash messages, pagination, static assets.
 //! - [`form`]: reading `application/x-www-form-urlencoded` bodies and queries leniently.
 //! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
-//!   Applications tab in [`authorized_apps`]), [`roles`], [`database`] (Authentication →
-//!   Database: sign-ups and the password policy), [`logs`], [`emails`] (the outbox and the
-//!   email templates); [`permissions`] holds the Permissions tab roles and users share.
+//!   Applications tab in [`authorized_apps`] and its Multi-factor tab in [`user_factors`]),
+//!   [`roles`], [`database`] (Authentication → Database: sign-ups and the password policy),
+//!   [`logs`], [`emails`] (the outbox and the email templates); [`permissions`] holds the
+//!   Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod apis;
@@ -26,6 +27,7 @@ pub mod logs;
 pub mod paths;
 pub mod permissions;
 pub mod roles;
+pub mod user_factors;
 pub mod users;
 pub mod view;
 
@@ -52,6 +54,7 @@ pub fn router() -> Router<AdminState> {
         .merge(applications::routes())
         .merge(users::routes())
         .merge(authorized_apps::routes())
+        .merge(user_factors::routes())
         .merge(roles::routes())
         .merge(database::routes())
         .merge(logs::routes())

@@ -94,6 +94,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/user_applications.html"),
     ),
     (
+        "dashboard/user_factors.html",
+        include_str!("../../templates/user_factors.html"),
+    ),
+    (
         "dashboard/database.html",
         include_str!("../../templates/database.html"),
     ),

@@ -1,6 +1,7 @@
 //! Multi-factor authentication: the hosted second-factor pages, the policy and step-up,
 //! silent authentication, `amr` and `acr` in tokens, brute-force protection of codes, and the
-//! Management API's guardian and authentication-methods endpoints.
+//! Management API's guardian and authentication-methods endpoints, the dashboard's Multi-factor
+//! tab of a user.
 
 use portcullis_core::Clock;
 use reqwest::{Method, StatusCode};
@@ -553,4 +554,32 @@ async fn management_api_guardian_and_authentication_methods() {
     // Every change is in the audit log.
     let (_, logs) = mgmt.get("/logs?q=type:sapi").await;
     assert!(logs.to_string().contains("guardian"), "{logs}");
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_a_users_factors_and_resets_them() {
+    let mgmt = spawn_mgmt().await;
+    let app = &mgmt.app;
+    let spa = app.create_spa(false).await;
+    let user_id = app.create_user("kim@example.com").await;
+    configure(&mgmt, true).await;
+    enrol(app, &spa, "kim@example.com", &[]).await;
+
+    let admin = app.dashboard_admin().await;
+    let tab = format!("/dashboard/users/{user_id}/factors");
+    let (status, page) = admin.get(app, &tab).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Authenticator app (TOTP)"), "{page}");
+    assert!(page.contains("Recovery codes"), "{page}");
+    assert!(page.contains("id=\"reset-mfa\""), "{page}");
+
+    let back = admin.post_ok(app, &tab, &format!("{tab}/reset"), &[]).await;
+    assert_eq!(back, tab.replace('|', "%7C"), "back to the tab");
+    let (_, page) = admin.get(app, &tab).await;
+    assert!(page.contains("No second factor is enrolled."), "{page}");
+    let (status, methods) = mgmt
+        .get(&format!("/users/{user_id}/authentication-methods"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(methods, json!([]));
 }

@@ -1,12 +1,13 @@
 //! `portcullis users`: users of the database connection.
 
 use clap::{Args, Subcommand};
-use portcullis_admin::shapes;
+use portcullis_admin::{management::guardian::AuthenticationMethod, shapes};
 use portcullis_core::admin::{
+    mfa,
     users::{self, NewUser, UserChanges},
     Actor,
 };
-use portcullis_store::Page;
+use portcullis_store::{MfaOwner, Page};
 use portcullis_types::Secret;
 use serde_json::Value;
 
@@ -55,6 +56,10 @@ enum UsersAction {
     Delete { user: String },
     /// The roles of a user.
     Roles { user: String },
+    /// The second factors (MFA) a user enrolled.
+    Factors { user: String },
+    /// Delete all of a user's second factors: their next login that needs one enrols again.
+    ResetMfa { user: String },
 }
 
 pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
@@ -121,6 +126,35 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
                         .map(|r| vec![r.name.clone(), r.id.clone()])
                         .collect(),
                 );
+            }
+        }
+        UsersAction::Factors { user } => {
+            let user_id = resolve_user(&cx, &user).await?;
+            let methods: Vec<AuthenticationMethod> = mfa::user_methods(&cx.cx, &user_id)
+                .await?
+                .into_iter()
+                .map(AuthenticationMethod::from)
+                .collect();
+            if cx.json {
+                print_json(&serde_json::to_value(&methods)?);
+            } else {
+                let rows = methods
+                    .into_iter()
+                    .map(|m| {
+                        let left = m.unused_codes.map(|n| n.to_string()).unwrap_or_default();
+                        vec![m.kind, m.id, m.created_at, left]
+                    })
+                    .collect();
+                print_table(&["type", "id", "created", "codes left"], rows);
+            }
+        }
+        UsersAction::ResetMfa { user } => {
+            let user_id = resolve_user(&cx, &user).await?;
+            let deleted = mfa::reset(&cx.cx, &Actor::Cli, &MfaOwner::User(user_id.clone())).await?;
+            if cx.json {
+                print_json(&serde_json::json!({ "user_id": user_id, "deleted": deleted }));
+            } else {
+                println!("deleted {deleted} factor(s) of {user_id}");
             }
         }
     }

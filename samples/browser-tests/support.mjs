@@ -1,0 +1,83 @@
+// What the browser test files share: the stack's manifest, Debian's Chromium launched the one
+// way the suite allows, pages that log and take numbered screenshots, and Management API calls
+// with the stack's management client.
+
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const stack = JSON.parse(readFileSync(process.env.PORTCULLIS_STACK, 'utf8'));
+
+/** The artifacts folder of one test file, created. */
+export function artifactsFor(name) {
+  const folder = join(process.env.ARTIFACTS_DIR || join(process.cwd(), 'artifacts'), name);
+  mkdirSync(folder, { recursive: true });
+  return folder;
+}
+
+/** Debian's Chromium, headless, with a fresh profile: never a downloaded browser. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * A fresh context and page whose console, errors and responses go to `artifacts/browser.log`,
+ * with `shot(label)` taking numbered full-page screenshots named after `name`.
+ */
+export async function newPage(browser, artifacts, name) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const log = (line) => appendFileSync(join(artifacts, 'browser.log'), `${name}: ${line}\n`);
+  page.on('console', (m) => log(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => log(`pageerror: ${e.message}`));
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (!url.pathname.startsWith('/node_modules/')) log(`${r.status()} ${r.request().method()} ${url.origin}${url.pathname}`);
+  });
+  let shots = 0;
+  const shot = async (label) => {
+    shots += 1;
+    await page.screenshot({ path: join(artifacts, `${name}-${String(shots).padStart(2, '0')}-${label}.png`), fullPage: true });
+  };
+  return { context, page, shot };
+}
+
+/** An access token from client_credentials; the answer must be 200. */
+export async function clientCredentials(clientId, clientSecret, audience) {
+  const response = await fetch(`${stack.domain}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, audience }),
+  });
+  const body = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(body));
+  return body.access_token;
+}
+
+/** A Management API call with the stack's management client; the answer must be 2xx. */
+export async function management(method, path, body) {
+  const { clientId, clientSecret, audience } = stack.management;
+  const token = await clientCredentials(clientId, clientSecret, audience);
+  const response = await fetch(`${audience}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const answer = response.status === 204 ? null : await response.json();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
