@@ -12,13 +12,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch, stack } from './support.mjs';
 
-const stack = JSON.parse(readFileSync(process.env.PORTCULLIS_STACK, 'utf8'));
 const artifacts = process.env.ARTIFACTS_DIR || join(process.cwd(), 'artifacts');
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const STEP_TIMEOUT = 30_000;
 const APP_TIMEOUT = 120_000;
@@ -31,21 +29,9 @@ const EXTERNAL_MESSAGE = 'Your access token was successfully validated!';
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath,
-    // Playwright gives the browser a fresh user-data-dir in a temporary folder, removed on close;
-    // every app below gets a fresh context (cookies, storage) of its own.
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  // A fresh user-data-dir in a temporary folder, removed on close; every app below gets a
+  // fresh context (cookies, storage) of its own.
+  browser = await launch();
 });
 
 after(async () => {

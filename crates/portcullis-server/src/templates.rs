@@ -164,6 +164,17 @@ impl Templates {
         response
     }
 
+    /// The page a hosted form answers when the store fails under it: a 500 that tells the
+    /// person to try again and nothing of the cause.
+    pub fn something_went_wrong(&self) -> Response {
+        self.message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Please try again in a moment.",
+            None,
+        )
+    }
+
     /// A message page.
     pub fn message(
         &self,

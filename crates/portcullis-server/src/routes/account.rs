@@ -42,15 +42,6 @@ fn reset_binding(ticket: &str) -> String {
     format!("reset-password:{ticket}")
 }
 
-fn something_went_wrong(app: &AppState) -> Response {
-    app.templates.message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again in a moment.",
-        None,
-    )
-}
-
 fn with_csrf_cookie(app: &AppState, csrf: &LoginCsrf, mut response: Response) -> Response {
     if csrf.set {
         response.headers_mut().append(
@@ -147,7 +138,7 @@ pub async fn post_forgot(
         }
         Err(ResetRequestError::Failed(error)) => {
             tracing::error!(%error, "password-reset request failed");
-            something_went_wrong(&app)
+            app.templates.something_went_wrong()
         }
     }
 }
@@ -186,7 +177,7 @@ fn refused(app: &AppState, error: TicketError) -> Response {
         }
         TicketError::Failed(error) => {
             tracing::error!(%error, "using a ticket failed");
-            something_went_wrong(app)
+            app.templates.something_went_wrong()
         }
     }
 }
@@ -230,7 +221,7 @@ async fn reset_form(
         Ok(rules) => rules,
         Err(error) => {
             tracing::error!(%error, "could not read the database connection");
-            return something_went_wrong(app);
+            return app.templates.something_went_wrong();
         }
     };
     let form_value = csrf.form_value(app, &reset_binding(ticket));

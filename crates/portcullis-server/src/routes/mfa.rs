@@ -95,15 +95,6 @@ fn back_to_authorize(query: &str) -> Response {
     response
 }
 
-fn something_went_wrong(app: &AppState) -> Response {
-    app.templates.message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again in a moment.",
-        None,
-    )
-}
-
 /// The signed-in user who still owes a second factor, or where to send the browser instead.
 async fn signed(
     app: &AppState,
@@ -155,11 +146,11 @@ async fn show(
 ) -> Response {
     let needed = match requirement(app, &signed.user, signed.asked).await {
         Ok(needed) => needed,
-        Err(_) => return something_went_wrong(app),
+        Err(_) => return app.templates.something_went_wrong(),
     };
     let settings = match app.store.mfa_settings().await {
         Ok(settings) => settings,
-        Err(_) => return something_went_wrong(app),
+        Err(_) => return app.templates.something_went_wrong(),
     };
     let form_value = csrf.form_value(app, query);
     let mut page = MfaPage {
@@ -195,7 +186,7 @@ async fn show(
                 }
                 Err(error) => {
                     tracing::error!(%error, "could not start a TOTP enrolment");
-                    return something_went_wrong(app);
+                    return app.templates.something_went_wrong();
                 }
             }
             "mfa_enrol.html"
@@ -238,7 +229,7 @@ async fn passed(
         .await
     {
         tracing::error!(%error, "could not record a second factor on the session");
-        return Err(something_went_wrong(app));
+        return Err(app.templates.something_went_wrong());
     }
     app.audit(
         audit::entry(event.0, event.1)
@@ -277,7 +268,7 @@ async fn refused(
         ),
         error => {
             tracing::error!(%error, "second factor failed");
-            return something_went_wrong(app);
+            return app.templates.something_went_wrong();
         }
     };
     if let Some((event_type, description)) = event {
@@ -324,7 +315,7 @@ pub async fn post(
     };
     let settings = match app.store.mfa_settings().await {
         Ok(settings) => settings,
-        Err(_) => return something_went_wrong(&app),
+        Err(_) => return app.templates.something_went_wrong(),
     };
     let accepted: Vec<MfaFactor> = settings.enabled.iter().copied().collect();
     let proof = if form.factor == MfaFactor::RecoveryCode.as_str() {
@@ -372,11 +363,11 @@ pub async fn post_enrol(
     match requirement(&app, &signed.user, signed.asked).await {
         Ok(Requirement::Enrol) => {}
         Ok(_) => return back_to_authorize(&form.authorize_query),
-        Err(_) => return something_went_wrong(&app),
+        Err(_) => return app.templates.something_went_wrong(),
     }
     let settings = match app.store.mfa_settings().await {
         Ok(settings) => settings,
-        Err(_) => return something_went_wrong(&app),
+        Err(_) => return app.templates.something_went_wrong(),
     };
     let owner = MfaOwner::User(signed.user.user_id.clone());
     let confirmed = enrol::confirm_totp(
