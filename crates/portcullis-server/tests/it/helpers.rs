@@ -412,6 +412,27 @@ pub fn location(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
+/// Posts the form of a hosted page (`html`) to `action` as a browser does: the page's CSRF
+/// value and authorization request, then `fields`.
+pub async fn post_hosted_form(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    html: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = hidden_field(html, "csrf");
+    let authorize_query = hidden_field(html, "authorize_query");
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf), ("authorize_query", &authorize_query)];
+    form.extend_from_slice(fields);
+    browser
+        .post(app.url(action))
+        .form(&form)
+        .send()
+        .await
+        .expect("post the hosted form")
+}
+
 pub fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html

@@ -101,17 +101,14 @@ async fn submit(
     factor: &str,
     code: &str,
 ) -> reqwest::Response {
-    browser
-        .post(app.url(action))
-        .form(&[
-            ("csrf", hidden_field(html, "csrf").as_str()),
-            ("authorize_query", &hidden_field(html, "authorize_query")),
-            ("factor", factor),
-            ("code", code),
-        ])
-        .send()
-        .await
-        .expect("submit")
+    post_hosted_form(
+        app,
+        browser,
+        html,
+        action,
+        &[("factor", factor), ("code", code)],
+    )
+    .await
 }
 
 /// Follows a 303 back to `/authorize` and returns the callback's parameters.

@@ -41,17 +41,14 @@ async fn sign_in(
         .text()
         .await
         .unwrap();
-    let submitted = browser
-        .post(app.url("/u/login"))
-        .form(&[
-            ("email", "jane@example.com"),
-            ("password", PASSWORD),
-            ("csrf", &hidden_field(&html, "csrf")),
-            ("authorize_query", &hidden_field(&html, "authorize_query")),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let submitted = post_hosted_form(
+        app,
+        browser,
+        &html,
+        "/u/login",
+        &[("email", "jane@example.com"), ("password", PASSWORD)],
+    )
+    .await;
     assert_eq!(submitted.status(), StatusCode::SEE_OTHER);
     session_cookie(&submitted).expect("a session cookie")
 }
@@ -430,17 +427,14 @@ async fn stored_request_fields_are_bounded() {
         .await
         .unwrap();
     let email = format!("{}@example.com", "a".repeat(10_000));
-    let failed = browser
-        .post(app.url("/u/login"))
-        .form(&[
-            ("email", email.as_str()),
-            ("password", "wrong password"),
-            ("csrf", &hidden_field(&html, "csrf")),
-            ("authorize_query", &hidden_field(&html, "authorize_query")),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let failed = post_hosted_form(
+        &app,
+        &browser,
+        &html,
+        "/u/login",
+        &[("email", email.as_str()), ("password", "wrong password")],
+    )
+    .await;
     assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
     let (events, _) = app
         .store

@@ -140,17 +140,14 @@ async fn the_hosted_signup_sends_the_verification_email_unless_turned_off() {
             .text()
             .await
             .unwrap();
-        let submitted = browser
-            .post(app.url("/u/signup"))
-            .form(&[
-                ("email", "hosted@example.com"),
-                ("password", PASSWORD),
-                ("csrf", &hidden_field(&page, "csrf")),
-                ("authorize_query", &hidden_field(&page, "authorize_query")),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let submitted = post_hosted_form(
+            &app,
+            &browser,
+            &page,
+            "/u/signup",
+            &[("email", "hosted@example.com"), ("password", PASSWORD)],
+        )
+        .await;
         assert_eq!(submitted.status(), StatusCode::SEE_OTHER);
         let (emails, _) = app
             .store
@@ -334,16 +331,14 @@ async fn forgot(app: &TestApp, spa: &Spa, email: &str) -> (StatusCode, String) {
     let page = browser.get(app.url(&href)).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
-    let answer = browser
-        .post(app.url("/u/forgot-password"))
-        .form(&[
-            ("email", email),
-            ("csrf", &hidden_field(&page, "csrf")),
-            ("authorize_query", &hidden_field(&page, "authorize_query")),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let answer = post_hosted_form(
+        app,
+        &browser,
+        &page,
+        "/u/forgot-password",
+        &[("email", email)],
+    )
+    .await;
     (answer.status(), answer.text().await.unwrap())
 }
 
