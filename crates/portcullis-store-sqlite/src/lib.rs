@@ -42,6 +42,9 @@ pub(crate) type Db = sqlx::Sqlite;
 /// The migrations, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The bytes the WAL file is cut back to after a checkpoint (`PRAGMA journal_size_limit`).
+const WAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024;
+
 /// A Portcullis store on an SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
@@ -58,6 +61,9 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
+            // A checkpoint that empties the WAL also truncates it to this size: the file does
+            // not stay at its busiest peak.
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()

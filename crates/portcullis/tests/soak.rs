@@ -303,7 +303,13 @@ async fn soak_mixed_load() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    // RSS at each tenth of the run: whether it flattens after the warm-up (the pool's
+    // connections filling their page caches, the allocator's arenas) or keeps climbing.
+    let mut rss_by_tenth = Vec::with_capacity(10);
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(seconds * 100)).await;
+        rss_by_tenth.push(server.rss_kib());
+    }
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.await.expect("worker");
@@ -341,6 +347,14 @@ async fn soak_mixed_load() {
         pages(&end.1 .1)
     );
     println!("| open fds | {} | {} |", start.2, end.2);
+    let timeline: Vec<String> = rss_by_tenth
+        .iter()
+        .map(|kib| format!("{:.1}", *kib as f64 / 1024.0))
+        .collect();
+    println!(
+        "\nRSS (MiB) at each tenth of the run: {}",
+        timeline.join(", ")
+    );
     println!("\n| table | rows at start | rows at end |");
     println!("|---|---:|---:|");
     for (table, rows_end) in &end.1 .1.rows {
