@@ -456,6 +456,7 @@ impl GuardBuilder {
             metadata.clone(),
         );
         core.dpop.origin = self.dpop_origin;
+        core.dpop.leeway = i64::try_from(self.clock_tolerance.as_secs()).unwrap_or(i64::MAX);
         Ok(Guard::from_parts(
             core,
             ResponseStyle {

@@ -29,6 +29,8 @@ const DPOP: HeaderName = HeaderName::from_static("dpop");
 pub(crate) struct DpopVerifier {
     /// `scheme://host[:port]` as clients address the API; from the request's `Host` otherwise.
     pub(crate) origin: Option<String>,
+    /// How many seconds in the future a proof's `iat` may be (the guard's clock tolerance).
+    pub(crate) leeway: i64,
     seen: Mutex<HashMap<String, i64>>,
 }
 
@@ -43,8 +45,8 @@ impl DpopVerifier {
         token: &str,
         jkt: &str,
         now: i64,
-        leeway: i64,
     ) -> Result<(), AuthError> {
+        let leeway = self.leeway;
         let mut proofs = headers.get_all(&DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
             (Some(proof), None) => proof

@@ -215,10 +215,9 @@ impl Guard {
                 AuthError::InvalidDpopProof("the request's method is unknown".to_owned())
             })?;
             let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
-            let leeway = i64::try_from(self.core.clock_tolerance_secs).unwrap_or(i64::MAX);
             self.core
                 .dpop
-                .check(method, headers, uri, token, jkt, now, leeway)?;
+                .check(method, headers, uri, token, jkt, now)?;
             return Ok(verified);
         }
         let token = self
