@@ -162,6 +162,26 @@ async fn proofs_are_refused_when_replayed_stale_or_for_another_request() {
     assert!(!garbage.is_empty());
 }
 
+/// `GET /userinfo` with `access` under the DPoP scheme and a proof by `key`.
+async fn userinfo_with_proof(app: &TestApp, key: &ProofKey, access: &str) -> reqwest::Response {
+    let userinfo = app.url("/userinfo");
+    let proof = key
+        .proof(&ProofRequest {
+            method: "GET",
+            url: &userinfo,
+            access_token: Some(access),
+            ..Default::default()
+        })
+        .unwrap();
+    app.browser
+        .get(&userinfo)
+        .header("authorization", format!("DPoP {access}"))
+        .header("DPoP", proof)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_public_clients_refresh_token_is_bound_to_its_key() {
     let app = spawn_app().await;
@@ -197,49 +217,18 @@ async fn a_public_clients_refresh_token_is_bound_to_its_key() {
     assert_eq!(app.verify(&access, API).await["cnf"]["jkt"], key.jkt());
 
     // `/userinfo` takes the bound token with the DPoP scheme and a proof naming it only.
-    let userinfo = app.url("/userinfo");
-    let proof = key
-        .proof(&ProofRequest {
-            method: "GET",
-            url: &userinfo,
-            access_token: Some(&access),
-            ..Default::default()
-        })
-        .unwrap();
-    let response = app
-        .browser
-        .get(&userinfo)
-        .header("authorization", format!("DPoP {access}"))
-        .header("DPoP", proof)
-        .send()
-        .await
-        .unwrap();
+    let response = userinfo_with_proof(&app, &key, &access).await;
     assert_eq!(response.status(), StatusCode::OK);
     let as_bearer = app
         .browser
-        .get(&userinfo)
+        .get(app.url("/userinfo"))
         .bearer_auth(&access)
         .send()
         .await
         .unwrap();
     assert_eq!(as_bearer.status(), StatusCode::UNAUTHORIZED);
     let thief = ProofKey::generate().unwrap();
-    let stolen = thief
-        .proof(&ProofRequest {
-            method: "GET",
-            url: &userinfo,
-            access_token: Some(&access),
-            ..Default::default()
-        })
-        .unwrap();
-    let response = app
-        .browser
-        .get(&userinfo)
-        .header("authorization", format!("DPoP {access}"))
-        .header("DPoP", stolen)
-        .send()
-        .await
-        .unwrap();
+    let response = userinfo_with_proof(&app, &thief, &access).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let challenge = response.headers()["www-authenticate"]
         .to_str()
