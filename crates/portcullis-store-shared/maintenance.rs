@@ -153,6 +153,9 @@ impl MaintenanceRepository for Backend {
             tickets: self
                 .sweep_table("tickets", "ticket_hash", "expires_at <= $1", now)
                 .await?,
+            dpop_proofs: self
+                .sweep_table("dpop_proofs", "proof_hash", "expires_at <= $1", now)
+                .await?,
             log_events: 0,
             emails: 0,
         };

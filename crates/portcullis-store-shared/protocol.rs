@@ -197,6 +197,7 @@ fn refresh_from_row(row: &Row) -> Result<RefreshToken, StoreError> {
         idle_expires_at: row.try_get("idle_expires_at").map_err(backend)?,
         rotated_at: row.try_get("rotated_at").map_err(backend)?,
         revoked: row.try_get("revoked").map_err(backend)?,
+        dpop_jkt: row.try_get("dpop_jkt").map_err(backend)?,
     })
 }
 
@@ -212,9 +213,10 @@ impl RefreshTokenRepository for Backend {
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, audience,
                scope, sid, auth_time, created_at, family_expires_at, idle_expires_at, rotated_at,
-               revoked)
+               revoked, dpop_jkt)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-               $13 OR EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND revoked))",
+               $13 OR EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND revoked),
+               $14)",
         )
         .bind(&token.token_hash)
         .bind(&token.family_id)
@@ -229,6 +231,7 @@ impl RefreshTokenRepository for Backend {
         .bind(token.idle_expires_at)
         .bind(token.rotated_at)
         .bind(token.revoked)
+        .bind(&token.dpop_jkt)
         .execute(&mut *tx)
         .await
         .map_err(backend)?;

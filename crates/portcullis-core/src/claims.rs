@@ -59,6 +59,15 @@ pub struct AccessTokenClaims {
     /// The login's authentication methods (RFC 8176), once it passed a second factor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// RFC 9449: the DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf`, with RFC 9449's member: the SHA-256 thumbprint of the bound key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// An ID token (OIDC Core §2, with Auth0's profile and email claims).

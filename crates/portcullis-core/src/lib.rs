@@ -26,6 +26,7 @@ pub mod authz;
 pub mod claims;
 pub mod clock;
 pub mod consent;
+pub mod dpop;
 pub mod email;
 pub mod introspection;
 pub mod keys;

@@ -9,7 +9,9 @@ use portcullis_types::{AuthMethod, Scope, Secret};
 
 use crate::{
     authz,
-    claims::{at_hash, rfc3339, AccessTokenClaims, Audience, IdTokenClaims, ProfileClaims},
+    claims::{
+        at_hash, rfc3339, AccessTokenClaims, Audience, Confirmation, IdTokenClaims, ProfileClaims,
+    },
     keys::{open_api_secret, KeyCache, KeyCipher, KeyError, TokenType},
     secrets::{lookup_hash, random_token},
     Clock,
@@ -66,6 +68,8 @@ pub struct AccessRequest<'a> {
     /// The login's methods: the token carries them as `amr` once they include `mfa`, as
     /// Auth0's do (empty for machine tokens and refreshes).
     pub amr: &'a [AuthMethod],
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if any.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// What an ID token says about its login.
@@ -95,6 +99,8 @@ pub struct RefreshRequest<'a> {
     pub auth_time: i64,
     /// Absolute end of the family; `None` starts a new family.
     pub family_expires_at: Option<i64>,
+    /// The DPoP key the family is bound to (a public client's), if any.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl Minter<'_> {
@@ -163,6 +169,9 @@ impl Minter<'_> {
                 .then(|| CLIENT_CREDENTIALS_GTY.to_owned()),
             permissions,
             amr: amr_claim(request.amr),
+            cnf: request.dpop_jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         let typ = if rfc9068 {
             TokenType::AccessTokenJwt
@@ -241,6 +250,7 @@ impl Minter<'_> {
                 idle_expires_at: (now + policy.idle_token_lifetime).min(family_expires_at),
                 rotated_at: None,
                 revoked: false,
+                dpop_jkt: request.dpop_jkt.map(str::to_owned),
             })
             .await?;
         Ok(Secret::new(token))

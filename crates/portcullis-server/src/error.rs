@@ -27,6 +27,10 @@ pub enum ErrorCode {
     /// The store cannot be reached for now (RFC 6749 §4.1.2.1's code, answered 503 with
     /// `Retry-After` on every endpoint).
     TemporarilyUnavailable,
+    /// RFC 9449 §5: the DPoP proof was refused.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the server nonce the response names (`DPoP-Nonce`).
+    UseDpopNonce,
     ServerError,
 }
 
@@ -47,6 +51,8 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::ServerError => "server_error",
         }
     }
@@ -70,6 +76,8 @@ pub struct OAuthError {
     pub description: String,
     /// The client tried HTTP Basic authentication: a 401 must challenge it (RFC 6749 §5.2).
     pub basic_challenge: bool,
+    /// A server nonce for the client's next DPoP proof (`DPoP-Nonce`), with `use_dpop_nonce`.
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthError {
@@ -78,6 +86,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            dpop_nonce: None,
         }
     }
 
@@ -146,6 +155,13 @@ impl IntoResponse for OAuthError {
             if let Ok(value) = HeaderValue::from_str(&challenge) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
+        }
+        if let Some(value) = self
+            .dpop_nonce
+            .as_deref()
+            .and_then(|nonce| HeaderValue::from_str(nonce).ok())
+        {
+            headers.insert(crate::routes::dpop::DPOP_NONCE, value);
         }
         if self.code == ErrorCode::TemporarilyUnavailable {
             response = portcullis_web::retry_after_outage(response);

@@ -19,6 +19,7 @@ mod clients;
 mod common;
 mod connection;
 mod consents;
+mod dpop;
 mod emails;
 mod keys;
 mod maintenance;

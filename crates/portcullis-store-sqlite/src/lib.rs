@@ -14,6 +14,7 @@ mod clients;
 mod common;
 mod connection;
 mod consents;
+mod dpop;
 mod emails;
 mod keys;
 mod maintenance;

@@ -5,6 +5,7 @@
 //! them. Nothing here knows SQL or HTTP. Times are Unix seconds chosen by the caller, so the
 //! store never reads the clock.
 
+mod dpop;
 mod email;
 mod error;
 mod mfa;
@@ -13,6 +14,7 @@ pub mod outage;
 mod repos;
 mod ticket;
 
+pub use dpop::DpopProofRepository;
 pub use email::*;
 pub use error::{StoreError, StoreResult};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};

@@ -371,6 +371,7 @@ pub struct SweepCounts {
     pub log_events: u64,
     pub emails: u64,
     pub tickets: u64,
+    pub dpop_proofs: u64,
 }
 
 /// What a sweep deletes: everything expired by `now`, and more precisely bounded rows.
@@ -429,6 +430,9 @@ pub struct RefreshToken {
     /// When this token was exchanged for its successor.
     pub rotated_at: Option<i64>,
     pub revoked: bool,
+    /// The RFC 7638 thumbprint of the DPoP key the family is bound to (a public client's
+    /// tokens requested with a proof): a refresh needs a proof by the same key.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The outcome of presenting a refresh token for rotation, decided atomically by the store.

@@ -116,6 +116,7 @@ pub struct GuardBuilder {
     http_client: Option<reqwest::Client>,
     hs256_secret: Option<Vec<u8>>,
     resource_metadata: Option<ResourceMetadata>,
+    dpop_origin: Option<String>,
 }
 
 impl GuardBuilder {
@@ -144,7 +145,16 @@ impl GuardBuilder {
             http_client: None,
             hs256_secret: None,
             resource_metadata: None,
+            dpop_origin: None,
         }
+    }
+
+    /// Where clients reach this API (`https://api.example.com`), for the `htu` of DPoP proofs;
+    /// without it the request's `Host` header is used, with `http` unless the request line
+    /// names a scheme (set it behind a TLS-terminating proxy).
+    pub fn dpop_origin(mut self, origin: impl Into<String>) -> Self {
+        self.dpop_origin = Some(origin.into());
+        self
     }
 
     /// Accepts tokens whose `aud` contains `audience` (Auth0's API identifier). Call again to
@@ -427,7 +437,7 @@ impl GuardBuilder {
             },
             client,
         );
-        let core = GuardCore::new(
+        let mut core = GuardCore::new(
             self.issuer,
             &self.audiences,
             HeaderPolicy {
@@ -445,6 +455,8 @@ impl GuardBuilder {
             hmac_key,
             metadata.clone(),
         );
+        core.dpop.origin = self.dpop_origin;
+        core.dpop.leeway = i64::try_from(self.clock_tolerance.as_secs()).unwrap_or(i64::MAX);
         Ok(Guard::from_parts(
             core,
             ResponseStyle {

@@ -31,6 +31,10 @@ pub enum AuthError {
     /// can be checked. Answered with 503 rather than blaming the caller's token.
     #[error("the API cannot verify access tokens right now")]
     KeysUnavailable,
+    /// RFC 9449 §7.1: the DPoP proof of a bound token is missing or refused
+    /// (`invalid_dpop_proof`, challenged with the `DPoP` scheme).
+    #[error("{0}")]
+    InvalidDpopProof(String),
 }
 
 /// Why a presented token was rejected. Every variant maps to `401 invalid_token`.
@@ -88,13 +92,21 @@ pub enum TokenError {
     /// handler asked for.
     #[error("the access token's claims are malformed")]
     MalformedClaims,
+    /// The token is bound to a DPoP key and was presented as a bearer token.
+    #[error("the access token is bound to a DPoP key: use the DPoP scheme with a proof")]
+    DpopBound,
+    /// The token came with the DPoP scheme but is bound to no key.
+    #[error("the access token is not bound to a DPoP key")]
+    NotDpopBound,
 }
 
 impl AuthError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingToken | Self::InvalidToken(_) | Self::InvalidDpopProof(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -107,6 +119,7 @@ impl AuthError {
             Self::InvalidToken(_) => Some("invalid_token"),
             Self::InsufficientScope(_) => Some("insufficient_scope"),
             Self::KeysUnavailable => Some("temporarily_unavailable"),
+            Self::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
         }
     }
 
@@ -184,7 +197,9 @@ impl GuardRejection {
     fn challenge(&self) -> String {
         let mut challenge = format!("Bearer realm={}", quoted(&self.style.realm));
         if let Some(code) = self.error.error_code() {
-            if self.error.status() != StatusCode::SERVICE_UNAVAILABLE {
+            if self.error.status() != StatusCode::SERVICE_UNAVAILABLE
+                && !matches!(self.error, AuthError::InvalidDpopProof(_))
+            {
                 challenge.push_str(&format!(", error=\"{code}\""));
                 challenge.push_str(&format!(
                     ", error_description={}",
@@ -198,6 +213,19 @@ impl GuardRejection {
         // RFC 9728 §5.1: where a client learns which authorization server to ask.
         if let Some(url) = &self.style.resource_metadata {
             challenge.push_str(&format!(", resource_metadata={}", quoted(url)));
+        }
+        challenge
+    }
+
+    /// The `DPoP` challenge (RFC 9449 §7.1) offered next to the Bearer one on every 401,
+    /// carrying the error when the proof was what failed.
+    fn dpop_challenge(&self) -> String {
+        let mut challenge = format!("DPoP algs={}", quoted(&crate::dpop::algorithms()));
+        if let AuthError::InvalidDpopProof(_) = &self.error {
+            challenge.push_str(&format!(
+                ", error=\"invalid_dpop_proof\", error_description={}",
+                quoted(&self.error.description())
+            ));
         }
         challenge
     }
@@ -218,6 +246,13 @@ impl IntoResponse for GuardRejection {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, value);
+            }
+            if self.error.status() == StatusCode::UNAUTHORIZED {
+                if let Ok(value) = HeaderValue::from_str(&self.dpop_challenge()) {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, value);
+                }
             }
         }
         response

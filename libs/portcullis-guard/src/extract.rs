@@ -67,7 +67,7 @@ where
             Some(token) => token,
             None => {
                 let token = guard
-                    .authenticate(&parts.headers, &parts.uri)
+                    .authenticate_request(Some(&parts.method), &parts.headers, &parts.uri)
                     .await
                     .map_err(|error| guard.reject(error))?;
                 parts.extensions.insert(token.clone());

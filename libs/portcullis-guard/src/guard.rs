@@ -8,13 +8,14 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use axum::http::{Extensions, HeaderMap, Uri};
+use axum::http::{Extensions, HeaderMap, Method, Uri};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use serde_json::Value;
 use url::Url;
 
 use crate::{
     claims::VerifiedToken,
+    dpop::{bound_key, dpop_token, DpopVerifier},
     error::{token_error, AuthError, GuardRejection, ResponseStyle, TokenError},
     header_policy::HeaderPolicy,
     jwks::{KeySetError, KeyStore, LookupError},
@@ -55,6 +56,8 @@ pub(crate) struct GuardCore {
     metadata: Option<ServedMetadata>,
     /// The registered-claim checks of tokens verified with JWKS keys.
     rules: ClaimRules,
+    /// The proofs of DPoP-bound tokens.
+    pub(crate) dpop: DpopVerifier,
 }
 
 /// The RFC 9728 document as served: its path, its absolute URL (named by challenges) and its
@@ -125,6 +128,7 @@ impl GuardCore {
                 audiences: audiences.to_vec(),
                 leeway: clock_tolerance_secs,
             },
+            dpop: DpopVerifier::default(),
         }
     }
 }
@@ -185,18 +189,48 @@ impl Guard {
     }
 
     /// Finds the token in a request (header, then the opted-in cookie and query parameter)
-    /// and verifies it.
+    /// and verifies it. Without the request's method no DPoP proof can be checked, so a token
+    /// bound to a DPoP key is refused here; [`authenticate_request`](Self::authenticate_request)
+    /// takes it with its proof.
     pub async fn authenticate(
         &self,
         headers: &HeaderMap,
         uri: &Uri,
     ) -> Result<VerifiedToken, AuthError> {
+        self.authenticate_request(None, headers, uri).await
+    }
+
+    /// Like [`authenticate`](Self::authenticate), and with the request's `method` a token bound
+    /// to a DPoP key is accepted as `Authorization: DPoP <token>` with a valid proof.
+    pub async fn authenticate_request(
+        &self,
+        method: Option<&Method>,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<VerifiedToken, AuthError> {
+        if let Some(token) = dpop_token(headers)? {
+            let verified = self.verify(token).await?;
+            let jkt = bound_key(&verified).ok_or(TokenError::NotDpopBound)?;
+            let method = method.ok_or_else(|| {
+                AuthError::InvalidDpopProof("the request's method is unknown".to_owned())
+            })?;
+            let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+            self.core
+                .dpop
+                .check(method, headers, uri, token, jkt, now)?;
+            return Ok(verified);
+        }
         let token = self
             .core
             .sources
             .find(headers, uri)?
             .ok_or(AuthError::MissingToken)?;
-        self.verify(&token).await
+        let verified = self.verify(&token).await?;
+        // RFC 9449 §7.2: a bound token is not a bearer token.
+        if bound_key(&verified).is_some() {
+            return Err(TokenError::DpopBound.into());
+        }
+        Ok(verified)
     }
 
     /// The token a layer of this very guard (or of a clone of it) already verified for this

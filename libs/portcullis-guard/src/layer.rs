@@ -93,7 +93,10 @@ where
             }
             let token = match guard.already_verified(request.extensions()) {
                 Some(token) => token,
-                None => match guard.authenticate(request.headers(), request.uri()).await {
+                None => match guard
+                    .authenticate_request(Some(request.method()), request.headers(), request.uri())
+                    .await
+                {
                     Ok(token) => token,
                     Err(error) => return Ok(guard.reject(error).into_response()),
                 },

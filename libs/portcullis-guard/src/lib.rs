@@ -50,11 +50,17 @@
 //! (`resource_metadata="..."`), so that an OAuth client (an MCP client, say) that meets a 401
 //! finds the authorization server on its own.
 //!
+//! A token bound to a DPoP key (`cnf.jkt`, RFC 9449) is accepted only as `Authorization:
+//! DPoP <token>` with a `DPoP` proof by that key for the request (`htm`, `htu`, `iat`, `ath`,
+//! each proof once), never as a bearer token; every 401 offers both schemes
+//! (`WWW-Authenticate: Bearer ...` and `DPoP algs="..."`).
+//!
 //! A token that passed is remembered (by its SHA-256) until its `exp`, so a client reusing
 //! its token costs a hash lookup rather than an RSA verification.
 
 mod claims;
 mod config;
+mod dpop;
 mod error;
 mod extract;
 mod guard;
@@ -72,6 +78,7 @@ pub use jsonwebtoken::Algorithm;
 pub use crate::{
     claims::{Audiences, DefaultClaims, VerifiedToken},
     config::{ConfigError, GuardBuilder, MAX_CLOCK_TOLERANCE, MIN_HMAC_SECRET_BYTES},
+    dpop::MAX_REMEMBERED_PROOFS,
     error::{AuthError, ErrorBodyFn, GuardRejection, TokenError},
     extract::Claims,
     guard::Guard,

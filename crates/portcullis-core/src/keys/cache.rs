@@ -264,6 +264,7 @@ mod tests {
             gty: None,
             permissions: None,
             amr: None,
+            cnf: None,
         }
     }
 

@@ -1,9 +1,9 @@
 //! Signing keys: generation, the JWKS, and JWT signing with keys parsed once.
 //!
 //! Each asymmetric algorithm an API can choose (RS256, PS256, ES256) has its own keys, each
-//! with its own `current`, `next` and `previous` key and rotated the same way. RS256 keys
-//! always exist (ID tokens are RS256); the keys of PS256 and ES256 are made when an API first
-//! uses the algorithm. HS256 tokens are signed with the API's own secret (`api_secret`), never
+//! with its own `current`, `next` and `previous` key and rotated the same way. The keys of all
+//! three are made when the store is first opened, so each is published before it signs (see
+//! [`ensure_initialized`]). HS256 tokens are signed with the API's own secret (`api_secret`), never
 //! with a key of the ring, and nothing about them is published.
 //!
 //! The compact JWS is assembled here from the field's primitives (serde_json, base64,
@@ -195,22 +195,23 @@ mod tests {
     }
 }
 
-/// Makes sure the store has signing keys: RS256 keys always (ID tokens), and the keys of every
-/// algorithm an API uses. Generates the first `current` and `next` keys of each algorithm that
-/// has none; of several processes starting at once, one set wins and the others keep it.
+/// Makes sure the store has signing keys for every asymmetric algorithm (RS256, PS256, ES256),
+/// whether an API uses it yet or not. Generates the first `current` and `next` keys of each
+/// algorithm that has none; of several processes starting at once, one set wins and the others
+/// keep it.
+///
+/// Every algorithm gets its keys before the server answers its first request, so a key is in
+/// the JWKS long before it signs: a resource server that cached the key set (a guard refetches
+/// for an unknown kid only after a cooldown) already knows the key of an algorithm when the
+/// first API moves to it. Rotation keeps the same promise with each algorithm's `next` key.
 pub async fn ensure_initialized(
     store: &dyn portcullis_store::Store,
     clock: &dyn crate::Clock,
     cipher: &KeyCipher,
 ) -> Result<(), KeyLifecycleError> {
     let live = store.live_keys().await?;
-    let (apis, _) = store
-        .list_resource_servers(portcullis_store::Page::ALL)
-        .await?;
-    let mut needed = vec![SigningAlg::RS256];
-    needed.extend(apis.iter().map(|api| api.signing_alg));
     for alg in SigningAlg::ASYMMETRIC {
-        if needed.contains(alg) && !live.iter().any(|key| key.alg == *alg) {
+        if !live.iter().any(|key| key.alg == *alg) {
             initialize_algorithm(store, clock, cipher, *alg).await?;
         }
     }

@@ -607,6 +607,7 @@ async fn respond(
                     for_browser: true,
                     client_credentials: false,
                     amr: &session.amr,
+                    dpop_jkt: None,
                 })
                 .await?;
             out.push(("access_token", token.token.clone()));

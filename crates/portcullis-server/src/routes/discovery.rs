@@ -34,6 +34,7 @@ fn metadata(app: &AppState) -> serde_json::Value {
         "response_modes_supported": ["query", "fragment", "form_post", "web_message"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "implicit"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": portcullis_core::dpop::ALGORITHM_NAMES,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "access_token_signing_alg_values_supported": access_token_algs,

@@ -7,6 +7,7 @@ pub mod consent;
 pub mod consent_gate;
 pub mod dbconnections;
 pub mod discovery;
+pub mod dpop;
 pub mod introspect;
 pub mod limits;
 pub mod login;
@@ -63,7 +64,9 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             HeaderName::from_static("auth0-client"),
+            dpop::DPOP,
         ])
+        .expose_headers([dpop::DPOP_NONCE])
         .max_age(Duration::from_secs(86_400));
     let public_cors = CorsLayer::new()
         .allow_origin(tower_http::cors::Any)

@@ -15,6 +15,7 @@ use portcullis_core::{
 use portcullis_types::Scope;
 use serde::Serialize;
 
+use super::dpop::{self, Endpoint};
 use crate::{
     error::{ErrorCode, OAuthError},
     state::AppState,
@@ -41,7 +42,11 @@ fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)
 }
 
-pub async fn get(State(app): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(app): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
     if !headers.contains_key(header::AUTHORIZATION) {
         // RFC 6750 §3.1: without credentials, a challenge and no error code.
         return (
@@ -51,28 +56,46 @@ pub async fn get(State(app): State<AppState>, headers: HeaderMap) -> Response {
         )
             .into_response();
     }
-    match handle(&app, &headers).await {
+    match handle(&app, method == axum::http::Method::POST, &headers).await {
         Ok(info) => Json(info).into_response(),
+        // RFC 9449 §7.1: a resource refuses a proof with 401 and a `DPoP` challenge.
+        Err(error) if error.code == ErrorCode::InvalidDpopProof => (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                dpop::challenge(Some((error.code.as_str(), &error.description))),
+            )],
+            Json(serde_json::json!({
+                "error": error.code.as_str(),
+                "error_description": error.description,
+            })),
+        )
+            .into_response(),
         Err(error) => error.into_response(),
     }
 }
 
-async fn handle(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, OAuthError> {
+async fn handle(app: &AppState, post: bool, headers: &HeaderMap) -> Result<UserInfo, OAuthError> {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
         return Err(invalid_token("The Authorization header is not readable"));
     };
-    let token = match value.split_once(' ') {
+    let (token, dpop) = match value.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
-            token.trim()
+            (token.trim(), false)
+        }
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("dpop") && !token.trim().is_empty() =>
+        {
+            (token.trim(), true)
         }
         _ => {
             return Err(invalid_token(
-                "The Authorization header must use the Bearer scheme",
+                "The Authorization header must use the Bearer or DPoP scheme",
             ))
         }
     };
@@ -96,8 +119,41 @@ async fn handle(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, OAuthEr
                     VerifyError::UnknownKey => invalid_token("Unknown signing key"),
                     _ => invalid_token("Invalid or expired access token"),
                 })?;
+        // RFC 9449 §7: a bound token comes with the DPoP scheme and a proof by its key; an
+        // unbound one never with the DPoP scheme.
+        let bound = claims.cnf.map(|cnf| cnf.jkt);
+        match (bound, dpop) {
+            (Some(jkt), true) => {
+                let method = if post { "POST" } else { "GET" };
+                let proof = dpop::proof(
+                    app,
+                    headers,
+                    Endpoint::Resource,
+                    method,
+                    "userinfo",
+                    Some(token),
+                )
+                .await?
+                .ok_or_else(|| dpop::invalid("A DPoP proof is required"))?;
+                if proof.jkt != jkt {
+                    return Err(dpop::invalid(
+                        "The DPoP proof's key is not the one the token is bound to",
+                    ));
+                }
+            }
+            (Some(_), false) => {
+                return Err(invalid_token(
+                    "The access token is bound to a DPoP key: use the DPoP scheme with a proof",
+                ))
+            }
+            (None, true) => return Err(invalid_token("The access token is not DPoP-bound")),
+            (None, false) => {}
+        }
         (claims.sub, claims.scope.unwrap_or_default())
     } else {
+        if dpop {
+            return Err(invalid_token("The access token is not DPoP-bound"));
+        }
         let stored = app
             .store
             .opaque_token_by_hash(&lookup_hash(token), now)

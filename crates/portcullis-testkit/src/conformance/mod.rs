@@ -15,6 +15,7 @@ use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, To
 mod admin;
 mod connection;
 mod consents;
+mod dpop;
 mod emails;
 mod keys;
 mod maintenance;
@@ -25,8 +26,8 @@ mod tenant;
 mod tickets;
 
 pub use self::{
-    admin::*, connection::*, consents::*, emails::*, keys::*, maintenance::*, mfa::*, protocol::*,
-    rbac::*, tenant::*, tickets::*,
+    admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*, mfa::*,
+    protocol::*, rbac::*, tenant::*, tickets::*,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -127,6 +128,7 @@ fn refresh(hash: u8, family: &str) -> RefreshToken {
         idle_expires_at: NOW + 500,
         rotated_at: None,
         revoked: false,
+        dpop_jkt: None,
     }
 }
 

@@ -74,6 +74,7 @@ conformance!(
     ending_a_users_sessions_leaves_others_alone,
     sweep_deletes_only_what_expired,
     sweep_bounds_idle_families_and_the_log,
+    dpop_proofs_are_single_use_and_swept,
     database_connection_settings_round_trip,
     user_metadata_round_trips,
     password_history_keeps_the_newest,

@@ -3,6 +3,7 @@
 
 mod access;
 mod algorithms;
+mod dpop;
 mod jwks_cache;
 mod jwks_faults;
 mod rejections;

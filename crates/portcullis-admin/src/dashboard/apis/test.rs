@@ -53,6 +53,7 @@ pub(super) async fn show(dash: Dash, Path(id): Path<String>) -> Response {
             for_browser: false,
             client_credentials: true,
             amr: &[],
+            dpop_jkt: None,
         })
         .await;
     let token = match minted {

@@ -12,6 +12,7 @@ use super::{
     request::{AuthenticatedClient, TokenRequest},
     TokenResponse,
 };
+use crate::routes::dpop::{self, Proof};
 use crate::{
     error::{ErrorCode, OAuthError},
     state::AppState,
@@ -22,8 +23,10 @@ pub(super) async fn exchange(
     app: &AppState,
     authenticated: &AuthenticatedClient,
     request: TokenRequest,
+    proof: Option<&Proof>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
+    let binding = Binding::of(authenticated, proof);
     match request {
         TokenRequest::AuthorizationCode {
             code,
@@ -36,6 +39,7 @@ pub(super) async fn exchange(
                 &code,
                 redirect_uri.as_deref(),
                 code_verifier.as_ref(),
+                binding,
             )
             .await
         }
@@ -43,14 +47,50 @@ pub(super) async fn exchange(
             refresh_token,
             scope,
             audience,
-        } => self::refresh_token(app, client, &refresh_token, scope, audience.as_deref()).await,
+        } => {
+            self::refresh_token(
+                app,
+                client,
+                &refresh_token,
+                scope,
+                audience.as_deref(),
+                binding,
+            )
+            .await
+        }
         TokenRequest::ClientCredentials { audience, scope } => {
-            client_credentials(app, authenticated, &audience, scope.as_ref()).await
+            client_credentials(app, authenticated, &audience, scope.as_ref(), binding).await
         }
         TokenRequest::Unsupported(name) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Unsupported grant type: {name}"),
         )),
+    }
+}
+
+/// What a request's DPoP proof binds: the access token always, the refresh token only for a
+/// public client (a confidential client's is bound to its authentication already).
+#[derive(Clone, Copy)]
+struct Binding<'a> {
+    access: Option<&'a str>,
+    refresh: Option<&'a str>,
+}
+
+impl<'a> Binding<'a> {
+    fn of(authenticated: &AuthenticatedClient, proof: Option<&'a Proof>) -> Self {
+        let jkt = proof.map(|proof| proof.jkt.as_str());
+        Binding {
+            access: jkt,
+            refresh: jkt.filter(|_| !authenticated.confidential),
+        }
+    }
+
+    fn token_type(self) -> &'static str {
+        if self.access.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
     }
 }
 
@@ -64,6 +104,7 @@ async fn authorization_code(
     code: &Secret,
     redirect_uri: Option<&str>,
     code_verifier: Option<&Secret>,
+    binding: Binding<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let code_hash = lookup_hash(code.expose_str());
     let stored = match app.store.redeem_code(&code_hash, app.clock.now()).await? {
@@ -135,6 +176,7 @@ async fn authorization_code(
             for_browser: false,
             client_credentials: false,
             amr: &stored.amr,
+            dpop_jkt: binding.access,
         })
         .await?;
     let id_token = scope
@@ -166,6 +208,7 @@ async fn authorization_code(
                     sid: &stored.sid,
                     auth_time: stored.auth_time,
                     family_expires_at: None,
+                    dpop_jkt: binding.refresh,
                 })
                 .await?;
             app.store.link_code_family(&code_hash, &family_id).await?;
@@ -180,7 +223,8 @@ async fn authorization_code(
         refresh_token: refresh.map(Secret::into_inner),
         scope: Some(access.scope.to_string()),
         expires_in: access.expires_in,
-        token_type: "Bearer",
+        token_type: binding.token_type(),
+        dpop_nonce: None,
     })
 }
 
@@ -193,9 +237,28 @@ async fn refresh_token(
     presented: &Secret,
     requested: Option<Scope>,
     audience: Option<&str>,
+    binding: Binding<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = app.clock.now();
     let hash = lookup_hash(presented.expose_str());
+    // RFC 9449 §5: a bound refresh token is used only with a proof by its key, checked before
+    // anything is rotated.
+    if let Some(stored) = app.store.refresh_token_by_hash(&hash).await? {
+        match (stored.dpop_jkt.as_deref(), binding.access) {
+            (Some(bound), Some(presented)) if bound == presented => {}
+            (Some(_), Some(_)) => {
+                return Err(dpop::invalid(
+                    "the refresh token is bound to another DPoP key",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(dpop::invalid(
+                    "the refresh token is bound to a DPoP key: a DPoP proof is required",
+                ))
+            }
+            (None, _) => {}
+        }
+    }
     let policy = &client.refresh_token;
     // Auth0's non-rotating tokens are not exchanged for a successor: the same token stays
     // valid until its absolute or idle expiry, and each use moves the idle expiry forward.
@@ -285,6 +348,7 @@ async fn refresh_token(
             client_credentials: false,
             // Auth0 leaves `amr` out of refreshed tokens: a refresh is not a login.
             amr: &[],
+            dpop_jkt: binding.access,
         })
         .await?;
     let id_token = scope
@@ -314,6 +378,8 @@ async fn refresh_token(
                 sid: &old.sid,
                 auth_time: old.auth_time,
                 family_expires_at: Some(old.family_expires_at),
+                // A family keeps the key it began with.
+                dpop_jkt: old.dpop_jkt.as_deref(),
             })
             .await?;
         Some(token.into_inner())
@@ -327,7 +393,8 @@ async fn refresh_token(
         refresh_token: successor,
         scope: Some(access.scope.to_string()),
         expires_in: access.expires_in,
-        token_type: "Bearer",
+        token_type: binding.token_type(),
+        dpop_nonce: None,
     })
 }
 
@@ -336,6 +403,7 @@ async fn client_credentials(
     authenticated: &AuthenticatedClient,
     audience: &str,
     requested: Option<&Scope>,
+    binding: Binding<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
     if !authenticated.confidential {
@@ -373,6 +441,7 @@ async fn client_credentials(
             for_browser: false,
             client_credentials: true,
             amr: &[],
+            dpop_jkt: binding.access,
         })
         .await?;
     Ok(TokenResponse {
@@ -382,6 +451,7 @@ async fn client_credentials(
         refresh_token: None,
         scope: (!scope.is_empty()).then(|| scope.to_string()),
         expires_in: access.expires_in,
-        token_type: "Bearer",
+        token_type: binding.token_type(),
+        dpop_nonce: None,
     })
 }

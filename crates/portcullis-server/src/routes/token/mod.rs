@@ -10,7 +10,7 @@ pub(crate) mod request;
 
 use axum::{
     extract::State,
-    http::{header, HeaderValue},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     Json,
 };
@@ -21,6 +21,7 @@ use portcullis_web::ClientOrigin;
 use serde::Serialize;
 
 use self::request::{grant_type, ClientRequest, TokenRequest};
+use super::dpop::{self, Endpoint};
 use crate::{
     error::{ErrorCode, OAuthError},
     state::AppState,
@@ -37,14 +38,19 @@ struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
     expires_in: i64,
+    /// `Bearer`, or `DPoP` for a token bound to the request's DPoP key.
     token_type: &'static str,
     /// For the audit log: whom the tokens are for (`None` for machine tokens).
     #[serde(skip)]
     user: Option<User>,
+    /// With a DPoP request: the nonce for the client's next proof.
+    #[serde(skip)]
+    dpop_nonce: Option<HeaderValue>,
 }
 
 impl IntoResponse for TokenResponse {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        let nonce = self.dpop_nonce.take();
         let mut response = Json(self).into_response();
         response
             .headers_mut()
@@ -52,6 +58,9 @@ impl IntoResponse for TokenResponse {
         response
             .headers_mut()
             .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(nonce) = nonce {
+            response.headers_mut().insert(dpop::DPOP_NONCE, nonce);
+        }
         response
     }
 }
@@ -59,9 +68,10 @@ impl IntoResponse for TokenResponse {
 pub async fn post(
     State(app): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
+    headers: HeaderMap,
     request: ClientRequest,
 ) -> Response {
-    match handle(&app, &origin, request).await {
+    match handle(&app, &origin, &headers, request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     }
@@ -82,6 +92,7 @@ fn audit_codes(grant: GrantType) -> (EventType, EventType) {
 async fn handle(
     app: &AppState,
     origin: &portcullis_core::audit::RequestOrigin,
+    headers: &HeaderMap,
     ClientRequest { credentials, body }: ClientRequest,
 ) -> Result<TokenResponse, OAuthError> {
     let grant = grant_type(&body)?;
@@ -104,7 +115,17 @@ async fn handle(
     };
     let (success, failure) = audit_codes(grant);
     let result = match TokenRequest::of(Ok(grant), body) {
-        Ok(request) => grants::exchange(app, &authenticated, request).await,
+        Ok(request) => {
+            match dpop::proof(app, headers, Endpoint::Token, "POST", "oauth/token", None).await {
+                Ok(proof) => grants::exchange(app, &authenticated, request, proof.as_ref())
+                    .await
+                    .map(|response| TokenResponse {
+                        dpop_nonce: proof.and_then(|_| dpop::fresh_nonce(app)),
+                        ..response
+                    }),
+                Err(error) => Err(error),
+            }
+        }
         Err(error) => Err(error),
     };
     let entry = match &result {
