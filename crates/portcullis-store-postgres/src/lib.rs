@@ -26,6 +26,7 @@ mod mfa;
 mod protocol;
 mod rbac;
 mod rows;
+mod tenant;
 mod tickets;
 mod users;
 

@@ -22,6 +22,7 @@ mod protocol;
 mod rbac;
 mod rows;
 mod stats;
+mod tenant;
 mod tickets;
 mod users;
 

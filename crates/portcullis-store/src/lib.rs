@@ -11,6 +11,7 @@ mod mfa;
 mod model;
 pub mod outage;
 mod repos;
+mod tenant;
 mod ticket;
 
 pub use email::*;
@@ -18,4 +19,5 @@ pub use error::{StoreError, StoreResult};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;
+pub use tenant::{TenantFlags, TenantRepository};
 pub use ticket::{Ticket, TicketRepository};
