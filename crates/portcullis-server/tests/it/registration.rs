@@ -379,3 +379,48 @@ async fn registered_clients_are_listed_as_third_party_and_deletable() {
         "inexistent_client",
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_turns_registration_on_and_marks_registered_applications() {
+    let app = spawn_app().await;
+    let admin = app.dashboard_admin().await;
+    let (status, html) = admin.get(&app, "/dashboard/settings").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("OIDC Dynamic Application Registration"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("{}oidc/register", app.issuer)));
+    assert!(!html.contains("name=\"enable_dynamic_client_registration\" checked"));
+    assert_eq!(
+        register(&app, public_metadata(), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let fields = [("enable_dynamic_client_registration", "on")];
+    let to = admin
+        .post_ok(&app, "/dashboard/settings", "/dashboard/settings", &fields)
+        .await;
+    assert_eq!(to, "/dashboard/settings");
+    let (_, html) = admin.get(&app, "/dashboard/settings").await;
+    assert!(
+        html.contains("name=\"enable_dynamic_client_registration\" checked"),
+        "{html}"
+    );
+    let (status, body) = register(&app, public_metadata(), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, html) = admin.get(&app, "/dashboard/applications").await;
+    assert!(
+        html.contains("MCP Inspector") && html.contains("Third-party"),
+        "{html}"
+    );
+
+    // An unchecked box turns it off again.
+    admin
+        .post_ok(&app, "/dashboard/settings", "/dashboard/settings", &[])
+        .await;
+    assert_eq!(
+        register(&app, public_metadata(), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
