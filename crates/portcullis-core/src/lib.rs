@@ -34,6 +34,7 @@ pub mod mfa;
 pub mod password;
 pub mod password_policy;
 pub mod pkce;
+pub mod registration;
 pub mod secrets;
 pub mod sign_in;
 pub mod tenant;

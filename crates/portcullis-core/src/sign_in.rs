@@ -41,6 +41,9 @@ pub struct ThrottleLimits {
     pub resets_per_ip: u64,
     /// Password-reset requests per email address per window: nobody can flood one inbox.
     pub resets_per_email: u64,
+    /// Dynamic client registrations (RFC 7591) per client address per window, successful or
+    /// not: nobody can fill the tenant with applications.
+    pub registrations_per_ip: u64,
 }
 
 impl Default for ThrottleLimits {
@@ -53,6 +56,7 @@ impl Default for ThrottleLimits {
             signups_per_email: 10,
             resets_per_ip: 50,
             resets_per_email: 5,
+            registrations_per_ip: 20,
         }
     }
 }
@@ -346,6 +350,21 @@ impl SignIn {
             ),
             (email_key("reset", email), limits.resets_per_email),
         ];
+        self.admit(store, &counters, now).await
+    }
+
+    /// Counts a dynamic client registration from `ip`, successful or not; `Throttled` past
+    /// the address's limit.
+    pub async fn admit_registration(
+        &self,
+        store: &dyn Store,
+        ip: IpAddr,
+        now: i64,
+    ) -> Result<(), SignInError> {
+        let counters = [(
+            format!("register:ip:{}", address_group(ip)),
+            self.limits.registrations_per_ip,
+        )];
         self.admit(store, &counters, now).await
     }
 

@@ -139,6 +139,14 @@ impl Application {
         let bootstrap = portcullis_admin::bootstrap(&admin, settings.bootstrap_client.as_ref())
             .await
             .context("bootstrapping the Management API and the dashboard")?;
+        if let Some(enabled) = settings.dynamic_client_registration {
+            let changes = admin::tenant_settings::FlagChanges {
+                enable_dynamic_client_registration: Some(enabled),
+            };
+            admin::tenant_settings::update_flags(&admin.cx, &admin::Actor::System, changes)
+                .await
+                .context("applying the dynamic client registration setting")?;
+        }
         let origins = store.all_client_origins().await?;
         let state = AppState::new(AppInner {
             hasher,

@@ -69,6 +69,12 @@ pub struct Settings {
     pub email: EmailSettings,
     /// Whether a sign-up sends a verification email (on by default, as Auth0 does).
     pub verify_email_on_signup: bool,
+    /// Dynamic client registration (RFC 7591): `Some` sets the tenant's flag at start (as
+    /// `PATCH /api/v2/tenants/settings` would), `None` leaves it as stored.
+    pub dynamic_client_registration: Option<bool>,
+    /// SHA-256 of the initial access token every registration must present as a Bearer token;
+    /// `None`: registration is open (when the tenant's flag is on).
+    pub registration_token_sha256: Option<Vec<u8>>,
 }
 
 /// How long and how large a request head may be, so that a slow or bloated client cannot hold
@@ -134,6 +140,8 @@ impl Settings {
             metrics_listen: None,
             email: EmailSettings::default(),
             verify_email_on_signup: true,
+            dynamic_client_registration: None,
+            registration_token_sha256: None,
         }
     }
 

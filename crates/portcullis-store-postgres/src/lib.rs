@@ -27,6 +27,7 @@ mod mfa;
 mod protocol;
 mod rbac;
 mod rows;
+mod tenant;
 mod tickets;
 mod users;
 

@@ -23,6 +23,7 @@ mod protocol;
 mod rbac;
 mod rows;
 mod stats;
+mod tenant;
 mod tickets;
 mod users;
 

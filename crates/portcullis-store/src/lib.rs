@@ -12,6 +12,7 @@ mod mfa;
 mod model;
 pub mod outage;
 mod repos;
+mod tenant;
 mod ticket;
 
 pub use dpop::DpopProofRepository;
@@ -20,4 +21,5 @@ pub use error::{StoreError, StoreResult};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;
+pub use tenant::{TenantFlags, TenantRepository};
 pub use ticket::{Ticket, TicketRepository};

@@ -437,6 +437,7 @@ pub trait Store:
     + crate::TicketRepository
     + crate::MfaRepository
     + crate::DpopProofRepository
+    + crate::TenantRepository
     + Send
     + Sync
 {
@@ -465,6 +466,7 @@ impl<T> Store for T where
         + crate::TicketRepository
         + crate::MfaRepository
         + crate::DpopProofRepository
+        + crate::TenantRepository
         + Send
         + Sync
 {

@@ -75,6 +75,10 @@ pub struct FileConfig {
     pub email_retention_days: Option<u32>,
     /// Whether a sign-up sends a verification email (default: true).
     pub verify_email_on_signup: Option<bool>,
+    /// Sets the tenant's dynamic client registration flag at start (RFC 7591).
+    pub dynamic_client_registration: Option<bool>,
+    /// The initial access token a registration must present; unset: open registration.
+    pub registration_access_token: Option<Secret>,
     pub trusted_proxies: Option<Vec<String>>,
     pub forwarded_header: Option<String>,
     pub rate_limits: Option<BTreeMap<String, u32>>,
@@ -384,6 +388,32 @@ pub fn email(settings: &mut Settings, args: &EmailArgs, file: &FileConfig) -> an
     Ok(())
 }
 
+/// Dynamic client registration: `PORTCULLIS_DYNAMIC_CLIENT_REGISTRATION` (true or false) and
+/// `PORTCULLIS_REGISTRATION_ACCESS_TOKEN`, else the file's keys of the same names in lower case.
+/// Only the token's SHA-256 is kept.
+pub fn registration(settings: &mut Settings, file: &FileConfig) -> anyhow::Result<()> {
+    let variable = "PORTCULLIS_DYNAMIC_CLIENT_REGISTRATION";
+    settings.dynamic_client_registration = match std::env::var(variable) {
+        Ok(text) if !text.is_empty() => Some(
+            text.parse::<bool>()
+                .with_context(|| format!("{variable} must be true or false"))?,
+        ),
+        _ => file.dynamic_client_registration,
+    };
+    let token = match std::env::var("PORTCULLIS_REGISTRATION_ACCESS_TOKEN") {
+        Ok(text) if !text.is_empty() => Some(Secret::new(text)),
+        _ => file.registration_access_token.clone(),
+    };
+    if let Some(token) = token {
+        if token.expose_str().len() < 32 {
+            anyhow::bail!("the registration access token must have at least 32 characters");
+        }
+        settings.registration_token_sha256 =
+            Some(portcullis_core::secrets::lookup_hash(token.expose_str()));
+    }
+    Ok(())
+}
+
 /// A whole number from `PORTCULLIS_<name>`, else from the file's key of the same name in lower
 /// case; at least `min`.
 fn number(name: &str, file: Option<u64>, min: u64) -> anyhow::Result<Option<u64>> {
@@ -423,6 +453,25 @@ mod tests {
         let mut settings = Settings::new(vec![0; 32]);
         apply_edge(&mut settings, &flags.edge, &file)?;
         Ok(settings)
+    }
+
+    #[test]
+    fn registration_comes_from_the_file_and_keeps_only_the_tokens_hash() {
+        let token = "an-initial-access-token-of-32-chars";
+        let file: FileConfig = toml::from_str(&format!(
+            "dynamic_client_registration = true\nregistration_access_token = \"{token}\"\n"
+        ))
+        .unwrap();
+        let mut settings = Settings::new(vec![0; 32]);
+        registration(&mut settings, &file).unwrap();
+        assert_eq!(settings.dynamic_client_registration, Some(true));
+        assert_eq!(
+            settings.registration_token_sha256,
+            Some(portcullis_core::secrets::lookup_hash(token))
+        );
+        let short: FileConfig = toml::from_str("registration_access_token = \"short\"").unwrap();
+        let error = registration(&mut settings, &short).unwrap_err().to_string();
+        assert!(error.contains("at least 32 characters"), "{error}");
     }
 
     #[test]

@@ -239,9 +239,10 @@ impl Dash {
                     Kind::Connection => ("Connection", "/dashboard/database"),
                     Kind::EmailTemplate => ("Email template", "/dashboard/emails/templates"),
                     Kind::AuthenticationMethod => ("Authentication method", "/dashboard/users"),
-                    Kind::Administrator | Kind::SigningKeys | Kind::Guardian => {
-                        ("Page", "/dashboard")
-                    }
+                    Kind::Administrator
+                    | Kind::SigningKeys
+                    | Kind::Guardian
+                    | Kind::TenantSettings => ("Page", "/dashboard"),
                 };
                 Err(self.not_found(section, what, back))
             }

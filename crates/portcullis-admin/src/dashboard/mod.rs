@@ -11,7 +11,8 @@
 //! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
 //!   Applications tab in [`authorized_apps`] and its Multi-factor tab in [`user_factors`]),
 //!   [`roles`], [`database`] (Authentication → Database: sign-ups and the password policy),
-//!   [`logs`], [`emails`] (the outbox and the email templates); [`permissions`] holds the
+//!   [`logs`], [`emails`] (the outbox and the email templates), [`tenant_settings`] (the
+//!   tenant's flags: dynamic client registration); [`permissions`] holds the
 //!   Permissions tab roles and users share.
 //! - [`bootstrap`]: the first administrator on first start.
 
@@ -27,6 +28,7 @@ pub mod logs;
 pub mod paths;
 pub mod permissions;
 pub mod roles;
+pub mod tenant_settings;
 pub mod user_factors;
 pub mod users;
 pub mod view;
@@ -59,5 +61,6 @@ pub fn router() -> Router<AdminState> {
         .merge(database::routes())
         .merge(logs::routes())
         .merge(emails::routes())
+        .merge(tenant_settings::routes())
         .fallback(view::not_found)
 }

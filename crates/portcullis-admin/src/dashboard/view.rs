@@ -102,6 +102,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/database.html"),
     ),
     (
+        "dashboard/tenant_settings.html",
+        include_str!("../../templates/tenant_settings.html"),
+    ),
+    (
         "dashboard/logs.html",
         include_str!("../../templates/logs.html"),
     ),
@@ -169,6 +173,7 @@ pub enum Section {
     Database,
     Logs,
     Emails,
+    Settings,
 }
 
 /// What the layout shows around every page.

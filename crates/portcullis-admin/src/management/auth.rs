@@ -218,4 +218,6 @@ scopes! {
     ReadAuthenticationMethods => ["read:authentication_methods"];
     DeleteAuthenticationMethods => ["delete:authentication_methods"];
     DeleteGuardianEnrollments => ["delete:guardian_enrollments"];
+    ReadTenantSettings => ["read:tenant_settings"];
+    UpdateTenantSettings => ["update:tenant_settings"];
 }

@@ -129,7 +129,9 @@ impl ApiError {
                 "inexistent_authentication_method",
                 "The authentication method does not exist",
             ),
-            Kind::Administrator | Kind::SigningKeys | Kind::Guardian => ("not_found", "Not Found"),
+            Kind::Administrator | Kind::SigningKeys | Kind::Guardian | Kind::TenantSettings => {
+                ("not_found", "Not Found")
+            }
         };
         ApiError::not_found(code, message)
     }

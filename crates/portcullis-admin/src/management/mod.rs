@@ -31,6 +31,7 @@ pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
 pub mod roles;
+pub mod tenant_settings;
 pub mod tickets;
 pub mod user_blocks;
 pub mod user_grants;
@@ -106,6 +107,8 @@ pub const SCOPES: &[(&str, &str)] = &[
         "Delete users' enrolled factors",
     ),
     ("delete:guardian_enrollments", "Reset users' MFA"),
+    ("read:tenant_settings", "Read the tenant's settings"),
+    ("update:tenant_settings", "Update the tenant's settings"),
 ];
 
 #[derive(OpenApi)]
@@ -131,6 +134,7 @@ pub const SCOPES: &[(&str, &str)] = &[
         (name = "tickets", description = "Links to verify an address or choose a new password"),
         (name = "jobs", description = "Verification emails"),
         (name = "guardian", description = "Multi-factor authentication: factors and policy"),
+        (name = "tenants", description = "The tenant's settings"),
     )
 )]
 struct ApiDoc;
@@ -239,6 +243,7 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(guardian::list_methods))
         .routes(routes!(guardian::delete_method))
         .routes(routes!(guardian::reset))
+        .routes(routes!(tenant_settings::get, tenant_settings::patch))
         .routes(routes!(tickets::email_verification))
         .routes(routes!(tickets::password_change))
         .routes(routes!(tickets::verification_email))

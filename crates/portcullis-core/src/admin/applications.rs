@@ -115,6 +115,12 @@ fn described(action: Action, client: &Client) -> Change {
         .with(json!({ "name": client.name, "app_type": client.app_type.as_str() }))
 }
 
+/// Whether `value` passes the rule for an operator's callback URLs (what dynamic registration
+/// starts from before adding its own, stricter checks).
+pub fn check_callback(value: &str) -> Result<(), AdminError> {
+    validate::callback_urls(&[value.to_owned()])
+}
+
 /// The grants an application of `app_type` gets when none are named.
 fn default_grants(app_type: AppType) -> Vec<GrantType> {
     match app_type {

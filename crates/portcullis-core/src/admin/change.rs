@@ -27,6 +27,8 @@ pub enum Kind {
     Guardian,
     /// A person's enrolled second factor.
     AuthenticationMethod,
+    /// The tenant's settings (its flags).
+    TenantSettings,
 }
 
 impl Kind {
@@ -46,6 +48,7 @@ impl Kind {
             Kind::EmailTemplate => "email_template",
             Kind::Guardian => "guardian",
             Kind::AuthenticationMethod => "authentication_method",
+            Kind::TenantSettings => "tenant_settings",
         }
     }
 
@@ -65,6 +68,7 @@ impl Kind {
             Kind::EmailTemplate => "email template",
             Kind::Guardian => "multi-factor settings",
             Kind::AuthenticationMethod => "authentication method",
+            Kind::TenantSettings => "tenant settings",
         }
     }
 
@@ -89,6 +93,7 @@ impl Kind {
             (Kind::EmailTemplate, _) => "an email template",
             (Kind::Guardian, _) => "the multi-factor settings",
             (Kind::AuthenticationMethod, _) => "an authentication method",
+            (Kind::TenantSettings, _) => "the tenant settings",
         }
     }
 }
@@ -219,6 +224,10 @@ impl Change {
                     .origin(origin);
                 ("management", entry)
             }
+            Actor::Registration { origin } => (
+                "registration",
+                entry(EventType::ManagementOperation, description).origin(origin),
+            ),
         };
         details.insert("api".into(), surface.into());
         details.insert("action".into(), self.action.name().into());

@@ -20,6 +20,7 @@ mod metadata;
 pub mod mfa;
 pub mod roles;
 pub mod rules;
+pub mod tenant_settings;
 pub mod test_application;
 pub mod tickets;
 pub mod users;
@@ -138,6 +139,9 @@ pub enum Actor {
         client_name: String,
         origin: RequestOrigin,
     },
+    /// Anyone registering an application at `/oidc/register` (RFC 7591), known only by where
+    /// the request came from.
+    Registration { origin: RequestOrigin },
 }
 
 /// Why an administrative request was refused.

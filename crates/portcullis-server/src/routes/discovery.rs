@@ -10,15 +10,16 @@ use axum::{
 use portcullis_types::SigningAlg;
 use serde_json::json;
 
-use crate::state::AppState;
+use super::register;
+use crate::{error::OAuthError, state::AppState};
 
 /// The server's metadata: one document for OpenID Connect Discovery and RFC 8414, so the two
 /// can never disagree.
-fn metadata(app: &AppState) -> serde_json::Value {
+fn metadata(app: &AppState, registration: bool) -> serde_json::Value {
     let s = &app.settings;
     // Access tokens follow their API's algorithm; ID tokens are always RS256.
     let access_token_algs: Vec<&str> = SigningAlg::ALL.iter().map(|alg| alg.as_str()).collect();
-    json!({
+    let mut document = json!({
         "issuer": s.issuer,
         "authorization_endpoint": s.endpoint("authorize"),
         "token_endpoint": s.endpoint("oauth/token"),
@@ -43,7 +44,11 @@ fn metadata(app: &AppState) -> serde_json::Value {
         "authorization_response_iss_parameter_supported": true,
         "request_uri_parameter_supported": false,
         "resource_parameter_supported": true,
-    })
+    });
+    if registration {
+        document["registration_endpoint"] = s.endpoint("oidc/register").into();
+    }
+    document
 }
 
 fn cached(document: serde_json::Value) -> Response {
@@ -54,12 +59,12 @@ fn cached(document: serde_json::Value) -> Response {
         .into_response()
 }
 
-pub async fn openid_configuration(State(app): State<AppState>) -> Response {
-    cached(metadata(&app))
+pub async fn openid_configuration(State(app): State<AppState>) -> Result<Response, OAuthError> {
+    Ok(cached(metadata(&app, register::enabled(&app).await?)))
 }
 
-pub async fn authorization_server(State(app): State<AppState>) -> Response {
-    cached(metadata(&app))
+pub async fn authorization_server(State(app): State<AppState>) -> Result<Response, OAuthError> {
+    Ok(cached(metadata(&app, register::enabled(&app).await?)))
 }
 
 pub async fn jwks(State(app): State<AppState>) -> Response {

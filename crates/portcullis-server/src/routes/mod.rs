@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod mfa_gate;
 pub mod operations;
 pub mod outage;
+pub mod register;
 pub mod token;
 pub mod userinfo;
 
@@ -111,6 +112,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(discovery::jwks))
         .layer(public_cors);
+    // RFC 7591 registration: MCP clients in a browser register from any origin.
+    let register_endpoint = Router::new()
+        .route("/oidc/register", post(register::post))
+        .route_layer(limit(RateGroup::Signup))
+        .layer(register::cors());
     let pages = Router::new()
         .route("/authorize", get(authorize::get))
         // The forms' submissions are limited, not the pages.
@@ -154,6 +160,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(spa_endpoints)
         .merge(public_endpoints)
+        .merge(register_endpoint)
         .merge(pages)
         .merge(operations)
         .nest(

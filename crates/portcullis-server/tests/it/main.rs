@@ -39,6 +39,7 @@ mod mfa;
 mod operations;
 mod policies;
 mod refresh;
+mod registration;
 mod sessions;
 mod signing_algorithms;
 mod silent_auth;

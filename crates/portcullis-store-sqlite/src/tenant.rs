@@ -1,0 +1,6 @@
+//! The tenant's flags. The code is shared with the PostgreSQL backend.
+
+type Row = sqlx::sqlite::SqliteRow;
+type Backend = crate::SqliteStore;
+
+include!("../../portcullis-store-shared/tenant.rs");
