@@ -28,6 +28,7 @@ mod rbac;
 mod rows;
 mod tickets;
 mod users;
+mod webauthn;
 
 use std::{str::FromStr, time::Duration};
 

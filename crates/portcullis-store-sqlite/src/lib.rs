@@ -24,6 +24,7 @@ mod rows;
 mod stats;
 mod tickets;
 mod users;
+mod webauthn;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -11,6 +11,7 @@ mod mfa;
 mod model;
 pub mod outage;
 mod repos;
+mod webauthn;
 mod ticket;
 
 pub use email::*;
@@ -19,3 +20,4 @@ pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;
 pub use ticket::{Ticket, TicketRepository};
+pub use webauthn::{WebauthnChallenge, WebauthnRepository};

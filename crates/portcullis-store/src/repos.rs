@@ -436,6 +436,7 @@ pub trait Store:
     + EmailRepository
     + crate::TicketRepository
     + crate::MfaRepository
+    + crate::WebauthnRepository
     + Send
     + Sync
 {
@@ -463,6 +464,7 @@ impl<T> Store for T where
         + EmailRepository
         + crate::TicketRepository
         + crate::MfaRepository
+        + crate::WebauthnRepository
         + Send
         + Sync
 {

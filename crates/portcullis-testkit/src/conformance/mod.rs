@@ -23,10 +23,11 @@ mod protocol;
 mod rbac;
 mod tenant;
 mod tickets;
+mod webauthn;
 
 pub use self::{
     admin::*, connection::*, consents::*, emails::*, keys::*, maintenance::*, mfa::*, protocol::*,
-    rbac::*, tenant::*, tickets::*,
+    rbac::*, tenant::*, tickets::*, webauthn::*,
 };
 
 const NOW: i64 = 1_800_000_000;
