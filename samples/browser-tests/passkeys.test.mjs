@@ -2,9 +2,9 @@
 // transport, resident keys and user verification: a platform passkey). Through the spa-js
 // sample under the "always" policy: after the password a user without a factor enrols a
 // passkey on the spot; the API call succeeds with `amr: ["pwd", "mfa", "swk"]`. After logging
-// out, "Sign in with a passkey" signs in with the passkey alone (`amr: ["swk", "mfa"]`, no
-// password, no second-factor page); the next password login is asked for the key as its
-// second factor. The policy and factors are put back at the end. Run by `cargo xtask
+// out, the login page signs in with the passkey alone through conditional UI (the email
+// field's autofill; `amr: ["swk", "mfa"]`, no password, no second-factor page); the next
+// password login is asked for the key as its second factor. The policy and factors are put back at the end. Run by `cargo xtask
 // browser`; screenshots go to ARTIFACTS_DIR/passkeys/.
 
 import { test, before, after } from 'node:test';
@@ -107,12 +107,13 @@ test('a passkey enrolled after the password signs in alone and answers the secon
     assert.deepEqual(await callApi(page, shot, 'api-call-enrolled'), ['pwd', 'mfa', 'swk']);
   });
 
-  await t.test('after logging out, the passkey alone signs in', async () => {
+  await t.test('after logging out, the passkey alone signs in from the email field\'s autofill', async () => {
     await logOut(page);
-    await toLogin(page);
-    await page.waitForSelector('#passkey');
-    await shot('login-with-passkey-button');
-    await page.click('#passkey');
+    // The login page offers the passkey through conditional UI; the virtual authenticator
+    // answers at once, as a person picking it in the autofill would: no password is typed.
+    await page.goto(app.url);
+    await page.waitForSelector('#btn-login:not([disabled])');
+    await page.click('#btn-login');
     await backInTheSample(page);
     await shot('logged-in-with-passkey');
     assert.deepEqual(await callApi(page, shot, 'api-call-passkey'), ['swk', 'mfa']);
@@ -122,11 +123,16 @@ test('a passkey enrolled after the password signs in alone and answers the secon
 
   await t.test('a password login is asked for the key as its second factor', async () => {
     await logOut(page);
+    // Without presence the autofill's request waits, and the password can be typed.
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
     await toLogin(page);
+    await page.waitForSelector('#passkey');
+    await shot('login-with-passkey-button');
     await page.fill('#email', email);
     await page.fill('#password', PASSWORD);
     await page.click('button[type=submit]');
     await onHostedPage(page, '/u/mfa');
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
     await page.waitForSelector('#use-key');
     await shot('second-factor-key');
     await page.click('#use-key');

@@ -11,8 +11,8 @@ mod mfa;
 mod model;
 pub mod outage;
 mod repos;
-mod webauthn;
 mod ticket;
+mod webauthn;
 
 pub use email::*;
 pub use error::{StoreError, StoreResult};

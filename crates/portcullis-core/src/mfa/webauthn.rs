@@ -39,7 +39,10 @@ pub const CEREMONY_LIFETIME: i64 = 300;
 
 /// Whether a factor is a WebAuthn key.
 pub const fn is_webauthn(kind: MfaFactor) -> bool {
-    matches!(kind, MfaFactor::WebauthnRoaming | MfaFactor::WebauthnPlatform)
+    matches!(
+        kind,
+        MfaFactor::WebauthnRoaming | MfaFactor::WebauthnPlatform
+    )
 }
 
 /// The relying party: this server as WebAuthn sees it. Its id is the issuer's host and the
@@ -72,6 +75,14 @@ impl RelyingParty {
 pub struct Started {
     pub ceremony: String,
     pub options: serde_json::Value,
+}
+
+/// The browser's answer to a ceremony: the ceremony's id and the `PublicKeyCredential` as its
+/// `toJSON()` gives it.
+#[derive(Clone, Copy, Debug)]
+pub struct Answer<'a> {
+    pub ceremony: &'a str,
+    pub credential: &'a str,
 }
 
 /// Why a ceremony's answer was refused; a store failure is not a refusal.
@@ -150,8 +161,7 @@ fn options_json(options: &impl Serialize) -> Result<serde_json::Value, MfaError>
             _ => {}
         }
     }
-    let mut value =
-        serde_json::to_value(options).map_err(|e| MfaError::Webauthn(e.to_string()))?;
+    let mut value = serde_json::to_value(options).map_err(|e| MfaError::Webauthn(e.to_string()))?;
     without_nulls(&mut value);
     Ok(value)
 }
@@ -272,27 +282,26 @@ pub async fn finish_registration(
     rp: &RelyingParty,
     store: &dyn Store,
     owner: &MfaOwner,
-    ceremony: &str,
+    answer: Answer<'_>,
     session_hash: Option<&[u8]>,
-    credential: &str,
     now: i64,
 ) -> Result<Authenticator, Refusal> {
     let Ceremony::Register {
         owner: started_for,
         kind,
         state,
-    } = take_ceremony(store, ceremony, session_hash, now).await?
+    } = take_ceremony(store, answer.ceremony, session_hash, now).await?
     else {
         return Err(Refusal::Ceremony);
     };
     if started_for != owner_key(owner) {
         return Err(Refusal::Ceremony);
     }
-    let answer: RegisterPublicKeyCredential =
-        serde_json::from_str(credential).map_err(|e| Refusal::Credential(e.to_string()))?;
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_str(answer.credential).map_err(|e| Refusal::Credential(e.to_string()))?;
     let passkey = rp
         .webauthn
-        .finish_passkey_registration(&answer, &state)
+        .finish_passkey_registration(&credential, &state)
         .map_err(|e| Refusal::Credential(e.to_string()))?;
     let secret = serde_json::to_vec(&passkey).map_err(|e| MfaError::Webauthn(e.to_string()))?;
     let authenticator = Authenticator {
@@ -382,7 +391,9 @@ async fn record_use(
     {
         Ok(())
     } else {
-        Err(Refusal::Credential("the sign count did not move forward".into()))
+        Err(Refusal::Credential(
+            "the sign count did not move forward".into(),
+        ))
     }
 }
 
@@ -392,26 +403,25 @@ pub async fn finish_authentication(
     store: &dyn Store,
     owner: &MfaOwner,
     accepted: &[MfaFactor],
-    ceremony: &str,
+    answer: Answer<'_>,
     session_hash: Option<&[u8]>,
-    credential: &str,
     now: i64,
 ) -> Result<MfaFactor, Refusal> {
     let Ceremony::Authenticate {
         owner: started_for,
         state,
-    } = take_ceremony(store, ceremony, session_hash, now).await?
+    } = take_ceremony(store, answer.ceremony, session_hash, now).await?
     else {
         return Err(Refusal::Ceremony);
     };
     if started_for != owner_key(owner) {
         return Err(Refusal::Ceremony);
     }
-    let answer: PublicKeyCredential =
-        serde_json::from_str(credential).map_err(|e| Refusal::Credential(e.to_string()))?;
+    let credential: PublicKeyCredential =
+        serde_json::from_str(answer.credential).map_err(|e| Refusal::Credential(e.to_string()))?;
     let result = rp
         .webauthn
-        .finish_passkey_authentication(&answer, &state)
+        .finish_passkey_authentication(&credential, &state)
         .map_err(|e| Refusal::Credential(e.to_string()))?;
     let authenticators = store.authenticators(owner).await?;
     let (authenticator, passkey) = usable_keys(&authenticators, accepted)
@@ -459,18 +469,17 @@ pub async fn finish_sign_in(
     rp: &RelyingParty,
     store: &dyn Store,
     accepted: &[MfaFactor],
-    ceremony: &str,
-    credential: &str,
+    answer: Answer<'_>,
     now: i64,
 ) -> Result<SignedIn, Refusal> {
-    let Ceremony::SignIn { state } = take_ceremony(store, ceremony, None, now).await? else {
+    let Ceremony::SignIn { state } = take_ceremony(store, answer.ceremony, None, now).await? else {
         return Err(Refusal::Ceremony);
     };
-    let answer: PublicKeyCredential =
-        serde_json::from_str(credential).map_err(|e| Refusal::Credential(e.to_string()))?;
+    let credential: PublicKeyCredential =
+        serde_json::from_str(answer.credential).map_err(|e| Refusal::Credential(e.to_string()))?;
     let (handle, raw_id) = rp
         .webauthn
-        .identify_discoverable_authentication(&answer)
+        .identify_discoverable_authentication(&credential)
         .map_err(|e| Refusal::Credential(e.to_string()))?;
     let unknown = || Refusal::Credential("no usable key of this credential".into());
     let authenticator = store
@@ -482,7 +491,7 @@ pub async fn finish_sign_in(
     let passkey = stored_passkey(&authenticator).ok_or_else(unknown)?;
     let result = rp
         .webauthn
-        .finish_discoverable_authentication_v2(&answer, state, &passkey)
+        .finish_discoverable_authentication_v2(&credential, state, &passkey)
         .map_err(|e| Refusal::Credential(e.to_string()))?;
     record_use(store, &authenticator, passkey, &result, now).await?;
     Ok(SignedIn {
@@ -507,6 +516,9 @@ mod tests {
     fn user_handles_are_stable_and_distinct() {
         let user = MfaOwner::User("auth0|1".into());
         assert_eq!(user_handle(&user), user_handle(&user.clone()));
-        assert_ne!(user_handle(&user), user_handle(&MfaOwner::Admin("auth0|1".into())));
+        assert_ne!(
+            user_handle(&user),
+            user_handle(&MfaOwner::Admin("auth0|1".into()))
+        );
     }
 }

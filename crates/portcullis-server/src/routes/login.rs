@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::{
     routes::{
         authorize::{parse_params, resolve_destination, AuthorizeParams},
-        passkey,
+        webauthn_pages,
     },
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
@@ -86,7 +86,7 @@ async fn show(
     let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
     let passkey = match screen {
-        Screen::Login => passkey::offer(&app).await,
+        Screen::Login => webauthn_pages::offer(&app).await,
         Screen::Signup => None,
     };
     render(
@@ -118,7 +118,7 @@ pub(crate) async fn login_again(
         Err(page) => return page,
     };
     let csrf = LoginCsrf::of(app, headers);
-    let passkey = passkey::offer(app).await;
+    let passkey = webauthn_pages::offer(app).await;
     render(
         app,
         Screen::Login,

@@ -37,7 +37,7 @@ use crate::{
         authorize::parse_params,
         login::{form_client, page_request, without_prompt},
         mfa_gate::{asks_for_mfa, requirement},
-        mfa_webauthn::{self, KeyOffer},
+        webauthn_pages::{self, KeyOffer},
     },
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
@@ -175,7 +175,8 @@ pub(crate) async fn show(
         webauthn: None,
         enrol_keys: Vec::new(),
     };
-    let keys = match mfa_webauthn::ceremonies(app, signed, &settings, needed).await {
+    let bound = (&signed.user, signed.session.id_hash.as_slice());
+    let keys = match webauthn_pages::ceremonies(app, bound, &settings, needed).await {
         Ok(keys) => keys,
         Err(error) => return store_failed(app, error, "could not start a WebAuthn ceremony"),
     };
@@ -313,7 +314,11 @@ pub(crate) async fn refused(
     .await
 }
 
-pub(crate) fn attempt<'a>(app: &AppState, user: &'a User, origin: &RequestOrigin) -> CodeAttempt<'a> {
+pub(crate) fn attempt<'a>(
+    app: &AppState,
+    user: &'a User,
+    origin: &RequestOrigin,
+) -> CodeAttempt<'a> {
     CodeAttempt {
         realm: Realm::Login,
         identifier: &user.email,
@@ -401,9 +406,7 @@ pub async fn post_enrol(
     .await;
     let confirmed = match confirmed {
         Ok(confirmed) => confirmed,
-        Err(error) => {
-            return refused(&app, &signed, &origin, &headers, form.shown(), error).await
-        }
+        Err(error) => return refused(&app, &signed, &origin, &headers, form.shown(), error).await,
     };
     let event = (EventType::MfaEnrolled, "Authenticator app enrolled");
     if let Err(page) = passed(&app, &signed, &origin, MfaFactor::Otp, event).await {

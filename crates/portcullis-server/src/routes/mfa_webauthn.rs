@@ -19,135 +19,23 @@ use portcullis_core::{
     audit,
     mfa::{
         enrol,
-        webauthn::{self, Refusal, Registrant, RelyingParty, Started},
+        webauthn::{self, Refusal},
         MfaError, Requirement,
     },
 };
-use portcullis_store::{MfaOwner, MfaSettings, StoreError};
+use portcullis_store::{MfaOwner, StoreError};
 use portcullis_types::{EventType, MfaFactor};
 use portcullis_web::ClientOrigin;
-use serde::{Deserialize, Serialize};
 
 use crate::{
     routes::{
-        mfa::{self, attempt, back_to_authorize, passed, recovery_page, refused, store_failed, Signed},
+        mfa::{self, attempt, back_to_authorize, passed, recovery_page, refused, store_failed},
         mfa_gate::requirement,
+        webauthn_pages::{enabled_keys, relying_party, KeyForm},
     },
     session::LoginCsrf,
     state::AppState,
 };
-
-/// The relying party of this deployment, or `None` (keys are then not offered) when the
-/// issuer's host is not a domain name, which browsers refuse as a relying party id.
-pub(crate) fn relying_party(app: &AppState) -> Option<RelyingParty> {
-    match RelyingParty::for_issuer(&app.settings.issuer) {
-        Ok(rp) => Some(rp),
-        Err(error) => {
-            tracing::debug!(%error, "WebAuthn is not offered");
-            None
-        }
-    }
-}
-
-/// The factors of the tenant's that are WebAuthn keys.
-pub(crate) fn enabled_keys(settings: &MfaSettings) -> Vec<MfaFactor> {
-    settings
-        .enabled
-        .iter()
-        .copied()
-        .filter(|factor| webauthn::is_webauthn(*factor))
-        .collect()
-}
-
-/// A kind of key the enrolment page offers, with its registration ceremony.
-#[derive(Debug, Serialize)]
-pub(crate) struct KeyOffer {
-    kind: &'static str,
-    label: &'static str,
-    #[serde(flatten)]
-    started: Started,
-}
-
-/// What the second-factor page carries besides its forms.
-#[derive(Debug, Default)]
-pub(crate) struct Ceremonies {
-    /// The code form is shown: the user has an authenticator app, or may enrol one.
-    pub otp: bool,
-    /// Authenticating one of the user's keys (the code page).
-    pub authenticate: Option<Started>,
-    /// Registering a key of each kind the tenant enables (the enrolment page).
-    pub enrol: Vec<KeyOffer>,
-}
-
-/// The ceremonies of the page the user owes, bound to their login session.
-pub(crate) async fn ceremonies(
-    app: &AppState,
-    signed: &Signed,
-    settings: &MfaSettings,
-    needed: Requirement,
-) -> Result<Ceremonies, MfaError> {
-    let owner = MfaOwner::User(signed.user.user_id.clone());
-    let store = app.store.as_ref();
-    let otp_enabled = settings.is_enabled(MfaFactor::Otp);
-    let mut page = Ceremonies::default();
-    let rp = relying_party(app);
-    let session = Some(signed.session.id_hash.as_slice());
-    let now = app.clock.now();
-    match needed {
-        Requirement::Challenge => {
-            let authenticators = store.authenticators(&owner).await?;
-            page.otp = otp_enabled
-                && authenticators
-                    .iter()
-                    .any(|a| a.confirmed && a.kind == MfaFactor::Otp);
-            if let Some(rp) = rp {
-                let accepted = enabled_keys(settings);
-                page.authenticate =
-                    webauthn::start_authentication(&rp, store, &owner, &accepted, session, now)
-                        .await?;
-            }
-        }
-        Requirement::Enrol => {
-            page.otp = otp_enabled;
-            let Some(rp) = rp else {
-                return Ok(page);
-            };
-            let who = Registrant {
-                owner: &owner,
-                name: &signed.user.email,
-                display_name: &signed.user.email,
-            };
-            for kind in enabled_keys(settings) {
-                let started =
-                    webauthn::start_registration(&rp, store, who, kind, session, now).await?;
-                page.enrol.push(KeyOffer {
-                    kind: kind.as_str(),
-                    label: match kind {
-                        MfaFactor::WebauthnPlatform => "Use a passkey on this device",
-                        _ => "Use a security key",
-                    },
-                    started,
-                });
-            }
-        }
-        Requirement::None | Requirement::Unavailable => {}
-    }
-    Ok(page)
-}
-
-/// The browser's answer to a page's ceremony.
-#[derive(Deserialize)]
-pub struct KeyForm {
-    #[serde(default)]
-    ceremony: String,
-    /// The `PublicKeyCredential` as its `toJSON()` gives it.
-    #[serde(default)]
-    credential: String,
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    authorize_query: String,
-}
 
 /// A refusal inside the brute-force counters: a wrong answer counts, a failure of ours is
 /// reported as the store's.
@@ -199,9 +87,8 @@ pub async fn post(
                         store,
                         &owner,
                         &accepted,
-                        &form.ceremony,
+                        form.answer(),
                         session,
-                        &form.credential,
                         now,
                     )
                     .await
@@ -221,16 +108,9 @@ pub async fn post(
         }
         // Only a user without a usable factor enrols here: the password alone must not add one.
         Requirement::Enrol => {
-            let registered = webauthn::finish_registration(
-                &rp,
-                store,
-                &owner,
-                &form.ceremony,
-                session,
-                &form.credential,
-                now,
-            )
-            .await;
+            let registered =
+                webauthn::finish_registration(&rp, store, &owner, form.answer(), session, now)
+                    .await;
             let key = match registered {
                 Ok(key) => key,
                 Err(Refusal::Failed(error)) => {

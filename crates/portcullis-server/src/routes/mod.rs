@@ -19,6 +19,7 @@ pub mod outage;
 pub mod passkey;
 pub mod token;
 pub mod userinfo;
+pub mod webauthn_pages;
 
 use std::{net::SocketAddr, time::Duration};
 

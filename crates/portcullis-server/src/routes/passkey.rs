@@ -21,66 +21,28 @@ use portcullis_core::{
     audit,
     mfa::{
         self,
-        webauthn::{self, Refusal, Started},
+        webauthn::{self, Refusal},
     },
 };
 use portcullis_store::MfaOwner;
 use portcullis_types::EventType;
 use portcullis_web::ClientOrigin;
-use serde::Deserialize;
 
 use crate::{
     routes::{
         login::{form_client, login_again, without_prompt},
         mfa::store_failed,
-        mfa_webauthn::{enabled_keys, relying_party},
+        webauthn_pages::{enabled_keys, relying_party, KeyForm},
     },
     session,
     state::AppState,
 };
 
-/// The login page's passkey ceremony, when the tenant enables WebAuthn keys. A failure to
-/// start one is logged and the page goes without it: the password still works.
-pub(crate) async fn offer(app: &AppState) -> Option<Started> {
-    let settings = match app.store.mfa_settings().await {
-        Ok(settings) => settings,
-        Err(error) => {
-            tracing::warn!(%error, "could not read the MFA settings");
-            return None;
-        }
-    };
-    if enabled_keys(&settings).is_empty() {
-        return None;
-    }
-    let rp = relying_party(app)?;
-    match webauthn::start_sign_in(&rp, app.store.as_ref(), app.clock.now()).await {
-        Ok(started) => Some(started),
-        Err(error) => {
-            tracing::warn!(%error, "could not start a passkey sign-in");
-            None
-        }
-    }
-}
-
-/// The browser's answer to the login page's ceremony.
-#[derive(Deserialize)]
-pub struct PasskeyForm {
-    #[serde(default)]
-    ceremony: String,
-    /// The `PublicKeyCredential` as its `toJSON()` gives it.
-    #[serde(default)]
-    credential: String,
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    authorize_query: String,
-}
-
 pub async fn post(
     State(app): State<AppState>,
     ClientOrigin(origin): ClientOrigin,
     headers: HeaderMap,
-    Form(form): Form<PasskeyForm>,
+    Form(form): Form<KeyForm>,
 ) -> Response {
     let client = match form_client(&app, &headers, &form.authorize_query, &form.csrf).await {
         Ok(client) => client,
@@ -92,21 +54,21 @@ pub async fn post(
     };
     let accepted = enabled_keys(&settings);
     let refused = |status: StatusCode, message: &'static str| {
-        login_again(&app, &headers, &client, &form.authorize_query, status, message)
+        login_again(
+            &app,
+            &headers,
+            &client,
+            &form.authorize_query,
+            status,
+            message,
+        )
     };
     let Some(rp) = relying_party(&app).filter(|_| !accepted.is_empty()) else {
         return refused(StatusCode::BAD_REQUEST, "Passkeys are not enabled.").await;
     };
     let now = app.clock.now();
-    let signed_in = webauthn::finish_sign_in(
-        &rp,
-        app.store.as_ref(),
-        &accepted,
-        &form.ceremony,
-        &form.credential,
-        now,
-    )
-    .await;
+    let signed_in =
+        webauthn::finish_sign_in(&rp, app.store.as_ref(), &accepted, form.answer(), now).await;
     let failed = |description: &'static str| {
         audit::entry(EventType::FailedLogin, description)
             .client(&client)

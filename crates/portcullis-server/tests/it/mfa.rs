@@ -271,7 +271,8 @@ async fn a_code_logs_in_once_and_wrong_codes_are_throttled_like_passwords() {
     // The counters are per fixed window: start this part at the beginning of one, so that
     // the clock steps below stay inside it.
     let window = ThrottleLimits::default().window_seconds;
-    app.clock.advance(window - app.clock.now().rem_euclid(window) + 1);
+    app.clock
+        .advance(window - app.clock.now().rem_euclid(window) + 1);
     // A new browser: password, then a code from the app.
     app.clock.advance(60);
     let browser_a = browser();

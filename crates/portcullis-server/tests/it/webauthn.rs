@@ -8,7 +8,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use url::Url;
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
-use webauthn_rs::prelude::{CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse};
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
+};
 
 use crate::{helpers::*, management_support::*};
 
@@ -45,7 +47,10 @@ fn ceremony(html: &str, button: &str) -> (String, Value) {
         let start = tag.find(&marker).expect("attribute") + marker.len();
         tag[start..start + tag[start..].find('"').expect("quote")].to_owned()
     };
-    let script = format!("<script type=\"application/json\" id=\"{}\">", attribute("data-options"));
+    let script = format!(
+        "<script type=\"application/json\" id=\"{}\">",
+        attribute("data-options")
+    );
     let start = html.find(&script).expect("options") + script.len();
     let end = start + html[start..].find("</script>").expect("end of options");
     let options = serde_json::from_str(&html[start..end]).expect("options JSON");
@@ -76,12 +81,27 @@ fn assert_with(key: &mut SoftPasskey, app: &TestApp, options: Value) -> PublicKe
 }
 
 /// Logs in with the password; the second-factor page it leads to.
-async fn password_then_mfa(app: &TestApp, browser: &reqwest::Client, url: &str, email: &str) -> String {
+async fn password_then_mfa(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    url: &str,
+    email: &str,
+) -> String {
     let response = app.login_via_form(browser, url, email, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let next = location(&response);
-    assert!(next.starts_with("/u/mfa?"), "expected the MFA page, got {next}");
-    browser.get(app.url(&next)).send().await.unwrap().text().await.unwrap()
+    assert!(
+        next.starts_with("/u/mfa?"),
+        "expected the MFA page, got {next}"
+    );
+    browser
+        .get(app.url(&next))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Follows a 303 back to `/authorize`: the code, exchanged, and the ID token's claims.
@@ -101,14 +121,18 @@ async fn id_token_after(
     let tokens = app.exchange_code(spa, &callback["code"], verifier).await;
     assert_eq!(tokens.status(), StatusCode::OK);
     let body: Value = tokens.json().await.unwrap();
-    app.verify(body["id_token"].as_str().unwrap(), &spa.client_id).await
+    app.verify(body["id_token"].as_str().unwrap(), &spa.client_id)
+        .await
 }
 
 fn pkce_url(app: &TestApp, spa: &Spa) -> (String, String) {
     let (verifier, challenge) = pkce();
     let url = app.authorize_url(
         spa,
-        &[("code_challenge", &challenge), ("code_challenge_method", "S256")],
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
     );
     (url, verifier)
 }
@@ -131,24 +155,43 @@ async fn a_security_key_is_enrolled_and_then_asked_for_after_the_password() {
     let (id, options) = ceremony(&html, "enrol-webauthn-roaming");
     assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
     let credential = register(&mut key, app, options);
-    let fields = [("ceremony", id.as_str()), ("credential", credential.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", credential.as_str()),
+    ];
     let enrolled = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
-    assert_eq!(enrolled.status(), StatusCode::OK, "the recovery codes are shown");
+    assert_eq!(
+        enrolled.status(),
+        StatusCode::OK,
+        "the recovery codes are shown"
+    );
     let page = enrolled.text().await.unwrap();
     assert_eq!(page.matches("<li><code>").count(), 10);
     // The ceremony was single-use: the same answer again is refused.
     let again = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
-    assert_eq!(again.status(), StatusCode::SEE_OTHER, "the session has passed MFA already");
+    assert_eq!(
+        again.status(),
+        StatusCode::SEE_OTHER,
+        "the session has passed MFA already"
+    );
     let query = hidden_field(&html, "authorize_query");
-    let answer = browser.get(app.url(&format!("/authorize?{query}"))).send().await.unwrap();
+    let answer = browser
+        .get(app.url(&format!("/authorize?{query}")))
+        .send()
+        .await
+        .unwrap();
     let callback = callback_params(&location(&answer));
     let tokens = app.exchange_code(&spa, &callback["code"], &verifier).await;
     let body: Value = tokens.json().await.unwrap();
-    let id_token = app.verify(body["id_token"].as_str().unwrap(), &spa.client_id).await;
+    let id_token = app
+        .verify(body["id_token"].as_str().unwrap(), &spa.client_id)
+        .await;
     assert_eq!(id_token["amr"], json!(["pwd", "mfa", "hwk"]));
 
     // The Management API lists the key in Auth0's shape.
-    let (status, methods) = mgmt.get(&format!("/users/{user_id}/authentication-methods")).await;
+    let (status, methods) = mgmt
+        .get(&format!("/users/{user_id}/authentication-methods"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let listed = methods
         .as_array()
@@ -157,7 +200,10 @@ async fn a_security_key_is_enrolled_and_then_asked_for_after_the_password() {
         .find(|m| m["type"] == "webauthn-roaming")
         .cloned()
         .expect("the key is listed");
-    assert!(listed["id"].as_str().unwrap().starts_with("webauthn-roaming|dev_"));
+    assert!(listed["id"]
+        .as_str()
+        .unwrap()
+        .starts_with("webauthn-roaming|dev_"));
     assert_eq!(listed["name"], "Security key (WebAuthn)");
     assert!(listed["created_at"].is_string());
     assert!(listed.get("secret").is_none());
@@ -166,10 +212,16 @@ async fn a_security_key_is_enrolled_and_then_asked_for_after_the_password() {
     let browser = crate::helpers::browser();
     let (url, verifier) = pkce_url(app, &spa);
     let html = password_then_mfa(app, &browser, &url, "kim@example.com").await;
-    assert!(!html.contains("id=\"code\""), "no code form without an authenticator app");
+    assert!(
+        !html.contains("id=\"code\""),
+        "no code form without an authenticator app"
+    );
     let (id, options) = ceremony(&html, "use-key");
     let assertion = serde_json::to_string(&assert_with(&mut key, app, options)).unwrap();
-    let fields = [("ceremony", id.as_str()), ("credential", assertion.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", assertion.as_str()),
+    ];
     // Another browser's session cannot finish this session's ceremony.
     let stranger = crate::helpers::browser();
     let other = password_then_mfa(app, &stranger, &pkce_url(app, &spa).0, "kim@example.com").await;
@@ -178,21 +230,38 @@ async fn a_security_key_is_enrolled_and_then_asked_for_after_the_password() {
     // The ceremony was taken by that attempt: single use, so its own session cannot use it.
     let taken = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
     assert_eq!(taken.status(), StatusCode::UNAUTHORIZED);
-    let html = browser.get(app.url(&format!("/u/mfa?{}", hidden_field(&html, "authorize_query"))))
-        .send().await.unwrap().text().await.unwrap();
+    let html = browser
+        .get(app.url(&format!(
+            "/u/mfa?{}",
+            hidden_field(&html, "authorize_query")
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (id, options) = ceremony(&html, "use-key");
     let assertion = serde_json::to_string(&assert_with(&mut key, app, options)).unwrap();
-    let fields = [("ceremony", id.as_str()), ("credential", assertion.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", assertion.as_str()),
+    ];
     let passed = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
     let id_token = id_token_after(app, &spa, &browser, passed, &verifier).await;
     assert_eq!(id_token["amr"], json!(["pwd", "mfa", "hwk"]));
 
     // Deleting the key through the Management API removes it from the next login.
     let (status, _) = mgmt
-        .delete(&format!("/users/{user_id}/authentication-methods/{}", listed["id"].as_str().unwrap()))
+        .delete(&format!(
+            "/users/{user_id}/authentication-methods/{}",
+            listed["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, methods) = mgmt.get(&format!("/users/{user_id}/authentication-methods")).await;
+    let (_, methods) = mgmt
+        .get(&format!("/users/{user_id}/authentication-methods"))
+        .await;
     assert!(!methods.to_string().contains("webauthn-roaming"));
 }
 
@@ -209,9 +278,16 @@ async fn an_expired_or_forged_answer_is_refused_and_counts_like_a_wrong_code() {
     let html = password_then_mfa(app, &browser, &url, "lee@example.com").await;
     let (id, options) = ceremony(&html, "enrol-webauthn-roaming");
     let credential = register(&mut key, app, options);
-    let fields = [("ceremony", id.as_str()), ("credential", credential.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", credential.as_str()),
+    ];
     let enrolled = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
-    assert_eq!(enrolled.status(), StatusCode::SEE_OTHER, "no recovery codes enabled");
+    assert_eq!(
+        enrolled.status(),
+        StatusCode::SEE_OTHER,
+        "no recovery codes enabled"
+    );
 
     let browser = crate::helpers::browser();
     let html = password_then_mfa(app, &browser, &pkce_url(app, &spa).0, "lee@example.com").await;
@@ -219,13 +295,19 @@ async fn an_expired_or_forged_answer_is_refused_and_counts_like_a_wrong_code() {
     let (id, options) = ceremony(&html, "use-key");
     let assertion = serde_json::to_string(&assert_with(&mut key, app, options)).unwrap();
     app.clock.advance(301);
-    let fields = [("ceremony", id.as_str()), ("credential", assertion.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", assertion.as_str()),
+    ];
     let late = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
     assert_eq!(late.status(), StatusCode::UNAUTHORIZED);
     // A signature over another challenge is refused.
     let page = late.text().await.unwrap();
     let (id, _) = ceremony(&page, "use-key");
-    let fields = [("ceremony", id.as_str()), ("credential", assertion.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", assertion.as_str()),
+    ];
     let forged = post_hosted_form(app, &browser, &page, "/u/mfa/webauthn", &fields).await;
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     // Garbage is a refusal too, never a server error.
@@ -251,11 +333,20 @@ async fn a_passkey_signs_in_alone_and_satisfies_mfa() {
     let selection = &options["publicKey"]["authenticatorSelection"];
     assert_eq!(selection["authenticatorAttachment"], "platform");
     assert_eq!(selection["residentKey"], "required");
-    assert_eq!(options["publicKey"]["authenticatorSelection"]["userVerification"], "required");
-    let user_handle = options["publicKey"]["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let user_handle = options["publicKey"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let credential = register(&mut key, app, options);
     let credential_id = serde_json::from_str::<Value>(&credential).unwrap()["rawId"].clone();
-    let fields = [("ceremony", id.as_str()), ("credential", credential.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", credential.as_str()),
+    ];
     let enrolled = post_hosted_form(app, &browser, &html, "/u/mfa/webauthn", &fields).await;
     assert_eq!(enrolled.status(), StatusCode::SEE_OTHER);
 
@@ -269,13 +360,26 @@ async fn a_passkey_signs_in_alone_and_satisfies_mfa() {
 
     // A user handle that is not the key's owner's is refused.
     let browser = crate::helpers::browser();
-    let (response, _) =
-        passkey_sign_in(app, &spa, &browser, &mut key, &credential_id, "AAAAAAAAAAAAAAAAAAAAAA").await;
+    let (response, _) = passkey_sign_in(
+        app,
+        &spa,
+        &browser,
+        &mut key,
+        &credential_id,
+        "AAAAAAAAAAAAAAAAAAAAAA",
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.text().await.unwrap().contains("That passkey was not accepted"));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("That passkey was not accepted"));
 
     // Reset MFA removes the passkey: it no longer signs in.
-    let (status, _) = mgmt.delete(&format!("/users/{user_id}/authenticators")).await;
+    let (status, _) = mgmt
+        .delete(&format!("/users/{user_id}/authenticators"))
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let browser = crate::helpers::browser();
     let (response, _) =
@@ -295,18 +399,32 @@ async fn passkey_sign_in(
 ) -> (reqwest::Response, String) {
     let (url, verifier) = pkce_url(app, spa);
     let login = browser.get(&url).send().await.unwrap();
-    let html = browser.get(app.url(&location(&login))).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("autocomplete=\"username webauthn\""), "conditional UI");
+    let html = browser
+        .get(app.url(&location(&login)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("autocomplete=\"username webauthn\""),
+        "conditional UI"
+    );
     let (id, mut options) = ceremony(&html, "passkey");
-    assert!(options["publicKey"].get("allowCredentials").map_or(true, |list| list == &json!([])));
+    assert!(options["publicKey"]
+        .get("allowCredentials")
+        .map_or(true, |list| list == &json!([])));
     // The software key is not discoverable: the test names the credential, as a browser does
     // with the passkey the person picked, and returns its user handle as a passkey does.
-    options["publicKey"]["allowCredentials"] =
-        json!([{"type": "public-key", "id": credential_id}]);
+    options["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
     let mut assertion = serde_json::to_value(assert_with(key, app, options)).unwrap();
     assertion["response"]["userHandle"] = json!(user_handle);
     let assertion = assertion.to_string();
-    let fields = [("ceremony", id.as_str()), ("credential", assertion.as_str())];
+    let fields = [
+        ("ceremony", id.as_str()),
+        ("credential", assertion.as_str()),
+    ];
     let response = post_hosted_form(app, browser, &html, "/u/login/passkey", &fields).await;
     (response, verifier)
 }
