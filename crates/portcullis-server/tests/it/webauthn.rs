@@ -12,7 +12,7 @@ use webauthn_rs::prelude::{
     CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use crate::{helpers::*, management_support::*};
+use crate::{helpers::*, management_support::*, mfa::password_then_mfa};
 
 /// Enables `factors` with the `always` policy.
 async fn configure(mgmt: &Mgmt, factors: &[&str]) {
@@ -78,30 +78,6 @@ fn assert_with(key: &mut SoftPasskey, app: &TestApp, options: Value) -> PublicKe
     let options: RequestChallengeResponse = serde_json::from_value(options).expect("options");
     let origin = Url::parse(&app.issuer).expect("origin");
     key.do_authentication(origin, options).expect("assertion")
-}
-
-/// Logs in with the password; the second-factor page it leads to.
-async fn password_then_mfa(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    url: &str,
-    email: &str,
-) -> String {
-    let response = app.login_via_form(browser, url, email, PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let next = location(&response);
-    assert!(
-        next.starts_with("/u/mfa?"),
-        "expected the MFA page, got {next}"
-    );
-    browser
-        .get(app.url(&next))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 /// Follows a 303 back to `/authorize`: the code, exchanged, and the ID token's claims.
