@@ -44,7 +44,7 @@ fn owner_column(owner: &MfaOwner) -> &'static str {
     }
 }
 
-fn authenticator_from_row(row: &Row) -> Result<Authenticator, StoreError> {
+pub(crate) fn authenticator_from_row(row: &Row) -> Result<Authenticator, StoreError> {
     let user_id: Option<String> = row.try_get("user_id").map_err(backend)?;
     let admin_id: Option<String> = row.try_get("admin_id").map_err(backend)?;
     let owner = match (user_id, admin_id) {

@@ -188,6 +188,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
                 "account.test.mjs",
                 "algorithms.test.mjs",
                 "mfa.test.mjs",
+                "passkeys.test.mjs",
             ])
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)

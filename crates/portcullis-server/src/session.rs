@@ -67,6 +67,18 @@ pub async fn start(
     headers: &HeaderMap,
     user: &User,
 ) -> Result<HeaderValue, StoreError> {
+    start_with(state, headers, user, vec![AuthMethod::Pwd], None).await
+}
+
+/// Starts a session whose login used `amr`, having passed a second factor at `mfa_time` if
+/// it did (a passkey sign-in is both factors at once).
+pub async fn start_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    amr: Vec<AuthMethod>,
+    mfa_time: Option<i64>,
+) -> Result<HeaderValue, StoreError> {
     if let Some(old) = cookie(state, headers, SESSION_COOKIE) {
         state.store.delete_session(&lookup_hash(&old)).await?;
     }
@@ -81,8 +93,8 @@ pub async fn start(
         auth_time: now,
         expires_at,
         idle_expires_at: (now + settings.session_idle_timeout).min(expires_at),
-        amr: vec![AuthMethod::Pwd],
-        mfa_time: None,
+        amr,
+        mfa_time,
     };
     state.store.create_session(&session).await?;
     state.store.record_login(&user.user_id, now).await?;

@@ -13,7 +13,11 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
-const PAGES: [(&str, &str); 12] = [
+const PAGES: [(&str, &str); 13] = [
+    (
+        "webauthn_script.html",
+        include_str!("../templates/webauthn_script.html"),
+    ),
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("signup.html", include_str!("../templates/signup.html")),
@@ -53,6 +57,8 @@ pub struct CredentialsPage<'a> {
     /// The password policy in short sentences (the sign-up page lists them).
     pub password_rules: &'a [String],
     pub min_length: u32,
+    /// The login page's passkey ceremony, when the tenant enables WebAuthn keys.
+    pub passkey: Option<&'a portcullis_core::mfa::webauthn::Started>,
 }
 
 /// The "Forgot password?" form: the email to send a reset link to.
@@ -224,6 +230,7 @@ mod tests {
             signup_allowed: true,
             password_rules: &["At least 8 characters".to_owned()],
             min_length: 8,
+            passkey: None,
         };
         let response = templates.page(StatusCode::OK, "login.html", page, Framing::Nobody);
         assert_eq!(response.status(), StatusCode::OK);

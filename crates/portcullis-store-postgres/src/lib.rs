@@ -30,6 +30,7 @@ mod rows;
 mod tenant;
 mod tickets;
 mod users;
+mod webauthn;
 
 use std::{str::FromStr, time::Duration};
 

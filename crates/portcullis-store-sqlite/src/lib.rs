@@ -26,6 +26,7 @@ mod stats;
 mod tenant;
 mod tickets;
 mod users;
+mod webauthn;
 
 use std::{path::Path, str::FromStr, time::Duration};
 

@@ -14,6 +14,7 @@ pub mod outage;
 mod repos;
 mod tenant;
 mod ticket;
+mod webauthn;
 
 pub use dpop::DpopProofRepository;
 pub use email::*;
@@ -23,3 +24,4 @@ pub use model::*;
 pub use repos::*;
 pub use tenant::{TenantFlags, TenantRepository};
 pub use ticket::{Ticket, TicketRepository};
+pub use webauthn::{WebauthnChallenge, WebauthnRepository};

@@ -438,6 +438,7 @@ pub trait Store:
     + crate::MfaRepository
     + crate::DpopProofRepository
     + crate::TenantRepository
+    + crate::WebauthnRepository
     + Send
     + Sync
 {
@@ -467,6 +468,7 @@ impl<T> Store for T where
         + crate::MfaRepository
         + crate::DpopProofRepository
         + crate::TenantRepository
+        + crate::WebauthnRepository
         + Send
         + Sync
 {

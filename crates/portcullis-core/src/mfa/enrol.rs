@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// A new authenticator id in Auth0's shape: `totp|dev_...`.
-fn new_id(kind: MfaFactor) -> String {
+pub(super) fn new_id(kind: MfaFactor) -> String {
     format!("{}|dev_{}", method_type(kind), random_alphanumeric(16))
 }
 
@@ -119,32 +119,42 @@ pub async fn confirm_totp(
         })
         .await?;
     store.confirm_authenticator(owner, &id).await?;
-    let mut codes = Vec::new();
-    if recovery_codes {
-        for old in store.authenticators(owner).await? {
-            if old.kind == MfaFactor::RecoveryCode {
-                store.delete_authenticator(owner, &old.id).await?;
-            }
+    let recovery_codes = if recovery_codes {
+        issue_recovery_codes(store, owner, now).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Confirmed { recovery_codes })
+}
+
+/// Gives the owner new recovery codes, replacing any earlier ones: the codes, to show once.
+/// Called when a first factor is enrolled (an authenticator app, a WebAuthn key).
+pub async fn issue_recovery_codes(
+    store: &dyn Store,
+    owner: &MfaOwner,
+    now: i64,
+) -> Result<Vec<String>, portcullis_store::StoreError> {
+    for old in store.authenticators(owner).await? {
+        if old.kind == MfaFactor::RecoveryCode {
+            store.delete_authenticator(owner, &old.id).await?;
         }
-        let id = new_id(MfaFactor::RecoveryCode);
-        store
-            .insert_authenticator(&Authenticator {
-                id: id.clone(),
-                owner: owner.clone(),
-                kind: MfaFactor::RecoveryCode,
-                name: None,
-                confirmed: true,
-                secret: None,
-                counter: 0,
-                created_at: now,
-                last_used_at: None,
-            })
-            .await?;
-        codes = (0..RECOVERY_CODES).map(|_| new_code()).collect();
-        let hashes: Vec<Vec<u8>> = codes.iter().map(|code| code_hash(code)).collect();
-        store.insert_recovery_codes(&id, &hashes).await?;
     }
-    Ok(Confirmed {
-        recovery_codes: codes,
-    })
+    let id = new_id(MfaFactor::RecoveryCode);
+    store
+        .insert_authenticator(&Authenticator {
+            id: id.clone(),
+            owner: owner.clone(),
+            kind: MfaFactor::RecoveryCode,
+            name: None,
+            confirmed: true,
+            secret: None,
+            counter: 0,
+            created_at: now,
+            last_used_at: None,
+        })
+        .await?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_code()).collect();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|code| code_hash(code)).collect();
+    store.insert_recovery_codes(&id, &hashes).await?;
+    Ok(codes)
 }

@@ -15,6 +15,7 @@ pub mod enrol;
 mod recovery;
 pub mod totp;
 pub mod verify;
+pub mod webauthn;
 
 use portcullis_store::{Authenticator, MfaSettings};
 use portcullis_types::{AuthMethod, MfaFactor};
@@ -53,13 +54,25 @@ pub fn requirement(
     if usable(settings, authenticators) {
         return Requirement::Challenge;
     }
-    let enrollable = settings.is_enabled(MfaFactor::Otp);
+    let enrollable = enrollable(settings).next().is_some();
     match (settings.always() || asked, enrollable) {
         (true, true) => Requirement::Enrol,
         (false, _) => Requirement::None,
         (true, false) if asked => Requirement::Unavailable,
         (true, false) => Requirement::None,
     }
+}
+
+/// The factors a person can enrol on the spot, in the order the enrolment page offers them:
+/// an authenticator app, a passkey of this device, a security key.
+pub fn enrollable(settings: &MfaSettings) -> impl Iterator<Item = MfaFactor> + '_ {
+    [
+        MfaFactor::Otp,
+        MfaFactor::WebauthnPlatform,
+        MfaFactor::WebauthnRoaming,
+    ]
+    .into_iter()
+    .filter(|factor| settings.is_enabled(*factor))
 }
 
 /// A session's methods once it has passed `factor`: the password, `mfa`, and the factor's
@@ -93,6 +106,9 @@ pub enum MfaError {
     Key(#[from] crate::keys::KeyError),
     #[error("the one-time password could not be set up: {0}")]
     Totp(String),
+    /// A WebAuthn ceremony that could not be set up (the relying party, the options).
+    #[error("WebAuthn: {0}")]
+    Webauthn(String),
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use axum::{
 use portcullis_core::{
     accounts::{self, NewUser, Requester, SignupError, SignupRules},
     audit::{self, RequestOrigin},
+    mfa::webauthn::Started,
     sign_in::{Attempt, Realm, SignInError},
 };
 use portcullis_store::{Client, User};
@@ -19,7 +20,10 @@ use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
 use serde::Deserialize;
 
 use crate::{
-    routes::authorize::{parse_params, resolve_destination, AuthorizeParams},
+    routes::{
+        authorize::{parse_params, resolve_destination, AuthorizeParams},
+        webauthn_pages,
+    },
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
     templates::{CredentialsPage, Framing},
@@ -81,6 +85,10 @@ async fn show(
     };
     let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
+    let passkey = match screen {
+        Screen::Login => webauthn_pages::offer(&app).await,
+        Screen::Signup => None,
+    };
     render(
         &app,
         screen,
@@ -91,6 +99,37 @@ async fn show(
         email,
         None,
         &signup,
+        passkey.as_ref(),
+    )
+}
+
+/// The login page again, with a message and a new passkey ceremony (the page's last one was
+/// used or refused).
+pub(crate) async fn login_again(
+    app: &AppState,
+    headers: &HeaderMap,
+    client: &Client,
+    query: &str,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    let signup = match signup_gate(app, Screen::Login).await {
+        Ok(signup) => signup,
+        Err(page) => return page,
+    };
+    let csrf = LoginCsrf::of(app, headers);
+    let passkey = webauthn_pages::offer(app).await;
+    render(
+        app,
+        Screen::Login,
+        status,
+        &client.name,
+        &csrf,
+        query,
+        "",
+        Some(message),
+        &signup,
+        passkey.as_ref(),
     )
 }
 
@@ -130,6 +169,7 @@ fn render(
     email: &str,
     error: Option<&str>,
     signup: &SignupRules,
+    passkey: Option<&Started>,
 ) -> Response {
     let form_value = csrf.form_value(app, query);
     let page = CredentialsPage {
@@ -141,6 +181,7 @@ fn render(
         signup_allowed: signup.allowed,
         password_rules: &signup.rules,
         min_length: signup.min_length,
+        passkey,
     };
     let mut response = app
         .templates
@@ -238,6 +279,7 @@ async fn submit(
             &form.email,
             Some(error),
             &signup,
+            None,
         )
     };
     // What a failure records of the typed email is bounded: the field is the client's.

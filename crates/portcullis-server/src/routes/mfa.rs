@@ -22,6 +22,7 @@ use portcullis_core::{
         self,
         enrol::{self, Label},
         verify::{self, Proof},
+        webauthn::Started,
         Requirement,
     },
     sign_in::{CodeAttempt, Realm, SignInError},
@@ -36,6 +37,7 @@ use crate::{
         authorize::parse_params,
         login::{form_client, page_request, without_prompt},
         mfa_gate::{asks_for_mfa, requirement},
+        webauthn_pages::{self, KeyOffer},
     },
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
     state::AppState,
@@ -68,25 +70,31 @@ struct MfaPage<'a> {
     recovery_open: bool,
     secret: Option<String>,
     qr_data_uri: Option<String>,
+    /// The code form: the user has an authenticator app (or enrols one).
+    otp: bool,
+    /// The WebAuthn ceremony of the page: authenticating with one of the user's keys.
+    webauthn: Option<Started>,
+    /// The keys the user may enrol, each with its ceremony.
+    enrol_keys: Vec<KeyOffer>,
 }
 
 #[derive(Serialize)]
-struct RecoveryPage {
+pub(crate) struct RecoveryPage {
     codes: Vec<String>,
     authorize_params: Vec<(String, String)>,
 }
 
 /// Everything a page needs to answer: the application, the signed-in user and their session.
-struct Signed {
-    client: Client,
-    session: LoginSession,
-    user: User,
-    asked: bool,
+pub(crate) struct Signed {
+    pub client: Client,
+    pub session: LoginSession,
+    pub user: User,
+    pub asked: bool,
 }
 
 /// The browser back to `/authorize` with its request: it decides what comes next (the login
 /// page without a session, the client's response once the factor is passed).
-fn back_to_authorize(query: &str) -> Response {
+pub(crate) fn back_to_authorize(query: &str) -> Response {
     let mut response =
         Redirect::to(&format!("/authorize?{}", without_prompt(query))).into_response();
     response
@@ -135,7 +143,7 @@ pub async fn get(
 }
 
 /// The page the user owes: the code page, or the enrolment page.
-async fn show(
+pub(crate) async fn show(
     app: &AppState,
     signed: &Signed,
     csrf: &LoginCsrf,
@@ -146,11 +154,11 @@ async fn show(
 ) -> Response {
     let needed = match requirement(app, &signed.user, signed.asked).await {
         Ok(needed) => needed,
-        Err(_) => return app.templates.something_went_wrong(),
+        Err(error) => return store_failed(app, error, "could not tell what a login needs"),
     };
     let settings = match app.store.mfa_settings().await {
         Ok(settings) => settings,
-        Err(_) => return app.templates.something_went_wrong(),
+        Err(error) => return store_failed(app, error, "could not read the MFA settings"),
     };
     let form_value = csrf.form_value(app, query);
     let mut page = MfaPage {
@@ -163,9 +171,21 @@ async fn show(
         recovery_open,
         secret: None,
         qr_data_uri: None,
+        otp: false,
+        webauthn: None,
+        enrol_keys: Vec::new(),
     };
+    let bound = (&signed.user, signed.session.id_hash.as_slice());
+    let keys = match webauthn_pages::ceremonies(app, bound, &settings, needed).await {
+        Ok(keys) => keys,
+        Err(error) => return store_failed(app, error, "could not start a WebAuthn ceremony"),
+    };
+    page.otp = keys.otp;
+    page.webauthn = keys.authenticate;
+    page.enrol_keys = keys.enrol;
     let template = match needed {
         Requirement::Challenge => "mfa.html",
+        Requirement::Enrol if !settings.is_enabled(MfaFactor::Otp) => "mfa_enrol.html",
         Requirement::Enrol => {
             let owner = MfaOwner::User(signed.user.user_id.clone());
             let issuer = url::Url::parse(&app.settings.issuer)
@@ -184,10 +204,7 @@ async fn show(
                     page.secret = Some(shown.secret_base32);
                     page.qr_data_uri = Some(shown.qr_data_uri);
                 }
-                Err(error) => {
-                    tracing::error!(%error, "could not start a TOTP enrolment");
-                    return app.templates.something_went_wrong();
-                }
+                Err(error) => return store_failed(app, error, "could not start a TOTP enrolment"),
             }
             "mfa_enrol.html"
         }
@@ -204,17 +221,18 @@ async fn show(
 }
 
 /// The checks every form shares: the CSRF value, the application, the signed-in user.
-async fn submitted(
+pub(crate) async fn submitted(
     app: &AppState,
     headers: &HeaderMap,
-    form: &CodeForm,
+    authorize_query: &str,
+    csrf: &str,
 ) -> Result<Signed, Response> {
-    let client = form_client(app, headers, &form.authorize_query, &form.csrf).await?;
-    signed(app, headers, &form.authorize_query, client).await
+    let client = form_client(app, headers, authorize_query, csrf).await?;
+    signed(app, headers, authorize_query, client).await
 }
 
 /// The factor is passed: recorded on the session, and in the audit log.
-async fn passed(
+pub(crate) async fn passed(
     app: &AppState,
     signed: &Signed,
     origin: &RequestOrigin,
@@ -228,8 +246,11 @@ async fn passed(
         .record_session_mfa(&signed.session.id_hash, &amr, now)
         .await
     {
-        tracing::error!(%error, "could not record a second factor on the session");
-        return Err(app.templates.something_went_wrong());
+        return Err(store_failed(
+            app,
+            error,
+            "could not record a second factor on the session",
+        ));
     }
     app.audit(
         audit::entry(event.0, event.1)
@@ -243,13 +264,13 @@ async fn passed(
     Ok(())
 }
 
-/// A refused code: the page again with the reason, and the audit entry.
-async fn refused(
+/// A refused code (or key): the page again with the reason, and the audit entry.
+pub(crate) async fn refused(
     app: &AppState,
     signed: &Signed,
     origin: &RequestOrigin,
     headers: &HeaderMap,
-    form: &CodeForm,
+    (authorize_query, recovery_open): (&str, bool),
     error: SignInError,
 ) -> Response {
     let (status, message, event) = match error {
@@ -281,12 +302,11 @@ async fn refused(
         .await;
     }
     let csrf = LoginCsrf::of(app, headers);
-    let recovery_open = form.factor == MfaFactor::RecoveryCode.as_str();
     show(
         app,
         signed,
         &csrf,
-        &form.authorize_query,
+        authorize_query,
         Some(message),
         status,
         recovery_open,
@@ -294,7 +314,11 @@ async fn refused(
     .await
 }
 
-fn attempt<'a>(app: &AppState, user: &'a User, origin: &RequestOrigin) -> CodeAttempt<'a> {
+pub(crate) fn attempt<'a>(
+    app: &AppState,
+    user: &'a User,
+    origin: &RequestOrigin,
+) -> CodeAttempt<'a> {
     CodeAttempt {
         realm: Realm::Login,
         identifier: &user.email,
@@ -309,13 +333,13 @@ pub async fn post(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let signed = match submitted(&app, &headers, &form).await {
+    let signed = match submitted(&app, &headers, &form.authorize_query, &form.csrf).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let settings = match app.store.mfa_settings().await {
         Ok(settings) => settings,
-        Err(_) => return app.templates.something_went_wrong(),
+        Err(error) => return store_failed(&app, error, "could not read the MFA settings"),
     };
     let accepted: Vec<MfaFactor> = settings.enabled.iter().copied().collect();
     let proof = if form.factor == MfaFactor::RecoveryCode.as_str() {
@@ -345,7 +369,7 @@ pub async fn post(
                 Err(page) => page,
             }
         }
-        Err(error) => refused(&app, &signed, &origin, &headers, &form, error).await,
+        Err(error) => refused(&app, &signed, &origin, &headers, form.shown(), error).await,
     }
 }
 
@@ -355,7 +379,7 @@ pub async fn post_enrol(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    let signed = match submitted(&app, &headers, &form).await {
+    let signed = match submitted(&app, &headers, &form.authorize_query, &form.csrf).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
@@ -363,11 +387,11 @@ pub async fn post_enrol(
     match requirement(&app, &signed.user, signed.asked).await {
         Ok(Requirement::Enrol) => {}
         Ok(_) => return back_to_authorize(&form.authorize_query),
-        Err(_) => return app.templates.something_went_wrong(),
+        Err(error) => return store_failed(&app, error, "could not tell what a login needs"),
     }
     let settings = match app.store.mfa_settings().await {
         Ok(settings) => settings,
-        Err(_) => return app.templates.something_went_wrong(),
+        Err(error) => return store_failed(&app, error, "could not read the MFA settings"),
     };
     let owner = MfaOwner::User(signed.user.user_id.clone());
     let confirmed = enrol::confirm_totp(
@@ -382,26 +406,54 @@ pub async fn post_enrol(
     .await;
     let confirmed = match confirmed {
         Ok(confirmed) => confirmed,
-        Err(error) => return refused(&app, &signed, &origin, &headers, &form, error).await,
+        Err(error) => return refused(&app, &signed, &origin, &headers, form.shown(), error).await,
     };
     let event = (EventType::MfaEnrolled, "Authenticator app enrolled");
     if let Err(page) = passed(&app, &signed, &origin, MfaFactor::Otp, event).await {
         return page;
     }
-    if confirmed.recovery_codes.is_empty() {
-        return back_to_authorize(&form.authorize_query);
+    recovery_page(&app, &form.authorize_query, confirmed.recovery_codes)
+}
+
+/// After a first factor is enrolled: its recovery codes, shown once, or (without them) the
+/// way back to `/authorize`.
+pub(crate) fn recovery_page(app: &AppState, authorize_query: &str, codes: Vec<String>) -> Response {
+    if codes.is_empty() {
+        return back_to_authorize(authorize_query);
     }
-    let authorize_params =
-        url::form_urlencoded::parse(without_prompt(&form.authorize_query).as_bytes())
-            .map(|(key, value)| (key.into_owned(), value.into_owned()))
-            .collect();
+    let authorize_params = url::form_urlencoded::parse(without_prompt(authorize_query).as_bytes())
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
     app.templates.page(
         StatusCode::OK,
         "mfa_recovery.html",
         RecoveryPage {
-            codes: confirmed.recovery_codes,
+            codes,
             authorize_params,
         },
         Framing::Nobody,
     )
+}
+
+/// A store failure under a hosted page: logged with its cause, and answered with the page
+/// that says to try again (503 with `Retry-After` when the store is out of reach, through the
+/// router's outage handling).
+pub(crate) fn store_failed(
+    app: &AppState,
+    error: impl std::fmt::Debug,
+    what: &'static str,
+) -> Response {
+    tracing::error!(?error, "{what}");
+    app.templates.something_went_wrong()
+}
+
+impl CodeForm {
+    /// What the page shows again after a refusal: its request, and whether the recovery-code
+    /// form was the one used.
+    fn shown(&self) -> (&str, bool) {
+        (
+            &self.authorize_query,
+            self.factor == MfaFactor::RecoveryCode.as_str(),
+        )
+    }
 }

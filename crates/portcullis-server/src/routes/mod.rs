@@ -14,11 +14,14 @@ pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod mfa_gate;
+pub mod mfa_webauthn;
 pub mod operations;
 pub mod outage;
+pub mod passkey;
 pub mod register;
 pub mod token;
 pub mod userinfo;
+pub mod webauthn_pages;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -146,6 +149,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/u/mfa/enrol",
             post(mfa::post_enrol).layer(limit(RateGroup::Login)),
+        )
+        .route(
+            "/u/mfa/webauthn",
+            post(mfa_webauthn::post).layer(limit(RateGroup::Login)),
+        )
+        .route(
+            "/u/login/passkey",
+            post(passkey::post).layer(limit(RateGroup::Login)),
         )
         .route("/v2/logout", get(logout::v2))
         .route("/oidc/logout", get(logout::oidc).post(logout::oidc));

@@ -47,3 +47,4 @@ mod store_outage;
 mod tickets;
 mod tls;
 mod token_errors;
+mod webauthn;

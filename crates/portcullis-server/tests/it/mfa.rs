@@ -63,7 +63,7 @@ fn recovery_codes(html: &str) -> Vec<String> {
 }
 
 /// Logs in with the password and expects to be sent to the second-factor page: its HTML.
-async fn password_then_mfa(
+pub(crate) async fn password_then_mfa(
     app: &TestApp,
     browser: &reqwest::Client,
     url: &str,

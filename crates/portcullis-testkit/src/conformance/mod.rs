@@ -24,10 +24,11 @@ mod protocol;
 mod rbac;
 mod tenant;
 mod tickets;
+mod webauthn;
 
 pub use self::{
     admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*, mfa::*,
-    protocol::*, rbac::*, tenant::*, tickets::*,
+    protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
 };
 
 const NOW: i64 = 1_800_000_000;

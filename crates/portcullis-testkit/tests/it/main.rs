@@ -85,4 +85,5 @@ conformance!(
     sweep_deletes_old_emails,
     tickets_are_single_use_and_expire,
     mfa_counters_and_recovery_codes_are_single_use,
+    webauthn_credentials_and_ceremonies,
 );

@@ -1,0 +1,5 @@
+//! WebAuthn credentials and ceremonies. The code is shared with the other backend.
+
+type Backend = crate::SqliteStore;
+
+include!("../../portcullis-store-shared/webauthn.rs");

@@ -1,0 +1,144 @@
+// WebAuthn in headless Chromium, with a DevTools virtual authenticator (CTAP2, internal
+// transport, resident keys and user verification: a platform passkey). Through the spa-js
+// sample under the "always" policy: after the password a user without a factor enrols a
+// passkey on the spot; the API call succeeds with `amr: ["pwd", "mfa", "swk"]`. After logging
+// out, the login page signs in with the passkey alone through conditional UI (the email
+// field's autofill; `amr: ["swk", "mfa"]`, no password, no second-factor page); the next
+// password login is asked for the key as its second factor. The policy and factors are put back at the end. Run by `cargo xtask
+// browser`; screenshots go to ARTIFACTS_DIR/passkeys/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { artifactsFor, launch, management, newPage, stack } from './support.mjs';
+
+const artifacts = artifactsFor('passkeys');
+const TIMEOUT = 120_000;
+const PASSWORD = 'Correct-Horse-Battery-42';
+const EXTERNAL_MESSAGE = 'Your access token was successfully validated!';
+const FACTORS = ['webauthn-platform', 'webauthn-roaming'];
+
+const app = stack.apps.find((candidate) => candidate.sample === 'spa-js');
+let browser;
+
+before(async () => {
+  browser = await launch();
+  for (const factor of FACTORS) await management('PUT', `guardian/factors/${factor}`, { enabled: true });
+  await management('PUT', 'guardian/policies', ['all-applications']);
+});
+
+after(async () => {
+  await management('PUT', 'guardian/policies', []);
+  for (const factor of FACTORS) await management('PUT', `guardian/factors/${factor}`, { enabled: false });
+  await browser?.close();
+});
+
+/** The claims of a JWT, read without verifying it (the API verified it). */
+function claims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
+
+async function onHostedPage(page, pathname) {
+  await page.waitForURL((url) => url.origin === stack.domain && url.pathname === pathname);
+}
+
+/** From the sample to the hosted login page. */
+async function toLogin(page) {
+  await page.goto(app.url);
+  await page.waitForSelector('#btn-login:not([disabled])');
+  await page.click('#btn-login');
+  await onHostedPage(page, '/u/login');
+}
+
+async function backInTheSample(page) {
+  await page.waitForURL((url) => url.origin === app.url);
+  await page.waitForSelector('#btn-logout:not([disabled])');
+}
+
+async function logOut(page) {
+  await page.click('#btn-logout');
+  await page.waitForURL((url) => url.origin === app.url);
+  await page.waitForSelector('#btn-login:not([disabled])');
+}
+
+/** Calls the sample's API; the access token's `amr`. */
+async function callApi(page, shot, name) {
+  await page.click('#btn-call-api');
+  await page.waitForFunction(
+    (text) => document.getElementById('api-call-result').innerText.includes(text),
+    EXTERNAL_MESSAGE,
+  );
+  await shot(name);
+  return claims((await page.textContent('#ipt-access-token')).trim()).amr;
+}
+
+test('a passkey enrolled after the password signs in alone and answers the second factor', { timeout: TIMEOUT }, async (t) => {
+  assert.ok(app, 'the stack runs a spa-js app');
+  const email = `passkey-${Date.now()}@example.com`;
+  await management('POST', 'users', { email, password: PASSWORD, connection: 'Username-Password-Authentication' });
+  const { context, page, shot } = await newPage(browser, artifacts, 'passkey');
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+
+  await t.test('after the password, the user enrols a passkey on the spot', async () => {
+    await toLogin(page);
+    assert.equal(await page.getAttribute('#email', 'autocomplete'), 'username webauthn');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await shot('hosted-login');
+    await page.click('button[type=submit]');
+    await onHostedPage(page, '/u/mfa');
+    await page.waitForSelector('#enrol-webauthn-platform');
+    await shot('enrol');
+    await page.click('#enrol-webauthn-platform');
+    await backInTheSample(page);
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.ok(credentials[0].isResidentCredential, 'the passkey is discoverable');
+    assert.deepEqual(await callApi(page, shot, 'api-call-enrolled'), ['pwd', 'mfa', 'swk']);
+  });
+
+  await t.test('after logging out, the passkey alone signs in from the email field\'s autofill', async () => {
+    await logOut(page);
+    // The login page offers the passkey through conditional UI; the virtual authenticator
+    // answers at once, as a person picking it in the autofill would: no password is typed.
+    await page.goto(app.url);
+    await page.waitForSelector('#btn-login:not([disabled])');
+    await page.click('#btn-login');
+    await backInTheSample(page);
+    await shot('logged-in-with-passkey');
+    assert.deepEqual(await callApi(page, shot, 'api-call-passkey'), ['swk', 'mfa']);
+    const id = await page.evaluate(() => auth0.getIdTokenClaims());
+    assert.deepEqual(id.amr, ['swk', 'mfa'], JSON.stringify(id));
+  });
+
+  await t.test('a password login is asked for the key as its second factor', async () => {
+    await logOut(page);
+    // Without presence the autofill's request waits, and the password can be typed.
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    await toLogin(page);
+    await page.waitForSelector('#passkey');
+    await shot('login-with-passkey-button');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type=submit]');
+    await onHostedPage(page, '/u/mfa');
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+    await page.waitForSelector('#use-key');
+    await shot('second-factor-key');
+    await page.click('#use-key');
+    await backInTheSample(page);
+    assert.deepEqual(await callApi(page, shot, 'api-call-second-factor'), ['pwd', 'mfa', 'swk']);
+  });
+
+  await context.close();
+});
