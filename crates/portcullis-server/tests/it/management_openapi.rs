@@ -71,6 +71,8 @@ const MOUNTED: &[(&str, &str)] = &[
     ("put", "/guardian/factors/{id}"),
     ("get", "/guardian/policies"),
     ("put", "/guardian/policies"),
+    ("get", "/tenants/settings"),
+    ("patch", "/tenants/settings"),
     ("get", "/users/{id}/authentication-methods"),
     ("delete", "/users/{id}/authentication-methods/{method_id}"),
     ("delete", "/users/{id}/authenticators"),
