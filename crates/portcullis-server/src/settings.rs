@@ -69,6 +69,9 @@ pub struct Settings {
     pub email: EmailSettings,
     /// Whether a sign-up sends a verification email (on by default, as Auth0 does).
     pub verify_email_on_signup: bool,
+    /// Whether dashboard administrators must pass a second factor; `None` leaves it to the
+    /// tenant's setting (the dashboard's Security page).
+    pub admin_mfa_required: Option<bool>,
 }
 
 /// How long and how large a request head may be, so that a slow or bloated client cannot hold
@@ -134,6 +137,7 @@ impl Settings {
             metrics_listen: None,
             email: EmailSettings::default(),
             verify_email_on_signup: true,
+            admin_mfa_required: None,
         }
     }
 

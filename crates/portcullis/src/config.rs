@@ -75,6 +75,9 @@ pub struct FileConfig {
     pub email_retention_days: Option<u32>,
     /// Whether a sign-up sends a verification email (default: true).
     pub verify_email_on_signup: Option<bool>,
+    /// Whether dashboard administrators must pass a second factor (unset: the tenant's
+    /// setting on the dashboard's Security page).
+    pub admin_mfa_required: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
     pub forwarded_header: Option<String>,
     pub rate_limits: Option<BTreeMap<String, u32>>,
@@ -370,18 +373,30 @@ pub fn email(settings: &mut Settings, args: &EmailArgs, file: &FileConfig) -> an
     if let Some(days) = retention {
         email.retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
     }
-    let variable = "PORTCULLIS_VERIFY_EMAIL_ON_SIGNUP";
-    let verify = match std::env::var(variable) {
-        Ok(text) if !text.is_empty() => Some(
-            text.parse::<bool>()
-                .with_context(|| format!("{variable} must be true or false"))?,
-        ),
-        _ => file.verify_email_on_signup,
-    };
-    if let Some(verify) = verify {
+    if let Some(verify) = flag("VERIFY_EMAIL_ON_SIGNUP", file.verify_email_on_signup)? {
         settings.verify_email_on_signup = verify;
     }
     Ok(())
+}
+
+/// Whether administrators must pass a second factor: `PORTCULLIS_ADMIN_MFA_REQUIRED`, else
+/// the file's `admin_mfa_required`; unset leaves it to the dashboard's Security page.
+pub fn admin_mfa(settings: &mut Settings, file: &FileConfig) -> anyhow::Result<()> {
+    settings.admin_mfa_required = flag("ADMIN_MFA_REQUIRED", file.admin_mfa_required)?;
+    Ok(())
+}
+
+/// `true` or `false` from `PORTCULLIS_<name>`, else the file's value.
+fn flag(name: &str, file: Option<bool>) -> anyhow::Result<Option<bool>> {
+    let variable = format!("PORTCULLIS_{name}");
+    match std::env::var(&variable) {
+        Ok(text) if !text.is_empty() => {
+            Ok(Some(text.parse::<bool>().with_context(|| {
+                format!("{variable} must be true or false")
+            })?))
+        }
+        _ => Ok(file),
+    }
 }
 
 /// A whole number from `PORTCULLIS_<name>`, else from the file's key of the same name in lower

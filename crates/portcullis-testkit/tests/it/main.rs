@@ -84,4 +84,5 @@ conformance!(
     sweep_deletes_old_emails,
     tickets_are_single_use_and_expire,
     mfa_counters_and_recovery_codes_are_single_use,
+    admin_mfa_pending_sessions_and_the_mandatory_setting,
 );
