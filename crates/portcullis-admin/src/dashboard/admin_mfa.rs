@@ -19,9 +19,8 @@ use axum::{
 };
 use minijinja::context;
 use portcullis_core::{
-    admin::{mfa as admin_mfa, AdminError},
     mfa::{
-        admin::{admin_requirement, ADMIN_FACTORS},
+        admin::ADMIN_FACTORS,
         enrol::{self, Confirmed, Label},
         totp::Provisioning,
         verify::{self, Proof},
@@ -35,8 +34,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
-    auth::{safe_next, Dash, Pending, PendingPosted, Posted, MFA_STEP},
+    auth::{safe_next, Dash, Pending, PendingPosted, Posted},
     form::FormData,
+    mfa_step::{requirement, step_url},
     view::Section,
 };
 use crate::state::AdminState;
@@ -47,28 +47,8 @@ pub fn routes() -> Router<AdminState> {
         .route("/mfa/enrol", post(enrol_on_the_spot))
 }
 
-/// The second-factor step, to go on to `next`.
-pub fn step_url(next: &str) -> String {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("next", next)
-        .finish();
-    format!("{MFA_STEP}?{query}")
-}
-
 fn owner(admin: &Admin) -> MfaOwner {
     MfaOwner::Admin(admin.id.clone())
-}
-
-/// What the administrator's sign-in needs after the password.
-pub async fn requirement(app: &AdminState, admin: &Admin) -> Result<Requirement, AdminError> {
-    let required = admin_mfa::admins_required(&app.cx).await?.required;
-    let authenticators = app.store().authenticators(&owner(admin)).await?;
-    Ok(admin_requirement(&authenticators, required))
-}
-
-/// Whether the administrator's new session must pass the second-factor step first.
-pub async fn owes_factor(app: &AdminState, admin: &Admin) -> Result<bool, AdminError> {
-    Ok(requirement(app, admin).await? != Requirement::None)
 }
 
 /// The administrator's TOTP enrolment under way (a reloaded page shows the same key), labelled

@@ -29,6 +29,7 @@ use serde_json::json;
 
 use super::{
     form::FormData,
+    mfa_step::{with_next, MFA_STEP},
     view::{self, Flash, FormError, Frame, Section},
 };
 use crate::state::AdminState;
@@ -114,18 +115,12 @@ fn detour(parts: &Parts, page: &str) -> Response {
         .map_or(&parts.uri, |OriginalUri(uri)| uri);
     let wanted = uri.path_and_query().map_or("/dashboard", |p| p.as_str());
     let target = if parts.method == axum::http::Method::GET {
-        let next = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", wanted)
-            .finish();
-        format!("{page}?{next}")
+        with_next(page, wanted)
     } else {
         page.to_owned()
     };
     Redirect::to(&target).into_response()
 }
-
-/// The second-factor step of the dashboard's sign-in.
-pub const MFA_STEP: &str = "/dashboard/mfa";
 
 impl FromRequestParts<AdminState> for Dash {
     type Rejection = Response;
@@ -553,7 +548,7 @@ pub async fn signin(
     }
     // An administrator who owes a second factor (theirs, or enrolling one when it is
     // mandatory) gets a session that opens nothing but that step.
-    let mfa_pending = match super::admin_mfa::owes_factor(&app, &admin).await {
+    let mfa_pending = match super::mfa_step::owes_factor(&app, &admin).await {
         Ok(owes) => owes,
         Err(error) => {
             tracing::error!(%error, "could not read an administrator's factors");
@@ -589,7 +584,7 @@ pub async fn signin(
     )
     .await;
     let target = if mfa_pending {
-        super::admin_mfa::step_url(&next)
+        super::mfa_step::step_url(&next)
     } else {
         next
     };

@@ -16,7 +16,8 @@
 //! - [`admin_mfa`]: the second step of an administrator's sign-in (a code, or enrolling a
 //!   factor when one is mandatory); [`account`]: the administrator's own account page
 //!   (enrolling an authenticator app); [`security`]: Security → Multi-factor (the tenant's
-//!   factors and policy, the administrators' mandatory setting and resets).
+//!   factors and policy, the administrators' mandatory setting and resets); [`mfa_step`]:
+//!   whether a sign-in owes that step.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod account;
@@ -30,6 +31,7 @@ pub mod database;
 pub mod emails;
 pub mod form;
 pub mod logs;
+pub mod mfa_step;
 pub mod paths;
 pub mod permissions;
 pub mod roles;

@@ -59,7 +59,7 @@ mod tests {
     fn a_factor_is_asked_for_and_the_setting_makes_one_mandatory() {
         let otp = factor(MfaFactor::Otp, true);
         assert_eq!(
-            admin_requirement(&[otp.clone()], false),
+            admin_requirement(std::slice::from_ref(&otp), false),
             Requirement::Challenge
         );
         assert_eq!(admin_requirement(&[otp], true), Requirement::Challenge);
