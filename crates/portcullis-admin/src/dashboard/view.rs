@@ -138,6 +138,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/mfa.html"),
     ),
     (
+        "dashboard/signout_form.html",
+        include_str!("../../templates/signout_form.html"),
+    ),
+    (
         "dashboard/mfa_enrol.html",
         include_str!("../../templates/mfa_enrol.html"),
     ),

@@ -108,6 +108,22 @@ async fn step(app: &TestApp, admin: &Admin, factor: &str, code: &str) -> reqwest
         .await
 }
 
+/// Enrols the app of `secret` on the sign-in's step (the mandatory setting's way); the page
+/// with the recovery codes.
+async fn enrol_at_step(app: &TestApp, admin: &Admin, secret: &str) -> reqwest::Response {
+    let code = code_at(secret, app.clock.now());
+    let enrolled = admin
+        .post(
+            app,
+            STEP,
+            "/dashboard/mfa/enrol",
+            &[("code", &code), ("next", "/dashboard/users")],
+        )
+        .await;
+    assert_eq!(enrolled.status(), StatusCode::OK);
+    enrolled
+}
+
 #[tokio::test]
 async fn an_enrolled_administrator_passes_a_second_step_and_codes_work_once() {
     let app = spawn_app().await;
