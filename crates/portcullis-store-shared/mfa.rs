@@ -311,4 +311,27 @@ impl MfaRepository for Backend {
             .map_err(backend)?;
         Ok(())
     }
+
+    async fn admin_mfa_required(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT required FROM admin_mfa_settings WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        match row {
+            Some(row) => row.try_get("required").map_err(backend),
+            None => Ok(false),
+        }
+    }
+
+    async fn set_admin_mfa_required(&self, required: bool) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO admin_mfa_settings (id, required) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET required = excluded.required",
+        )
+        .bind(required)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
 }

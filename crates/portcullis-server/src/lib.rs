@@ -129,6 +129,7 @@ impl Application {
                     verify_email_on_signup: settings.verify_email_on_signup,
                 },
                 key_cipher: Arc::new(KeyCipher::new(master_key)?),
+                admin_mfa_required: settings.admin_mfa_required,
             },
             keys: keys.clone(),
             settings: AdminSettings {

@@ -75,6 +75,9 @@ pub struct Settings {
     /// SHA-256 of the initial access token every registration must present as a Bearer token;
     /// `None`: registration is open (when the tenant's flag is on).
     pub registration_token_sha256: Option<Vec<u8>>,
+    /// Whether dashboard administrators must pass a second factor; `None` leaves it to the
+    /// tenant's setting (the dashboard's Security page).
+    pub admin_mfa_required: Option<bool>,
 }
 
 /// How long and how large a request head may be, so that a slow or bloated client cannot hold
@@ -142,6 +145,7 @@ impl Settings {
             verify_email_on_signup: true,
             dynamic_client_registration: None,
             registration_token_sha256: None,
+            admin_mfa_required: None,
         }
     }
 

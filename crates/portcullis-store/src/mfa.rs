@@ -122,4 +122,8 @@ pub trait MfaRepository: Send + Sync {
     ) -> StoreResult<()>;
     /// Marks an administrator's dashboard session as past its second factor.
     async fn complete_admin_session_mfa(&self, id_hash: &[u8]) -> StoreResult<()>;
+
+    /// Whether every dashboard administrator must pass a second factor (false until set).
+    async fn admin_mfa_required(&self) -> StoreResult<bool>;
+    async fn set_admin_mfa_required(&self, required: bool) -> StoreResult<()>;
 }

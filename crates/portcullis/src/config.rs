@@ -79,6 +79,9 @@ pub struct FileConfig {
     pub dynamic_client_registration: Option<bool>,
     /// The initial access token a registration must present; unset: open registration.
     pub registration_access_token: Option<Secret>,
+    /// Whether dashboard administrators must pass a second factor (unset: the tenant's
+    /// setting on the dashboard's Security page).
+    pub admin_mfa_required: Option<bool>,
     pub trusted_proxies: Option<Vec<String>>,
     pub forwarded_header: Option<String>,
     pub rate_limits: Option<BTreeMap<String, u32>>,
@@ -374,15 +377,7 @@ pub fn email(settings: &mut Settings, args: &EmailArgs, file: &FileConfig) -> an
     if let Some(days) = retention {
         email.retention_days = (days > 0).then(|| u32::try_from(days).unwrap_or(u32::MAX));
     }
-    let variable = "PORTCULLIS_VERIFY_EMAIL_ON_SIGNUP";
-    let verify = match std::env::var(variable) {
-        Ok(text) if !text.is_empty() => Some(
-            text.parse::<bool>()
-                .with_context(|| format!("{variable} must be true or false"))?,
-        ),
-        _ => file.verify_email_on_signup,
-    };
-    if let Some(verify) = verify {
+    if let Some(verify) = flag("VERIFY_EMAIL_ON_SIGNUP", file.verify_email_on_signup)? {
         settings.verify_email_on_signup = verify;
     }
     Ok(())
@@ -392,14 +387,10 @@ pub fn email(settings: &mut Settings, args: &EmailArgs, file: &FileConfig) -> an
 /// `PORTCULLIS_REGISTRATION_ACCESS_TOKEN`, else the file's keys of the same names in lower case.
 /// Only the token's SHA-256 is kept.
 pub fn registration(settings: &mut Settings, file: &FileConfig) -> anyhow::Result<()> {
-    let variable = "PORTCULLIS_DYNAMIC_CLIENT_REGISTRATION";
-    settings.dynamic_client_registration = match std::env::var(variable) {
-        Ok(text) if !text.is_empty() => Some(
-            text.parse::<bool>()
-                .with_context(|| format!("{variable} must be true or false"))?,
-        ),
-        _ => file.dynamic_client_registration,
-    };
+    settings.dynamic_client_registration = flag(
+        "DYNAMIC_CLIENT_REGISTRATION",
+        file.dynamic_client_registration,
+    )?;
     let token = match std::env::var("PORTCULLIS_REGISTRATION_ACCESS_TOKEN") {
         Ok(text) if !text.is_empty() => Some(Secret::new(text)),
         _ => file.registration_access_token.clone(),
@@ -412,6 +403,26 @@ pub fn registration(settings: &mut Settings, file: &FileConfig) -> anyhow::Resul
             Some(portcullis_core::secrets::lookup_hash(token.expose_str()));
     }
     Ok(())
+}
+
+/// Whether administrators must pass a second factor: `PORTCULLIS_ADMIN_MFA_REQUIRED`, else
+/// the file's `admin_mfa_required`; unset leaves it to the dashboard's Security page.
+pub fn admin_mfa(settings: &mut Settings, file: &FileConfig) -> anyhow::Result<()> {
+    settings.admin_mfa_required = flag("ADMIN_MFA_REQUIRED", file.admin_mfa_required)?;
+    Ok(())
+}
+
+/// `true` or `false` from `PORTCULLIS_<name>`, else the file's value.
+fn flag(name: &str, file: Option<bool>) -> anyhow::Result<Option<bool>> {
+    let variable = format!("PORTCULLIS_{name}");
+    match std::env::var(&variable) {
+        Ok(text) if !text.is_empty() => {
+            Ok(Some(text.parse::<bool>().with_context(|| {
+                format!("{variable} must be true or false")
+            })?))
+        }
+        _ => Ok(file),
+    }
 }
 
 /// A whole number from `PORTCULLIS_<name>`, else from the file's key of the same name in lower

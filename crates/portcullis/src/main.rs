@@ -160,6 +160,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.throttle = config::throttle(&args.throttle, &file)?;
     config::email(&mut settings, &args.email, &file)?;
     config::registration(&mut settings, &file)?;
+    config::admin_mfa(&mut settings, &file)?;
     let tls_cert = args.tls_cert.or(file.tls_cert.clone());
     let tls_key = args.tls_key.or(file.tls_key.clone());
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {

@@ -674,3 +674,86 @@ async fn memory_is_given_back_after_logins_and_tokens() {
         "resident memory went from {before} KiB to {after} KiB"
     );
 }
+
+/// An administrator who lost their authenticator app is reset from the command line: their
+/// factors enrolled on the dashboard are deleted, and the password alone signs them in again.
+#[tokio::test]
+async fn an_administrators_second_factor_is_reset_by_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let email = "locked-out@example.com";
+    let password = "a long admin password";
+    portcullis(
+        dir.path(),
+        &["admins", "create", "--email", email, "--password", password],
+    );
+    let (child, url) = serve(dir.path());
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let sign_in = |browser: reqwest::Client| {
+        let url = url.clone();
+        async move {
+            let page = browser.get(format!("{url}/dashboard/signin")).send().await;
+            let csrf = hidden(&page.expect("page").text().await.expect("html"), "csrf");
+            let response = browser
+                .post(format!("{url}/dashboard/signin"))
+                .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+                .send()
+                .await
+                .expect("sign in");
+            response.headers()["location"]
+                .to_str()
+                .expect("ascii")
+                .to_owned()
+        }
+    };
+    assert_eq!(sign_in(browser.clone()).await, "/dashboard/apis");
+    let page = browser
+        .get(format!("{url}/dashboard/account/mfa"))
+        .send()
+        .await;
+    let html = page.expect("page").text().await.expect("html");
+    let marker = "id=\"totp-secret\">";
+    let start = html.find(marker).expect("the key") + marker.len();
+    let secret = &html[start..start + html[start..].find('<').expect("end")];
+    let key = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("base32");
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 0, 30, key, None, "cli".into())
+        .expect("totp");
+    let code = totp.generate_current().expect("code");
+    let confirmed = browser
+        .post(format!("{url}/dashboard/account/mfa"))
+        .form(&[("code", code.as_str()), ("csrf", &hidden(&html, "csrf"))])
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(confirmed.status(), reqwest::StatusCode::OK);
+    let fresh = || {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    };
+    assert_eq!(
+        sign_in(fresh()).await,
+        "/dashboard/mfa?next=%2Fdashboard%2Fapis"
+    );
+
+    let reset = portcullis(dir.path(), &["admins", "reset-mfa", email]);
+    assert_eq!(reset, serde_json::json!({ "email": email, "deleted": 2 }));
+    assert_eq!(sign_in(fresh()).await, "/dashboard/apis");
+    stop(child);
+    let unknown = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["admins", "reset-mfa", "nobody@example.com"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run portcullis");
+    assert!(
+        !unknown.status.success(),
+        "an unknown administrator is an error"
+    );
+}

@@ -29,6 +29,7 @@ use serde_json::json;
 
 use super::{
     form::FormData,
+    mfa_step::{with_next, MFA_STEP},
     view::{self, Flash, FormError, Frame, Section},
 };
 use crate::state::AdminState;
@@ -70,8 +71,12 @@ fn csrf_matches(app: &AdminState, headers: &HeaderMap, submitted: &str) -> bool 
     cookie.len() >= 32 && constant_time_eq(cookie.as_bytes(), submitted.as_bytes())
 }
 
-/// The administrator signed in on this browser, if the session is live and they still exist.
-async fn signed_in(app: &AdminState, headers: &HeaderMap) -> Result<Option<Admin>, StoreError> {
+/// The administrator signed in on this browser and their session, if it is live and they
+/// still exist (a session may still owe its second factor: `mfa_pending`).
+async fn signed_in(
+    app: &AdminState,
+    headers: &HeaderMap,
+) -> Result<Option<(Admin, AdminSession)>, StoreError> {
     let Some(token) = cookie_value(app, headers, SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -82,7 +87,8 @@ async fn signed_in(app: &AdminState, headers: &HeaderMap) -> Result<Option<Admin
     else {
         return Ok(None);
     };
-    app.store().admin_by_id(&session.admin_id).await
+    let admin = app.store().admin_by_id(&session.admin_id).await?;
+    Ok(admin.map(|admin| (admin, session)))
 }
 
 /// A signed-in administrator's request: what every page needs to render and to record
@@ -90,36 +96,59 @@ async fn signed_in(app: &AdminState, headers: &HeaderMap) -> Result<Option<Admin
 pub struct Dash {
     pub app: AdminState,
     pub admin: Admin,
+    /// The session, which may still owe its second factor only where [`Pending`] was asked.
+    pub session: AdminSession,
     csrf: String,
     csrf_is_new: bool,
     flash: Option<Flash>,
     /// The client's address and user agent, for the audit log.
-    origin: RequestOrigin,
+    pub origin: RequestOrigin,
+}
+
+/// Where a request that may not go on is sent: `page`, with the page it wanted as `next`
+/// when it was a GET.
+fn detour(parts: &Parts, page: &str) -> Response {
+    // Nested routers see the path without `/dashboard`; the original has it.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |OriginalUri(uri)| uri);
+    let wanted = uri.path_and_query().map_or("/dashboard", |p| p.as_str());
+    let target = if parts.method == axum::http::Method::GET {
+        with_next(page, wanted)
+    } else {
+        page.to_owned()
+    };
+    Redirect::to(&target).into_response()
 }
 
 impl FromRequestParts<AdminState> for Dash {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AdminState) -> Result<Self, Response> {
-        let admin = match signed_in(app, &parts.headers).await {
-            Ok(Some(admin)) => admin,
-            Ok(None) => {
-                // Nested routers see the path without `/dashboard`; the original has it.
-                let uri = parts
-                    .extensions
-                    .get::<OriginalUri>()
-                    .map_or(&parts.uri, |OriginalUri(uri)| uri);
-                let wanted = uri.path_and_query().map_or("/dashboard", |p| p.as_str());
-                let target = if parts.method == axum::http::Method::GET {
-                    let next = url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("next", wanted)
-                        .finish();
-                    format!("/dashboard/signin?{next}")
-                } else {
-                    "/dashboard/signin".to_owned()
-                };
-                return Err(Redirect::to(&target).into_response());
-            }
+        Dash::extract(parts, app, false).await
+    }
+}
+
+/// A signed-in administrator's request whose session may still owe its second factor: only
+/// the second-factor step and sign-out take one.
+pub struct Pending(pub Dash);
+
+impl FromRequestParts<AdminState> for Pending {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AdminState) -> Result<Self, Response> {
+        Dash::extract(parts, app, true).await.map(Pending)
+    }
+}
+
+impl Dash {
+    /// The request's administrator; a session that owes its second factor is sent to the
+    /// second-factor step unless `pending_ok`.
+    async fn extract(parts: &Parts, app: &AdminState, pending_ok: bool) -> Result<Self, Response> {
+        let (admin, session) = match signed_in(app, &parts.headers).await {
+            Ok(Some(signed)) => signed,
+            Ok(None) => return Err(detour(parts, "/dashboard/signin")),
             Err(error) => {
                 tracing::error!(%error, "could not read an administrator session");
                 return Err(view::message(
@@ -129,6 +158,9 @@ impl FromRequestParts<AdminState> for Dash {
                 ));
             }
         };
+        if session.mfa_pending && !pending_ok {
+            return Err(detour(parts, MFA_STEP));
+        }
         let (csrf, csrf_is_new) = csrf_value(app, &parts.headers);
         let flash = cookie_value(app, &parts.headers, FLASH_COOKIE)
             .as_deref()
@@ -136,6 +168,7 @@ impl FromRequestParts<AdminState> for Dash {
         Ok(Dash {
             app: app.clone(),
             admin,
+            session,
             csrf,
             csrf_is_new,
             flash,
@@ -171,6 +204,23 @@ impl Dash {
             headers.append(
                 header::SET_COOKIE,
                 cookie(&self.app, FLASH_COOKIE, "", Some(0)),
+            );
+        }
+        response
+    }
+
+    /// This browser's CSRF value, for a form.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    /// Renders a page outside the layout (the sign-in's second step).
+    pub fn bare(&self, status: StatusCode, template: &str, page: impl Serialize) -> Response {
+        let mut response = view::bare(status, template, page);
+        if self.csrf_is_new {
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookie(&self.app, CSRF_COOKIE, &self.csrf, None),
             );
         }
         response
@@ -304,8 +354,29 @@ impl FromRequest<AdminState> for Posted {
     type Rejection = Response;
 
     async fn from_request(request: Request<Body>, app: &AdminState) -> Result<Self, Response> {
-        let (mut parts, body) = request.into_parts();
-        let dash = Dash::from_request_parts(&mut parts, app).await?;
+        Posted::extract(request, app, false).await
+    }
+}
+
+/// A form submission whose session may still owe its second factor (see [`Pending`]).
+pub struct PendingPosted(pub Posted);
+
+impl FromRequest<AdminState> for PendingPosted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request<Body>, app: &AdminState) -> Result<Self, Response> {
+        Posted::extract(request, app, true).await.map(PendingPosted)
+    }
+}
+
+impl Posted {
+    async fn extract(
+        request: Request<Body>,
+        app: &AdminState,
+        pending_ok: bool,
+    ) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let dash = Dash::extract(&parts, app, pending_ok).await?;
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|_| {
@@ -332,7 +403,7 @@ fn csrf_refused() -> Response {
 }
 
 /// Where to go after signing in: a dashboard path, never another site.
-fn safe_next(next: &str) -> &str {
+pub fn safe_next(next: &str) -> &str {
     if next.starts_with("/dashboard") && !next.starts_with("//") && !next.contains('\\') {
         next
     } else {
@@ -373,8 +444,10 @@ pub async fn signin_page(
 ) -> Response {
     let query = FormData::from_query(query.as_deref());
     let next = safe_next(query.get("next"));
-    if let Ok(Some(_)) = signed_in(&app, &headers).await {
-        return Redirect::to(next).into_response();
+    if let Ok(Some((_, session))) = signed_in(&app, &headers).await {
+        if !session.mfa_pending {
+            return Redirect::to(next).into_response();
+        }
     }
     let (csrf, is_new) = csrf_value(&app, &headers);
     let notice = cookie_value(&app, &headers, FLASH_COOKIE)
@@ -474,6 +547,18 @@ pub async fn signin(
             tracing::warn!(%error, "could not delete a replaced administrator session");
         }
     }
+    // An administrator who owes a second factor (theirs, or enrolling one when it is
+    // mandatory) gets a session that opens nothing but that step.
+    let mfa_pending = match super::mfa_step::owes_factor(&app, &admin).await {
+        Ok(owes) => owes,
+        Err(error) => {
+            tracing::error!(%error, "could not read an administrator's factors");
+            return again(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+            );
+        }
+    };
     let token = random_token(32);
     let now = app.clock().now();
     let session = AdminSession {
@@ -481,7 +566,7 @@ pub async fn signin(
         admin_id: admin.id.clone(),
         created_at: now,
         expires_at: now + SESSION_LIFETIME,
-        mfa_pending: false,
+        mfa_pending,
     };
     if let Err(error) = app.store().create_admin_session(&session).await {
         tracing::error!(%error, "could not start an administrator session");
@@ -499,7 +584,12 @@ pub async fn signin(
             ),
     )
     .await;
-    let mut response = Redirect::to(&next).into_response();
+    let target = if mfa_pending {
+        super::mfa_step::step_url(&next)
+    } else {
+        next
+    };
+    let mut response = Redirect::to(&target).into_response();
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
@@ -543,7 +633,10 @@ async fn authenticate(
 }
 
 /// `POST /dashboard/signout`: ends the session and clears its cookie.
-pub async fn signout(headers: HeaderMap, Posted { dash, .. }: Posted) -> Response {
+pub async fn signout(
+    headers: HeaderMap,
+    PendingPosted(Posted { dash, .. }): PendingPosted,
+) -> Response {
     let app = &dash.app;
     if let Some(token) = cookie_value(app, &headers, SESSION_COOKIE) {
         if let Err(error) = app.store().delete_admin_session(&lookup_hash(&token)).await {

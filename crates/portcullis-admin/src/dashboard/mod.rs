@@ -14,8 +14,15 @@
 //!   [`logs`], [`emails`] (the outbox and the email templates), [`tenant_settings`] (the
 //!   tenant's flags: dynamic client registration); [`permissions`] holds the
 //!   Permissions tab roles and users share.
+//! - [`admin_mfa`]: the second step of an administrator's sign-in (a code, or enrolling a
+//!   factor when one is mandatory); [`account`]: the administrator's own account page
+//!   (enrolling an authenticator app); [`security`]: Security → Multi-factor (the tenant's
+//!   factors and policy, the administrators' mandatory setting and resets); [`mfa_step`]:
+//!   whether a sign-in owes that step.
 //! - [`bootstrap`]: the first administrator on first start.
 
+pub mod account;
+pub mod admin_mfa;
 pub mod apis;
 pub mod applications;
 pub mod auth;
@@ -25,10 +32,12 @@ pub mod database;
 pub mod emails;
 pub mod form;
 pub mod logs;
+pub mod mfa_step;
 pub mod paths;
 pub mod permissions;
 pub mod roles;
 pub mod tenant_settings;
+pub mod security;
 pub mod user_factors;
 pub mod users;
 pub mod view;
@@ -49,6 +58,9 @@ pub fn router() -> Router<AdminState> {
         .route("/", get(|| async { Redirect::to("/dashboard/apis") }))
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signout", post(auth::signout))
+        .merge(admin_mfa::routes())
+        .merge(account::routes())
+        .merge(security::routes())
         .route("/static/dashboard.css", get(view::css))
         .route("/static/dashboard.js", get(view::js))
         .route("/static/favicon.svg", get(view::favicon))

@@ -33,7 +33,7 @@ pub fn routes() -> Router<AdminState> {
 
 /// One factor as the tab shows it (never its secret).
 #[derive(Serialize)]
-struct Row {
+pub(super) struct Row {
     id: String,
     kind: &'static str,
     name: Option<String>,

@@ -125,6 +125,46 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard/email_templates.html",
         include_str!("../../templates/email_templates.html"),
     ),
+    (
+        "dashboard/factors_table.html",
+        include_str!("../../templates/factors_table.html"),
+    ),
+    (
+        "dashboard/totp_enrol.html",
+        include_str!("../../templates/totp_enrol.html"),
+    ),
+    (
+        "dashboard/recovery_codes.html",
+        include_str!("../../templates/recovery_codes.html"),
+    ),
+    (
+        "dashboard/mfa.html",
+        include_str!("../../templates/mfa.html"),
+    ),
+    (
+        "dashboard/signout_form.html",
+        include_str!("../../templates/signout_form.html"),
+    ),
+    (
+        "dashboard/mfa_enrol.html",
+        include_str!("../../templates/mfa_enrol.html"),
+    ),
+    (
+        "dashboard/mfa_recovery.html",
+        include_str!("../../templates/mfa_recovery.html"),
+    ),
+    (
+        "dashboard/account.html",
+        include_str!("../../templates/account.html"),
+    ),
+    (
+        "dashboard/account_mfa.html",
+        include_str!("../../templates/account_mfa.html"),
+    ),
+    (
+        "dashboard/security.html",
+        include_str!("../../templates/security.html"),
+    ),
 ];
 
 const CSS: &str = include_str!("../../static/dashboard.css");
@@ -174,6 +214,9 @@ pub enum Section {
     Logs,
     Emails,
     Settings,
+    Security,
+    /// The signed-in administrator's own account (no entry in the navigation).
+    Account,
 }
 
 /// What the layout shows around every page.

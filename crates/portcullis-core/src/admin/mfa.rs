@@ -137,3 +137,145 @@ pub async fn reset(cx: &Context, actor: &Actor, owner: &MfaOwner) -> Result<u64,
     .await;
     Ok(deleted)
 }
+
+/// The tenant's MFA policy as the dashboard names it. Auth0's policies are `[]` and
+/// `["all-applications"]`; with `[]` a user who enrolled a factor is still asked for it (and
+/// an application may ask with `acr_values`), which is "optional". "Never" is no factor
+/// enabled: then nobody is asked (`crate::mfa::requirement`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyLevel {
+    Never,
+    Optional,
+    Always,
+}
+
+impl PolicyLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyLevel::Never => "never",
+            PolicyLevel::Optional => "optional",
+            PolicyLevel::Always => "always",
+        }
+    }
+
+    /// The level a form names; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Never, Self::Optional, Self::Always]
+            .into_iter()
+            .find(|level| level.as_str() == text)
+    }
+
+    /// The level the tenant's settings amount to.
+    pub fn of(settings: &MfaSettings) -> Self {
+        if !MfaFactor::ALL
+            .iter()
+            .any(|factor| factor.is_primary() && settings.is_enabled(*factor))
+        {
+            PolicyLevel::Never
+        } else if settings.always() {
+            PolicyLevel::Always
+        } else {
+            PolicyLevel::Optional
+        }
+    }
+}
+
+/// Sets the tenant's factors and policy level at once (the dashboard's Security page), through
+/// [`set_factor`] and [`set_policies`], as the Management API sets them: only what changes is
+/// written and recorded. "Never" disables every factor; "optional" and "always" need a factor
+/// to enrol or answer with, or nobody would be asked.
+pub async fn set_security(
+    cx: &Context,
+    actor: &Actor,
+    enabled: &[MfaFactor],
+    level: PolicyLevel,
+) -> Result<(), AdminError> {
+    let enabled: Vec<MfaFactor> = match level {
+        PolicyLevel::Never => Vec::new(),
+        _ => enabled.to_vec(),
+    };
+    if level != PolicyLevel::Never && !enabled.iter().any(|factor| factor.is_primary()) {
+        return Err(AdminError::invalid(
+            "factors",
+            "Enable a factor users can sign in with (an authenticator app or a security key), or choose Never",
+        ));
+    }
+    let current = settings(cx).await?;
+    for factor in MfaFactor::ALL {
+        let wanted = enabled.contains(factor);
+        if current.is_enabled(*factor) != wanted {
+            set_factor(cx, actor, *factor, wanted).await?;
+        }
+    }
+    let policies = match level {
+        PolicyLevel::Always => vec![MfaPolicy::AllApplications],
+        PolicyLevel::Never | PolicyLevel::Optional => Vec::new(),
+    };
+    if current.policies != policies {
+        set_policies(cx, actor, &policies).await?;
+    }
+    Ok(())
+}
+
+/// Whether dashboard administrators must pass a second factor, and whether the server's
+/// configuration decides it (then the dashboard cannot change it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdminsRequired {
+    pub required: bool,
+    pub configured: bool,
+}
+
+/// The administrators' mandatory-MFA setting in force: the configuration's when it has one,
+/// else the tenant's stored one.
+pub async fn admins_required(cx: &Context) -> Result<AdminsRequired, AdminError> {
+    Ok(match cx.admin_mfa_required {
+        Some(required) => AdminsRequired {
+            required,
+            configured: true,
+        },
+        None => AdminsRequired {
+            required: cx.store().admin_mfa_required().await?,
+            configured: false,
+        },
+    })
+}
+
+/// Makes a second factor mandatory for administrators, or not. Refused while the server's
+/// configuration sets it. An administrator without a factor enrols one at their next
+/// sign-in, right after the password.
+pub async fn set_admins_required(
+    cx: &Context,
+    actor: &Actor,
+    required: bool,
+) -> Result<(), AdminError> {
+    if cx.admin_mfa_required.is_some() {
+        return Err(AdminError::invalid(
+            "admins_required",
+            "The server's configuration sets this (PORTCULLIS_ADMIN_MFA_REQUIRED)",
+        ));
+    }
+    cx.store().set_admin_mfa_required(required).await?;
+    cx.record(
+        actor,
+        Change::new(Action::Update, Kind::Guardian, "administrators")
+            .with(json!({ "administrators_required": required })),
+    )
+    .await;
+    Ok(())
+}
+
+/// Resets the factors of the administrator with this email (another administrator on the
+/// dashboard, or the CLI for one locked out): their next sign-in asks for none, or, under
+/// the mandatory setting, enrols one.
+pub async fn reset_admin_by_email(
+    cx: &Context,
+    actor: &Actor,
+    email: &str,
+) -> Result<u64, AdminError> {
+    let admin = cx
+        .store()
+        .admin_by_email(email.trim())
+        .await?
+        .ok_or(AdminError::NotFound(Kind::Administrator))?;
+    reset(cx, actor, &MfaOwner::Admin(admin.id)).await
+}

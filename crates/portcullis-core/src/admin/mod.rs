@@ -64,6 +64,9 @@ pub struct Context {
     /// Seals what the store keeps but must not hold in the clear: signing keys and the
     /// signing secrets of HS256 APIs.
     pub key_cipher: Arc<crate::keys::KeyCipher>,
+    /// Whether administrators must pass a second factor, when the server's configuration
+    /// says (it then wins over the tenant's setting); `None` leaves it to the tenant.
+    pub admin_mfa_required: Option<bool>,
 }
 
 impl Context {
@@ -84,6 +87,7 @@ impl Context {
                 crate::keys::KeyCipher::new(master_key)
                     .expect("AES-256 accepts a 32-byte derived key"),
             ),
+            admin_mfa_required: None,
         }
     }
 

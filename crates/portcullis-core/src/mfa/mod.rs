@@ -11,6 +11,7 @@
 //! kind of factor adds an enrolment and a verification here and a page at the edge; the
 //! requirement, the session and the tokens stay as they are.
 
+pub mod admin;
 pub mod enrol;
 mod recovery;
 pub mod totp;

@@ -25,7 +25,7 @@ const ADMIN_PASSWORD: &str = "a long admin password";
 /// A browser signed in to the dashboard as a new administrator.
 pub(crate) struct Admin {
     pub(crate) browser: reqwest::Client,
-    id: String,
+    pub(crate) id: String,
 }
 
 impl TestApp {

@@ -38,7 +38,7 @@ async fn configure(mgmt: &Mgmt, always: bool) {
 }
 
 /// The code an authenticator app shows for `secret` at `now`.
-fn code_at(secret: &str, now: i64) -> String {
+pub(crate) fn code_at(secret: &str, now: i64) -> String {
     let key = Secret::Encoded(secret.to_owned())
         .to_bytes()
         .expect("base32");
@@ -47,7 +47,7 @@ fn code_at(secret: &str, now: i64) -> String {
 }
 
 /// The text of the element with `id` (a one-line element such as `<code id=..>`).
-fn element_text(html: &str, id: &str) -> String {
+pub(crate) fn element_text(html: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\">");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id}")) + marker.len();
     let end = html[start..].find('<').expect("end") + start;
@@ -55,7 +55,7 @@ fn element_text(html: &str, id: &str) -> String {
 }
 
 /// Codes listed on the recovery-code page.
-fn recovery_codes(html: &str) -> Vec<String> {
+pub(crate) fn recovery_codes(html: &str) -> Vec<String> {
     html.split("<li><code>")
         .skip(1)
         .map(|rest| rest.split('<').next().expect("code").to_owned())

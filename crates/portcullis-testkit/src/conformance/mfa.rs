@@ -126,3 +126,34 @@ pub async fn mfa_counters_and_recovery_codes_are_single_use(store: &dyn Store) {
     store.delete_user(&owner_user.user_id).await.unwrap();
     assert!(store.authenticators(&owner).await.unwrap().is_empty());
 }
+
+pub async fn admin_mfa_pending_sessions_and_the_mandatory_setting(store: &dyn Store) {
+    use portcullis_store::{Admin, AdminSession};
+
+    assert!(!store.admin_mfa_required().await.unwrap());
+    store.set_admin_mfa_required(true).await.unwrap();
+    assert!(store.admin_mfa_required().await.unwrap());
+    store.set_admin_mfa_required(false).await.unwrap();
+    assert!(!store.admin_mfa_required().await.unwrap());
+
+    let admin = Admin {
+        id: "adm_mfa".into(),
+        email: "mfa@example.com".into(),
+        password_hash: "hash".into(),
+        created_at: NOW,
+    };
+    store.create_admin(&admin).await.unwrap();
+    let session = AdminSession {
+        id_hash: vec![5; 32],
+        admin_id: admin.id.clone(),
+        created_at: NOW,
+        expires_at: NOW + 60,
+        mfa_pending: true,
+    };
+    store.create_admin_session(&session).await.unwrap();
+    let found = store.admin_session_by_hash(&[5; 32], NOW).await.unwrap();
+    assert!(found.unwrap().mfa_pending);
+    store.complete_admin_session_mfa(&[5; 32]).await.unwrap();
+    let found = store.admin_session_by_hash(&[5; 32], NOW).await.unwrap();
+    assert!(!found.unwrap().mfa_pending);
+}

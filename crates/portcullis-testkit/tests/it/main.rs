@@ -86,4 +86,5 @@ conformance!(
     tickets_are_single_use_and_expire,
     mfa_counters_and_recovery_codes_are_single_use,
     webauthn_credentials_and_ceremonies,
+    admin_mfa_pending_sessions_and_the_mandatory_setting,
 );

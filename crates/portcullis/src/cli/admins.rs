@@ -1,7 +1,7 @@
 //! `portcullis admins`: dashboard administrators.
 
 use clap::{Args, Subcommand};
-use portcullis_core::admin::{administrators, Actor, AdminError, Kind};
+use portcullis_core::admin::{administrators, mfa, Actor, AdminError, Kind};
 use portcullis_types::Secret;
 use serde_json::{json, Value};
 
@@ -34,6 +34,12 @@ enum AdminsAction {
     },
     /// List administrators.
     List,
+    /// Delete an administrator's second factors (one locked out of the dashboard): their next
+    /// sign-in asks for none, or enrols one when administrators must have one.
+    ResetMfa {
+        /// The administrator's email.
+        email: String,
+    },
 }
 
 pub async fn run(command: AdminsCommand) -> anyhow::Result<()> {
@@ -50,13 +56,18 @@ pub async fn run(command: AdminsCommand) -> anyhow::Result<()> {
         AdminsAction::SetPassword { email, password } => {
             let admin = administrators::set_password(&cx.cx, &Actor::Cli, &email, &password)
                 .await
-                .map_err(|e| match e {
-                    AdminError::NotFound(Kind::Administrator) => {
-                        anyhow::anyhow!("no administrator has the email {email}")
-                    }
-                    other => other.into(),
-                })?;
+                .map_err(|e| unknown(e, &email))?;
             println!("password set for {}", admin.email);
+        }
+        AdminsAction::ResetMfa { email } => {
+            let deleted = mfa::reset_admin_by_email(&cx.cx, &Actor::Cli, &email)
+                .await
+                .map_err(|e| unknown(e, &email))?;
+            if cx.json {
+                print_json(&json!({"email": email, "deleted": deleted}));
+            } else {
+                println!("multi-factor reset for {email}: {deleted} factor(s) deleted");
+            }
         }
         AdminsAction::List => {
             let admins = cx.store().list_admins().await?;
@@ -79,4 +90,14 @@ pub async fn run(command: AdminsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An administrator the email names none of, said so; other errors as they are.
+fn unknown(error: AdminError, email: &str) -> anyhow::Error {
+    match error {
+        AdminError::NotFound(Kind::Administrator) => {
+            anyhow::anyhow!("no administrator has the email {email}")
+        }
+        other => other.into(),
+    }
 }

@@ -1,0 +1,312 @@
+//! The second step of an administrator's dashboard sign-in (`/dashboard/mfa`), and the TOTP
+//! enrolment it shares with the administrator's account page.
+//!
+//! After the password, an administrator who has a factor, or who must have one
+//! (`portcullis_core::admin::mfa::admins_required`), gets a session marked `mfa_pending`:
+//! every other dashboard page and form sends it here ([`super::auth::Dash`]), and only this
+//! step and sign-out accept it ([`super::auth::Pending`]). Here they type a code from their
+//! authenticator app or a recovery code, or, without a factor under the mandatory setting,
+//! enrol one on the spot. Codes are checked by `portcullis_core::mfa::verify` and enrolled by
+//! `portcullis_core::mfa::enrol`, the users' own code with an administrator as the owner,
+//! counted on the dashboard's brute-force counters (`Realm::Dashboard`).
+
+use axum::{
+    extract::RawQuery,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+use minijinja::context;
+use portcullis_core::{
+    mfa::{
+        admin::ADMIN_FACTORS,
+        enrol::{self, Confirmed, Label},
+        totp::Provisioning,
+        verify::{self, Proof},
+        MfaError, Requirement,
+    },
+    sign_in::{CodeAttempt, Realm, SignInError},
+};
+use portcullis_store::{Admin, MfaOwner};
+use portcullis_types::{EventType, MfaFactor};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{
+    auth::{safe_next, Dash, Pending, PendingPosted, Posted},
+    form::FormData,
+    mfa_step::{requirement, step_url},
+    view::Section,
+};
+use crate::state::AdminState;
+
+pub fn routes() -> Router<AdminState> {
+    Router::new()
+        .route("/mfa", get(show).post(check))
+        .route("/mfa/enrol", post(enrol_on_the_spot))
+}
+
+fn owner(admin: &Admin) -> MfaOwner {
+    MfaOwner::Admin(admin.id.clone())
+}
+
+/// The administrator's TOTP enrolment under way (a reloaded page shows the same key), labelled
+/// with the dashboard's host and their email.
+pub async fn provisioning(dash: &Dash) -> Result<Provisioning, MfaError> {
+    let app = &dash.app;
+    let host = url::Url::parse(&app.settings.issuer)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "Portcullis".to_owned());
+    let issuer = format!("{host} dashboard");
+    let label = Label {
+        issuer: &issuer,
+        account: &dash.admin.email,
+    };
+    enrol::totp_enrolment(
+        app.store(),
+        &app.cx.key_cipher,
+        &owner(&dash.admin),
+        label,
+        app.clock().now(),
+    )
+    .await
+}
+
+/// A code typed by the administrator, counted like a dashboard password attempt.
+fn attempt(dash: &Dash) -> CodeAttempt<'_> {
+    CodeAttempt {
+        realm: Realm::Dashboard,
+        identifier: &dash.admin.email,
+        ip: dash.origin.throttled_ip(),
+        now: dash.app.clock().now(),
+    }
+}
+
+/// Confirms the administrator's enrolment with its first code; administrators always get
+/// recovery codes (their way back in without the app, before another administrator).
+pub async fn confirm(dash: &Dash, code: &str) -> Result<Confirmed, SignInError> {
+    let app = &dash.app;
+    let confirmed = enrol::confirm_totp(
+        app.store(),
+        &app.cx.key_cipher,
+        &app.sign_in,
+        &owner(&dash.admin),
+        attempt(dash),
+        code,
+        ADMIN_FACTORS.contains(&MfaFactor::RecoveryCode),
+    )
+    .await?;
+    dash.app
+        .audit(
+            dash.entry(
+                EventType::MfaEnrolled,
+                "Administrator enrolled an authenticator app",
+            )
+            .details(json!({ "api": "dashboard" })),
+        )
+        .await;
+    Ok(confirmed)
+}
+
+/// What a refused code shows, and its status; the failure is logged (a throttled one once).
+pub async fn refused_code(dash: &Dash, error: SignInError) -> (StatusCode, &'static str) {
+    let (status, text, event) = match error {
+        SignInError::WrongCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "That code is not right, or it was used already.",
+            Some((
+                EventType::MfaFailed,
+                "Wrong administrator second-factor code",
+            )),
+        ),
+        SignInError::Throttled { first } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed attempts. Wait a few minutes and try again.",
+            first.then_some((
+                EventType::MfaThrottled,
+                "Too many wrong administrator second-factor codes",
+            )),
+        ),
+        other => {
+            tracing::error!(error = %other, "an administrator's code could not be checked");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+                None,
+            )
+        }
+    };
+    if let Some((event_type, description)) = event {
+        dash.app
+            .audit(
+                dash.entry(event_type, description)
+                    .details(json!({ "api": "dashboard" })),
+            )
+            .await;
+    }
+    (status, text)
+}
+
+#[derive(Serialize)]
+struct StepPage<'a> {
+    csrf: &'a str,
+    email: &'a str,
+    next: &'a str,
+    error: Option<&'a str>,
+    recovery_open: bool,
+    secret: Option<String>,
+    qr_data_uri: Option<String>,
+}
+
+/// The step's page: the code form, or the enrolment form.
+async fn page(
+    dash: &Dash,
+    needed: Requirement,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+    recovery_open: bool,
+) -> Response {
+    let mut page = StepPage {
+        csrf: dash.csrf(),
+        email: &dash.admin.email,
+        next,
+        error,
+        recovery_open,
+        secret: None,
+        qr_data_uri: None,
+    };
+    let template = if needed == Requirement::Enrol {
+        match provisioning(dash).await {
+            Ok(shown) => {
+                page.secret = Some(shown.secret_base32);
+                page.qr_data_uri = Some(shown.qr_data_uri);
+            }
+            Err(error) => return dash.fail(Section::Account, error),
+        }
+        "dashboard/mfa_enrol.html"
+    } else {
+        "dashboard/mfa.html"
+    };
+    dash.bare(status, template, page)
+}
+
+/// The session passed its second factor: it now opens the dashboard.
+async fn passed(dash: &Dash) -> Result<(), Response> {
+    if let Err(error) = dash
+        .app
+        .store()
+        .complete_admin_session_mfa(&dash.session.id_hash)
+        .await
+    {
+        return Err(dash.fail(Section::Account, error));
+    }
+    Ok(())
+}
+
+/// `GET /dashboard/mfa`.
+async fn show(Pending(dash): Pending, RawQuery(query): RawQuery) -> Response {
+    let query = FormData::from_query(query.as_deref());
+    let next = safe_next(query.get("next")).to_owned();
+    if !dash.session.mfa_pending {
+        return Redirect::to(&next).into_response();
+    }
+    match requirement(&dash.app, &dash.admin).await {
+        // The factors were reset meanwhile and none is mandatory: nothing is owed.
+        Ok(Requirement::None) => match passed(&dash).await {
+            Ok(()) => Redirect::to(&next).into_response(),
+            Err(page) => page,
+        },
+        Ok(needed) => page(&dash, needed, &next, None, StatusCode::OK, false).await,
+        Err(error) => dash.fail(Section::Account, error),
+    }
+}
+
+/// `POST /dashboard/mfa`: a code from the authenticator app, or a recovery code.
+async fn check(PendingPosted(Posted { dash, form }): PendingPosted) -> Response {
+    let next = safe_next(form.get("next")).to_owned();
+    if !dash.session.mfa_pending {
+        return Redirect::to(&next).into_response();
+    }
+    let recovery = form.get("factor") == MfaFactor::RecoveryCode.as_str();
+    let code = form.raw("code");
+    let proof = if recovery {
+        Proof::RecoveryCode(code)
+    } else {
+        Proof::Otp(code)
+    };
+    let app = &dash.app;
+    let checked = verify::verify(
+        app.store(),
+        &app.cx.key_cipher,
+        &app.sign_in,
+        &owner(&dash.admin),
+        attempt(&dash),
+        proof,
+        ADMIN_FACTORS,
+    )
+    .await;
+    match checked {
+        Ok(factor) => {
+            let (event_type, description) = match factor {
+                MfaFactor::RecoveryCode => (
+                    EventType::MfaRecoverySucceeded,
+                    "Administrator used a recovery code",
+                ),
+                _ => (
+                    EventType::MfaSucceeded,
+                    "Administrator second factor accepted",
+                ),
+            };
+            app.audit(
+                dash.entry(event_type, description)
+                    .details(json!({ "api": "dashboard" })),
+            )
+            .await;
+            match passed(&dash).await {
+                Ok(()) => Redirect::to(&next).into_response(),
+                Err(page) => page,
+            }
+        }
+        Err(error) => {
+            let (status, text) = refused_code(&dash, error).await;
+            let needed = match requirement(app, &dash.admin).await {
+                Ok(needed) => needed,
+                Err(error) => return dash.fail(Section::Account, error),
+            };
+            page(&dash, needed, &next, Some(text), status, recovery).await
+        }
+    }
+}
+
+/// `POST /dashboard/mfa/enrol`: the first code of the authenticator app an administrator
+/// without a factor enrols because the setting makes one mandatory. Only then: a password
+/// alone never adds a factor to an account that has one.
+async fn enrol_on_the_spot(PendingPosted(Posted { dash, form }): PendingPosted) -> Response {
+    let next = safe_next(form.get("next")).to_owned();
+    if !dash.session.mfa_pending {
+        return Redirect::to(&next).into_response();
+    }
+    match requirement(&dash.app, &dash.admin).await {
+        Ok(Requirement::Enrol) => {}
+        Ok(_) => return Redirect::to(&step_url(&next)).into_response(),
+        Err(error) => return dash.fail(Section::Account, error),
+    }
+    let confirmed = match confirm(&dash, form.raw("code")).await {
+        Ok(confirmed) => confirmed,
+        Err(error) => {
+            let (status, text) = refused_code(&dash, error).await;
+            return page(&dash, Requirement::Enrol, &next, Some(text), status, false).await;
+        }
+    };
+    if let Err(page) = passed(&dash).await {
+        return page;
+    }
+    dash.bare(
+        StatusCode::OK,
+        "dashboard/mfa_recovery.html",
+        context! { codes => confirmed.recovery_codes, next },
+    )
+}
