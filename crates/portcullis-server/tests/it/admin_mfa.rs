@@ -313,18 +313,7 @@ async fn the_mandatory_setting_sends_an_administrator_to_enrol_first() {
     // The code form of the challenge does not let an administrator without a factor in.
     let skipped = step(&app, &second, "otp", &code_at(&secret, app.clock.now())).await;
     assert_eq!(skipped.status(), StatusCode::UNAUTHORIZED);
-    let enrolled = second
-        .post(
-            &app,
-            STEP,
-            "/dashboard/mfa/enrol",
-            &[
-                ("code", &code_at(&secret, app.clock.now())),
-                ("next", "/dashboard/users"),
-            ],
-        )
-        .await;
-    assert_eq!(enrolled.status(), StatusCode::OK);
+    let enrolled = enrol_at_step(&app, &second, &secret).await;
     let html = enrolled.text().await.unwrap();
     assert_eq!(recovery_codes(&html).len(), 10);
     assert!(unescape(&html).contains("href=\"/dashboard/users\""));
@@ -375,18 +364,7 @@ async fn the_configuration_decides_the_mandatory_setting() {
         .starts_with("/dashboard/mfa?next="));
     let (_, html) = admin.get(&app, STEP).await;
     let secret = element_text(&html, "totp-secret");
-    let enrolled = admin
-        .post(
-            &app,
-            STEP,
-            "/dashboard/mfa/enrol",
-            &[
-                ("code", &code_at(&secret, app.clock.now())),
-                ("next", "/dashboard/users"),
-            ],
-        )
-        .await;
-    assert_eq!(enrolled.status(), StatusCode::OK);
+    enrol_at_step(&app, &admin, &secret).await;
     let (_, html) = admin.get(&app, "/dashboard/security/mfa").await;
     assert!(html.contains("Set by the server's configuration"), "{html}");
     admin

@@ -390,7 +390,7 @@ async fn passkey_sign_in(
     let (id, mut options) = ceremony(&html, "passkey");
     assert!(options["publicKey"]
         .get("allowCredentials")
-        .map_or(true, |list| list == &json!([])));
+        .is_none_or(|list| list == &json!([])));
     // The software key is not discoverable: the test names the credential, as a browser does
     // with the passkey the person picked, and returns its user handle as a passkey does.
     options["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": credential_id}]);
