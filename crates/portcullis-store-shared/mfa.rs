@@ -65,6 +65,41 @@ pub(crate) fn authenticator_from_row(row: &Row) -> Result<Authenticator, StoreEr
     })
 }
 
+impl Backend {
+    /// Inserts an authenticator, with its WebAuthn credential id when it is a key (a unique
+    /// column: a credential is enrolled once).
+    pub(crate) async fn insert_authenticator_row(
+        &self,
+        authenticator: &Authenticator,
+        credential_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (user_id, admin_id) = match &authenticator.owner {
+            MfaOwner::User(id) => (Some(id.as_str()), None),
+            MfaOwner::Admin(id) => (None, Some(id.as_str())),
+        };
+        sqlx::query(
+            "INSERT INTO authenticators (id, user_id, admin_id, kind, name, confirmed, secret,
+               counter, created_at, last_used_at, credential_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&authenticator.id)
+        .bind(user_id)
+        .bind(admin_id)
+        .bind(authenticator.kind.as_str())
+        .bind(&authenticator.name)
+        .bind(authenticator.confirmed)
+        .bind(&authenticator.secret)
+        .bind(authenticator.counter)
+        .bind(authenticator.created_at)
+        .bind(authenticator.last_used_at)
+        .bind(credential_id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl MfaRepository for Backend {
     async fn mfa_settings(&self) -> Result<MfaSettings, StoreError> {
@@ -117,29 +152,7 @@ impl MfaRepository for Backend {
     }
 
     async fn insert_authenticator(&self, authenticator: &Authenticator) -> Result<(), StoreError> {
-        let (user_id, admin_id) = match &authenticator.owner {
-            MfaOwner::User(id) => (Some(id.as_str()), None),
-            MfaOwner::Admin(id) => (None, Some(id.as_str())),
-        };
-        sqlx::query(
-            "INSERT INTO authenticators (id, user_id, admin_id, kind, name, confirmed, secret,
-               counter, created_at, last_used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&authenticator.id)
-        .bind(user_id)
-        .bind(admin_id)
-        .bind(authenticator.kind.as_str())
-        .bind(&authenticator.name)
-        .bind(authenticator.confirmed)
-        .bind(&authenticator.secret)
-        .bind(authenticator.counter)
-        .bind(authenticator.created_at)
-        .bind(authenticator.last_used_at)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        self.insert_authenticator_row(authenticator, None).await
     }
 
     async fn authenticators(&self, owner: &MfaOwner) -> Result<Vec<Authenticator>, StoreError> {

@@ -8,7 +8,7 @@
 // a replayed request) cannot both win; no lock hook is needed.
 
 use async_trait::async_trait;
-use portcullis_store::{Authenticator, MfaOwner, StoreError, WebauthnChallenge, WebauthnRepository};
+use portcullis_store::{Authenticator, StoreError, WebauthnChallenge, WebauthnRepository};
 use sqlx::Row as _;
 
 use crate::{backend, mfa::authenticator_from_row};
@@ -20,29 +20,9 @@ impl WebauthnRepository for Backend {
         authenticator: &Authenticator,
         credential_id: &str,
     ) -> Result<bool, StoreError> {
-        let (user_id, admin_id) = match &authenticator.owner {
-            MfaOwner::User(id) => (Some(id.as_str()), None),
-            MfaOwner::Admin(id) => (None, Some(id.as_str())),
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO authenticators (id, user_id, admin_id, kind, name, confirmed, secret,
-               counter, created_at, last_used_at, credential_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&authenticator.id)
-        .bind(user_id)
-        .bind(admin_id)
-        .bind(authenticator.kind.as_str())
-        .bind(&authenticator.name)
-        .bind(authenticator.confirmed)
-        .bind(&authenticator.secret)
-        .bind(authenticator.counter)
-        .bind(authenticator.created_at)
-        .bind(authenticator.last_used_at)
-        .bind(credential_id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend);
+        let inserted = self
+            .insert_authenticator_row(authenticator, Some(credential_id))
+            .await;
         match inserted {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),

@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { artifactsFor, launch, newPage, stack } from './support.mjs';
+import { artifactsFor, launch, newPage, onHostedPage, stack } from './support.mjs';
 
 const artifacts = artifactsFor('account');
 
@@ -30,10 +30,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-function onHostedPage(page, pathname) {
-  return page.waitForURL((url) => url.origin === stack.domain && url.pathname === pathname);
-}
 
 /** The sample's page, logged out. */
 async function openSample(page) {

@@ -10,7 +10,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOTP } from 'otpauth';
-import { artifactsFor, launch, management, newPage, stack } from './support.mjs';
+import {
+  artifactsFor,
+  jwtClaims,
+  launch,
+  management,
+  newPage,
+  onHostedPage,
+  requireMfa,
+  resetMfa,
+  stack,
+} from './support.mjs';
 
 const artifacts = artifactsFor('mfa');
 const TIMEOUT = 120_000;
@@ -23,24 +33,13 @@ let browser;
 
 before(async () => {
   browser = await launch();
-  for (const factor of FACTORS) await management('PUT', `guardian/factors/${factor}`, { enabled: true });
-  await management('PUT', 'guardian/policies', ['all-applications']);
+  await requireMfa(FACTORS);
 });
 
 after(async () => {
-  await management('PUT', 'guardian/policies', []);
-  for (const factor of FACTORS) await management('PUT', `guardian/factors/${factor}`, { enabled: false });
+  await resetMfa(FACTORS);
   await browser?.close();
 });
-
-/** The claims of a JWT, read without verifying it (the API verified it). */
-function claims(jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
-}
-
-async function onHostedPage(page, pathname) {
-  await page.waitForURL((url) => url.origin === stack.domain && url.pathname === pathname);
-}
 
 /** From the sample, the hosted login page with the password: the page that comes next. */
 async function password(page, shot, email) {
@@ -110,7 +109,7 @@ test('TOTP and recovery codes through the spa-js sample under the "always" polic
       EXTERNAL_MESSAGE,
     );
     await shot('api-call');
-    const access = claims((await page.textContent('#ipt-access-token')).trim());
+    const access = jwtClaims((await page.textContent('#ipt-access-token')).trim());
     assert.deepEqual(access.amr, ['pwd', 'mfa', 'otp'], JSON.stringify(access));
     const id = await page.evaluate(() => auth0.getIdTokenClaims());
     assert.deepEqual(id.amr, ['pwd', 'mfa', 'otp'], JSON.stringify(id));

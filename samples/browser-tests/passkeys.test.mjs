@@ -9,7 +9,17 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { artifactsFor, launch, management, newPage, stack } from './support.mjs';
+import {
+  artifactsFor,
+  jwtClaims,
+  launch,
+  management,
+  newPage,
+  onHostedPage,
+  requireMfa,
+  resetMfa,
+  stack,
+} from './support.mjs';
 
 const artifacts = artifactsFor('passkeys');
 const TIMEOUT = 120_000;
@@ -22,24 +32,13 @@ let browser;
 
 before(async () => {
   browser = await launch();
-  for (const factor of FACTORS) await management('PUT', `guardian/factors/${factor}`, { enabled: true });
-  await management('PUT', 'guardian/policies', ['all-applications']);
+  await requireMfa(FACTORS);
 });
 
 after(async () => {
-  await management('PUT', 'guardian/policies', []);
-  for (const factor of FACTORS) await management('PUT', `guardian/factors/${factor}`, { enabled: false });
+  await resetMfa(FACTORS);
   await browser?.close();
 });
-
-/** The claims of a JWT, read without verifying it (the API verified it). */
-function claims(jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
-}
-
-async function onHostedPage(page, pathname) {
-  await page.waitForURL((url) => url.origin === stack.domain && url.pathname === pathname);
-}
 
 /** From the sample to the hosted login page. */
 async function toLogin(page) {
@@ -68,7 +67,7 @@ async function callApi(page, shot, name) {
     EXTERNAL_MESSAGE,
   );
   await shot(name);
-  return claims((await page.textContent('#ipt-access-token')).trim()).amr;
+  return jwtClaims((await page.textContent('#ipt-access-token')).trim()).amr;
 }
 
 test('a passkey enrolled after the password signs in alone and answers the second factor', { timeout: TIMEOUT }, async (t) => {

@@ -81,3 +81,25 @@ export async function management(method, path, body) {
   assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
   return answer;
 }
+
+/** Waits until the page is the hosted page at `pathname`. */
+export function onHostedPage(page, pathname) {
+  return page.waitForURL((url) => url.origin === stack.domain && url.pathname === pathname);
+}
+
+/** The claims of a JWT, read without verifying it (the API verified it). */
+export function jwtClaims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
+
+/** Turns `factors` on with the "always" policy (Auth0's `["all-applications"]`). */
+export async function requireMfa(factors) {
+  for (const factor of factors) await management('PUT', `guardian/factors/${factor}`, { enabled: true });
+  await management('PUT', 'guardian/policies', ['all-applications']);
+}
+
+/** Puts the policy back to its default and turns `factors` off. */
+export async function resetMfa(factors) {
+  await management('PUT', 'guardian/policies', []);
+  for (const factor of factors) await management('PUT', `guardian/factors/${factor}`, { enabled: false });
+}

@@ -161,7 +161,7 @@ impl IntoResponse for OAuthError {
             .as_deref()
             .and_then(|nonce| HeaderValue::from_str(nonce).ok())
         {
-            headers.insert(crate::routes::dpop::DPOP_NONCE, value);
+            headers.insert(portcullis_web::dpop::DPOP_NONCE, value);
         }
         if self.code == ErrorCode::TemporarilyUnavailable {
             response = portcullis_web::retry_after_outage(response);

@@ -22,3 +22,14 @@ pub use self::{
 pub fn may_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
+
+/// RFC 9449's header names, used by the endpoints that take proofs and by the error answers
+/// that carry a server nonce.
+pub mod dpop {
+    use axum::http::HeaderName;
+
+    /// The request header that carries a proof.
+    pub const DPOP: HeaderName = HeaderName::from_static("dpop");
+    /// The response header that carries a server nonce.
+    pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+}

@@ -145,8 +145,3 @@ pub(crate) fn dpop_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError>
 pub(crate) fn bound_key(token: &VerifiedToken) -> Option<&str> {
     token.claim("cnf")?.get("jkt")?.as_str()
 }
-
-/// The algorithms of the `DPoP` challenge's `algs`.
-pub(crate) fn algorithms() -> String {
-    portcullis_dpop::ALGORITHM_NAMES.join(" ")
-}

@@ -220,7 +220,10 @@ impl GuardRejection {
     /// The `DPoP` challenge (RFC 9449 §7.1) offered next to the Bearer one on every 401,
     /// carrying the error when the proof was what failed.
     fn dpop_challenge(&self) -> String {
-        let mut challenge = format!("DPoP algs={}", quoted(&crate::dpop::algorithms()));
+        let mut challenge = format!(
+            "DPoP algs={}",
+            quoted(&portcullis_dpop::ALGORITHM_NAMES.join(" "))
+        );
         if let AuthError::InvalidDpopProof(_) = &self.error {
             challenge.push_str(&format!(
                 ", error=\"invalid_dpop_proof\", error_description={}",

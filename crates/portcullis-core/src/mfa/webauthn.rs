@@ -126,6 +126,27 @@ enum Ceremony {
     },
 }
 
+impl Refusal {
+    /// A browser's answer that does not parse or verify, with the reason.
+    fn credential(error: impl std::fmt::Display) -> Self {
+        Refusal::Credential(error.to_string())
+    }
+}
+
+/// The browser's answer to a ceremony, parsed.
+fn parse_answer<T: serde::de::DeserializeOwned>(answer: &Answer<'_>) -> Result<T, Refusal> {
+    serde_json::from_str(answer.credential).map_err(Refusal::credential)
+}
+
+/// Refuses to finish a ceremony for someone other than the owner it was started for.
+fn same_owner(started_for: &str, owner: &MfaOwner) -> Result<(), Refusal> {
+    if started_for == owner_key(owner) {
+        Ok(())
+    } else {
+        Err(Refusal::Ceremony)
+    }
+}
+
 /// An owner as a ceremony records it: the kind of owner and the id, which cannot be confused
 /// (a user id never starts with `admin:`).
 fn owner_key(owner: &MfaOwner) -> String {
@@ -294,15 +315,12 @@ pub async fn finish_registration(
     else {
         return Err(Refusal::Ceremony);
     };
-    if started_for != owner_key(owner) {
-        return Err(Refusal::Ceremony);
-    }
-    let credential: RegisterPublicKeyCredential =
-        serde_json::from_str(answer.credential).map_err(|e| Refusal::Credential(e.to_string()))?;
+    same_owner(&started_for, owner)?;
+    let credential: RegisterPublicKeyCredential = parse_answer(&answer)?;
     let passkey = rp
         .webauthn
         .finish_passkey_registration(&credential, &state)
-        .map_err(|e| Refusal::Credential(e.to_string()))?;
+        .map_err(Refusal::credential)?;
     let secret = serde_json::to_vec(&passkey).map_err(|e| MfaError::Webauthn(e.to_string()))?;
     let authenticator = Authenticator {
         id: new_id(kind),
@@ -414,15 +432,12 @@ pub async fn finish_authentication(
     else {
         return Err(Refusal::Ceremony);
     };
-    if started_for != owner_key(owner) {
-        return Err(Refusal::Ceremony);
-    }
-    let credential: PublicKeyCredential =
-        serde_json::from_str(answer.credential).map_err(|e| Refusal::Credential(e.to_string()))?;
+    same_owner(&started_for, owner)?;
+    let credential: PublicKeyCredential = parse_answer(&answer)?;
     let result = rp
         .webauthn
         .finish_passkey_authentication(&credential, &state)
-        .map_err(|e| Refusal::Credential(e.to_string()))?;
+        .map_err(Refusal::credential)?;
     let authenticators = store.authenticators(owner).await?;
     let (authenticator, passkey) = usable_keys(&authenticators, accepted)
         .find(|(_, passkey)| passkey.cred_id() == result.cred_id())
@@ -475,12 +490,11 @@ pub async fn finish_sign_in(
     let Ceremony::SignIn { state } = take_ceremony(store, answer.ceremony, None, now).await? else {
         return Err(Refusal::Ceremony);
     };
-    let credential: PublicKeyCredential =
-        serde_json::from_str(answer.credential).map_err(|e| Refusal::Credential(e.to_string()))?;
+    let credential: PublicKeyCredential = parse_answer(&answer)?;
     let (handle, raw_id) = rp
         .webauthn
         .identify_discoverable_authentication(&credential)
-        .map_err(|e| Refusal::Credential(e.to_string()))?;
+        .map_err(Refusal::credential)?;
     let unknown = || Refusal::Credential("no usable key of this credential".into());
     let authenticator = store
         .authenticator_by_credential(&credential_key(raw_id))
@@ -492,7 +506,7 @@ pub async fn finish_sign_in(
     let result = rp
         .webauthn
         .finish_discoverable_authentication_v2(&credential, state, &passkey)
-        .map_err(|e| Refusal::Credential(e.to_string()))?;
+        .map_err(Refusal::credential)?;
     record_use(store, &authenticator, passkey, &result, now).await?;
     Ok(SignedIn {
         owner: authenticator.owner,

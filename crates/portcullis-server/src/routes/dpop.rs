@@ -1,7 +1,7 @@
 //! DPoP (RFC 9449) at the HTTP edge: the `DPoP` header read once, the proof handed to
 //! `portcullis_core::dpop`, its refusals in RFC 9449's shapes, and the server nonce on answers.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 pub use portcullis_core::dpop::Proof;
 use portcullis_core::dpop::{check_proof, DpopError, DpopNonces, ProofContext, ALGORITHM_NAMES};
 
@@ -10,10 +10,7 @@ use crate::{
     state::AppState,
 };
 
-/// The request header that carries a proof.
-pub const DPOP: HeaderName = HeaderName::from_static("dpop");
-/// The response header that carries a server nonce.
-pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+pub use portcullis_web::dpop::{DPOP, DPOP_NONCE};
 
 /// Where a proof is checked: the token endpoint requires a server nonce and answers 400; a
 /// protected resource (`/userinfo`) requires none and answers 401.
