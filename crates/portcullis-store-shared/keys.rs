@@ -31,7 +31,7 @@ fn key_from_row(row: &Row) -> Result<SigningKey, StoreError> {
 impl KeyRepository for Backend {
     async fn live_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM signing_keys WHERE state != 'retired' ORDER BY created_at")
+            sqlx::query("SELECT * FROM signing_keys WHERE state != 'retired' ORDER BY created_at, alg, kid")
                 .fetch_all(&self.pool)
                 .await
                 .map_err(backend)?;

@@ -143,14 +143,22 @@ fn key_states(dir: &std::path::Path) -> (usize, usize, usize) {
         String::from_utf8_lossy(&output.stderr)
     );
     let keys: Value = serde_json::from_slice(&output.stdout).expect("keys JSON");
-    let count = |state: &str| {
-        keys.as_array()
-            .expect("array")
-            .iter()
-            .filter(|k| k["state"] == state)
+    let keys = keys.as_array().expect("array");
+    let count = |alg: &str, state: &str| {
+        keys.iter()
+            .filter(|k| k["alg"] == alg && k["state"] == state)
             .count()
     };
-    (count("current"), count("next"), count("previous"))
+    // Every algorithm has its keys; the CLI rotates RS256's, whose states the table shows.
+    for alg in ["PS256", "ES256"] {
+        assert_eq!(count(alg, "current"), 1, "one current {alg} key");
+        assert!(count(alg, "next") <= 1, "at most one next {alg} key");
+    }
+    (
+        count("RS256", "current"),
+        count("RS256", "next"),
+        count("RS256", "previous"),
+    )
 }
 
 /// One row of the kill -9 table.

@@ -72,6 +72,7 @@ async fn list(cx: &Tenant) -> anyhow::Result<()> {
                 .map(|k| {
                     json!({
                         "kid": k.kid,
+                        "alg": k.alg.as_str(),
                         "state": k.state.as_str(),
                         "created_at": k.created_at,
                         "retire_after": k.retire_after,
