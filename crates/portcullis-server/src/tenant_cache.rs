@@ -1,5 +1,5 @@
 //! A replica's copy of the tenant objects the protocol endpoints read on every request:
-//! applications, APIs and client grants.
+//! applications, APIs, client grants and the tenant's flags (the discovery documents).
 //!
 //! Read from the store, they cost three queries per machine token, more than the RSA
 //! signature itself. Found objects are kept until the next cache refresh
@@ -18,7 +18,7 @@ use std::{
     },
 };
 
-use portcullis_store::{Client, ClientGrant, ResourceServer, Store, StoreResult};
+use portcullis_store::{Client, ClientGrant, ResourceServer, Store, StoreResult, TenantFlags};
 
 /// A tenant with more objects than this is cached in part: a full map starts afresh.
 const MAX_ENTRIES_PER_KIND: usize = 10_000;
@@ -31,6 +31,8 @@ pub struct TenantCache {
     clients: RwLock<HashMap<String, Client>>,
     apis: RwLock<HashMap<String, ResourceServer>>,
     grants: RwLock<HashMap<(String, String), ClientGrant>>,
+    /// The tenant's flags, read by the discovery documents on every fetch.
+    flags: RwLock<Option<TenantFlags>>,
 }
 
 impl TenantCache {
@@ -80,6 +82,19 @@ impl TenantCache {
         .await
     }
 
+    pub async fn flags(&self, store: &dyn Store) -> StoreResult<TenantFlags> {
+        if let Some(flags) = *read(&self.flags) {
+            return Ok(flags);
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let flags = store.tenant_flags().await?;
+        let mut cached = write(&self.flags);
+        if self.generation.load(Ordering::Acquire) == generation {
+            *cached = Some(flags);
+        }
+        Ok(flags)
+    }
+
     /// Forgets everything; the next lookups read the store.
     pub fn invalidate(&self) {
         // Bump first: a lookup in flight then sees the change and keeps its copy to itself.
@@ -87,6 +102,7 @@ impl TenantCache {
         write(&self.clients).clear();
         write(&self.apis).clear();
         write(&self.grants).clear();
+        *write(&self.flags) = None;
     }
 
     async fn load<K: Eq + Hash, V: Clone>(

@@ -41,8 +41,8 @@ pub fn cors() -> CorsLayer {
 /// Whether the tenant lets anyone register (discovery advertises the endpoint only then).
 pub async fn enabled(app: &AppState) -> Result<bool, OAuthError> {
     Ok(app
-        .store
-        .tenant_flags()
+        .tenant
+        .flags(app.store.as_ref())
         .await?
         .enable_dynamic_client_registration)
 }
