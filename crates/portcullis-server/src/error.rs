@@ -24,6 +24,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// A rate limit (Auth0's code; RFC 6585 §4).
     TooManyRequests,
+    /// Auth0's answer to a password grant whose user must pass a second factor.
+    MfaRequired,
     /// The store cannot be reached for now (RFC 6749 §4.1.2.1's code, answered 503 with
     /// `Retry-After` on every endpoint).
     TemporarilyUnavailable,
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::MfaRequired => "mfa_required",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
         }
@@ -54,7 +57,7 @@ impl ErrorCode {
     fn status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorCode::AccessDenied | ErrorCode::MfaRequired => StatusCode::FORBIDDEN,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,6 +73,8 @@ pub struct OAuthError {
     pub description: String,
     /// The client tried HTTP Basic authentication: a 401 must challenge it (RFC 6749 §5.2).
     pub basic_challenge: bool,
+    /// With `mfa_required`: the token that names the pending login (Auth0's `mfa_token`).
+    pub mfa_token: Option<String>,
 }
 
 impl OAuthError {
@@ -78,6 +83,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            mfa_token: None,
         }
     }
 
@@ -117,6 +123,8 @@ impl From<portcullis_core::keys::KeyError> for OAuthError {
 struct ErrorBody<'a> {
     error: &'a str,
     error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<&'a str>,
 }
 
 impl IntoResponse for OAuthError {
@@ -126,6 +134,7 @@ impl IntoResponse for OAuthError {
             Json(ErrorBody {
                 error: self.code.as_str(),
                 error_description: &self.description,
+                mfa_token: self.mfa_token.as_deref(),
             }),
         )
             .into_response();

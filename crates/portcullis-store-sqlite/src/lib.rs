@@ -15,6 +15,7 @@ mod common;
 mod connection;
 mod consents;
 mod emails;
+mod jobs;
 mod keys;
 mod maintenance;
 mod mfa;

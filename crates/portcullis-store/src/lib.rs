@@ -7,6 +7,7 @@
 
 mod email;
 mod error;
+mod job;
 mod mfa;
 mod model;
 pub mod outage;
@@ -15,6 +16,7 @@ mod ticket;
 
 pub use email::*;
 pub use error::{StoreError, StoreResult};
+pub use job::{Job, JobRepository};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;

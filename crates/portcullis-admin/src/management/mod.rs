@@ -27,6 +27,7 @@ pub mod document;
 pub mod email_templates;
 pub mod errors;
 pub mod guardian;
+pub mod jobs;
 pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
@@ -203,6 +204,17 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::by_email))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(jobs::import_users))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    jobs::IMPORT_BODY_BYTES,
+                )),
+        )
+        .routes(routes!(jobs::export_users))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::errors))
+        .routes(routes!(jobs::file))
         .routes(routes!(user_blocks::list, user_blocks::clear))
         .routes(routes!(
             user_blocks::list_of_user,

@@ -44,3 +44,4 @@ mod store_outage;
 mod tickets;
 mod tls;
 mod token_errors;
+mod users_import;

@@ -22,6 +22,7 @@ pub(super) async fn exchange(
     app: &AppState,
     authenticated: &AuthenticatedClient,
     request: TokenRequest,
+    origin: &portcullis_core::audit::RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
     match request {
@@ -46,6 +47,22 @@ pub(super) async fn exchange(
         } => self::refresh_token(app, client, &refresh_token, scope, audience.as_deref()).await,
         TokenRequest::ClientCredentials { audience, scope } => {
             client_credentials(app, authenticated, &audience, scope.as_ref()).await
+        }
+        TokenRequest::Password {
+            username,
+            password,
+            realm,
+            audience,
+            scope,
+        } => {
+            let grant = super::password::Grant {
+                username: &username,
+                password: &password,
+                realm: realm.as_deref(),
+                audience: audience.as_deref(),
+                scope,
+            };
+            super::password::exchange(app, client, origin, grant).await
         }
         TokenRequest::Unsupported(name) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

@@ -6,6 +6,7 @@
 //! - [`grants`]: each grant.
 
 mod grants;
+mod password;
 pub(crate) mod request;
 
 use axum::{
@@ -72,6 +73,10 @@ fn audit_codes(grant: GrantType) -> (EventType, EventType) {
     match grant {
         GrantType::AuthorizationCode => (EventType::CodeExchange, EventType::FailedCodeExchange),
         GrantType::RefreshToken => (EventType::Refresh, EventType::FailedRefresh),
+        GrantType::Password | GrantType::PasswordRealm => (
+            EventType::PasswordExchange,
+            EventType::FailedPasswordExchange,
+        ),
         GrantType::ClientCredentials | GrantType::Implicit => (
             EventType::ClientCredentials,
             EventType::FailedClientCredentials,
@@ -104,7 +109,7 @@ async fn handle(
     };
     let (success, failure) = audit_codes(grant);
     let result = match TokenRequest::of(Ok(grant), body) {
-        Ok(request) => grants::exchange(app, &authenticated, request).await,
+        Ok(request) => grants::exchange(app, &authenticated, request, origin).await,
         Err(error) => Err(error),
     };
     let entry = match &result {
