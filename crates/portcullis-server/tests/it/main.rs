@@ -35,6 +35,7 @@ mod management_users;
 mod metadata;
 mod mfa;
 mod operations;
+mod password_grant;
 mod policies;
 mod refresh;
 mod sessions;
