@@ -214,7 +214,6 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(jobs::export_users))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::errors))
-        .routes(routes!(jobs::file))
         .routes(routes!(user_blocks::list, user_blocks::clear))
         .routes(routes!(
             user_blocks::list_of_user,
@@ -281,6 +280,7 @@ pub fn router() -> Router<AdminState> {
                 }
             }),
         )
+        .route("/jobs/{id}/file", get(jobs::file))
         .fallback(|| async { ApiError::not_found("not_found", "Not Found").into_response() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
