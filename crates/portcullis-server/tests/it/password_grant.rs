@@ -38,6 +38,19 @@ async fn auth0js_login(app: &TestApp, client_id: &str, password: &str) -> (Statu
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A form post to the token endpoint; its status and JSON body.
+async fn token_form(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = app
+        .browser
+        .post(app.url("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 async fn allow_grants(mgmt: &Mgmt, client_id: &str, grants: &[&str]) {
     let (status, body) = mgmt
         .patch(
@@ -84,50 +97,42 @@ async fn auth0js_login_with_realm_gets_tokens_once_the_grant_is_enabled() {
     let (status, body) = auth0js_login(app, &spa.client_id, "wrong password").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
-    let response = app
-        .browser
-        .post(app.url("/oauth/token"))
-        .form(&[
+    let (status, _) = token_form(
+        app,
+        &[
             ("grant_type", REALM_GRANT),
             ("client_id", &spa.client_id),
             ("username", EMAIL),
             ("password", PASSWORD),
             ("realm", "elsewhere"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // Plain `password` is its own grant: still refused for this application.
-    let response = app
-        .browser
-        .post(app.url("/oauth/token"))
-        .form(&[
+    let (status, body) = token_form(
+        app,
+        &[
             ("grant_type", "password"),
             ("client_id", &spa.client_id),
             ("username", EMAIL),
             ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body: Value = response.json().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "unauthorized_client");
     // Missing parameters.
-    let response = app
-        .browser
-        .post(app.url("/oauth/token"))
-        .form(&[
+    let (status, body) = token_form(
+        app,
+        &[
             ("grant_type", REALM_GRANT),
             ("client_id", &spa.client_id),
             ("username", EMAIL),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body: Value = response.json().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
 }
 
