@@ -142,6 +142,24 @@ impl UserRepository for Backend {
         found(done.rows_affected())
     }
 
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: &str,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE user_id = $2 AND password_hash = $3",
+        )
+        .bind(new)
+        .bind(user_id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn record_login(&self, user_id: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE users SET last_login = $1, logins_count = logins_count + 1 WHERE user_id = $2",

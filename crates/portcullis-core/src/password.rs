@@ -7,6 +7,8 @@
 //! neither fill memory nor starve the rest of the server. The free functions below are its
 //! primitives.
 
+pub mod legacy;
+
 use std::sync::Arc;
 
 use argon2::{
@@ -27,11 +29,22 @@ pub fn hash_password(password: &str) -> Result<String, password_hash::Error> {
         .to_string())
 }
 
-/// Checks `password` against a PHC string; a malformed stored hash never matches.
+/// Checks `password` against a stored hash: an argon2 PHC string, or a hash imported with its
+/// own algorithm ([`legacy`]); a malformed stored hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    if !phc.starts_with("$argon2") {
+        return legacy::verify(password, phc);
+    }
     PasswordHash::new(phc)
         .map(|hash| Argon2id.verify_password(password.as_bytes(), &hash).is_ok())
         .unwrap_or(false)
+}
+
+/// Whether a stored hash that has just matched should be replaced by a new argon2id hash of
+/// the same password: every hash not made as argon2id (an imported bcrypt, PBKDF2 or digest,
+/// or argon2i/argon2d). The one rule behind upgrading imported hashes at sign-in.
+pub fn needs_rehash(stored: &str) -> bool {
+    !stored.starts_with("$argon2id$")
 }
 
 /// Argon2 as the `argon2` crate computes it (argon2id and its default parameters for new

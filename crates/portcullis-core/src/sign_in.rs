@@ -11,6 +11,8 @@
 //! stays blocked for the rest of its window, or until an administrator unblocks it
 //! ([`login_blocks`], [`clear_login_blocks`]).
 
+mod user;
+
 use std::net::IpAddr;
 
 use portcullis_store::{Store, StoreError};

@@ -24,6 +24,8 @@ pub enum ErrorCode {
     InvalidToken,
     /// A rate limit (Auth0's code; RFC 6585 §4).
     TooManyRequests,
+    /// Auth0's answer to a password grant whose user must pass a second factor.
+    MfaRequired,
     /// The store cannot be reached for now (RFC 6749 §4.1.2.1's code, answered 503 with
     /// `Retry-After` on every endpoint).
     TemporarilyUnavailable,
@@ -50,6 +52,7 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::MfaRequired => "mfa_required",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
@@ -60,7 +63,7 @@ impl ErrorCode {
     fn status(self) -> StatusCode {
         match self {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-            ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorCode::AccessDenied | ErrorCode::MfaRequired => StatusCode::FORBIDDEN,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +81,8 @@ pub struct OAuthError {
     pub basic_challenge: bool,
     /// A server nonce for the client's next DPoP proof (`DPoP-Nonce`), with `use_dpop_nonce`.
     pub dpop_nonce: Option<String>,
+    /// With `mfa_required`: the token that names the pending login (Auth0's `mfa_token`).
+    pub mfa_token: Option<String>,
 }
 
 impl OAuthError {
@@ -87,6 +92,7 @@ impl OAuthError {
             description: description.into(),
             basic_challenge: false,
             dpop_nonce: None,
+            mfa_token: None,
         }
     }
 
@@ -126,6 +132,8 @@ impl From<portcullis_core::keys::KeyError> for OAuthError {
 struct ErrorBody<'a> {
     error: &'a str,
     error_description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa_token: Option<&'a str>,
 }
 
 impl IntoResponse for OAuthError {
@@ -135,6 +143,7 @@ impl IntoResponse for OAuthError {
             Json(ErrorBody {
                 error: self.code.as_str(),
                 error_description: &self.description,
+                mfa_token: self.mfa_token.as_deref(),
             }),
         )
             .into_response();

@@ -38,6 +38,11 @@ pub async fn sweep_once(app: &AppState) {
         Ok(counts) => tracing::debug!(?counts, "swept expired state"),
         Err(error) => tracing::warn!(%error, "the sweep failed; it runs again later"),
     }
+    // Import and export jobs, and the exports' files, past their day.
+    match app.store.delete_expired_jobs(app.clock.now()).await {
+        Ok(jobs) => tracing::debug!(jobs, "swept expired jobs"),
+        Err(error) => tracing::warn!(%error, "the job sweep failed; it runs again later"),
+    }
 }
 
 /// Starts the sweep on the current runtime; abort the handle to stop it.

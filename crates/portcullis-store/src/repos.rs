@@ -120,6 +120,15 @@ pub trait UserRepository: Send + Sync {
         password_hash: &str,
         keep: u32,
     ) -> StoreResult<()>;
+    /// Replaces the user's password hash with `new` only if it is still `expected` (an
+    /// imported hash upgraded at sign-in must not undo a password changed meanwhile); whether
+    /// it was replaced.
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
 }
 
 /// The database connection's settings: one row, created with the schema.
@@ -439,6 +448,7 @@ pub trait Store:
     + crate::DpopProofRepository
     + crate::TenantRepository
     + crate::WebauthnRepository
+    + crate::JobRepository
     + Send
     + Sync
 {
@@ -469,6 +479,7 @@ impl<T> Store for T where
         + crate::DpopProofRepository
         + crate::TenantRepository
         + crate::WebauthnRepository
+        + crate::JobRepository
         + Send
         + Sync
 {

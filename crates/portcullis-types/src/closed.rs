@@ -103,6 +103,10 @@ closed_set! {
         Implicit => "implicit",
         RefreshToken => "refresh_token",
         ClientCredentials => "client_credentials",
+        /// The resource owner's password (RFC 6749 §4.3), for legacy applications.
+        Password => "password",
+        /// Auth0's password grant naming the connection (`realm`).
+        PasswordRealm => "http://auth0.com/oauth/grant-type/password-realm",
     }
 }
 
@@ -228,10 +232,10 @@ mod tests {
 
     #[test]
     fn unknown_values_name_what_is_allowed() {
-        let error = "password".parse::<GrantType>().unwrap_err();
+        let error = "device_code".parse::<GrantType>().unwrap_err();
         assert_eq!(
             error.to_string(),
-            "grant type must be one of authorization_code, implicit, refresh_token, client_credentials"
+            "grant type must be one of authorization_code, implicit, refresh_token, client_credentials, password, http://auth0.com/oauth/grant-type/password-realm"
         );
         assert!(serde_json::from_str::<TokenDialect>("\"jwt\"").is_err());
     }

@@ -81,6 +81,10 @@ event_types! {
     ClientCredentials => "seccft", "Success Exchange (Client Credentials for Access Token)";
     /// A failed client_credentials exchange.
     FailedClientCredentials => "feccft", "Failed Exchange (Client Credentials for Access Token)";
+    /// A password (or password-realm) grant exchanged for tokens.
+    PasswordExchange => "sepft", "Success Exchange (Password for Access Token)";
+    /// A failed password grant.
+    FailedPasswordExchange => "fepft", "Failed Exchange (Password for Access Token)";
     /// A refresh token exchanged.
     Refresh => "sertft", "Success Exchange (Refresh Token for Access Token)";
     /// A failed refresh.

@@ -783,3 +783,29 @@ async fn an_administrators_second_factor_is_reset_by_the_cli() {
         "an unknown administrator is an error"
     );
 }
+
+#[test]
+fn users_import_runs_the_import_job() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("users.json");
+    std::fs::write(
+        &file,
+        include_str!("../../portcullis-server/tests/it/fixtures/auth0-users-bcrypt.json"),
+    )
+    .expect("write");
+    let job = portcullis(dir.path(), &["users", "import", "users.json"]);
+    assert_eq!(job["type"], "users_import");
+    assert_eq!(
+        job["summary"],
+        serde_json::json!({"failed": 0, "updated": 0, "inserted": 2, "total": 2})
+    );
+    let again = portcullis(dir.path(), &["users", "import", "users.json"]);
+    assert_eq!(
+        again["summary"]["failed"], 2,
+        "existing users without --upsert"
+    );
+    let upserted = portcullis(dir.path(), &["users", "import", "--upsert", "users.json"]);
+    assert_eq!(upserted["summary"]["updated"], 2);
+    let user = portcullis(dir.path(), &["users", "list"]);
+    assert_eq!(user.as_array().map(Vec::len), Some(2));
+}

@@ -27,6 +27,7 @@ pub mod document;
 pub mod email_templates;
 pub mod errors;
 pub mod guardian;
+pub mod jobs;
 pub mod logs;
 pub mod pagination;
 pub mod resource_servers;
@@ -207,6 +208,16 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::by_email))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(jobs::import_users))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    jobs::IMPORT_BODY_BYTES,
+                )),
+        )
+        .routes(routes!(jobs::export_users))
+        .routes(routes!(jobs::get))
+        .routes(routes!(jobs::errors))
         .routes(routes!(user_blocks::list, user_blocks::clear))
         .routes(routes!(
             user_blocks::list_of_user,
@@ -274,6 +285,7 @@ pub fn router() -> Router<AdminState> {
                 }
             }),
         )
+        .route("/jobs/{id}/file", get(jobs::file))
         .fallback(|| async { ApiError::not_found("not_found", "Not Found").into_response() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

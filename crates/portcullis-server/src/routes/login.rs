@@ -439,17 +439,7 @@ async fn authenticate(
         ip: origin.throttled_ip(),
         now: app.clock.now(),
     };
-    let store = app.store.as_ref();
-    let checked = app
-        .sign_in
-        .check(store, attempt, || async {
-            let user = store.user_by_email(form.email.trim()).await?;
-            Ok(user.map(|user| {
-                let hash = user.password_hash.clone();
-                (user, hash)
-            }))
-        })
-        .await;
+    let checked = app.sign_in.check_user(app.store.as_ref(), attempt).await;
     match checked {
         Ok(user) if user.blocked => Err(LoginFailure::Blocked),
         Ok(user) => Ok(user),

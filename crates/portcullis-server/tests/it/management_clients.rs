@@ -226,7 +226,7 @@ async fn client_validation_errors() {
         json!({"name": "x", "callbacks": ["not a url"]}),
         json!({"name": "x", "callbacks": "http://localhost"}),
         json!({"name": "x", "web_origins": ["http://localhost:3000/path"]}),
-        json!({"name": "x", "grant_types": ["password"]}),
+        json!({"name": "x", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}),
         json!({"name": "x", "token_endpoint_auth_method": "private_key_jwt"}),
         json!({"name": "x", "app_type": "spa", "grant_types": ["client_credentials"]}),
         json!({"name": "x", "jwt_configuration": {"alg": "HS256"}}),

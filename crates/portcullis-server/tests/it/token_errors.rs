@@ -57,7 +57,10 @@ async fn malformed_token_requests_get_clear_4xx_errors() {
     assert_oauth_error(repeated, StatusCode::BAD_REQUEST, "invalid_request").await;
     let password = client
         .post(&token)
-        .form(&[("grant_type", "password"), ("client_id", &spa.client_id)])
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", &spa.client_id),
+        ])
         .send()
         .await
         .unwrap();

@@ -1,9 +1,12 @@
 //! `portcullis users`: users of the database connection.
 
 use clap::{Args, Subcommand};
-use portcullis_admin::{management::guardian::AuthenticationMethod, shapes};
+use portcullis_admin::{
+    management::{guardian::AuthenticationMethod, jobs},
+    shapes,
+};
 use portcullis_core::admin::{
-    mfa,
+    mfa, user_import,
     users::{self, NewUser, UserChanges},
     Actor,
 };
@@ -60,6 +63,14 @@ enum UsersAction {
     Factors { user: String },
     /// Delete all of a user's second factors: their next login that needs one enrols again.
     ResetMfa { user: String },
+    /// Import users from a file of Auth0's bulk-import format (the Management API's
+    /// users-imports job): invalid rows are reported, valid ones imported.
+    Import {
+        file: std::path::PathBuf,
+        /// Update users that exist already instead of reporting them.
+        #[arg(long)]
+        upsert: bool,
+    },
 }
 
 pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
@@ -84,6 +95,38 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
             }
         }
         UsersAction::List => list(&cx).await?,
+        UsersAction::Import { file, upsert } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let options = user_import::ImportOptions {
+                upsert,
+                ..user_import::ImportOptions::default()
+            };
+            let job = user_import::import_users(&cx.cx, &Actor::Cli, &bytes, options).await?;
+            if cx.json {
+                print_json(&jobs::job_json(&job, None));
+            } else {
+                let summary = &job.details["summary"];
+                println!(
+                    "imported {} users, updated {}, failed {} of {} (job {})",
+                    summary["inserted"],
+                    summary["updated"],
+                    summary["failed"],
+                    summary["total"],
+                    job.id
+                );
+                for row in &job.errors {
+                    for error in row["errors"].as_array().into_iter().flatten() {
+                        println!(
+                            "  {}: {} {}",
+                            row["user"]["email"].as_str().unwrap_or("(no email)"),
+                            error["code"].as_str().unwrap_or_default(),
+                            error["message"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
         UsersAction::Update {
             user,
             email,

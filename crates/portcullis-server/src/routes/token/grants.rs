@@ -24,6 +24,7 @@ pub(super) async fn exchange(
     authenticated: &AuthenticatedClient,
     request: TokenRequest,
     proof: Option<&Proof>,
+    origin: &portcullis_core::audit::RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
     let binding = Binding::of(authenticated, proof);
@@ -61,6 +62,22 @@ pub(super) async fn exchange(
         TokenRequest::ClientCredentials { audience, scope } => {
             client_credentials(app, authenticated, &audience, scope.as_ref(), binding).await
         }
+        TokenRequest::Password {
+            username,
+            password,
+            realm,
+            audience,
+            scope,
+        } => {
+            let grant = super::password::Grant {
+                username: &username,
+                password: &password,
+                realm: realm.as_deref(),
+                audience: audience.as_deref(),
+                scope,
+            };
+            super::password::exchange(app, client, origin, grant, binding).await
+        }
         TokenRequest::Unsupported(name) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Unsupported grant type: {name}"),
@@ -71,9 +88,9 @@ pub(super) async fn exchange(
 /// What a request's DPoP proof binds: the access token always, the refresh token only for a
 /// public client (a confidential client's is bound to its authentication already).
 #[derive(Clone, Copy)]
-struct Binding<'a> {
-    access: Option<&'a str>,
-    refresh: Option<&'a str>,
+pub(super) struct Binding<'a> {
+    pub(super) access: Option<&'a str>,
+    pub(super) refresh: Option<&'a str>,
 }
 
 impl<'a> Binding<'a> {
@@ -85,7 +102,7 @@ impl<'a> Binding<'a> {
         }
     }
 
-    fn token_type(self) -> &'static str {
+    pub(super) fn token_type(self) -> &'static str {
         if self.access.is_some() {
             "DPoP"
         } else {

@@ -6,6 +6,7 @@
 //! - [`grants`]: each grant.
 
 mod grants;
+mod password;
 pub(crate) mod request;
 
 use axum::{
@@ -82,6 +83,10 @@ fn audit_codes(grant: GrantType) -> (EventType, EventType) {
     match grant {
         GrantType::AuthorizationCode => (EventType::CodeExchange, EventType::FailedCodeExchange),
         GrantType::RefreshToken => (EventType::Refresh, EventType::FailedRefresh),
+        GrantType::Password | GrantType::PasswordRealm => (
+            EventType::PasswordExchange,
+            EventType::FailedPasswordExchange,
+        ),
         GrantType::ClientCredentials | GrantType::Implicit => (
             EventType::ClientCredentials,
             EventType::FailedClientCredentials,
@@ -117,7 +122,7 @@ async fn handle(
     let result = match TokenRequest::of(Ok(grant), body) {
         Ok(request) => {
             match dpop::proof(app, headers, Endpoint::Token, "POST", "oauth/token", None).await {
-                Ok(proof) => grants::exchange(app, &authenticated, request, proof.as_ref())
+                Ok(proof) => grants::exchange(app, &authenticated, request, proof.as_ref(), origin)
                     .await
                     .map(|response| TokenResponse {
                         dpop_nonce: proof.and_then(|_| dpop::fresh_nonce(app)),

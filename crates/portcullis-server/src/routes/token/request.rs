@@ -35,6 +35,10 @@ pub struct Body {
     resource: Option<String>,
     /// `/oauth/revoke`.
     token: Option<Secret>,
+    /// The password grants.
+    username: Option<String>,
+    password: Option<Secret>,
+    realm: Option<String>,
 }
 
 /// How the client says who it is.
@@ -239,6 +243,14 @@ pub enum TokenRequest {
         audience: String,
         scope: Option<Scope>,
     },
+    /// `password` and Auth0's `password-realm` (`realm` is `None` for the first).
+    Password {
+        username: String,
+        password: Secret,
+        realm: Option<String>,
+        audience: Option<String>,
+        scope: Option<Scope>,
+    },
     /// A grant Portcullis does not offer.
     Unsupported(String),
 }
@@ -289,6 +301,18 @@ impl TokenRequest {
                 audience: required(audience, "audience")?,
                 scope: scope(body.scope)?,
             },
+            Ok(grant @ (GrantType::Password | GrantType::PasswordRealm)) => {
+                TokenRequest::Password {
+                    username: required(body.username.filter(|u| !u.trim().is_empty()), "username")?,
+                    password: required(non_empty(body.password), "password")?,
+                    realm: match grant {
+                        GrantType::PasswordRealm => Some(required(body.realm, "realm")?),
+                        _ => None,
+                    },
+                    audience,
+                    scope: scope(body.scope)?,
+                }
+            }
             Ok(GrantType::Implicit) => TokenRequest::Unsupported(GrantType::Implicit.to_string()),
             Err(name) => TokenRequest::Unsupported(name),
         })

@@ -1,0 +1,222 @@
+//! The password grants: `password` (RFC 6749 §4.3) and Auth0's
+//! `http://auth0.com/oauth/grant-type/password-realm` (the connection named by `realm`), for
+//! legacy applications such as auth0.js's `client.login`. Off unless the application lists
+//! the grant in its `grant_types`. The password is checked exactly as on the hosted login
+//! page (`SignIn::check_user`: the same brute-force counters, an imported hash upgraded); a
+//! user who must pass a second factor gets Auth0's `mfa_required` with an `mfa_token`.
+
+use portcullis_core::{
+    audit::RequestOrigin,
+    authz,
+    mfa::Requirement,
+    secrets::{b64url, random_token},
+    sign_in::{Attempt, Realm, SignInError},
+    tokens::{AccessRequest, IdTokenRequest, RefreshRequest},
+};
+use portcullis_store::{Client, User};
+use portcullis_types::{AuthMethod, GrantType, Scope, Secret};
+
+use super::grants::Binding;
+use super::TokenResponse;
+use crate::{
+    error::{ErrorCode, OAuthError},
+    routes::mfa_gate,
+    state::AppState,
+};
+
+/// What a password grant asks for.
+pub(super) struct Grant<'a> {
+    pub username: &'a str,
+    pub password: &'a Secret,
+    /// The connection's name (`password-realm`); `None` for plain `password`.
+    pub realm: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub scope: Option<Scope>,
+}
+
+/// How long an `mfa_token` names its pending login: Auth0's ten minutes.
+const MFA_TOKEN_SECONDS: i64 = 600;
+
+/// Auth0's wording for wrong credentials, whichever of the two was wrong.
+const WRONG_CREDENTIALS: &str = "Wrong email or password.";
+
+pub(super) async fn exchange(
+    app: &AppState,
+    client: &Client,
+    origin: &RequestOrigin,
+    grant: Grant<'_>,
+    binding: Binding<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    if let Some(realm) = grant.realm {
+        let connection = app.store.database_connection().await?;
+        if realm != connection.name {
+            return Err(OAuthError::invalid_request(format!(
+                "Unknown realm: {realm}"
+            )));
+        }
+    }
+    let api = match grant.audience {
+        None => None,
+        Some(audience) => Some(
+            app.tenant
+                .api(app.store.as_ref(), audience)
+                .await?
+                // The Management API serves machine clients only (client_credentials).
+                .filter(|api| !api.is_system)
+                .ok_or_else(|| {
+                    OAuthError::new(
+                        ErrorCode::AccessDenied,
+                        format!("Service not found: {audience}"),
+                    )
+                })?,
+        ),
+    };
+    let requested = grant
+        .scope
+        .unwrap_or_else(|| Scope::parse("openid").unwrap_or_default());
+    let refresh_allowed = client.allows_grant(GrantType::RefreshToken);
+    let scope = authz::user_token_scopes(&requested, api.as_ref(), refresh_allowed);
+    let user = sign_in(app, origin, grant.username, grant.password).await?;
+    if user.blocked {
+        return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked"));
+    }
+    match mfa_gate::requirement(app, &user, false).await? {
+        Requirement::None => {}
+        Requirement::Unavailable => {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "Multi-factor authentication was requested but no factor is enabled",
+            ))
+        }
+        Requirement::Challenge | Requirement::Enrol => {
+            return Err(OAuthError {
+                mfa_token: Some(mfa_token(app, &user, client)),
+                ..OAuthError::new(
+                    ErrorCode::MfaRequired,
+                    "Multifactor authentication required",
+                )
+            })
+        }
+    }
+    let now = app.clock.now();
+    app.store.record_login(&user.user_id, now).await?;
+    mint(app, client, &user, api.as_ref(), &scope, now, binding).await
+}
+
+/// Checks the credentials on the hosted login page's counters.
+async fn sign_in(
+    app: &AppState,
+    origin: &RequestOrigin,
+    username: &str,
+    password: &Secret,
+) -> Result<User, OAuthError> {
+    let attempt = Attempt {
+        realm: Realm::Login,
+        email: username,
+        password,
+        ip: origin.throttled_ip(),
+        now: app.clock.now(),
+    };
+    match app.sign_in.check_user(app.store.as_ref(), attempt).await {
+        Ok(user) => Ok(user),
+        Err(SignInError::WrongCredentials) => {
+            app.metrics.login("wrong_credentials");
+            Err(OAuthError::new(ErrorCode::InvalidGrant, WRONG_CREDENTIALS))
+        }
+        Err(SignInError::Throttled { .. }) => {
+            app.metrics.login("throttled");
+            Err(OAuthError::new(
+                ErrorCode::TooManyRequests,
+                "Too many failed attempts. Try again later.",
+            ))
+        }
+        Err(SignInError::Busy) => Err(OAuthError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "Too many sign-ins under way. Retry in a moment.",
+        )),
+        Err(SignInError::Store(error)) => Err(error.into()),
+        Err(SignInError::Password(error)) => Err(OAuthError::internal(error)),
+    }
+}
+
+/// An `mfa_token`: whose login, for which application, until when, tagged under a key of
+/// ours, so that the MFA API can take the login up without storing anything.
+fn mfa_token(app: &AppState, user: &User, client: &Client) -> String {
+    let expires = app.clock.now() + MFA_TOKEN_SECONDS;
+    let body = format!("{}\n{}\n{expires}", user.user_id, client.client_id);
+    let tag = b64url(&app.hasher.hash(&format!("mfa-token\n{body}")));
+    format!("{}.{tag}", b64url(body.as_bytes()))
+}
+
+async fn mint(
+    app: &AppState,
+    client: &Client,
+    user: &User,
+    api: Option<&portcullis_store::ResourceServer>,
+    scope: &Scope,
+    now: i64,
+    binding: Binding<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let amr = [AuthMethod::Pwd];
+    // No browser session: the tokens' `sid` names this exchange alone.
+    let sid = random_token(16);
+    let minter = app.minter();
+    let access = minter
+        .access_token(AccessRequest {
+            subject: &user.user_id,
+            user: Some(user),
+            client,
+            api,
+            scope,
+            for_browser: false,
+            client_credentials: false,
+            amr: &amr,
+            dpop_jkt: binding.access,
+        })
+        .await?;
+    let id_token = scope
+        .contains("openid")
+        .then(|| {
+            minter.id_token(IdTokenRequest {
+                user,
+                client,
+                scope,
+                nonce: None,
+                auth_time: now,
+                sid: &sid,
+                access_token: None,
+                amr: &amr,
+                acr: None,
+            })
+        })
+        .transpose()?;
+    let refresh = if scope.contains("offline_access") {
+        let family_id = random_token(16);
+        let token = minter
+            .refresh_token(RefreshRequest {
+                family_id: &family_id,
+                client,
+                user_id: &user.user_id,
+                audience: api.map(|api| api.identifier.as_str()),
+                scope: &scope.to_string(),
+                sid: &sid,
+                auth_time: now,
+                family_expires_at: None,
+                dpop_jkt: binding.refresh,
+            })
+            .await?;
+        Some(token.into_inner())
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        user: Some(user.clone()),
+        access_token: access.token,
+        id_token,
+        refresh_token: refresh,
+        scope: Some(access.scope.to_string()),
+        expires_in: access.expires_in,
+        token_type: binding.token_type(),
+        dpop_nonce: None,
+    })
+}
