@@ -125,6 +125,10 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
     for (name, url) in &stack.apps {
         println!("app {name} {url}");
     }
+    println!(
+        "mcp {} (MCP server, Streamable HTTP; dynamic client registration is on, so an MCP client such as the MCP Inspector can register and sign in)",
+        stack.mcp
+    );
     println!("user {} {}", stack.user.email, stack.user.password);
     println!("user {} {}", stack.denied.email, stack.denied.password);
     println!(
@@ -154,9 +158,32 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// `cargo xtask browser`: the browser suite against a fresh stack on free ports. `how`: see
-/// `stack::Build` (`ci` builds as its tests did).
-pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
+/// The browser suite's files, run one at a time in this order: the database-connection tests
+/// change the tenant's connection, which the seeds' sign-up must not see.
+const SUITE_FILES: [&str; 7] = [
+    "seeds.test.mjs",
+    "dbconnections.test.mjs",
+    "account.test.mjs",
+    "algorithms.test.mjs",
+    "mfa.test.mjs",
+    "passkeys.test.mjs",
+    "mcp.test.mjs",
+];
+
+/// `cargo xtask browser`: the browser suite against a fresh stack on free ports, or only
+/// `files` when some are named. `how`: see `stack::Build` (`ci` builds as its tests did).
+pub fn suite(root: &Path, how: Build, files: &[String]) -> anyhow::Result<()> {
+    if let Some(unknown) = files
+        .iter()
+        .find(|file| !SUITE_FILES.contains(&file.as_str()))
+    {
+        anyhow::bail!("{unknown} is not a file of the browser suite: {SUITE_FILES:?}");
+    }
+    let files: Vec<&str> = if files.is_empty() {
+        SUITE_FILES.to_vec()
+    } else {
+        files.iter().map(String::as_str).collect()
+    };
     let mut signals = Signals::listen()?;
     stack::install_node_deps(true)?;
     let binaries = stack::build(root, how)?;
@@ -177,19 +204,8 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
     let node = stack.processes.spawn_attached(
         "browser suite",
         Command::new("node")
-            // One file at a time: the database-connection tests change the tenant's
-            // connection, which the seeds' sign-up must not see.
-            .args([
-                "--test",
-                "--test-reporter=spec",
-                "--test-concurrency=1",
-                "seeds.test.mjs",
-                "dbconnections.test.mjs",
-                "account.test.mjs",
-                "algorithms.test.mjs",
-                "mfa.test.mjs",
-                "passkeys.test.mjs",
-            ])
+            .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+            .args(&files)
             .current_dir(root.join("samples").join("browser-tests"))
             .env("PORTCULLIS_STACK", &stack.manifest)
             .env("ARTIFACTS_DIR", &artifacts)

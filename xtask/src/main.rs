@@ -23,8 +23,9 @@
 //! - `fuzz [--minutes N | --seconds N] [--seeds-only] [TARGET...]`: the `cargo fuzz` targets of `fuzz/`, the
 //!   time split between them, then a table of executions, corpus sizes and crashes (see
 //!   `fuzz`).
-//! - `browser`: the browser suite (`samples/browser-tests`) in headless Chromium against the
-//!   demo stack on free ports; screenshots go to `artifacts/browser/`.
+//! - `browser [FILE...]`: the browser suite (`samples/browser-tests`) in headless Chromium
+//!   against the demo stack on free ports, or only the named test files (`mcp.test.mjs`);
+//!   screenshots go to `artifacts/browser/`.
 
 mod browser;
 mod fuzz;
@@ -52,7 +53,10 @@ fn main() -> anyhow::Result<()> {
             tidy::run(&root, if report { Mode::Report } else { Mode::Enforce })
         }
         "demo" => browser::demo(&root),
-        "browser" => browser::suite(&root, stack::Build::Binaries),
+        "browser" => {
+            let files: Vec<String> = std::env::args().skip(2).collect();
+            browser::suite(&root, stack::Build::Binaries, &files)
+        }
         "faults" => faults(option("--rounds").unwrap_or(20)),
         "soak" => soak(option("--seconds").unwrap_or(600)),
         "schema" => schema(option("--examples").unwrap_or(100)),
@@ -62,7 +66,7 @@ fn main() -> anyhow::Result<()> {
             fuzz::run_all(&root, total, &targets, corpus)
         }
         _ => {
-            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser|fuzz [--minutes N] [TARGET...]|faults [--rounds N]|soak [--seconds N]|schema [--examples N]>");
+            eprintln!("usage: cargo xtask <ci|tidy [--report]|demo|browser [FILE...]|fuzz [--minutes N] [TARGET...]|faults [--rounds N]|soak [--seconds N]|schema [--examples N]>");
             bail!("unknown task {task:?}")
         }
     }
@@ -198,5 +202,5 @@ fn ci(root: &Path) -> anyhow::Result<()> {
     schema(CI_SCHEMA_EXAMPLES)?;
     // The short form: each target replays its seeds and fuzzes for about 5 seconds.
     fuzz::run_all(root, CI_FUZZ_TIME, &[], fuzz::Corpus::SeedsOnly)?;
-    browser::suite(root, stack::Build::AsTests)
+    browser::suite(root, stack::Build::AsTests, &[])
 }

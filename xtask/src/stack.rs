@@ -1,5 +1,5 @@
 //! The demo stack: the authorization server with a fresh tenant, the Rust sample API, the
-//! Express API and the three SPAs, each on its own `localhost` port. `cargo xtask demo` runs it
+//! Express API, the three SPAs and the MCP sample server, each on its own `localhost` port. `cargo xtask demo` runs it
 //! on fixed ports; `cargo xtask browser` runs it on free ports and points the browser suite at
 //! it.
 //!
@@ -11,7 +11,8 @@
 //! | `auth0js-express`, `angularjs-express` | a static `sample-api` | the Express API |
 //!
 //! The tenant: the API `https://quickstarts/api` with scope `read:messages` under RBAC (only the
-//! role `reader` grants it), one SPA application per app origin, the user `demo@example.com`
+//! role `reader` grants it), the API of the MCP sample (`samples/mcp-server`), whose identifier
+//! is its endpoint's URL (`http://localhost:PORT/mcp`), with the same scope and role, one SPA application per app origin, the user `demo@example.com`
 //! holding the role and `denied@example.com` holding none, and the dashboard's administrator
 //! `admin@example.com`. No SMTP server: the emails the server writes are read on the
 //! dashboard's Emails page.
@@ -100,6 +101,7 @@ fn origin(port: u16) -> String {
 pub struct Binaries {
     pub portcullis: PathBuf,
     pub sample_api: PathBuf,
+    pub mcp_server: PathBuf,
 }
 
 /// How to build the binaries.
@@ -115,7 +117,18 @@ pub enum Build {
 /// Builds the server and the Rust sample API (debug profile, as the tests use) and finds them.
 pub fn build(root: &Path, how: Build) -> anyhow::Result<Binaries> {
     match how {
-        Build::Binaries => crate::run("cargo", &["build", "-p", "portcullis", "-p", "sample-api"])?,
+        Build::Binaries => crate::run(
+            "cargo",
+            &[
+                "build",
+                "-p",
+                "portcullis",
+                "-p",
+                "sample-api",
+                "-p",
+                "sample-mcp-server",
+            ],
+        )?,
         Build::AsTests => crate::run("cargo", &["build", "--workspace", "--all-targets"])?,
     }
     let output = Command::new("cargo")
@@ -137,8 +150,13 @@ pub fn build(root: &Path, how: Build) -> anyhow::Result<Binaries> {
     let binaries = Binaries {
         portcullis: debug.join("portcullis"),
         sample_api: debug.join("sample-api"),
+        mcp_server: debug.join("sample-mcp-server"),
     };
-    for path in [&binaries.portcullis, &binaries.sample_api] {
+    for path in [
+        &binaries.portcullis,
+        &binaries.sample_api,
+        &binaries.mcp_server,
+    ] {
         if !path.is_file() {
             bail!("{} is missing after the build", path.display());
         }
@@ -177,6 +195,8 @@ pub struct Stack {
     pub admin: Credentials,
     /// `(name, url)` of every app, in start order.
     pub apps: Vec<(String, String)>,
+    /// The MCP sample's endpoint (`http://localhost:PORT/mcp`), also its API's identifier.
+    pub mcp: String,
     /// The manifest the browser suite reads (`PORTCULLIS_STACK`).
     pub manifest: PathBuf,
 }
@@ -213,6 +233,8 @@ impl Stack {
         let server_port = port(4000)?;
         let express_port = port(3000)?;
         let rust_port = port(3001)?;
+        let mcp_port = port(3006)?;
+        let mcp = format!("{}/mcp", origin(mcp_port));
         let apps = vec![
             App {
                 sample: "spa-js",
@@ -351,6 +373,7 @@ impl Stack {
         let role = role["id"].as_str().context("roles create printed no id")?;
         let permission = format!("{AUDIENCE}={SCOPE}");
         cli.run_text(&["roles", "permissions", "add", role, &permission])?;
+        create_mcp_api(&cli, &mcp, role)?;
         cli.run_text(&["roles", "assign", role, &user.email])?;
 
         let admin = Credentials {
@@ -375,7 +398,13 @@ impl Stack {
                 .env("RUST_LOG", "info")
                 .env("NO_COLOR", "1")
                 .env("PORTCULLIS_BOOTSTRAP_CLIENT_ID", management_id)
-                .env("PORTCULLIS_BOOTSTRAP_CLIENT_SECRET", &management_secret),
+                .env("PORTCULLIS_BOOTSTRAP_CLIENT_SECRET", &management_secret)
+                // The demo lets MCP clients (the MCP Inspector, say) register themselves; the
+                // browser suite turns registration on only for the test that needs it.
+                .env(
+                    "PORTCULLIS_DYNAMIC_CLIENT_REGISTRATION",
+                    (ports == Ports::Fixed).to_string(),
+                ),
             &logs.join("portcullis.log"),
         )?;
         processes.wait_for_port("portcullis", server_port, START_TIMEOUT)?;
@@ -410,9 +439,21 @@ impl Stack {
                 .env("INDEX_FILE", static_dir.join("index.html"));
             processes.spawn(&name, &mut command, &log)?;
         }
+        processes.spawn(
+            "mcp-server",
+            Command::new(&binaries.mcp_server)
+                .env("NO_COLOR", "1")
+                .env("RUST_LOG", "info")
+                .env("DOMAIN", &domain)
+                .env("HOST", "127.0.0.1")
+                .env("PORT", mcp_port.to_string())
+                .env("PUBLIC_URL", origin(mcp_port)),
+            &logs.join("mcp-server.log"),
+        )?;
         for app in &apps {
             processes.wait_for_port(&app.name(), app.port, START_TIMEOUT)?;
         }
+        processes.wait_for_port("mcp-server", mcp_port, START_TIMEOUT)?;
 
         let manifest = dir.path().join("stack.json");
         std::fs::write(
@@ -430,6 +471,7 @@ impl Stack {
                     "rust": api_url(Api::Rust),
                     "express": api_url(Api::Express),
                 },
+                "mcp": { "url": mcp },
                 "management": {
                     "clientId": management_id,
                     "clientSecret": management_secret,
@@ -444,6 +486,7 @@ impl Stack {
             denied,
             admin,
             apps: apps.iter().map(|a| (a.name(), a.origin())).collect(),
+            mcp,
             manifest,
             dir,
         })
@@ -457,6 +500,33 @@ impl Stack {
     pub fn dashboard(&self) -> String {
         format!("{}dashboard", self.issuer)
     }
+}
+
+/// The MCP sample's API: its identifier is the endpoint's URL (the `resource` MCP clients ask
+/// tokens for), `read:messages` under RBAC, granted by the `reader` role as the quickstart's.
+fn create_mcp_api(cli: &Cli, identifier: &str, role: &str) -> anyhow::Result<()> {
+    cli.run(&[
+        "apis",
+        "create",
+        "--name",
+        "MCP sample",
+        "--identifier",
+        identifier,
+        "--scopes",
+        SCOPE,
+    ])?;
+    cli.run(&[
+        "apis",
+        "update",
+        identifier,
+        "--enforce-policies",
+        "true",
+        "--token-dialect",
+        "access_token_authz",
+    ])?;
+    let permission = format!("{identifier}={SCOPE}");
+    cli.run_text(&["roles", "permissions", "add", role, &permission])?;
+    Ok(())
 }
 
 /// `bytes` random bytes from the kernel, in hex.
