@@ -187,6 +187,7 @@ pub fn suite(root: &Path, how: Build) -> anyhow::Result<()> {
                 "dbconnections.test.mjs",
                 "account.test.mjs",
                 "algorithms.test.mjs",
+                "dpop.test.mjs",
                 "mfa.test.mjs",
                 "passkeys.test.mjs",
             ])

@@ -1,6 +1,7 @@
 //! The sample API on a loopback port, against tokens minted here and keys served by a loopback
 //! JWKS endpoint standing in for the issuer.
 
+mod cors_dpop;
 mod support;
 
 use reqwest::{header, StatusCode};
