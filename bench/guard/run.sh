@@ -34,7 +34,9 @@ LOAD_CPU=${LOAD_CPU:-0}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# Where cargo puts its builds, as cargo itself reports it (a wrapper or a config may move it).
+TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 WORK=$(mktemp -d)
 PIDS=()
 

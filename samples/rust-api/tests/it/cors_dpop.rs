@@ -3,29 +3,22 @@
 
 use reqwest::{header, StatusCode};
 
-use crate::support::TestEnv;
+use crate::support::{header_text, TestEnv};
 
 fn header_list(response: &reqwest::Response, name: header::HeaderName) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+    header_text(response, name).to_ascii_lowercase()
 }
 
 #[tokio::test]
 async fn a_spa_may_send_a_dpop_proof_and_read_the_challenge_and_nonce() {
     let env = TestEnv::start().await;
     let preflight = env
-        .client
-        .request(reqwest::Method::OPTIONS, env.url("/api/external"))
-        .header(header::ORIGIN, "http://localhost:3000")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,dpop")
-        .send()
-        .await
-        .expect("preflight");
+        .preflight(
+            "/api/external",
+            "http://localhost:3000",
+            "authorization,dpop",
+        )
+        .await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
     let allowed = header_list(&preflight, header::ACCESS_CONTROL_ALLOW_HEADERS);
     assert!(allowed.contains("authorization"), "{allowed}");

@@ -165,14 +165,8 @@ async fn serves_auth_config_static_files_and_index_for_everything_else() {
 async fn cors_lets_a_spa_on_another_loopback_port_send_a_token() {
     let env = TestEnv::start().await;
     let preflight = env
-        .client
-        .request(reqwest::Method::OPTIONS, env.url("/api/private"))
-        .header(header::ORIGIN, "http://localhost:3000")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
-        .send()
-        .await
-        .expect("preflight");
+        .preflight("/api/private", "http://localhost:3000", "authorization")
+        .await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(
         preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -211,12 +205,7 @@ async fn cors_lets_a_spa_on_another_loopback_port_send_a_token() {
 }
 
 fn challenge(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    support::header_text(response, header::WWW_AUTHENTICATE)
 }
 
 #[tokio::test]
