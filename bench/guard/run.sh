@@ -9,6 +9,9 @@
 # TOKENS (20000 distinct tokens for the fresh-token case), JWKS_PORT (4100), RUST_PORT (3100),
 # EXPRESS_PORT (3200), FLOOR_PORT (3300), SERVER_CPU (1), LOAD_CPU (0).
 #
+# The Rust sample API is measured again with the tokens of PS256 and ES256 APIs (one key per
+# algorithm in the same JWKS), each next to a floor of its own (below).
+#
 # Besides the two servers it measures the floor of this machine and loopback: a bare axum
 # server (`floor_server`, no guard, no middleware) whose handler is busy for as long as
 # jsonwebtoken's own RS256 decode takes here (timed by `verify_cost` on the same core), or not
@@ -31,7 +34,9 @@ LOAD_CPU=${LOAD_CPU:-0}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+# Where cargo puts its builds, as cargo itself reports it (a wrapper or a config may move it).
+TARGET_DIR=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 WORK=$(mktemp -d)
 PIDS=()
 
@@ -84,13 +89,22 @@ log "installing express, express-jwt and jwks-rsa (npm ci)"
 # --- issuer: key, JWKS, tokens -------------------------------------------------------------
 DOMAIN="http://127.0.0.1:$JWKS_PORT"
 AUDIENCE="https://bench.portcullis.example/api"
-log "minting a key and $TOKENS tokens"
-"$TARGET_DIR/release/examples/mint" "$WORK/issuer" "$DOMAIN/" "$AUDIENCE" "$TOKENS" > /dev/null
-TOKEN=$(cat "$WORK/issuer/token.txt")
-TAMPERED="${TOKEN%?????}AAAAA"
+ALGS=(RS256 PS256 ES256)
+declare -A TOKEN
+for alg in "${ALGS[@]}"; do
+  log "minting a $alg key and $TOKENS tokens"
+  "$TARGET_DIR/release/examples/mint" "$WORK/issuer-$alg" "$DOMAIN/" "$AUDIENCE" "$TOKENS" "$alg" \
+    > /dev/null
+  TOKEN[$alg]=$(cat "$WORK/issuer-$alg/token.txt")
+done
 
 mkdir -p "$WORK/www/.well-known" "$WORK/site"
-cp "$WORK/issuer/jwks.json" "$WORK/www/.well-known/jwks.json"
+# One JWKS with every algorithm's key, as an issuer publishes them.
+python3 - "$WORK/www/.well-known/jwks.json" "${ALGS[@]/#/$WORK/issuer-}" <<'PY'
+import json, sys
+keys = [key for folder in sys.argv[2:] for key in json.load(open(f"{folder}/jwks.json"))["keys"]]
+json.dump({"keys": keys}, open(sys.argv[1], "w"))
+PY
 printf '{"domain":"%s","clientId":"bench","audience":"%s"}\n' "$DOMAIN" "$AUDIENCE" \
   > "$WORK/site/auth_config.json"
 
@@ -102,17 +116,17 @@ wait_for "$DOMAIN/.well-known/jwks.json"
 # --- load ----------------------------------------------------------------------------------
 declare -A RPS P99 ERRORS
 
-measure() { # server case url
-  local server=$1 case=$2 url=$3 out
+measure() { # server case url [alg]
+  local server=$1 case=$2 url=$3 alg=${4:-RS256} out
   local args=(-t1 "-c$CONNECTIONS" --latency)
   if [ "$case" = reused ]; then
-    args+=(-H "Authorization: Bearer $TOKEN")
+    args+=(-H "Authorization: Bearer ${TOKEN[$alg]}")
   else
     args+=(-s "$HERE/fresh-tokens.lua")
   fi
-  TOKENS_FILE="$WORK/issuer/tokens.txt" taskset -c "$LOAD_CPU" \
+  TOKENS_FILE="$WORK/issuer-$alg/tokens.txt" taskset -c "$LOAD_CPU" \
     wrk "${args[@]}" "-d${WARMUP}s" "$url" > /dev/null
-  out=$(TOKENS_FILE="$WORK/issuer/tokens.txt" taskset -c "$LOAD_CPU" \
+  out=$(TOKENS_FILE="$WORK/issuer-$alg/tokens.txt" taskset -c "$LOAD_CPU" \
     wrk "${args[@]}" "-d${DURATION}s" "$url")
   echo "$out" > "$WORK/wrk-$server-$case.txt"
   RPS[$server.$case]=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<< "$out")
@@ -131,40 +145,56 @@ start_pinned() { # name port command...; sets SERVER_PID
   wait_for "http://127.0.0.1:$port/api/external"
 }
 
-bench_server() { # name port command...
-  local name=$1 port=$2 pid url
+bench_server() { # name port algs command...
+  local name=$1 port=$2 algs=$3 pid url alg
   url="http://127.0.0.1:$port/api/external"
-  start_pinned "$@"
+  shift 3
+  start_pinned "$name" "$port" "$@"
   pid=$SERVER_PID
-  local valid tampered missing
-  valid=$(status_of "$url" "$TOKEN")
-  tampered=$(status_of "$url" "$TAMPERED")
-  missing=$(status_of "$url")
-  if [ "$valid" != 200 ] || [ "$tampered" != 401 ] || [ "$missing" != 401 ]; then
-    echo "$name: valid=$valid tampered=$tampered missing=$missing (expected 200/401/401)" >&2
-    cat "$WORK/$name.log" >&2
-    exit 1
-  fi
-  measure "$name" reused "$url"
-  measure "$name" fresh "$url"
+  for alg in $algs; do
+    local valid tampered missing key=$name
+    [ "$alg" = RS256 ] || key="$name-$alg"
+    valid=$(status_of "$url" "${TOKEN[$alg]}")
+    tampered=$(status_of "$url" "${TOKEN[$alg]%?????}AAAAA")
+    missing=$(status_of "$url")
+    if [ "$valid" != 200 ] || [ "$tampered" != 401 ] || [ "$missing" != 401 ]; then
+      echo "$name, $alg: valid=$valid tampered=$tampered missing=$missing (expected 200/401/401)" >&2
+      cat "$WORK/$name.log" >&2
+      exit 1
+    fi
+    measure "$key" reused "$url" "$alg"
+    measure "$key" fresh "$url" "$alg"
+  done
   stop "$pid"
 }
 
-bench_server rust "$RUST_PORT" env SAMPLE_API_WORKERS=1 RUST_LOG=warn \
+bench_server rust "$RUST_PORT" "${ALGS[*]}" env SAMPLE_API_WORKERS=1 RUST_LOG=warn \
   "$TARGET_DIR/release/sample-api"
-bench_server express "$EXPRESS_PORT" node "$HERE/express-server.js"
-bench_server express8 "$EXPRESS_PORT" env EXPRESS_JWT=8 node "$HERE/express-server.js"
+bench_server express "$EXPRESS_PORT" RS256 node "$HERE/express-server.js"
+bench_server express8 "$EXPRESS_PORT" RS256 env EXPRESS_JWT=8 node "$HERE/express-server.js"
 
 log "timing verification in-process on CPU $SERVER_CPU"
 COST=$(taskset -c "$SERVER_CPU" "$TARGET_DIR/release/examples/verify_cost" "$TOKENS")
-DECODE_US=$(awk -F'|' '/jsonwebtoken::decode/ {gsub(/ /, "", $3); print $3}' <<< "$COST")
+# verify_cost's columns: RS256, PS256, ES256 (fields 3, 4 and 5 of its Markdown rows).
+declare -A DECODE_US
+column=3
+for alg in "${ALGS[@]}"; do
+  DECODE_US[$alg]=$(awk -F'|' -v c="$column" '/jsonwebtoken::decode/ {gsub(/ /, "", $c); print $c}' \
+    <<< "$COST")
+  column=$((column + 1))
+done
 floor_server="$TARGET_DIR/release/examples/floor_server"
 start_pinned floor-bare "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" 0
 measure floor reused "http://127.0.0.1:$FLOOR_PORT/api/external"
 stop "$SERVER_PID"
-start_pinned floor-decode "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" "$DECODE_US"
-measure floor fresh "http://127.0.0.1:$FLOOR_PORT/api/external"
-stop "$SERVER_PID"
+# A fresh token's floor per algorithm: the handler busy for that algorithm's decode.
+for alg in "${ALGS[@]}"; do
+  key=floor
+  [ "$alg" = RS256 ] || key="floor-$alg"
+  start_pinned "floor-decode-$alg" "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" "${DECODE_US[$alg]}"
+  measure "$key" fresh "http://127.0.0.1:$FLOOR_PORT/api/external"
+  stop "$SERVER_PID"
+done
 
 # --- report --------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
@@ -180,14 +210,29 @@ for case in reused fresh; do
   echo "| $label | ${RPS[rust.$case]} | ${P99[rust.$case]} | ${RPS[express.$case]} | ${P99[express.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express.$case]}") | ${RPS[express8.$case]} | $(ratio "${RPS[rust.$case]}" "${RPS[express8.$case]}") | ${RPS[floor.$case]} | $(awk -v a="${RPS[rust.$case]}" -v b="${RPS[floor.$case]}" 'BEGIN { printf "%.0f%%", 100 * a / b }') |"
 done
 echo
-echo "floor: bare axum on the same core and load, handler busy 0 us for (a), ${DECODE_US} us for (b)"
-echo "(jsonwebtoken's own RS256 decode of these tokens, timed in-process on CPU $SERVER_CPU):"
+echo "Per algorithm, the Rust sample API against the floor of the same run ((a) shares the bare"
+echo "floor; (b) has the floor busy for that algorithm's jsonwebtoken decode):"
+echo
+echo "| algorithm | case | Rust sample-api req/s | p99 | floor req/s | Rust / floor |"
+echo "|---|---|---:|---:|---:|---:|"
+percent() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }'; }
+for alg in "${ALGS[@]}"; do
+  rust=rust floor=floor
+  [ "$alg" = RS256 ] || { rust="rust-$alg"; floor="floor-$alg"; }
+  echo "| $alg | (a) one reused token | ${RPS[$rust.reused]} | ${P99[$rust.reused]} | ${RPS[floor.reused]} | $(percent "${RPS[$rust.reused]}" "${RPS[floor.reused]}") |"
+  echo "| $alg | (b) fresh token per request | ${RPS[$rust.fresh]} | ${P99[$rust.fresh]} | ${RPS[$floor.fresh]} | $(percent "${RPS[$rust.fresh]}" "${RPS[$floor.fresh]}") |"
+done
+echo
+echo "floor: bare axum on the same core and load, handler busy 0 us for (a), for (b)"
+echo "${DECODE_US[RS256]} us (RS256), ${DECODE_US[PS256]} us (PS256), ${DECODE_US[ES256]} us (ES256)"
+echo "(jsonwebtoken's own decode of each algorithm's tokens, timed in-process on CPU $SERVER_CPU):"
 echo
 echo "$COST"
 echo
 echo "(b) against the aws-lc-rs RS256 verify ceiling of 64,900/s per core (validation.md): \
 $(awk -v a="${RPS[rust.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }'); the floor of (b): \
 $(awk -v a="${RPS[floor.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }')"
-for key in rust.reused rust.fresh express.reused express.fresh express8.reused express8.fresh; do
+for key in rust.reused rust.fresh rust-PS256.reused rust-PS256.fresh rust-ES256.reused rust-ES256.fresh \
+  express.reused express.fresh express8.reused express8.fresh; do
   if [ -n "${ERRORS[$key]}" ]; then echo "warning: $key had ${ERRORS[$key]} non-2xx responses"; fi
 done

@@ -160,11 +160,12 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 
 /// The browser suite's files, run one at a time in this order: the database-connection tests
 /// change the tenant's connection, which the seeds' sign-up must not see.
-const SUITE_FILES: [&str; 7] = [
+const SUITE_FILES: [&str; 8] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
     "account.test.mjs",
     "algorithms.test.mjs",
+    "dpop.test.mjs",
     "mfa.test.mjs",
     "passkeys.test.mjs",
     "mcp.test.mjs",

@@ -219,15 +219,24 @@ async fn security_headers(mut response: Response) -> Response {
 /// The SPA samples call the API from another localhost port (3000 → 3001) with an
 /// `Authorization` header, which needs a CORS preflight. Any loopback origin is allowed, plus
 /// the configured ones; no cookies are involved, so credentials stay off.
+///
+/// A DPoP client (auth0-spa-js 2 with `useDpop`) also sends its proof in a `DPoP` header, and
+/// reads `WWW-Authenticate` (to see `use_dpop_nonce`) and `DPoP-Nonce` on the answer: a
+/// browser hides both from the page unless they are exposed.
 fn cors(allowed_origins: Vec<HeaderValue>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
             is_loopback_origin(origin) || allowed_origins.contains(origin)
         }))
         .allow_methods([Method::GET, Method::HEAD])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, DPOP])
+        .expose_headers([header::WWW_AUTHENTICATE, DPOP_NONCE])
         .max_age(std::time::Duration::from_secs(600))
 }
+
+/// RFC 9449's request header (the proof) and response header (a server nonce).
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 fn is_loopback_origin(origin: &HeaderValue) -> bool {
     let Ok(origin) = origin.to_str() else {

@@ -1,6 +1,7 @@
 //! The sample API on a loopback port, against tokens minted here and keys served by a loopback
 //! JWKS endpoint standing in for the issuer.
 
+mod cors_dpop;
 mod support;
 
 use reqwest::{header, StatusCode};
@@ -164,14 +165,8 @@ async fn serves_auth_config_static_files_and_index_for_everything_else() {
 async fn cors_lets_a_spa_on_another_loopback_port_send_a_token() {
     let env = TestEnv::start().await;
     let preflight = env
-        .client
-        .request(reqwest::Method::OPTIONS, env.url("/api/private"))
-        .header(header::ORIGIN, "http://localhost:3000")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization")
-        .send()
-        .await
-        .expect("preflight");
+        .preflight("/api/private", "http://localhost:3000", "authorization")
+        .await;
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(
         preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -210,12 +205,7 @@ async fn cors_lets_a_spa_on_another_loopback_port_send_a_token() {
 }
 
 fn challenge(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    support::header_text(response, header::WWW_AUTHENTICATE)
 }
 
 #[tokio::test]

@@ -75,6 +75,16 @@ static ES256_KEY: LazyLock<SigningKey> = LazyLock::new(|| {
     }
 });
 
+/// A response header as text, empty when absent or unreadable.
+pub fn header_text(response: &reqwest::Response, name: reqwest::header::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 pub struct TestEnv {
     pub client: reqwest::Client,
     /// `http://127.0.0.1:PORT` of the stand-in issuer, used as `domain` in auth_config.json.
@@ -145,6 +155,24 @@ impl TestEnv {
             request = request.bearer_auth(token);
         }
         request.send().await.expect("request")
+    }
+
+    /// A CORS preflight for `GET path` from `origin`, announcing `request_headers`.
+    pub async fn preflight(
+        &self,
+        path: &str,
+        origin: &str,
+        request_headers: &str,
+    ) -> reqwest::Response {
+        use reqwest::header;
+        self.client
+            .request(reqwest::Method::OPTIONS, self.url(path))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, request_headers)
+            .send()
+            .await
+            .expect("preflight")
     }
 
     /// Claims as the issuer of `auth_config.json` would issue them.
