@@ -38,6 +38,7 @@ mod management_users;
 mod metadata;
 mod mfa;
 mod operations;
+mod passkey_signup;
 mod policies;
 mod refresh;
 mod registration;
