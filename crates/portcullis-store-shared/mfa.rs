@@ -73,31 +73,44 @@ impl Backend {
         authenticator: &Authenticator,
         credential_id: Option<&str>,
     ) -> Result<(), StoreError> {
-        let (user_id, admin_id) = match &authenticator.owner {
-            MfaOwner::User(id) => (Some(id.as_str()), None),
-            MfaOwner::Admin(id) => (None, Some(id.as_str())),
-        };
-        sqlx::query(
-            "INSERT INTO authenticators (id, user_id, admin_id, kind, name, confirmed, secret,
-               counter, created_at, last_used_at, credential_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&authenticator.id)
-        .bind(user_id)
-        .bind(admin_id)
-        .bind(authenticator.kind.as_str())
-        .bind(&authenticator.name)
-        .bind(authenticator.confirmed)
-        .bind(&authenticator.secret)
-        .bind(authenticator.counter)
-        .bind(authenticator.created_at)
-        .bind(authenticator.last_used_at)
-        .bind(credential_id)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        insert_authenticator_in(&self.pool, authenticator, credential_id).await
     }
+}
+
+/// Inserts an authenticator's row through `executor` (the pool, or the transaction that
+/// creates its owner with it).
+pub(crate) async fn insert_authenticator_in<'e, E>(
+    executor: E,
+    authenticator: &Authenticator,
+    credential_id: Option<&str>,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = crate::Db>,
+{
+    let (user_id, admin_id) = match &authenticator.owner {
+        MfaOwner::User(id) => (Some(id.as_str()), None),
+        MfaOwner::Admin(id) => (None, Some(id.as_str())),
+    };
+    sqlx::query(
+        "INSERT INTO authenticators (id, user_id, admin_id, kind, name, confirmed, secret,
+           counter, created_at, last_used_at, credential_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&authenticator.id)
+    .bind(user_id)
+    .bind(admin_id)
+    .bind(authenticator.kind.as_str())
+    .bind(&authenticator.name)
+    .bind(authenticator.confirmed)
+    .bind(&authenticator.secret)
+    .bind(authenticator.counter)
+    .bind(authenticator.created_at)
+    .bind(authenticator.last_used_at)
+    .bind(credential_id)
+    .execute(executor)
+    .await
+    .map_err(backend)?;
+    Ok(())
 }
 
 #[async_trait]

@@ -8,10 +8,14 @@
 // a replayed request) cannot both win; no lock hook is needed.
 
 use async_trait::async_trait;
-use portcullis_store::{Authenticator, StoreError, WebauthnChallenge, WebauthnRepository};
+use portcullis_store::{Authenticator, StoreError, User, WebauthnChallenge, WebauthnRepository};
 use sqlx::Row as _;
 
-use crate::{backend, mfa::authenticator_from_row};
+use crate::{
+    backend,
+    mfa::{authenticator_from_row, insert_authenticator_in},
+    users::insert_user_row,
+};
 
 #[async_trait]
 impl WebauthnRepository for Backend {
@@ -28,6 +32,24 @@ impl WebauthnRepository for Backend {
             Err(StoreError::Conflict(_)) => Ok(false),
             Err(error) => Err(error),
         }
+    }
+
+    async fn create_user_with_passkey(
+        &self,
+        user: &User,
+        authenticator: &Authenticator,
+        credential_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        insert_user_row(&mut *tx, user).await?;
+        // A failure drops the transaction, which rolls the user back with it.
+        match insert_authenticator_in(&mut *tx, authenticator, Some(credential_id)).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Ok(false),
+            Err(error) => return Err(error),
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn authenticator_by_credential(
@@ -91,6 +113,16 @@ impl WebauthnRepository for Backend {
         .await
         .map_err(backend)?;
         Ok(())
+    }
+
+    async fn live_webauthn_challenges(&self, now: i64) -> Result<i64, StoreError> {
+        sqlx::query("SELECT COUNT(*) AS live FROM webauthn_challenges WHERE expires_at > $1")
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?
+            .try_get("live")
+            .map_err(backend)
     }
 
     async fn take_webauthn_challenge(

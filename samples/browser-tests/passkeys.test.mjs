@@ -4,8 +4,10 @@
 // passkey on the spot; the API call succeeds with `amr: ["pwd", "mfa", "swk"]`. After logging
 // out, the login page signs in with the passkey alone through conditional UI (the email
 // field's autofill; `amr: ["swk", "mfa"]`, no password, no second-factor page); the next
-// password login is asked for the key as its second factor. The policy and factors are put back at the end. Run by `cargo xtask
-// browser`; screenshots go to ARTIFACTS_DIR/passkeys/.
+// password login is asked for the key as its second factor. A newcomer signs up with a passkey
+// instead of a password, logs out and signs in with it. The policy and factors are put back at
+// the end. Run by `cargo xtask browser`; a screenshot of every page visited goes to
+// ARTIFACTS_DIR/passkeys/.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,10 +42,30 @@ after(async () => {
   await browser?.close();
 });
 
+/** A page whose browser holds a virtual platform authenticator (CTAP2, internal transport,
+ * resident keys, user verification, presence answered at once). */
+async function pageWithAuthenticator(name) {
+  const opened = await newPage(browser, artifacts, name);
+  const cdp = await opened.context.newCDPSession(opened.page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { ...opened, cdp, authenticatorId };
+}
+
 /** From the sample to the hosted login page. */
-async function toLogin(page) {
+async function toLogin(page, shot) {
   await page.goto(app.url);
   await page.waitForSelector('#btn-login:not([disabled])');
+  if (shot) { await shot('sample'); }
   await page.click('#btn-login');
   await onHostedPage(page, '/u/login');
 }
@@ -74,19 +96,7 @@ test('a passkey enrolled after the password signs in alone and answers the secon
   assert.ok(app, 'the stack runs a spa-js app');
   const email = `passkey-${Date.now()}@example.com`;
   await management('POST', 'users', { email, password: PASSWORD, connection: 'Username-Password-Authentication' });
-  const { context, page, shot } = await newPage(browser, artifacts, 'passkey');
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
+  const { context, page, shot, cdp, authenticatorId } = await pageWithAuthenticator('passkey');
 
   await t.test('after the password, the user enrols a passkey on the spot', async () => {
     await toLogin(page);
@@ -139,5 +149,46 @@ test('a passkey enrolled after the password signs in alone and answers the secon
     assert.deepEqual(await callApi(page, shot, 'api-call-second-factor'), ['pwd', 'mfa', 'swk']);
   });
 
+  await context.close();
+});
+
+test('a newcomer signs up with a passkey instead of a password, then signs in with it', { timeout: TIMEOUT }, async (t) => {
+  const email = `passkey-signup-${Date.now()}@example.com`;
+  const { context, page, shot, cdp, authenticatorId } = await pageWithAuthenticator('signup');
+
+  await t.test('the sign-up page creates the account with a passkey', async () => {
+    // No passkey yet: the login page's autofill request waits, as it does for a newcomer.
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    await toLogin(page, shot);
+    await shot('hosted-login');
+    await page.click('#signup-link');
+    await onHostedPage(page, '/u/signup');
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+    await page.fill('#email', email);
+    await shot('hosted-signup');
+    await page.click('#signup-passkey');
+    await backInTheSample(page);
+    await shot('signed-up');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1);
+    assert.ok(credentials[0].isResidentCredential, 'the passkey is discoverable');
+    assert.deepEqual(await callApi(page, shot, 'api-call-signed-up'), ['swk', 'mfa']);
+    const id = await page.evaluate(() => auth0.getIdTokenClaims());
+    assert.equal(id.email, email);
+  });
+
+  await t.test('after logging out, the passkey signs in', async () => {
+    await logOut(page);
+    await shot('logged-out');
+    await page.click('#btn-login');
+    await backInTheSample(page);
+    await shot('logged-in-with-passkey');
+    assert.deepEqual(await callApi(page, shot, 'api-call-passkey'), ['swk', 'mfa']);
+  });
+
+  const [user] = await management('GET', `users-by-email?email=${encodeURIComponent(email)}`);
+  const methods = await management('GET', `users/${encodeURIComponent(user.user_id)}/authentication-methods`);
+  assert.equal(methods.length, 1);
+  assert.equal(methods[0].type, 'passkey');
   await context.close();
 });

@@ -117,14 +117,27 @@ pub async fn register(
     new: NewUser,
 ) -> Result<User, SignupError> {
     let outcome = try_register(cx, sign_in, who, &new).await;
-    let typed_email = bounded(&new.email);
+    after_signup(cx, who, &new.email, &outcome).await;
+    outcome
+}
+
+/// What follows every sign-up attempt: its outcome logged (`ss`, or `fs` with the typed
+/// email; a throttled attempt once per window) and, for a new account under the
+/// verification-email setting, the verification email.
+pub(crate) async fn after_signup(
+    cx: &Context,
+    who: Requester<'_>,
+    email: &str,
+    outcome: &Result<User, SignupError>,
+) {
+    let typed_email = bounded(email);
     let failed = |description: &str| {
         audit::entry(EventType::FailedSignup, description)
             .client(who.client)
             .origin(who.origin)
             .details(json!({ "email": typed_email }))
     };
-    let entry = match &outcome {
+    let entry = match outcome {
         Ok(user) => Some(
             audit::entry(EventType::Signup, "Successful signup")
                 .client(who.client)
@@ -144,7 +157,7 @@ pub async fn register(
     if let Some(entry) = entry {
         cx.audit.record(entry).await;
     }
-    if let Ok(user) = &outcome {
+    if let Ok(user) = outcome {
         if cx.accounts.verify_email_on_signup && !user.email_verified {
             // The account exists either way: a failure to write the email is ours, logged,
             // and the user can ask for another.
@@ -155,15 +168,16 @@ pub async fn register(
             }
         }
     }
-    outcome
 }
 
-async fn try_register(
+/// Admits a sign-up attempt: the connection allows sign-ups and the attempt is within the
+/// throttle's limits per client address and per email.
+pub(crate) async fn admit(
     cx: &Context,
     sign_in: &SignIn,
     who: Requester<'_>,
-    new: &NewUser,
-) -> Result<User, SignupError> {
+    email: &str,
+) -> Result<(), SignupError> {
     if !signup_allowed(cx).await.map_err(SignupError::Failed)? {
         return Err(SignupError::Disabled);
     }
@@ -171,7 +185,7 @@ async fn try_register(
         .admit_signup(
             cx.store(),
             who.origin.throttled_ip(),
-            new.email.trim(),
+            email.trim(),
             cx.now(),
         )
         .await
@@ -184,7 +198,16 @@ async fn try_register(
             SignInError::WrongCredentials => SignupError::Failed(AdminError::Password(
                 PasswordError::Internal("unexpected answer of the sign-up throttle".into()),
             )),
-        })?;
+        })
+}
+
+async fn try_register(
+    cx: &Context,
+    sign_in: &SignIn,
+    who: Requester<'_>,
+    new: &NewUser,
+) -> Result<User, SignupError> {
+    admit(cx, sign_in, who, &new.email).await?;
     check_signup_metadata(&new.user_metadata)?;
     match sign_up(cx, new.clone()).await {
         Ok(user) => Ok(user),
@@ -222,7 +245,7 @@ fn check_signup_metadata(metadata: &Map<String, Value>) -> Result<(), SignupErro
 }
 
 /// What a refusal of [`users::build`] means to a sign-up.
-async fn refusal(
+pub(crate) async fn refusal(
     cx: &Context,
     password: &portcullis_types::Secret,
     error: AdminError,

@@ -31,6 +31,7 @@ pub mod email;
 pub mod introspection;
 pub mod keys;
 pub mod mfa;
+pub mod passkey_signup;
 pub mod password;
 pub mod password_policy;
 pub mod pkce;

@@ -57,8 +57,10 @@ pub struct CredentialsPage<'a> {
     /// The password policy in short sentences (the sign-up page lists them).
     pub password_rules: &'a [String],
     pub min_length: u32,
-    /// The login page's passkey ceremony, when the tenant enables WebAuthn keys.
-    pub passkey: Option<&'a portcullis_core::mfa::webauthn::Started>,
+    /// Whether the page offers passkeys (signing in with one, or signing up with one): its
+    /// script fetches a ceremony's options when it needs them, so showing the page stores
+    /// nothing.
+    pub passkey: bool,
 }
 
 /// The "Forgot password?" form: the email to send a reset link to.
@@ -147,7 +149,7 @@ impl Templates {
             Framing::Origin(origin) => origin.to_owned(),
         };
         let csp = format!(
-            "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; img-src 'self' data:; \
+            "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; connect-src 'self'; img-src 'self' data:; \
              base-uri 'none'; frame-ancestors {frame_ancestors}"
         );
         let mut response = (status, Html(body)).into_response();
@@ -230,7 +232,7 @@ mod tests {
             signup_allowed: true,
             password_rules: &["At least 8 characters".to_owned()],
             min_length: 8,
-            passkey: None,
+            passkey: false,
         };
         let response = templates.page(StatusCode::OK, "login.html", page, Framing::Nobody);
         assert_eq!(response.status(), StatusCode::OK);

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Authenticator, StoreResult};
+use crate::{Authenticator, StoreResult, User};
 
 /// A WebAuthn ceremony under way: its challenge and what the library needs to finish it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +31,15 @@ pub trait WebauthnRepository: Send + Sync {
     /// when a credential of this id is enrolled already (by anyone).
     async fn insert_webauthn_authenticator(
         &self,
+        authenticator: &Authenticator,
+        credential_id: &str,
+    ) -> StoreResult<bool>;
+    /// Creates a user together with their first key (a sign-up with a passkey), in one
+    /// transaction: neither is stored without the other. `Conflict` when the email is taken;
+    /// false, with nothing stored, when the credential is enrolled already.
+    async fn create_user_with_passkey(
+        &self,
+        user: &User,
         authenticator: &Authenticator,
         credential_id: &str,
     ) -> StoreResult<bool>;
@@ -56,6 +65,8 @@ pub trait WebauthnRepository: Send + Sync {
         challenge: &WebauthnChallenge,
         now: i64,
     ) -> StoreResult<()>;
+    /// How many ceremonies are live at `now` (what the table holds that may still be used).
+    async fn live_webauthn_challenges(&self, now: i64) -> StoreResult<i64>;
     /// Takes the ceremony of this id, once: it is deleted whether or not it is still live;
     /// `None` when there is none or it expired at `now`.
     async fn take_webauthn_challenge(

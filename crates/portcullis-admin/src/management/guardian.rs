@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use portcullis_core::{admin::mfa, claims::rfc3339};
+use portcullis_core::{admin::mfa, claims::rfc3339, mfa::webauthn::PASSKEY_TYPE};
 use portcullis_store::MfaOwner;
 use portcullis_types::{MfaFactor, MfaPolicy};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ impl Auth0Body for Policies {}
 pub struct AuthenticationMethod {
     /// `totp|dev_...`, `recovery-code|dev_...`.
     pub id: String,
-    /// `totp`, `recovery-code`, `webauthn-roaming`, `webauthn-platform`.
+    /// `totp`, `recovery-code`, `webauthn-roaming`, `webauthn-platform`, `passkey`.
     #[serde(rename = "type")]
     pub kind: String,
     pub confirmed: bool,
@@ -67,11 +67,34 @@ pub struct AuthenticationMethod {
     /// Recovery codes: how many are left unused.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unused_codes: Option<u64>,
+    /// WebAuthn keys: the credential's id, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// WebAuthn keys: `multi_device` (a synced passkey) or `single_device`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_device_type: Option<String>,
+    /// WebAuthn keys: whether the credential is backed up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_backed_up: Option<bool>,
+    /// WebAuthn keys: the transports the browser reported at registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transports: Option<Vec<String>>,
+    /// A passkey a person signed up with: the id of the identity it signs in to (the user id
+    /// without its `auth0|` provider).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_user_id: Option<String>,
 }
 
 impl From<mfa::Method> for AuthenticationMethod {
     fn from(method: mfa::Method) -> Self {
         let kind = method.type_name().to_owned();
+        let key = method.key();
+        let identity_user_id = match (&method.authenticator.owner, kind.as_str()) {
+            (MfaOwner::User(user_id), PASSKEY_TYPE) => {
+                user_id.split_once('|').map(|(_, id)| id.to_owned())
+            }
+            _ => None,
+        };
         let a = method.authenticator;
         AuthenticationMethod {
             id: a.id,
@@ -81,6 +104,13 @@ impl From<mfa::Method> for AuthenticationMethod {
             created_at: rfc3339(a.created_at),
             last_auth_at: a.last_used_at.map(rfc3339),
             unused_codes: method.unused_codes,
+            key_id: key.as_ref().map(|key| key.key_id.clone()),
+            credential_device_type: key
+                .as_ref()
+                .map(|key| key.credential_device_type.to_owned()),
+            credential_backed_up: key.as_ref().map(|key| key.credential_backed_up),
+            transports: key.and_then(|key| key.transports),
+            identity_user_id,
         }
     }
 }

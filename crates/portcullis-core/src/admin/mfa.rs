@@ -56,9 +56,19 @@ pub struct Method {
 }
 
 impl Method {
-    /// Auth0's `type`: `totp`, `recovery-code`, `webauthn-roaming`, `webauthn-platform`.
+    /// Auth0's `type`: `totp`, `recovery-code`, `webauthn-roaming`, `webauthn-platform`, or
+    /// `passkey` for the key a person signed up with.
     pub fn type_name(&self) -> &'static str {
-        method_type(self.authenticator.kind)
+        if crate::mfa::webauthn::is_signup_passkey(&self.authenticator) {
+            crate::mfa::webauthn::PASSKEY_TYPE
+        } else {
+            method_type(self.authenticator.kind)
+        }
+    }
+
+    /// A WebAuthn key's details (`key_id`, `credential_device_type`...); `None` otherwise.
+    pub fn key(&self) -> Option<crate::mfa::webauthn::KeyDetails> {
+        crate::mfa::webauthn::key_details(&self.authenticator)
     }
 }
 

@@ -95,6 +95,32 @@ fn described(action: Action, user: &User) -> Change {
 /// Checks `new` and makes the user record, its password checked against the connection's
 /// policy and hashed; nothing is stored.
 pub(crate) async fn build(cx: &Context, new: NewUser) -> Result<User, AdminError> {
+    let password = new.password.clone();
+    let mut user = user_record(cx, new)?;
+    connection::check_password(cx, &user, &password).await?;
+    refuse_taken(cx, &user.email).await?;
+    user.password_hash = cx.passwords.hash(&password).await?;
+    Ok(user)
+}
+
+/// Checks `new` and makes the record of a user without a password (who signs in with a
+/// passkey, and can choose a password later through a reset); nothing is stored.
+pub(crate) async fn build_passwordless(cx: &Context, new: NewUser) -> Result<User, AdminError> {
+    let user = user_record(cx, new)?;
+    refuse_taken(cx, &user.email).await?;
+    Ok(user)
+}
+
+/// `Conflict` on `email` when a user has it.
+async fn refuse_taken(cx: &Context, email: &str) -> Result<(), AdminError> {
+    if cx.store().user_by_email(email).await?.is_some() {
+        return Err(AdminError::conflict("email", EMAIL_TAKEN));
+    }
+    Ok(())
+}
+
+/// The user record `new` describes, its fields checked, without a password hash.
+fn user_record(cx: &Context, new: NewUser) -> Result<User, AdminError> {
     let email = new.email.trim().to_owned();
     validate::check_email(&email)?;
     if let Some(picture) = new.picture.as_deref().filter(|p| !p.is_empty()) {
@@ -105,7 +131,7 @@ pub(crate) async fn build(cx: &Context, new: NewUser) -> Result<User, AdminError
     let app_metadata = MetadataChange::Merge(new.app_metadata).apply("app_metadata", &empty)?;
     let now = cx.now();
     let local_part = email.split('@').next().unwrap_or_default().to_owned();
-    let mut user = User {
+    Ok(User {
         user_id: format!("auth0|{}", random_hex(12)),
         name: new.name.unwrap_or_else(|| email.clone()),
         nickname: new.nickname.unwrap_or(local_part),
@@ -120,13 +146,7 @@ pub(crate) async fn build(cx: &Context, new: NewUser) -> Result<User, AdminError
         logins_count: 0,
         user_metadata,
         app_metadata,
-    };
-    connection::check_password(cx, &user, &new.password).await?;
-    if cx.store().user_by_email(&user.email).await?.is_some() {
-        return Err(AdminError::conflict("email", EMAIL_TAKEN));
-    }
-    user.password_hash = cx.passwords.hash(&new.password).await?;
-    Ok(user)
+    })
 }
 
 /// Stores a user [`build`] made. `Conflict` on `email` when it is taken.

@@ -31,7 +31,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::{enrol::new_id, MfaError};
-use crate::secrets::{lookup_hash, random_token};
+use crate::secrets::{lookup_hash, random_alphanumeric, random_token};
 
 /// How long a ceremony's challenge stays usable: the time to touch a key, with room for a
 /// PIN or a fingerprint (the browser's own timeout is shorter).
@@ -123,6 +123,13 @@ enum Ceremony {
     },
     SignIn {
         state: DiscoverableAuthentication,
+    },
+    /// A new account's first key: the account is created only once the key's answer
+    /// verifies, with the id whose user handle the key holds.
+    SignUp {
+        user_id: String,
+        email: String,
+        state: PasskeyRegistration,
     },
 }
 
@@ -321,19 +328,8 @@ pub async fn finish_registration(
         .webauthn
         .finish_passkey_registration(&credential, &state)
         .map_err(Refusal::credential)?;
-    let secret = serde_json::to_vec(&passkey).map_err(|e| MfaError::Webauthn(e.to_string()))?;
-    let authenticator = Authenticator {
-        id: new_id(kind),
-        owner: owner.clone(),
-        kind,
-        name: Some(kind.label().to_owned()),
-        confirmed: true,
-        secret: Some(secret),
-        counter: 0,
-        created_at: now,
-        last_used_at: None,
-    };
-    let credential_id = credential_key(passkey.cred_id());
+    let (authenticator, credential_id) =
+        new_key(new_id(kind), owner, kind, kind.label(), &passkey, now)?;
     if !store
         .insert_webauthn_authenticator(&authenticator, &credential_id)
         .await?
@@ -341,6 +337,30 @@ pub async fn finish_registration(
         return Err(Refusal::Duplicate);
     }
     Ok(authenticator)
+}
+
+/// A verified new key as the authenticators table stores it, and its credential id.
+fn new_key(
+    id: String,
+    owner: &MfaOwner,
+    kind: MfaFactor,
+    name: &str,
+    passkey: &Passkey,
+    now: i64,
+) -> Result<(Authenticator, String), MfaError> {
+    let secret = serde_json::to_vec(passkey).map_err(|e| MfaError::Webauthn(e.to_string()))?;
+    let authenticator = Authenticator {
+        id,
+        owner: owner.clone(),
+        kind,
+        name: Some(name.to_owned()),
+        confirmed: true,
+        secret: Some(secret),
+        counter: 0,
+        created_at: now,
+        last_used_at: None,
+    };
+    Ok((authenticator, credential_key(passkey.cred_id())))
 }
 
 /// The owner's usable keys: confirmed WebAuthn authenticators of an `accepted` kind.
@@ -511,6 +531,149 @@ pub async fn finish_sign_in(
     Ok(SignedIn {
         owner: authenticator.owner,
         kind: authenticator.kind,
+    })
+}
+
+/// Auth0's authentication method type of a passkey a person signed up with (the prefix of
+/// its id): a key of the `webauthn-platform` kind that is also the account's first way in.
+pub const PASSKEY_TYPE: &str = "passkey";
+
+/// Whether an authenticator is the passkey its owner signed up with.
+pub fn is_signup_passkey(authenticator: &Authenticator) -> bool {
+    authenticator
+        .id
+        .strip_prefix(PASSKEY_TYPE)
+        .is_some_and(|rest| rest.starts_with('|'))
+}
+
+/// Starts registering the first passkey of an account that does not exist yet: `user_id` is
+/// the id it will have (the key holds its user handle) and `email` its name. The key must be
+/// discoverable, since it is the account's only way in; any kind of authenticator will do.
+pub async fn start_sign_up(
+    rp: &RelyingParty,
+    store: &dyn Store,
+    user_id: &str,
+    email: &str,
+    now: i64,
+) -> Result<Started, MfaError> {
+    let owner = MfaOwner::User(user_id.to_owned());
+    let (options, state) = rp
+        .webauthn
+        .start_passkey_registration(user_handle(&owner), email, email, None)
+        .map_err(|e| MfaError::Webauthn(e.to_string()))?;
+    let mut options = options_json(&options)?;
+    if let Some(selection) = options
+        .pointer_mut("/publicKey/authenticatorSelection")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        selection.insert("residentKey".into(), "required".into());
+        selection.insert("requireResidentKey".into(), true.into());
+    }
+    let ceremony = Ceremony::SignUp {
+        user_id: user_id.to_owned(),
+        email: email.to_owned(),
+        state,
+    };
+    let id = store_ceremony(store, &ceremony, None, now).await?;
+    Ok(Started {
+        ceremony: id,
+        options,
+    })
+}
+
+/// A sign-up's key that verified: the account to create (its id and email) and the key,
+/// neither stored yet.
+#[derive(Debug)]
+pub struct SignedUp {
+    pub user_id: String,
+    pub email: String,
+    pub authenticator: Authenticator,
+    pub credential_id: String,
+}
+
+/// Checks the browser's answer to a sign-up's registration; nothing is stored but the
+/// ceremony's use, so a refused or abandoned ceremony leaves no account behind.
+pub async fn finish_sign_up(
+    rp: &RelyingParty,
+    store: &dyn Store,
+    answer: Answer<'_>,
+    now: i64,
+) -> Result<SignedUp, Refusal> {
+    let Ceremony::SignUp {
+        user_id,
+        email,
+        state,
+    } = take_ceremony(store, answer.ceremony, None, now).await?
+    else {
+        return Err(Refusal::Ceremony);
+    };
+    let credential: RegisterPublicKeyCredential = parse_answer(&answer)?;
+    let passkey = rp
+        .webauthn
+        .finish_passkey_registration(&credential, &state)
+        .map_err(Refusal::credential)?;
+    let owner = MfaOwner::User(user_id.clone());
+    let id = format!("{PASSKEY_TYPE}|dev_{}", random_alphanumeric(16));
+    let (authenticator, credential_id) = new_key(
+        id,
+        &owner,
+        MfaFactor::WebauthnPlatform,
+        "Passkey",
+        &passkey,
+        now,
+    )?;
+    Ok(SignedUp {
+        user_id,
+        email,
+        authenticator,
+        credential_id,
+    })
+}
+
+/// What the Management API tells of a key, as Auth0 names it: its credential id
+/// (`key_id`), whether it may be synced between devices (`credential_device_type`:
+/// `multi_device` or `single_device`) and is backed up, and the transports the browser
+/// reported. Read from the credential stored at registration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyDetails {
+    pub key_id: String,
+    pub credential_device_type: &'static str,
+    pub credential_backed_up: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transports: Option<Vec<String>>,
+}
+
+/// The details of a WebAuthn authenticator's key; `None` for any other factor.
+pub fn key_details(authenticator: &Authenticator) -> Option<KeyDetails> {
+    if !is_webauthn(authenticator.kind) {
+        return None;
+    }
+    let passkey = stored_passkey(authenticator)?;
+    // The library keeps the flags on its credential, which it exposes only serialised.
+    let stored = serde_json::to_value(&passkey).ok()?;
+    let flag = |name: &str| {
+        stored
+            .pointer(&format!("/cred/{name}"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
+    let transports = stored
+        .pointer("/cred/transports")
+        .and_then(serde_json::Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|transport| transport.as_str().map(str::to_lowercase))
+                .collect()
+        });
+    Some(KeyDetails {
+        key_id: credential_key(passkey.cred_id()),
+        credential_device_type: if flag("backup_eligible") {
+            "multi_device"
+        } else {
+            "single_device"
+        },
+        credential_backed_up: flag("backup_state"),
+        transports,
     })
 }
 

@@ -11,7 +11,6 @@ use axum::{
 use portcullis_core::{
     accounts::{self, NewUser, Requester, SignupError, SignupRules},
     audit::{self, RequestOrigin},
-    mfa::webauthn::Started,
     sign_in::{Attempt, Realm, SignInError},
 };
 use portcullis_store::{Client, User};
@@ -85,10 +84,7 @@ async fn show(
     };
     let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
-    let passkey = match screen {
-        Screen::Login => webauthn_pages::offer(&app).await,
-        Screen::Signup => None,
-    };
+    let passkey = webauthn_pages::passkeys_offered(&app).await;
     render(
         &app,
         screen,
@@ -99,12 +95,11 @@ async fn show(
         email,
         None,
         &signup,
-        passkey.as_ref(),
+        passkey,
     )
 }
 
-/// The login page again, with a message and a new passkey ceremony (the page's last one was
-/// used or refused).
+/// The login page again, with a message (its passkey ceremony was used or refused).
 pub(crate) async fn login_again(
     app: &AppState,
     headers: &HeaderMap,
@@ -113,23 +108,46 @@ pub(crate) async fn login_again(
     status: StatusCode,
     message: &str,
 ) -> Response {
-    let signup = match signup_gate(app, Screen::Login).await {
+    let page = (client, query);
+    page_again(app, Screen::Login, headers, page, "", (status, message)).await
+}
+
+/// The sign-up page again, with the typed email and a message (its passkey was refused).
+pub(crate) async fn signup_again(
+    app: &AppState,
+    headers: &HeaderMap,
+    page: (&Client, &str),
+    email: &str,
+    (status, message): (StatusCode, &str),
+) -> Response {
+    page_again(app, Screen::Signup, headers, page, email, (status, message)).await
+}
+
+async fn page_again(
+    app: &AppState,
+    screen: Screen,
+    headers: &HeaderMap,
+    (client, query): (&Client, &str),
+    email: &str,
+    (status, message): (StatusCode, &str),
+) -> Response {
+    let signup = match signup_gate(app, screen).await {
         Ok(signup) => signup,
         Err(page) => return page,
     };
     let csrf = LoginCsrf::of(app, headers);
-    let passkey = webauthn_pages::offer(app).await;
+    let passkey = webauthn_pages::passkeys_offered(app).await;
     render(
         app,
-        Screen::Login,
+        screen,
         status,
         &client.name,
         &csrf,
         query,
-        "",
+        email,
         Some(message),
         &signup,
-        passkey.as_ref(),
+        passkey,
     )
 }
 
@@ -169,7 +187,7 @@ fn render(
     email: &str,
     error: Option<&str>,
     signup: &SignupRules,
-    passkey: Option<&Started>,
+    passkey: bool,
 ) -> Response {
     let form_value = csrf.form_value(app, query);
     let page = CredentialsPage {
@@ -279,7 +297,7 @@ async fn submit(
             &form.email,
             Some(error),
             &signup,
-            None,
+            false,
         )
     };
     // What a failure records of the typed email is bounded: the field is the client's.
@@ -344,33 +362,13 @@ async fn submit(
                     app.metrics.login("signup");
                     user
                 }
-                Err(SignupError::Throttled { .. }) => {
-                    app.metrics.login("throttled");
-                    return again(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "Too many sign-ups from your network. Wait a few minutes and try again.",
-                    );
-                }
-                Err(SignupError::Exists) => {
-                    return again(
-                        StatusCode::CONFLICT,
-                        "An account with this email already exists. Log in instead.",
-                    );
-                }
-                // Sign-ups were disabled since the page was checked.
-                Err(SignupError::Disabled) => {
-                    return again(StatusCode::FORBIDDEN, accounts::SIGNUP_DISABLED)
-                }
-                Err(error @ (SignupError::Password { .. } | SignupError::Invalid { .. })) => {
-                    return again(StatusCode::BAD_REQUEST, &error.to_string())
-                }
                 Err(SignupError::Busy) => return busy(),
-                Err(SignupError::Failed(error)) => {
-                    tracing::error!(%error, "sign-up failed");
-                    return again(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong. Please try again.",
-                    );
+                Err(error) => {
+                    if matches!(error, SignupError::Throttled { .. }) {
+                        app.metrics.login("throttled");
+                    }
+                    let (status, message) = signup_refusal(&error);
+                    return again(status, &message);
                 }
             }
         }
@@ -404,6 +402,33 @@ async fn submit(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// What a refused sign-up (with a password or a passkey) tells the person, and its status.
+pub(crate) fn signup_refusal(error: &SignupError) -> (StatusCode, String) {
+    match error {
+        SignupError::Throttled { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-ups from your network. Wait a few minutes and try again.".into(),
+        ),
+        SignupError::Exists => (
+            StatusCode::CONFLICT,
+            "An account with this email already exists. Log in instead.".into(),
+        ),
+        // Sign-ups were disabled since the page was checked.
+        SignupError::Disabled => (StatusCode::FORBIDDEN, accounts::SIGNUP_DISABLED.into()),
+        SignupError::Password { .. } | SignupError::Invalid { .. } => {
+            (StatusCode::BAD_REQUEST, error.to_string())
+        }
+        SignupError::Busy => (StatusCode::TOO_MANY_REQUESTS, BUSY_MESSAGE.into()),
+        SignupError::Failed(failure) => {
+            tracing::error!(error = %failure, "sign-up failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.".into(),
+            )
+        }
+    }
 }
 
 /// The authorization request minus `prompt`: having just logged in, `prompt=login` is honoured.

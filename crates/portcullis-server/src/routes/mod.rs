@@ -18,6 +18,7 @@ pub mod mfa_webauthn;
 pub mod operations;
 pub mod outage;
 pub mod passkey;
+pub mod passkey_signup;
 pub mod register;
 pub mod token;
 pub mod userinfo;
@@ -157,6 +158,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/u/login/passkey",
             post(passkey::post).layer(limit(RateGroup::Login)),
+        )
+        // Each fetch stores a ceremony's challenge: limited like the forms.
+        .route(
+            "/u/login/passkey/options",
+            post(passkey::options).layer(limit(RateGroup::Login)),
+        )
+        .route(
+            "/u/signup/passkey/options",
+            post(passkey_signup::options).layer(limit(RateGroup::Signup)),
+        )
+        .route(
+            "/u/signup/passkey",
+            post(passkey_signup::post).layer(limit(RateGroup::Signup)),
         )
         .route("/v2/logout", get(logout::v2))
         .route("/oidc/logout", get(logout::oidc).post(logout::oidc));

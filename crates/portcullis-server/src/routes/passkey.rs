@@ -1,8 +1,11 @@
-//! "Sign in with a passkey" on the hosted login page (`POST /u/login/passkey`).
+//! "Sign in with a passkey" on the hosted login page (`POST /u/login/passkey/options`, then
+//! `POST /u/login/passkey`).
 //!
-//! The login page carries a discoverable ceremony (no account named: the browser offers the
-//! passkeys it holds for this site, in the email field's autofill where it supports
-//! conditional mediation, or in its own dialog from the button). The answer names its
+//! The login page's script fetches a discoverable ceremony when it needs one (no account
+//! named: the browser offers the passkeys it holds for this site, in the email field's
+//! autofill where it supports conditional mediation, or in its own dialog from the button).
+//! Only that fetch, limited per client address like the login form, stores a challenge:
+//! showing the page stores nothing. The answer names its
 //! credential, hence its owner; once it verifies, a session starts without a password.
 //!
 //! A passkey sign-in requires user verification (the key's PIN or biometrics), so it is two
@@ -17,6 +20,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     Form,
 };
+use portcullis_core::audit::RequestOrigin;
 use portcullis_core::{
     audit,
     mfa::{
@@ -24,19 +28,49 @@ use portcullis_core::{
         webauthn::{self, Refusal},
     },
 };
-use portcullis_store::MfaOwner;
-use portcullis_types::EventType;
+use portcullis_store::{Client, MfaOwner, User};
+use portcullis_types::{EventType, MfaFactor};
 use portcullis_web::ClientOrigin;
 
 use crate::{
     routes::{
         login::{form_client, login_again, without_prompt},
         mfa::store_failed,
-        webauthn_pages::{enabled_keys, relying_party, KeyForm},
+        webauthn_pages::{
+            ceremony_json, ceremony_refused, enabled_keys, passkey_setup, relying_party, KeyForm,
+            OptionsForm,
+        },
     },
     session,
     state::AppState,
 };
+
+/// `POST /u/login/passkey/options`: a discoverable ceremony's options, for the login page's
+/// script.
+pub async fn options(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<OptionsForm>,
+) -> Response {
+    if let Err(page) = form_client(&app, &headers, &form.authorize_query, &form.csrf).await {
+        return ceremony_refused(page.status(), "Reload the page and try again.");
+    }
+    let rp = match passkey_setup(&app).await {
+        Ok(Some((rp, _))) => rp,
+        Ok(None) => return ceremony_refused(StatusCode::BAD_REQUEST, "Passkeys are not enabled."),
+        Err(error) => {
+            tracing::error!(%error, "could not read the MFA settings");
+            return ceremony_refused(StatusCode::INTERNAL_SERVER_ERROR, "Please try again.");
+        }
+    };
+    match webauthn::start_sign_in(&rp, app.store.as_ref(), app.clock.now()).await {
+        Ok(started) => ceremony_json(&started),
+        Err(error) => {
+            tracing::error!(%error, "could not start a passkey sign-in");
+            ceremony_refused(StatusCode::INTERNAL_SERVER_ERROR, "Please try again.")
+        }
+    }
+}
 
 pub async fn post(
     State(app): State<AppState>,
@@ -105,26 +139,46 @@ pub async fn post(
         app.audit(failed("User is blocked").user(&user)).await;
         return refused(StatusCode::UNAUTHORIZED, "This account is blocked.").await;
     }
-    let amr = mfa::amr_after(&[key.kind.method()], key.kind);
-    let cookie = match session::start_with(&app, &headers, &user, amr, Some(now)).await {
+    signed_in_with_key(
+        &app,
+        &headers,
+        (&client, &origin),
+        &user,
+        key.kind,
+        &form.authorize_query,
+    )
+    .await
+}
+
+/// A session for `user`, who just proved a key of `kind` (signing in or up with a passkey):
+/// the key is both factors, the login is logged, and the browser goes back to `/authorize`
+/// with the page's authorization request `query`.
+pub(crate) async fn signed_in_with_key(
+    app: &AppState,
+    headers: &HeaderMap,
+    (client, origin): (&Client, &RequestOrigin),
+    user: &User,
+    kind: MfaFactor,
+    query: &str,
+) -> Response {
+    let now = app.clock.now();
+    let amr = mfa::amr_after(&[kind.method()], kind);
+    let cookie = match session::start_with(app, headers, user, amr, Some(now)).await {
         Ok(cookie) => cookie,
-        Err(error) => return store_failed(&app, error, "could not start a session"),
+        Err(error) => return store_failed(app, error, "could not start a session"),
     };
     app.metrics.login("success");
     app.audit(
         audit::entry(EventType::Login, "Successful login")
-            .client(&client)
-            .user(&user)
-            .origin(&origin)
-            .details(serde_json::json!({ "factor": key.kind.as_str(), "passkey": true })),
+            .client(client)
+            .user(user)
+            .origin(origin)
+            .details(serde_json::json!({ "factor": kind.as_str(), "passkey": true })),
     )
     .await;
     tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "passkey login");
-    let mut response = Redirect::to(&format!(
-        "/authorize?{}",
-        without_prompt(&form.authorize_query)
-    ))
-    .into_response();
+    let mut response =
+        Redirect::to(&format!("/authorize?{}", without_prompt(query))).into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
         .headers_mut()

@@ -1,9 +1,14 @@
 //! The WebAuthn ceremonies the hosted pages carry: the relying party of this deployment, the
-//! options a page renders (the second-factor pages' keys, the login page's passkey sign-in)
-//! and the form that posts the browser's answer. The handlers that finish them are
+//! options a page renders (the second-factor pages' keys), whether the login and sign-up
+//! pages offer passkeys, the JSON their scripts fetch a ceremony's options as, and the form
+//! that posts the browser's answer. The handlers that finish them are
 //! `routes::mfa_webauthn` and `routes::passkey`; this module depends on neither, so the pages
 //! that render ceremonies and the handlers that finish them do not depend on each other.
 
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
 use portcullis_core::mfa::{
     webauthn::{self, Answer, Registrant, RelyingParty, Started},
     MfaError, Requirement,
@@ -112,25 +117,27 @@ pub(crate) async fn ceremonies(
     Ok(page)
 }
 
-/// The login page's passkey ceremony, when the tenant enables WebAuthn keys. A failure to
-/// start one is logged and the page goes without it: the password still works.
-pub(crate) async fn offer(app: &AppState) -> Option<Started> {
-    let settings = match app.store.mfa_settings().await {
-        Ok(settings) => settings,
+/// The relying party and the kinds of key the tenant enables, when it enables any (the login
+/// and sign-up pages then offer passkeys); `Ok(None)` otherwise.
+pub(crate) async fn passkey_setup(
+    app: &AppState,
+) -> Result<Option<(RelyingParty, Vec<MfaFactor>)>, portcullis_store::StoreError> {
+    let settings = app.store.mfa_settings().await?;
+    let accepted = enabled_keys(&settings);
+    if accepted.is_empty() {
+        return Ok(None);
+    }
+    Ok(relying_party(app).map(|rp| (rp, accepted)))
+}
+
+/// Whether the login and sign-up pages offer passkeys. A failure to read the settings is
+/// logged and the page goes without them: the password still works.
+pub(crate) async fn passkeys_offered(app: &AppState) -> bool {
+    match passkey_setup(app).await {
+        Ok(setup) => setup.is_some(),
         Err(error) => {
             tracing::warn!(%error, "could not read the MFA settings");
-            return None;
-        }
-    };
-    if enabled_keys(&settings).is_empty() {
-        return None;
-    }
-    let rp = relying_party(app)?;
-    match webauthn::start_sign_in(&rp, app.store.as_ref(), app.clock.now()).await {
-        Ok(started) => Some(started),
-        Err(error) => {
-            tracing::warn!(%error, "could not start a passkey sign-in");
-            None
+            false
         }
     }
 }
@@ -156,4 +163,45 @@ impl KeyForm {
             credential: &self.credential,
         }
     }
+}
+
+/// A ceremony's options as the login and sign-up pages' script fetches them: `{"ceremony",
+/// "options"}`, never cached.
+pub(crate) fn ceremony_json(started: &Started) -> Response {
+    let mut response = axum::Json(started).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A refusal to start a ceremony, in the shape of the other JSON errors of the server, with
+/// a message the page can show.
+pub(crate) fn ceremony_refused(status: StatusCode, message: &str) -> Response {
+    let error = if status.is_server_error() {
+        "server_error"
+    } else {
+        "invalid_request"
+    };
+    let mut response = (
+        status,
+        axum::Json(serde_json::json!({ "error": error, "error_description": message })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The form a page's script posts to fetch a ceremony's options: the page's CSRF value and
+/// authorization request, and for a sign-up the email typed.
+#[derive(Deserialize)]
+pub struct OptionsForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    #[serde(default)]
+    pub(crate) authorize_query: String,
+    #[serde(default)]
+    pub(crate) email: String,
 }

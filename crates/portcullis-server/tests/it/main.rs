@@ -39,6 +39,7 @@ mod metadata;
 mod mfa;
 mod operations;
 mod password_grant;
+mod passkey_signup;
 mod policies;
 mod refresh;
 mod registration;

@@ -15,7 +15,7 @@ use webauthn_rs::prelude::{
 use crate::{helpers::*, management_support::*, mfa::password_then_mfa};
 
 /// Enables `factors` with the `always` policy.
-async fn configure(mgmt: &Mgmt, factors: &[&str]) {
+pub(crate) async fn configure(mgmt: &Mgmt, factors: &[&str]) {
     for factor in factors {
         let (status, body) = mgmt
             .call(
@@ -60,7 +60,7 @@ fn ceremony(html: &str, button: &str) -> (String, Value) {
 /// The key's owner registering it: the software key is a roaming, non-discoverable one, so
 /// what the page asks of the browser about both is left to the browser, as a browser would
 /// with such a key (the server's verification does not depend on it).
-fn register(key: &mut SoftPasskey, app: &TestApp, mut options: Value) -> String {
+pub(crate) fn register(key: &mut SoftPasskey, app: &TestApp, mut options: Value) -> String {
     let selection = options["publicKey"]["authenticatorSelection"]
         .as_object_mut()
         .expect("selection");
@@ -74,14 +74,18 @@ fn register(key: &mut SoftPasskey, app: &TestApp, mut options: Value) -> String 
 }
 
 /// The key's assertion for `options`.
-fn assert_with(key: &mut SoftPasskey, app: &TestApp, options: Value) -> PublicKeyCredential {
+pub(crate) fn assert_with(
+    key: &mut SoftPasskey,
+    app: &TestApp,
+    options: Value,
+) -> PublicKeyCredential {
     let options: RequestChallengeResponse = serde_json::from_value(options).expect("options");
     let origin = Url::parse(&app.issuer).expect("origin");
     key.do_authentication(origin, options).expect("assertion")
 }
 
 /// Follows a 303 back to `/authorize`: the code, exchanged, and the ID token's claims.
-async fn id_token_after(
+pub(crate) async fn id_token_after(
     app: &TestApp,
     spa: &Spa,
     browser: &reqwest::Client,
@@ -101,7 +105,7 @@ async fn id_token_after(
         .await
 }
 
-fn pkce_url(app: &TestApp, spa: &Spa) -> (String, String) {
+pub(crate) fn pkce_url(app: &TestApp, spa: &Spa) -> (String, String) {
     let (verifier, challenge) = pkce();
     let url = app.authorize_url(
         spa,
@@ -365,7 +369,7 @@ async fn a_passkey_signs_in_alone_and_satisfies_mfa() {
 
 /// Opens the login page and answers its passkey ceremony with `key`; the response and the
 /// request's PKCE verifier.
-async fn passkey_sign_in(
+pub(crate) async fn passkey_sign_in(
     app: &TestApp,
     spa: &Spa,
     browser: &reqwest::Client,
@@ -387,7 +391,14 @@ async fn passkey_sign_in(
         html.contains("autocomplete=\"username webauthn\""),
         "conditional UI"
     );
-    let (id, mut options) = ceremony(&html, "passkey");
+    let (id, mut options) = crate::passkey_signup::fetched_ceremony(
+        app,
+        browser,
+        &html,
+        "/u/login/passkey/options",
+        &[],
+    )
+    .await;
     assert!(options["publicKey"]
         .get("allowCredentials")
         .is_none_or(|list| list == &json!([])));

@@ -140,3 +140,64 @@ pub async fn webauthn_credentials_and_ceremonies(store: &dyn Store) {
         .unwrap()
         .is_none());
 }
+
+/// A sign-up with a passkey stores the user and the key together or neither: a taken email
+/// is a conflict and a credential enrolled already is refused, each leaving nothing behind.
+/// Live ceremonies are counted.
+pub async fn passkey_users_are_created_with_their_key_or_not_at_all(store: &dyn Store) {
+    let first = user(1, "first@example.com");
+    let owner = MfaOwner::User(first.user_id.clone());
+    let first_key = key("passkey|dev_1", &owner, true);
+    assert!(store
+        .create_user_with_passkey(&first, &first_key, "cred-1")
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .authenticator_by_credential("cred-1")
+            .await
+            .unwrap()
+            .map(|a| a.owner),
+        Some(owner)
+    );
+    // The same credential for another new user: refused, and that user is not stored.
+    let second = user(2, "second@example.com");
+    let second_key = key(
+        "passkey|dev_2",
+        &MfaOwner::User(second.user_id.clone()),
+        true,
+    );
+    assert!(!store
+        .create_user_with_passkey(&second, &second_key, "cred-1")
+        .await
+        .unwrap());
+    assert!(store.user_by_id(&second.user_id).await.unwrap().is_none());
+    // A taken email: a conflict, and the key is not stored.
+    let twin = user(3, "FIRST@example.com");
+    let twin_key = key("passkey|dev_3", &MfaOwner::User(twin.user_id.clone()), true);
+    let taken = store
+        .create_user_with_passkey(&twin, &twin_key, "cred-3")
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert!(store
+        .authenticator_by_credential("cred-3")
+        .await
+        .unwrap()
+        .is_none());
+
+    let ceremony = |id: &[u8], expires_at| WebauthnChallenge {
+        id_hash: id.to_vec(),
+        session_hash: None,
+        state: "{}".into(),
+        expires_at,
+    };
+    assert_eq!(store.live_webauthn_challenges(NOW).await.unwrap(), 0);
+    for (id, expires_at) in [(b"x", NOW + 300), (b"y", NOW + 10)] {
+        store
+            .insert_webauthn_challenge(&ceremony(id, expires_at), NOW)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.live_webauthn_challenges(NOW).await.unwrap(), 2);
+    assert_eq!(store.live_webauthn_challenges(NOW + 10).await.unwrap(), 1);
+}
