@@ -38,34 +38,43 @@ fn user_from_row(row: &Row) -> Result<User, StoreError> {
     })
 }
 
+/// Inserts a user's row, on the pool or within a transaction (a user created with an
+/// identity at another provider).
+pub(crate) async fn insert_user<'e>(
+    executor: impl sqlx::Executor<'e, Database = crate::Db>,
+    user: &User,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO users (user_id, email, email_lower, email_verified, password_hash, name,
+           nickname, picture, blocked, created_at, updated_at, last_login, logins_count,
+           user_metadata, app_metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(&user.user_id)
+    .bind(&user.email)
+    .bind(user.email_key())
+    .bind(user.email_verified)
+    .bind(&user.password_hash)
+    .bind(&user.name)
+    .bind(&user.nickname)
+    .bind(&user.picture)
+    .bind(user.blocked)
+    .bind(user.created_at)
+    .bind(user.updated_at)
+    .bind(user.last_login)
+    .bind(user.logins_count)
+    .bind(to_json(&user.user_metadata)?)
+    .bind(to_json(&user.app_metadata)?)
+    .execute(executor)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 #[async_trait]
 impl UserRepository for Backend {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO users (user_id, email, email_lower, email_verified, password_hash, name,
-               nickname, picture, blocked, created_at, updated_at, last_login, logins_count,
-               user_metadata, app_metadata)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(&user.user_id)
-        .bind(&user.email)
-        .bind(user.email.to_lowercase())
-        .bind(user.email_verified)
-        .bind(&user.password_hash)
-        .bind(&user.name)
-        .bind(&user.nickname)
-        .bind(&user.picture)
-        .bind(user.blocked)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .bind(user.last_login)
-        .bind(user.logins_count)
-        .bind(to_json(&user.user_metadata)?)
-        .bind(to_json(&user.app_metadata)?)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        insert_user(&self.pool, user).await
     }
 
     async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError> {
@@ -125,7 +134,7 @@ impl UserRepository for Backend {
              WHERE user_id = $12",
         )
         .bind(&user.email)
-        .bind(user.email.to_lowercase())
+        .bind(user.email_key())
         .bind(user.email_verified)
         .bind(&user.password_hash)
         .bind(&user.name)

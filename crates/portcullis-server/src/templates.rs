@@ -59,6 +59,8 @@ pub struct CredentialsPage<'a> {
     pub min_length: u32,
     /// The login page's passkey ceremony, when the tenant enables WebAuthn keys.
     pub passkey: Option<&'a portcullis_core::mfa::webauthn::Started>,
+    /// "Continue with ..." for each connection enabled for the application.
+    pub connections: &'a [crate::routes::connection_login::Button],
 }
 
 /// The "Forgot password?" form: the email to send a reset link to.
@@ -231,6 +233,7 @@ mod tests {
             password_rules: &["At least 8 characters".to_owned()],
             min_length: 8,
             passkey: None,
+            connections: &[],
         };
         let response = templates.page(StatusCode::OK, "login.html", page, Framing::Nobody);
         assert_eq!(response.status(), StatusCode::OK);

@@ -21,6 +21,7 @@ mod connection;
 mod consents;
 mod dpop;
 mod emails;
+mod federation;
 mod keys;
 mod maintenance;
 mod mfa;

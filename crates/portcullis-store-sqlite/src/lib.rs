@@ -16,6 +16,7 @@ mod connection;
 mod consents;
 mod dpop;
 mod emails;
+mod federation;
 mod keys;
 mod maintenance;
 mod mfa;

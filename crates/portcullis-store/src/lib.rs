@@ -8,6 +8,7 @@
 mod dpop;
 mod email;
 mod error;
+mod federation;
 mod mfa;
 mod model;
 pub mod outage;
@@ -19,6 +20,7 @@ mod webauthn;
 pub use dpop::DpopProofRepository;
 pub use email::*;
 pub use error::{StoreError, StoreResult};
+pub use federation::{FederatedIdentity, FederationRepository, UpstreamConnection, UpstreamTransaction};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;

@@ -439,6 +439,7 @@ pub trait Store:
     + crate::DpopProofRepository
     + crate::TenantRepository
     + crate::WebauthnRepository
+    + crate::FederationRepository
     + Send
     + Sync
 {
@@ -469,6 +470,7 @@ impl<T> Store for T where
         + crate::DpopProofRepository
         + crate::TenantRepository
         + crate::WebauthnRepository
+        + crate::FederationRepository
         + Send
         + Sync
 {

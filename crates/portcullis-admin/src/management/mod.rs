@@ -23,6 +23,8 @@ pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod upstream_connections;
+pub mod user_identities;
 pub mod document;
 pub mod email_templates;
 pub mod errors;
@@ -87,6 +89,8 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("delete:grants", "Revoke users' grants to applications"),
     ("read:connections", "Read the database connection"),
     ("update:connections", "Update the database connection"),
+    ("create:connections", "Create connections to other identity providers"),
+    ("delete:connections", "Delete connections to other identity providers"),
     ("read:email_templates", "Read email templates"),
     ("create:email_templates", "Create email templates"),
     ("update:email_templates", "Update email templates"),
@@ -207,6 +211,8 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::by_email))
+        .routes(routes!(user_identities::link))
+        .routes(routes!(user_identities::unlink))
         .routes(routes!(user_blocks::list, user_blocks::clear))
         .routes(routes!(
             user_blocks::list_of_user,
@@ -232,8 +238,8 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         ))
         .routes(routes!(user_grants::list, user_grants::delete_by_user))
         .routes(routes!(user_grants::delete))
-        .routes(routes!(connections::list))
-        .routes(routes!(connections::get, connections::update))
+        .routes(routes!(connections::list, upstream_connections::create))
+        .routes(routes!(connections::get, connections::update, upstream_connections::delete))
         .routes(routes!(logs::list))
         .routes(routes!(logs::get))
         .routes(routes!(email_templates::create))

@@ -15,6 +15,7 @@ pub mod connection;
 pub mod consents;
 pub mod email_templates;
 pub mod grants;
+pub mod identities;
 pub mod keys;
 mod metadata;
 pub mod mfa;
@@ -23,6 +24,7 @@ pub mod rules;
 pub mod tenant_settings;
 pub mod test_application;
 pub mod tickets;
+pub mod upstream;
 pub mod users;
 mod validate;
 

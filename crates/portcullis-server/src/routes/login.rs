@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::{
     routes::{
         authorize::{parse_params, resolve_destination, AuthorizeParams},
+        connection_login::{self, Button},
         webauthn_pages,
     },
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
@@ -85,9 +86,12 @@ async fn show(
     };
     let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
-    let passkey = match screen {
-        Screen::Login => webauthn_pages::offer(&app).await,
-        Screen::Signup => None,
+    let (passkey, buttons) = match screen {
+        Screen::Login => (
+            webauthn_pages::offer(&app).await,
+            connection_login::buttons(&app, &client, &raw).await,
+        ),
+        Screen::Signup => (None, Vec::new()),
     };
     render(
         &app,
@@ -100,6 +104,7 @@ async fn show(
         None,
         &signup,
         passkey.as_ref(),
+        &buttons,
     )
 }
 
@@ -119,6 +124,7 @@ pub(crate) async fn login_again(
     };
     let csrf = LoginCsrf::of(app, headers);
     let passkey = webauthn_pages::offer(app).await;
+    let buttons = connection_login::buttons(app, client, query).await;
     render(
         app,
         Screen::Login,
@@ -130,6 +136,7 @@ pub(crate) async fn login_again(
         Some(message),
         &signup,
         passkey.as_ref(),
+        &buttons,
     )
 }
 
@@ -170,6 +177,7 @@ fn render(
     error: Option<&str>,
     signup: &SignupRules,
     passkey: Option<&Started>,
+    buttons: &[Button],
 ) -> Response {
     let form_value = csrf.form_value(app, query);
     let page = CredentialsPage {
@@ -182,6 +190,7 @@ fn render(
         password_rules: &signup.rules,
         min_length: signup.min_length,
         passkey,
+        connections: buttons,
     };
     let mut response = app
         .templates
@@ -268,6 +277,10 @@ async fn submit(
         Err(page) => return page,
     };
     let csrf = LoginCsrf::of(&app, &headers);
+    let buttons = match screen {
+        Screen::Login => connection_login::buttons(&app, &client, &form.authorize_query).await,
+        Screen::Signup => Vec::new(),
+    };
     let again = |status: StatusCode, error: &str| {
         render(
             &app,
@@ -280,6 +293,7 @@ async fn submit(
             Some(error),
             &signup,
             None,
+            &buttons,
         )
     };
     // What a failure records of the typed email is bounded: the field is the client's.

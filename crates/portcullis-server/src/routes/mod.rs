@@ -5,6 +5,7 @@ pub mod account;
 pub mod authorize;
 pub mod consent;
 pub mod consent_gate;
+pub mod connection_login;
 pub mod dbconnections;
 pub mod discovery;
 pub mod dpop;
@@ -122,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .layer(register::cors());
     let pages = Router::new()
         .route("/authorize", get(authorize::get))
+        .route("/login/callback", get(connection_login::callback))
         // The forms' submissions are limited, not the pages.
         .route(
             "/u/login",
