@@ -270,7 +270,10 @@ fn primary_identity(user_id: &str) -> IdentityShape {
     let connection = match strategy {
         None => DATABASE_CONNECTION.to_owned(),
         Some(strategy) if strategy.is_social() => provider.to_owned(),
-        Some(_) => rest.split_once('|').map_or(rest, |(connection, _)| connection).to_owned(),
+        Some(_) => rest
+            .split_once('|')
+            .map_or(rest, |(connection, _)| connection)
+            .to_owned(),
     };
     IdentityShape {
         connection,
@@ -283,16 +286,17 @@ fn primary_identity(user_id: &str) -> IdentityShape {
 impl UserShape {
     /// The user with the identities linked to it from other users.
     pub fn with_linked(mut self, linked: &[FederatedIdentity]) -> Self {
-        self.identities.extend(linked.iter().map(|identity| IdentityShape {
-            connection: identity.connection.clone(),
-            user_id: portcullis_core::federation::identity_user_id(
-                identity.provider,
-                &identity.connection,
-                &identity.upstream_id,
-            ),
-            provider: identity.provider.as_str().to_owned(),
-            is_social: identity.provider.is_social(),
-        }));
+        self.identities
+            .extend(linked.iter().map(|identity| IdentityShape {
+                connection: identity.connection.clone(),
+                user_id: portcullis_core::federation::identity_user_id(
+                    identity.provider,
+                    &identity.connection,
+                    &identity.upstream_id,
+                ),
+                provider: identity.provider.as_str().to_owned(),
+                is_social: identity.provider.is_social(),
+            }));
         self
     }
 }

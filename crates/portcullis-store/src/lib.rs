@@ -20,7 +20,9 @@ mod webauthn;
 pub use dpop::DpopProofRepository;
 pub use email::*;
 pub use error::{StoreError, StoreResult};
-pub use federation::{FederatedIdentity, FederationRepository, UpstreamConnection, UpstreamTransaction};
+pub use federation::{
+    FederatedIdentity, FederationRepository, UpstreamConnection, UpstreamTransaction,
+};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;

@@ -23,8 +23,6 @@ pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
-pub mod upstream_connections;
-pub mod user_identities;
 pub mod document;
 pub mod email_templates;
 pub mod errors;
@@ -35,8 +33,10 @@ pub mod resource_servers;
 pub mod roles;
 pub mod tenant_settings;
 pub mod tickets;
+pub mod upstream_connections;
 pub mod user_blocks;
 pub mod user_grants;
+pub mod user_identities;
 pub mod user_roles;
 pub mod users;
 
@@ -89,8 +89,14 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("delete:grants", "Revoke users' grants to applications"),
     ("read:connections", "Read the database connection"),
     ("update:connections", "Update the database connection"),
-    ("create:connections", "Create connections to other identity providers"),
-    ("delete:connections", "Delete connections to other identity providers"),
+    (
+        "create:connections",
+        "Create connections to other identity providers",
+    ),
+    (
+        "delete:connections",
+        "Delete connections to other identity providers",
+    ),
     ("read:email_templates", "Read email templates"),
     ("create:email_templates", "Create email templates"),
     ("update:email_templates", "Update email templates"),
@@ -239,7 +245,11 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(user_grants::list, user_grants::delete_by_user))
         .routes(routes!(user_grants::delete))
         .routes(routes!(connections::list, upstream_connections::create))
-        .routes(routes!(connections::get, connections::update, upstream_connections::delete))
+        .routes(routes!(
+            connections::get,
+            connections::update,
+            upstream_connections::delete
+        ))
         .routes(routes!(logs::list))
         .routes(routes!(logs::get))
         .routes(routes!(email_templates::create))

@@ -35,7 +35,12 @@ pub struct CreateConnection {
 }
 
 impl Auth0Body for CreateConnection {
-    const IGNORED: &'static [&'static str] = &["is_domain_connection", "show_as_button", "realms", "metadata"];
+    const IGNORED: &'static [&'static str] = &[
+        "is_domain_connection",
+        "show_as_button",
+        "realms",
+        "metadata",
+    ];
     const UNSUPPORTED: &'static [&'static str] = &[];
 }
 
@@ -59,7 +64,10 @@ impl From<&UpstreamConnection> for UpstreamConnectionShape {
         UpstreamConnectionShape {
             id: connection.id.clone(),
             name: connection.name.clone(),
-            display_name: connection.display_name.clone().unwrap_or_else(|| connection.name.clone()),
+            display_name: connection
+                .display_name
+                .clone()
+                .unwrap_or_else(|| connection.name.clone()),
             strategy: connection.strategy.as_str().to_owned(),
             options: connection.options.clone(),
             enabled_clients: connection.enabled_clients.clone(),
@@ -85,9 +93,14 @@ pub async fn create(
     auth: Authorized<CreateConnections>,
     Body(body): Body<CreateConnection>,
 ) -> Result<Response, ApiError> {
-    let strategy: Strategy = body.strategy.parse().map_err(|e: portcullis_types::UnknownValue| {
-        ApiError::invalid_body(format!("Payload validation error: '{e}' on property strategy"))
-    })?;
+    let strategy: Strategy =
+        body.strategy
+            .parse()
+            .map_err(|e: portcullis_types::UnknownValue| {
+                ApiError::invalid_body(format!(
+                    "Payload validation error: '{e}' on property strategy"
+                ))
+            })?;
     let new = NewConnection {
         name: body.name,
         display_name: body.display_name,
@@ -96,7 +109,11 @@ pub async fn create(
         enabled_clients: body.enabled_clients,
     };
     let connection = upstream::create(&app.cx, &auth.caller.actor(), new).await?;
-    Ok((StatusCode::CREATED, Json(UpstreamConnectionShape::from(&connection))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(UpstreamConnectionShape::from(&connection)),
+    )
+        .into_response())
 }
 
 /// Delete a connection to another identity provider (its users stay).

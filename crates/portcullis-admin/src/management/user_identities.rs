@@ -61,7 +61,14 @@ pub async fn link(
     Id(id): Id,
     Body(body): Body<LinkIdentity>,
 ) -> Result<Response, ApiError> {
-    identities::link(&app.cx, &auth.caller.actor(), &id, &body.provider, &body.user_id).await?;
+    identities::link(
+        &app.cx,
+        &auth.caller.actor(),
+        &id,
+        &body.provider,
+        &body.user_id,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(identities_of(&app, &id).await?)).into_response())
 }
 

@@ -79,7 +79,12 @@ fn split_secret(
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.is_empty() => None,
         Some(Value::String(text)) => Some(Secret::new(text)),
-        Some(_) => return Err(AdminError::invalid("options", "options.client_secret must be a string")),
+        Some(_) => {
+            return Err(AdminError::invalid(
+                "options",
+                "options.client_secret must be a string",
+            ))
+        }
     };
     Ok((options, secret))
 }
@@ -111,7 +116,11 @@ pub async fn find(cx: &Context, id: &str) -> Result<UpstreamConnection, AdminErr
 }
 
 /// Creates a connection.
-pub async fn create(cx: &Context, actor: &Actor, new: NewConnection) -> Result<UpstreamConnection, AdminError> {
+pub async fn create(
+    cx: &Context,
+    actor: &Actor,
+    new: NewConnection,
+) -> Result<UpstreamConnection, AdminError> {
     let name = new.name.trim().to_owned();
     check_name(&name)?;
     if super::connection::find(cx).await?.name == name {
@@ -136,7 +145,8 @@ pub async fn create(cx: &Context, actor: &Actor, new: NewConnection) -> Result<U
         .insert_upstream_connection(&connection)
         .await
         .map_err(conflict_as("name", NAME_TAKEN))?;
-    cx.record(actor, described(Action::Create, &connection)).await;
+    cx.record(actor, described(Action::Create, &connection))
+        .await;
     Ok(connection)
 }
 
@@ -174,7 +184,8 @@ pub async fn update(
         .update_upstream_connection(&connection)
         .await
         .map_err(missing(Kind::Connection))?;
-    cx.record(actor, described(Action::Update, &connection)).await;
+    cx.record(actor, described(Action::Update, &connection))
+        .await;
     Ok(connection)
 }
 
@@ -204,6 +215,7 @@ pub async fn delete(cx: &Context, actor: &Actor, id: &str) -> Result<(), AdminEr
     if !cx.store().delete_upstream_connection(id).await? {
         return Err(AdminError::NotFound(Kind::Connection));
     }
-    cx.record(actor, described(Action::Delete, &connection)).await;
+    cx.record(actor, described(Action::Delete, &connection))
+        .await;
     Ok(())
 }

@@ -44,7 +44,11 @@ pub enum FederationError {
 /// The user id Auth0 gives a user of this connection: `oidc|<connection>|<sub>`,
 /// `oauth2|<connection>|<sub>`, or `<strategy>|<sub>` for a social preset.
 pub fn user_id(connection: &UpstreamConnection, upstream_id: &str) -> String {
-    format!("{}|{}", connection.strategy, identity_user_id(connection.strategy, &connection.name, upstream_id))
+    format!(
+        "{}|{}",
+        connection.strategy,
+        identity_user_id(connection.strategy, &connection.name, upstream_id)
+    )
 }
 
 /// The `user_id` of an identity in Auth0's shape: the user id without its provider.
@@ -103,7 +107,8 @@ fn profile(settings: &Settings, claims: &Map<String, Value>) -> Profile {
         nickname: attribute(settings, claims, "nickname")
             .or_else(|| claim_text(claims, "preferred_username"))
             .or_else(|| claim_text(claims, "login")),
-        picture: attribute(settings, claims, "picture").or_else(|| claim_text(claims, "avatar_url")),
+        picture: attribute(settings, claims, "picture")
+            .or_else(|| claim_text(claims, "avatar_url")),
         name,
         email,
     }
@@ -111,7 +116,12 @@ fn profile(settings: &Settings, claims: &Map<String, Value>) -> Profile {
 
 /// Copies the answer's profile onto the user record.
 fn apply(user: &mut User, profile: Profile, now: i64) {
-    let local_part = profile.email.split('@').next().unwrap_or_default().to_owned();
+    let local_part = profile
+        .email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     user.name = profile.name.unwrap_or_else(|| profile.email.clone());
     user.nickname = profile.nickname.unwrap_or(local_part);
     user.picture = profile.picture.unwrap_or_default();
@@ -131,18 +141,27 @@ fn secret_data(connection_id: &str) -> String {
 }
 
 /// Seals a connection's client secret for the store.
-pub fn seal_client_secret(cipher: &KeyCipher, connection_id: &str, secret: &Secret) -> Result<Vec<u8>, KeyError> {
+pub fn seal_client_secret(
+    cipher: &KeyCipher,
+    connection_id: &str,
+    secret: &Secret,
+) -> Result<Vec<u8>, KeyError> {
     cipher.seal(&secret_data(connection_id), secret.expose_str().as_bytes())
 }
 
 /// Opens a connection's sealed client secret.
-pub fn open_client_secret(cipher: &KeyCipher, connection: &UpstreamConnection) -> Result<Option<Secret>, KeyError> {
+pub fn open_client_secret(
+    cipher: &KeyCipher,
+    connection: &UpstreamConnection,
+) -> Result<Option<Secret>, KeyError> {
     let Some(sealed) = &connection.sealed_client_secret else {
         return Ok(None);
     };
     let plain = cipher
         .open(&secret_data(&connection.id), sealed)
-        .map_err(|_| KeyError::Decrypt(format!("client secret of connection {}", connection.name)))?;
+        .map_err(|_| {
+            KeyError::Decrypt(format!("client secret of connection {}", connection.name))
+        })?;
     String::from_utf8(plain)
         .map(|text| Some(Secret::new(text)))
         .map_err(|_| KeyError::Decrypt(format!("client secret of connection {}", connection.name)))
@@ -173,11 +192,17 @@ pub async fn sign_in(
         .transpose()?;
     let profile = profile(settings, &answer.claims);
     let store = cx.store();
-    if let Some(mut identity) = store.federated_identity(&connection.name, &answer.upstream_id).await? {
+    if let Some(mut identity) = store
+        .federated_identity(&connection.name, &answer.upstream_id)
+        .await?
+    {
         identity.profile = answer.claims;
         identity.sealed_tokens = sealed_tokens;
         store.update_federated_identity(&identity).await?;
-        let mut user = store.user_by_id(&identity.user_id).await?.ok_or(StoreError::NotFound)?;
+        let mut user = store
+            .user_by_id(&identity.user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         // A linked identity never rewrites the database user's own profile.
         if settings.update_on_each_login && !user.is_database_user() {
             apply(&mut user, profile, now);

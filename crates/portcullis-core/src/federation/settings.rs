@@ -112,24 +112,40 @@ pub fn known_options(strategy: Strategy) -> &'static [&'static str] {
     }
 }
 
-fn string<'a>(options: &'a Map<String, Value>, name: &'static str) -> Result<Option<&'a str>, AdminError> {
+fn string<'a>(
+    options: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<&'a str>, AdminError> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.trim())),
-        Some(_) => Err(AdminError::invalid("options", format!("options.{name} must be a string"))),
+        Some(_) => Err(AdminError::invalid(
+            "options",
+            format!("options.{name} must be a string"),
+        )),
     }
 }
 
-fn flag(options: &Map<String, Value>, name: &'static str, default: bool) -> Result<bool, AdminError> {
+fn flag(
+    options: &Map<String, Value>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, AdminError> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(value)) => Ok(*value),
-        Some(_) => Err(AdminError::invalid("options", format!("options.{name} must be a boolean"))),
+        Some(_) => Err(AdminError::invalid(
+            "options",
+            format!("options.{name} must be a boolean"),
+        )),
     }
 }
 
-fn required<'a>(options: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, AdminError> {
+fn required<'a>(
+    options: &'a Map<String, Value>,
+    name: &'static str,
+) -> Result<&'a str, AdminError> {
     string(options, name)?
         .ok_or_else(|| AdminError::invalid("options", format!("options.{name} is required")))
 }
@@ -154,8 +170,17 @@ fn check_endpoint(name: &'static str, text: &str) -> Result<(), AdminError> {
 
 /// `scope`: a space-separated string (Auth0's `oidc` and `oauth2`) or an array of strings
 /// (its social presets).
-fn scopes(options: &Map<String, Value>, default: &[&str], openid: bool) -> Result<Vec<String>, AdminError> {
-    let invalid = || AdminError::invalid("options", "options.scope must be a string or an array of strings");
+fn scopes(
+    options: &Map<String, Value>,
+    default: &[&str],
+    openid: bool,
+) -> Result<Vec<String>, AdminError> {
+    let invalid = || {
+        AdminError::invalid(
+            "options",
+            "options.scope must be a string or an array of strings",
+        )
+    };
     let mut scopes: Vec<String> = match options.get("scope") {
         None | Some(Value::Null) => default.iter().map(|s| (*s).to_owned()).collect(),
         Some(Value::String(text)) => text.split_whitespace().map(str::to_owned).collect(),
@@ -194,9 +219,15 @@ fn attribute_map(options: &Map<String, Value>) -> Result<Map<String, Value>, Adm
                     PROFILE_ATTRIBUTES.join(", ")
                 )));
             }
-            let claim = claim.as_str().map(claim_name).filter(|c| !c.is_empty()).ok_or_else(|| {
-                invalid(format!("options.attribute_map.attributes.{attribute} must name a claim"))
-            })?;
+            let claim = claim
+                .as_str()
+                .map(claim_name)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "options.attribute_map.attributes.{attribute} must name a claim"
+                    ))
+                })?;
             out.insert(attribute.clone(), Value::String(claim.to_owned()));
         }
     }
@@ -250,9 +281,15 @@ pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings
                     ));
                 }
             }
-            let metadata = options.get("oidc_metadata").filter(|v| !v.is_null()).cloned();
+            let metadata = options
+                .get("oidc_metadata")
+                .filter(|v| !v.is_null())
+                .cloned();
             if metadata.as_ref().is_some_and(|m| !m.is_object()) {
-                return Err(AdminError::invalid("options", "options.oidc_metadata must be an object"));
+                return Err(AdminError::invalid(
+                    "options",
+                    "options.oidc_metadata must be an object",
+                ));
             }
             let issuer = string(options, "issuer")?
                 .or_else(|| metadata.as_ref().and_then(|m| m.get("issuer")?.as_str()))
@@ -260,7 +297,10 @@ pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings
             let discovery_url = match string(options, "discovery_url")? {
                 Some(url) => url.to_owned(),
                 None => match &issuer {
-                    Some(issuer) => format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')),
+                    Some(issuer) => format!(
+                        "{}/.well-known/openid-configuration",
+                        issuer.trim_end_matches('/')
+                    ),
                     None => {
                         return Err(AdminError::invalid(
                             "options",
@@ -276,7 +316,11 @@ pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings
                     .to_owned()
             });
             check_endpoint("issuer", &issuer)?;
-            Protocol::OpenId { issuer, discovery_url, metadata }
+            Protocol::OpenId {
+                issuer,
+                discovery_url,
+                metadata,
+            }
         }
         Strategy::GoogleOauth2 => Protocol::OpenId {
             issuer: GOOGLE_ISSUER.to_owned(),
@@ -294,7 +338,9 @@ pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings
             authorization_url: endpoint(options, "authorizationURL")?,
             token_url: endpoint(options, "tokenURL")?,
             profile_url: endpoint(options, "profileURL")?,
-            id_attribute: string(options, "user_id_attribute")?.unwrap_or("sub").to_owned(),
+            id_attribute: string(options, "user_id_attribute")?
+                .unwrap_or("sub")
+                .to_owned(),
         },
         Strategy::Github => Protocol::OAuth2 {
             authorization_url: GITHUB_AUTHORIZE.to_owned(),
@@ -332,11 +378,17 @@ mod tests {
 
     #[test]
     fn an_oidc_connection_needs_a_client_and_a_provider() {
-        assert!(read(Strategy::Oidc, &options(json!({ "issuer": "https://idp.example" }))).is_err());
+        assert!(read(
+            Strategy::Oidc,
+            &options(json!({ "issuer": "https://idp.example" }))
+        )
+        .is_err());
         assert!(read(Strategy::Oidc, &options(json!({ "client_id": "a" }))).is_err());
         let settings = read(
             Strategy::Oidc,
-            &options(json!({ "client_id": "a", "issuer": "https://idp.example/", "scope": "email" })),
+            &options(
+                json!({ "client_id": "a", "issuer": "https://idp.example/", "scope": "email" }),
+            ),
         )
         .expect("valid");
         assert_eq!(settings.scopes, ["openid", "email"]);
@@ -363,7 +415,9 @@ mod tests {
     fn unknown_options_and_front_channel_are_refused() {
         let unknown = options(json!({ "client_id": "a", "issuer": "https://i.example", "x": 1 }));
         assert!(read(Strategy::Oidc, &unknown).is_err());
-        let front = options(json!({ "client_id": "a", "issuer": "https://i.example", "type": "front_channel" }));
+        let front = options(
+            json!({ "client_id": "a", "issuer": "https://i.example", "type": "front_channel" }),
+        );
         assert!(read(Strategy::Oidc, &front).is_err());
     }
 
@@ -385,9 +439,14 @@ mod tests {
     #[test]
     fn presets_fill_the_provider_in() {
         let github = read(Strategy::Github, &options(json!({ "client_id": "a" }))).expect("valid");
-        assert!(matches!(github.protocol, Protocol::OAuth2 { ref id_attribute, .. } if id_attribute == "id"));
-        let google = read(Strategy::GoogleOauth2, &options(json!({ "client_id": "a", "scope": ["email", "profile"] })))
-            .expect("valid");
+        assert!(
+            matches!(github.protocol, Protocol::OAuth2 { ref id_attribute, .. } if id_attribute == "id")
+        );
+        let google = read(
+            Strategy::GoogleOauth2,
+            &options(json!({ "client_id": "a", "scope": ["email", "profile"] })),
+        )
+        .expect("valid");
         assert_eq!(google.scopes, ["openid", "email", "profile"]);
     }
 }

@@ -579,7 +579,9 @@ async fn upstream_sign_in(
 ) -> Response {
     match connection_login::enabled(app, client, name).await {
         Ok(Some(connection)) => connection_login::begin(app, &connection, raw).await,
-        Ok(None) if name == portcullis_admin::shapes::DATABASE_CONNECTION => found(&format!("/u/login?{raw}")),
+        Ok(None) if name == portcullis_admin::shapes::DATABASE_CONNECTION => {
+            found(&format!("/u/login?{raw}"))
+        }
         Ok(None) => deliver_error(
             app,
             destination,

@@ -73,7 +73,8 @@ pub async fn buttons(app: &AppState, client: &Client, query: &str) -> Vec<Button
 }
 
 fn error_page(app: &AppState, status: StatusCode, message: &str) -> Response {
-    app.templates.message(status, "Sign-in failed", message, None)
+    app.templates
+        .message(status, "Sign-in failed", message, None)
 }
 
 /// The connection of this name, when it exists and is enabled for `client`.
@@ -90,9 +91,14 @@ pub async fn enabled(
 }
 
 /// The connection's checked settings and its client secret.
-fn settings_of(app: &AppState, connection: &UpstreamConnection) -> Result<(Settings, Option<Secret>), String> {
-    let settings = settings::read(connection.strategy, &connection.options).map_err(|e| e.to_string())?;
-    let secret = federation::open_client_secret(&app.admin.cx.key_cipher, connection).map_err(|e| e.to_string())?;
+fn settings_of(
+    app: &AppState,
+    connection: &UpstreamConnection,
+) -> Result<(Settings, Option<Secret>), String> {
+    let settings =
+        settings::read(connection.strategy, &connection.options).map_err(|e| e.to_string())?;
+    let secret = federation::open_client_secret(&app.admin.cx.key_cipher, connection)
+        .map_err(|e| e.to_string())?;
     Ok((settings, secret))
 }
 
@@ -102,7 +108,11 @@ pub async fn begin(app: &AppState, connection: &UpstreamConnection, query: &str)
         Ok(found) => found,
         Err(error) => {
             tracing::error!(connection = %connection.name, %error, "connection settings");
-            return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "This connection is misconfigured.");
+            return error_page(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "This connection is misconfigured.",
+            );
         }
     };
     let redirect_uri = app.settings.endpoint(CALLBACK_PATH);
@@ -126,9 +136,17 @@ pub async fn begin(app: &AppState, connection: &UpstreamConnection, query: &str)
         authorize_query: query.to_owned(),
         expires_at: now + TRANSACTION_SECONDS,
     };
-    if let Err(error) = app.store.insert_upstream_transaction(&transaction, now).await {
+    if let Err(error) = app
+        .store
+        .insert_upstream_transaction(&transaction, now)
+        .await
+    {
         tracing::error!(%error, "could not store a sign-in");
-        return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.");
+        return error_page(
+            app,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong. Please try again.",
+        );
     }
     let mut response = found(&started.url);
     response.headers_mut().append(
@@ -164,7 +182,12 @@ pub async fn callback(
     response
 }
 
-async fn finish_sign_in(app: &AppState, origin: &RequestOrigin, headers: &HeaderMap, answer: CallbackQuery) -> Response {
+async fn finish_sign_in(
+    app: &AppState,
+    origin: &RequestOrigin,
+    headers: &HeaderMap,
+    answer: CallbackQuery,
+) -> Response {
     let refuse = |message: &str| error_page(app, StatusCode::BAD_REQUEST, message);
     let Some(state) = answer.state.filter(|s| !s.is_empty()) else {
         return refuse("The provider's answer has no state.");
@@ -175,20 +198,39 @@ async fn finish_sign_in(app: &AppState, origin: &RequestOrigin, headers: &Header
         return refuse("This sign-in was not started in this browser, or it has expired. Start again from the application.");
     }
     let now = app.clock.now();
-    let transaction = match app.store.take_upstream_transaction(&lookup_hash(&state), now).await {
-        Ok(Some(transaction)) => transaction,
-        Ok(None) => return refuse("This sign-in has expired or was already used. Start again from the application."),
-        Err(error) => {
-            tracing::error!(%error, "could not read a sign-in");
-            return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.");
-        }
-    };
-    let connection = match app.store.upstream_connection_by_id(&transaction.connection_id).await {
+    let transaction =
+        match app
+            .store
+            .take_upstream_transaction(&lookup_hash(&state), now)
+            .await
+        {
+            Ok(Some(transaction)) => transaction,
+            Ok(None) => return refuse(
+                "This sign-in has expired or was already used. Start again from the application.",
+            ),
+            Err(error) => {
+                tracing::error!(%error, "could not read a sign-in");
+                return error_page(
+                    app,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong. Please try again.",
+                );
+            }
+        };
+    let connection = match app
+        .store
+        .upstream_connection_by_id(&transaction.connection_id)
+        .await
+    {
         Ok(Some(connection)) => connection,
         Ok(None) => return refuse("This connection no longer exists."),
         Err(error) => {
             tracing::error!(%error, "could not read a connection");
-            return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.");
+            return error_page(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+            );
         }
     };
     let failed = |description: String| {
@@ -199,8 +241,12 @@ async fn finish_sign_in(app: &AppState, origin: &RequestOrigin, headers: &Header
     if let Some(error) = answer.error {
         let described = answer.error_description.unwrap_or_default();
         tracing::info!(connection = %connection.name, %error, "the provider refused the sign-in");
-        app.audit(failed(format!("The provider refused the sign-in: {error}"))).await;
-        let message = format!("{} refused the sign-in ({error}). {described}", connection.name);
+        app.audit(failed(format!("The provider refused the sign-in: {error}")))
+            .await;
+        let message = format!(
+            "{} refused the sign-in ({error}). {described}",
+            connection.name
+        );
         return error_page(app, StatusCode::FORBIDDEN, message.trim());
     }
     let Some(code) = answer.code.filter(|c| !c.is_empty()) else {
@@ -210,7 +256,11 @@ async fn finish_sign_in(app: &AppState, origin: &RequestOrigin, headers: &Header
         Ok(found) => found,
         Err(error) => {
             tracing::error!(connection = %connection.name, %error, "connection settings");
-            return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "This connection is misconfigured.");
+            return error_page(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "This connection is misconfigured.",
+            );
         }
     };
     let redirect_uri = app.settings.endpoint(CALLBACK_PATH);
@@ -224,23 +274,39 @@ async fn finish_sign_in(app: &AppState, origin: &RequestOrigin, headers: &Header
         Ok(checked) => checked,
         Err(error) => {
             tracing::warn!(connection = %connection.name, %error, "a provider's answer was refused");
-            app.audit(failed(format!("The provider's answer was refused: {error}"))).await;
-            return refuse(&format!("The answer of {} was refused: {error}", connection.name));
+            app.audit(failed(format!(
+                "The provider's answer was refused: {error}"
+            )))
+            .await;
+            return refuse(&format!(
+                "The answer of {} was refused: {error}",
+                connection.name
+            ));
         }
     };
     let user = match federation::sign_in(&app.admin.cx, &connection, &settings, checked).await {
         Ok(user) => user,
-        Err(federation::FederationError::NoSubject) => return refuse("The provider's answer names no user."),
+        Err(federation::FederationError::NoSubject) => {
+            return refuse("The provider's answer names no user.")
+        }
         Err(error) => {
             tracing::error!(%error, "could not sign a provider's user in");
-            return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.");
+            return error_page(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+            );
         }
     };
     let cookie = match session::start_with(app, headers, &user, Vec::new(), None).await {
         Ok(cookie) => cookie,
         Err(error) => {
             tracing::error!(%error, "could not start a session");
-            return error_page(app, StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Please try again.");
+            return error_page(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.",
+            );
         }
     };
     app.metrics.login("success");
@@ -252,7 +318,11 @@ async fn finish_sign_in(app: &AppState, origin: &RequestOrigin, headers: &Header
     )
     .await;
     tracing::info!(user_id = %user.user_id, connection = %connection.name, "login at a provider");
-    let mut response = Redirect::to(&format!("/authorize?{}", without_prompt(&transaction.authorize_query))).into_response();
+    let mut response = Redirect::to(&format!(
+        "/authorize?{}",
+        without_prompt(&transaction.authorize_query)
+    ))
+    .into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }

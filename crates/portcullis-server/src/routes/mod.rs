@@ -3,9 +3,9 @@
 
 pub mod account;
 pub mod authorize;
+pub mod connection_login;
 pub mod consent;
 pub mod consent_gate;
-pub mod connection_login;
 pub mod dbconnections;
 pub mod discovery;
 pub mod dpop;

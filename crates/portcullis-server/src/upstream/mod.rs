@@ -10,8 +10,8 @@ use std::{sync::OnceLock, time::Duration};
 
 use openidconnect::{
     core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata},
-    reqwest, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    reqwest, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use portcullis_core::federation::{claim_text, Answer, Protocol, Settings};
 use portcullis_types::Secret;
@@ -65,15 +65,18 @@ pub struct Started {
 
 /// An OpenID provider's metadata with its JWKS: discovered (or given) and checked against the
 /// configured issuer.
-async fn provider(issuer: &str, discovery_url: &str, given: Option<&Value>) -> Result<CoreProviderMetadata, UpstreamError> {
+async fn provider(
+    issuer: &str,
+    discovery_url: &str,
+    given: Option<&Value>,
+) -> Result<CoreProviderMetadata, UpstreamError> {
     let document = match given {
         Some(document) => document.clone(),
         None => {
-            let response = http()
-                .get(discovery_url)
-                .send()
-                .await
-                .map_err(|e| refused("the provider's discovery document could not be read", e))?;
+            let response =
+                http().get(discovery_url).send().await.map_err(|e| {
+                    refused("the provider's discovery document could not be read", e)
+                })?;
             if !response.status().is_success() {
                 return Err(UpstreamError(format!(
                     "the provider's discovery document answered {}",
@@ -107,7 +110,8 @@ fn oidc_client(
     secret: Option<&Secret>,
     redirect_uri: &str,
 ) -> Result<OidcClient, UpstreamError> {
-    let redirect = RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| refused("the callback URL", e))?;
+    let redirect =
+        RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| refused("the callback URL", e))?;
     Ok(CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(settings.client_id.clone()),
@@ -120,30 +124,66 @@ fn oauth2_client(
     settings: &Settings,
     secret: Option<&Secret>,
     redirect_uri: &str,
-) -> Result<oauth2::basic::BasicClient<oauth2::EndpointSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointNotSet, oauth2::EndpointSet>, UpstreamError> {
-    let Protocol::OAuth2 { authorization_url, token_url, .. } = &settings.protocol else {
+) -> Result<
+    oauth2::basic::BasicClient<
+        oauth2::EndpointSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+    >,
+    UpstreamError,
+> {
+    let Protocol::OAuth2 {
+        authorization_url,
+        token_url,
+        ..
+    } = &settings.protocol
+    else {
         return Err(UpstreamError("not an OAuth 2 connection".into()));
     };
-    let mut client = oauth2::basic::BasicClient::new(oauth2::ClientId::new(settings.client_id.clone()))
-        .set_auth_uri(oauth2::AuthUrl::new(authorization_url.clone()).map_err(|e| refused("authorizationURL", e))?)
-        .set_token_uri(oauth2::TokenUrl::new(token_url.clone()).map_err(|e| refused("tokenURL", e))?)
-        .set_redirect_uri(oauth2::RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| refused("the callback URL", e))?);
+    let mut client =
+        oauth2::basic::BasicClient::new(oauth2::ClientId::new(settings.client_id.clone()))
+            .set_auth_uri(
+                oauth2::AuthUrl::new(authorization_url.clone())
+                    .map_err(|e| refused("authorizationURL", e))?,
+            )
+            .set_token_uri(
+                oauth2::TokenUrl::new(token_url.clone()).map_err(|e| refused("tokenURL", e))?,
+            )
+            .set_redirect_uri(
+                oauth2::RedirectUrl::new(redirect_uri.to_owned())
+                    .map_err(|e| refused("the callback URL", e))?,
+            );
     if let Some(secret) = secret {
-        client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose_str().to_owned()));
+        client =
+            client.set_client_secret(oauth2::ClientSecret::new(secret.expose_str().to_owned()));
     }
     Ok(client)
 }
 
 /// The provider's authorization URL for a new sign-in, with its state, nonce and PKCE
 /// verifier.
-pub async fn start(settings: &Settings, secret: Option<&Secret>, redirect_uri: &str) -> Result<Started, UpstreamError> {
+pub async fn start(
+    settings: &Settings,
+    secret: Option<&Secret>,
+    redirect_uri: &str,
+) -> Result<Started, UpstreamError> {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     match &settings.protocol {
-        Protocol::OpenId { issuer, discovery_url, metadata } => {
+        Protocol::OpenId {
+            issuer,
+            discovery_url,
+            metadata,
+        } => {
             let metadata = provider(issuer, discovery_url, metadata.as_ref()).await?;
             let client = oidc_client(metadata, settings, secret, redirect_uri)?;
             let mut request = client
-                .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+                .authorize_url(
+                    CoreAuthenticationFlow::AuthorizationCode,
+                    CsrfToken::new_random,
+                    Nonce::new_random,
+                )
                 .set_pkce_challenge(challenge);
             for scope in settings.scopes.iter().filter(|s| *s != "openid") {
                 request = request.add_scope(Scope::new(scope.clone()));
@@ -163,16 +203,22 @@ pub async fn start(settings: &Settings, secret: Option<&Secret>, redirect_uri: &
                 request = request.add_scope(oauth2::Scope::new(scope.clone()));
             }
             if settings.pkce {
-                request = request.set_pkce_challenge(oauth2::PkceCodeChallenge::from_code_verifier_sha256(
-                    &oauth2::PkceCodeVerifier::new(verifier.secret().clone()),
-                ));
+                request = request.set_pkce_challenge(
+                    oauth2::PkceCodeChallenge::from_code_verifier_sha256(
+                        &oauth2::PkceCodeVerifier::new(verifier.secret().clone()),
+                    ),
+                );
             }
             let (url, state) = request.url();
             Ok(Started {
                 url: url.to_string(),
                 state: state.secret().clone(),
                 nonce: String::new(),
-                pkce_verifier: if settings.pkce { verifier.secret().clone() } else { String::new() },
+                pkce_verifier: if settings.pkce {
+                    verifier.secret().clone()
+                } else {
+                    String::new()
+                },
             })
         }
     }
@@ -205,9 +251,17 @@ pub struct Pending<'a> {
 /// Exchanges the code and checks the answer: for OpenID Connect the ID token's signature
 /// (the provider's JWKS), issuer, audience, expiry and nonce; for OAuth 2 the profile the
 /// access token reads.
-pub async fn finish(settings: &Settings, secret: Option<&Secret>, pending: Pending<'_>) -> Result<Answer, UpstreamError> {
+pub async fn finish(
+    settings: &Settings,
+    secret: Option<&Secret>,
+    pending: Pending<'_>,
+) -> Result<Answer, UpstreamError> {
     match &settings.protocol {
-        Protocol::OpenId { issuer, discovery_url, metadata } => {
+        Protocol::OpenId {
+            issuer,
+            discovery_url,
+            metadata,
+        } => {
             let metadata = provider(issuer, discovery_url, metadata.as_ref()).await?;
             let client = oidc_client(metadata, settings, secret, pending.redirect_uri)?;
             let tokens = client
@@ -225,7 +279,11 @@ pub async fn finish(settings: &Settings, secret: Option<&Secret>, pending: Pendi
                 .map_err(|e| refused("the provider's ID token was refused", e))?;
             let claims = match serde_json::to_value(claims) {
                 Ok(Value::Object(map)) => map,
-                _ => return Err(UpstreamError("the provider's ID token claims are not an object".into())),
+                _ => {
+                    return Err(UpstreamError(
+                        "the provider's ID token claims are not an object".into(),
+                    ))
+                }
             };
             let upstream_id = claim_text(&claims, "sub").unwrap_or_default();
             let kept = json!({
@@ -233,13 +291,24 @@ pub async fn finish(settings: &Settings, secret: Option<&Secret>, pending: Pendi
                 "id_token": id_token.to_string(),
                 "refresh_token": tokens.refresh_token().map(|t| t.secret().clone()),
             });
-            Ok(Answer { upstream_id, claims, tokens: Secret::new(kept.to_string()) })
+            Ok(Answer {
+                upstream_id,
+                claims,
+                tokens: Secret::new(kept.to_string()),
+            })
         }
-        Protocol::OAuth2 { profile_url, id_attribute, .. } => {
+        Protocol::OAuth2 {
+            profile_url,
+            id_attribute,
+            ..
+        } => {
             let client = oauth2_client(settings, secret, pending.redirect_uri)?;
-            let mut request = client.exchange_code(oauth2::AuthorizationCode::new(pending.code.to_owned()));
+            let mut request =
+                client.exchange_code(oauth2::AuthorizationCode::new(pending.code.to_owned()));
             if !pending.pkce_verifier.is_empty() {
-                request = request.set_pkce_verifier(oauth2::PkceCodeVerifier::new(pending.pkce_verifier.to_owned()));
+                request = request.set_pkce_verifier(oauth2::PkceCodeVerifier::new(
+                    pending.pkce_verifier.to_owned(),
+                ));
             }
             let tokens = request
                 .request_async(http())
@@ -254,7 +323,10 @@ pub async fn finish(settings: &Settings, secret: Option<&Secret>, pending: Pendi
                 .await
                 .map_err(|e| refused("the provider's profile could not be read", e))?;
             if !response.status().is_success() {
-                return Err(UpstreamError(format!("the provider's profile answered {}", response.status())));
+                return Err(UpstreamError(format!(
+                    "the provider's profile answered {}",
+                    response.status()
+                )));
             }
             let claims: Map<String, Value> = response
                 .json()
@@ -262,7 +334,11 @@ pub async fn finish(settings: &Settings, secret: Option<&Secret>, pending: Pendi
                 .map_err(|e| refused("the provider's profile is not a JSON object", e))?;
             let upstream_id = claim_text(&claims, id_attribute).unwrap_or_default();
             let kept = json!({ "access_token": access_token });
-            Ok(Answer { upstream_id, claims, tokens: Secret::new(kept.to_string()) })
+            Ok(Answer {
+                upstream_id,
+                claims,
+                tokens: Secret::new(kept.to_string()),
+            })
         }
     }
 }

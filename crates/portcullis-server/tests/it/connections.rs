@@ -44,7 +44,12 @@ async fn connect(app: &TestApp, spa: &Spa, name: &str, options_json: Value) {
 
 /// The downstream's `/authorize` for `connection`, with PKCE: the redirect to the provider
 /// and the verifier.
-async fn start(app: &TestApp, browser: &reqwest::Client, spa: &Spa, connection: &str) -> (String, String) {
+async fn start(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    spa: &Spa,
+    connection: &str,
+) -> (String, String) {
     let (verifier, challenge) = pkce();
     let url = app.authorize_url(
         spa,
@@ -65,7 +70,11 @@ async fn start(app: &TestApp, browser: &reqwest::Client, spa: &Spa, connection: 
 }
 
 async fn user_count(app: &TestApp) -> u64 {
-    app.store.list_users(None, Page::ALL).await.expect("users").1
+    app.store
+        .list_users(None, Page::ALL)
+        .await
+        .expect("users")
+        .1
 }
 
 #[tokio::test]
@@ -108,32 +117,66 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
 
     // The login page offers the connection.
     let page = browser()
-        .get(app.url(&format!("/u/login?client_id={}&redirect_uri={}&response_type=code", spa.client_id, spa.redirect_uri)))
+        .get(app.url(&format!(
+            "/u/login?client_id={}&redirect_uri={}&response_type=code",
+            spa.client_id, spa.redirect_uri
+        )))
         .send()
         .await
         .expect("login page");
-    assert!(page.text().await.expect("html").contains("Continue with upstream provider"));
+    assert!(page
+        .text()
+        .await
+        .expect("html")
+        .contains("Continue with upstream provider"));
 
     let browser = browser();
     let (to_provider, verifier) = start(&app, &browser, &spa, "upstream").await;
-    assert!(to_provider.starts_with(&format!("{upstream_issuer}authorize?")), "{to_provider}");
+    assert!(
+        to_provider.starts_with(&format!("{upstream_issuer}authorize?")),
+        "{to_provider}"
+    );
     let sent = callback_params(&to_provider);
     assert_eq!(sent["code_challenge_method"], "S256");
     assert!(!sent["nonce"].is_empty() && !sent["state"].is_empty());
 
     // The upstream's own login form, then its answer to our callback.
-    let answered = provider.login_via_form(&browser, &to_provider, "ada@example.com", PASSWORD).await;
+    let answered = provider
+        .login_via_form(&browser, &to_provider, "ada@example.com", PASSWORD)
+        .await;
     assert_eq!(answered.status(), StatusCode::FOUND);
     let callback = location(&answered);
-    assert!(callback.starts_with(&format!("{}login/callback?", app.issuer)), "{callback}");
+    assert!(
+        callback.starts_with(&format!("{}login/callback?", app.issuer)),
+        "{callback}"
+    );
     let back = browser.get(&callback).send().await.expect("callback");
-    assert_eq!(back.status(), StatusCode::SEE_OTHER, "{}", back.text().await.unwrap_or_default());
-    let resumed = browser.get(app.url(&location(&back))).send().await.expect("authorize again");
+    assert_eq!(
+        back.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        back.text().await.unwrap_or_default()
+    );
+    let resumed = browser
+        .get(app.url(&location(&back)))
+        .send()
+        .await
+        .expect("authorize again");
     assert_eq!(resumed.status(), StatusCode::FOUND);
     let params = callback_params(&location(&resumed));
     assert_eq!(params["state"], "app-state");
-    let tokens: Value = app.exchange_code(&spa, &params["code"], &verifier).await.json().await.expect("json");
-    let id_token = app.verify(tokens["id_token"].as_str().expect("id token"), &spa.client_id).await;
+    let tokens: Value = app
+        .exchange_code(&spa, &params["code"], &verifier)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id_token = app
+        .verify(
+            tokens["id_token"].as_str().expect("id token"),
+            &spa.client_id,
+        )
+        .await;
     let expected = format!("oidc|upstream|{upstream_user}");
     assert_eq!(id_token["sub"], expected);
     assert_eq!(id_token["email"], "ada@example.com");
@@ -141,18 +184,37 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
     // The provider's tokens never reach the application.
     assert!(!tokens.to_string().contains(&upstream_issuer));
 
-    let identities = app.store.federated_identities(&expected).await.expect("identities");
+    let identities = app
+        .store
+        .federated_identities(&expected)
+        .await
+        .expect("identities");
     assert_eq!(identities.len(), 1);
     assert_eq!(identities[0].connection, "upstream");
     assert_eq!(identities[0].upstream_id, upstream_user);
-    assert_eq!(identities[0].sealed_tokens, None, "tokens are kept only when asked");
-    let user = app.store.user_by_id(&expected).await.expect("read").expect("user");
+    assert_eq!(
+        identities[0].sealed_tokens, None,
+        "tokens are kept only when asked"
+    );
+    let user = app
+        .store
+        .user_by_id(&expected)
+        .await
+        .expect("read")
+        .expect("user");
     assert!(user.email_verified, "as the provider said");
 
     // Silent authentication works on the Portcullis session.
     let (_, challenge) = pkce();
     let silent = browser
-        .get(app.authorize_url(&spa, &[("prompt", "none"), ("code_challenge", &challenge), ("code_challenge_method", "S256")]))
+        .get(app.authorize_url(
+            &spa,
+            &[
+                ("prompt", "none"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
         .send()
         .await
         .expect("silent");
@@ -190,17 +252,33 @@ async fn token(State(provider): State<Arc<Provider>>) -> Json<Value> {
     let next = provider.next.lock().expect("lock").clone();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some("k1".into());
-    let key = if next.foreign_key { &provider.foreign } else { &provider.key };
+    let key = if next.foreign_key {
+        &provider.foreign
+    } else {
+        &provider.key
+    };
     let id_token = jsonwebtoken::encode(&header, &next.claims, key).expect("sign");
-    Json(json!({ "access_token": "upstream-access", "token_type": "Bearer", "expires_in": 60, "id_token": id_token }))
+    Json(
+        json!({ "access_token": "upstream-access", "token_type": "Bearer", "expires_in": 60, "id_token": id_token }),
+    )
 }
 
 async fn spawn_provider() -> Arc<Provider> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://127.0.0.1:{}",
+        listener.local_addr().expect("addr").port()
+    );
     let (key, jwk) = es256_key();
     let (foreign, _) = es256_key();
-    let provider = Arc::new(Provider { base: base.clone(), next: Arc::default(), key, foreign });
+    let provider = Arc::new(Provider {
+        base: base.clone(),
+        next: Arc::default(),
+        key,
+        foreign,
+    });
     let discovery = json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/authorize"),
@@ -212,7 +290,10 @@ async fn spawn_provider() -> Arc<Provider> {
     });
     let jwks = json!({ "keys": [jwk] });
     let router = Router::new()
-        .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(discovery) }),
+        )
         .route("/jwks", get(move || async move { Json(jwks) }))
         .route("/token", post(token))
         .with_state(provider.clone());
@@ -247,14 +328,23 @@ async fn answer_with(
     let browser = browser();
     let (to_provider, _) = start(app, &browser, spa, "hostile").await;
     let sent = callback_params(&to_provider);
-    *provider.next.lock().expect("lock") = Next { claims: claims(&provider.base, &sent["nonce"]), foreign_key };
-    let callback = app.url(&format!("/login/callback?code=c0de&state={}", sent["state"]));
+    *provider.next.lock().expect("lock") = Next {
+        claims: claims(&provider.base, &sent["nonce"]),
+        foreign_key,
+    };
+    let callback = app.url(&format!(
+        "/login/callback?code=c0de&state={}",
+        sent["state"]
+    ));
     let response = browser.get(&callback).send().await.expect("callback");
     (response, callback)
 }
 
 fn good_claims(issuer: &str, nonce: &str) -> Value {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
     json!({ "iss": issuer, "aud": "downstream", "sub": "u-1", "nonce": nonce, "iat": now, "exp": now + 300,
             "email": "eve@example.com", "email_verified": true })
 }
@@ -272,21 +362,32 @@ async fn the_test_provider_signs_a_user_in_when_its_answer_is_right() {
     let (app, spa, provider) = hostile_setup().await;
     let (response, _) = answer_with(&app, &spa, &provider, false, good_claims).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let user = app.store.user_by_id("oidc|hostile|u-1").await.expect("read").expect("created");
+    let user = app
+        .store
+        .user_by_id("oidc|hostile|u-1")
+        .await
+        .expect("read")
+        .expect("created");
     assert_eq!(user.email, "eve@example.com");
 }
 
 #[tokio::test]
 async fn a_wrong_nonce_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, _| good_claims(issuer, "other")).await;
+    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, _| {
+        good_claims(issuer, "other")
+    })
+    .await;
     assert_refused(&app, response, "ID token was refused").await;
 }
 
 #[tokio::test]
 async fn a_wrong_issuer_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, |_, nonce| good_claims("https://evil.example", nonce)).await;
+    let (response, _) = answer_with(&app, &spa, &provider, false, |_, nonce| {
+        good_claims("https://evil.example", nonce)
+    })
+    .await;
     assert_refused(&app, response, "ID token was refused").await;
 }
 
@@ -328,10 +429,16 @@ async fn a_wrong_or_replayed_state_is_refused() {
     let browser = browser();
     let (to_provider, _) = start(&app, &browser, &spa, "hostile").await;
     let sent = callback_params(&to_provider);
-    *provider.next.lock().expect("lock") = Next { claims: good_claims(&provider.base, &sent["nonce"]), foreign_key: false };
+    *provider.next.lock().expect("lock") = Next {
+        claims: good_claims(&provider.base, &sent["nonce"]),
+        foreign_key: false,
+    };
     // Another browser (no state cookie), and a forged state.
     let wrong = crate::helpers::browser()
-        .get(app.url(&format!("/login/callback?code=c0de&state={}", sent["state"])))
+        .get(app.url(&format!(
+            "/login/callback?code=c0de&state={}",
+            sent["state"]
+        )))
         .send()
         .await
         .expect("callback");
@@ -339,12 +446,18 @@ async fn a_wrong_or_replayed_state_is_refused() {
 
     // A state that is this browser's but was used already: the cookie put back, as an
     // attacker replaying a captured answer would.
-    let callback = app.url(&format!("/login/callback?code=c0de&state={}", sent["state"]));
+    let callback = app.url(&format!(
+        "/login/callback?code=c0de&state={}",
+        sent["state"]
+    ));
     let first = browser.get(&callback).send().await.expect("callback");
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let replay = reqwest::Client::new()
         .get(&callback)
-        .header("cookie", format!("portcullis_upstream_state={}", sent["state"]))
+        .header(
+            "cookie",
+            format!("portcullis_upstream_state={}", sent["state"]),
+        )
         .send()
         .await
         .expect("replay");
@@ -361,13 +474,18 @@ async fn an_error_answer_from_the_provider_is_a_clear_page() {
     let (to_provider, _) = start(&app, &browser, &spa, "hostile").await;
     let state = callback_params(&to_provider)["state"].clone();
     let response = browser
-        .get(app.url(&format!("/login/callback?error=access_denied&error_description=User+said+no&state={state}")))
+        .get(app.url(&format!(
+            "/login/callback?error=access_denied&error_description=User+said+no&state={state}"
+        )))
         .send()
         .await
         .expect("callback");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let html = response.text().await.expect("html");
-    assert!(html.contains("access_denied") && html.contains("User said no"), "{html}");
+    assert!(
+        html.contains("access_denied") && html.contains("User said no"),
+        "{html}"
+    );
     assert_eq!(user_count(&app).await, 0);
 }
 
@@ -375,7 +493,11 @@ async fn an_error_answer_from_the_provider_is_a_clear_page() {
 async fn a_connection_not_enabled_for_the_application_is_refused_to_it() {
     let (app, _spa, _provider) = hostile_setup().await;
     let other = app.create_spa(false).await;
-    let response = browser().get(app.authorize_url(&other, &[("connection", "hostile")])).send().await.expect("authorize");
+    let response = browser()
+        .get(app.authorize_url(&other, &[("connection", "hostile")]))
+        .send()
+        .await
+        .expect("authorize");
     assert_eq!(response.status(), StatusCode::FOUND);
     let params = callback_params(&location(&response));
     assert_eq!(params["error"], "invalid_request");
@@ -394,7 +516,10 @@ async fn connections_are_created_listed_and_deleted_through_the_management_api()
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(created["strategy"], "oidc");
     assert_eq!(created["options"]["client_id"], "abc");
-    assert!(created["options"].get("client_secret").is_none(), "the secret is never shown");
+    assert!(
+        created["options"].get("client_secret").is_none(),
+        "the secret is never shown"
+    );
     let id = created["id"].as_str().expect("id").to_owned();
 
     let (_, listed) = mgmt.get("/connections?strategy=oidc").await;
@@ -408,7 +533,10 @@ async fn connections_are_created_listed_and_deleted_through_the_management_api()
     let taken = mgmt.post("/connections", body).await;
     crate::management_support::assert_error(&taken, StatusCode::CONFLICT, "conflict");
     let bad = mgmt
-        .post("/connections", json!({ "name": "x", "strategy": "saml", "options": {} }))
+        .post(
+            "/connections",
+            json!({ "name": "x", "strategy": "saml", "options": {} }),
+        )
         .await;
     assert_eq!(bad.0, StatusCode::BAD_REQUEST, "{}", bad.1);
     let insecure = mgmt
