@@ -549,3 +549,98 @@ async fn connections_are_created_listed_and_deleted_through_the_management_api()
     let (status, _) = mgmt.get(&format!("/connections/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_verified_email_signs_in_as_the_database_user_only_when_the_connection_links() {
+    let provider = spawn_provider().await;
+    let app = spawn_app().await;
+    let spa = app.create_spa(false).await;
+    let database_user = app.create_user("eve@example.com").await;
+    connect(
+        &app,
+        &spa,
+        "hostile",
+        json!({ "issuer": provider.base, "client_id": "downstream", "link_verified_email": true }),
+    )
+    .await;
+    let (response, _) = answer_with(&app, &spa, &provider, false, good_claims).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(app
+        .store
+        .user_by_id("oidc|hostile|u-1")
+        .await
+        .expect("read")
+        .is_none());
+    let identity = app
+        .store
+        .federated_identity("hostile", "u-1")
+        .await
+        .expect("read")
+        .expect("linked");
+    assert_eq!(identity.user_id, database_user);
+
+    // An address the provider did not verify is never linked.
+    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, nonce| {
+        let mut claims = good_claims(issuer, nonce);
+        claims["sub"] = json!("u-2");
+        claims["email_verified"] = json!(false);
+        claims
+    })
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let other = app
+        .store
+        .user_by_id("oidc|hostile|u-2")
+        .await
+        .expect("read")
+        .expect("a user of its own");
+    assert!(!other.email_verified);
+}
+
+#[tokio::test]
+async fn identities_have_auth0s_shape_and_are_linked_and_unlinked() {
+    let mgmt = crate::management_support::spawn_mgmt().await;
+    let app = &mgmt.app;
+    let provider = spawn_provider().await;
+    let spa = app.create_spa(false).await;
+    connect(
+        app,
+        &spa,
+        "hostile",
+        json!({ "issuer": provider.base, "client_id": "downstream" }),
+    )
+    .await;
+    let (response, _) = answer_with(app, &spa, &provider, false, good_claims).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, user) = mgmt.get("/users/oidc%7Chostile%7Cu-1").await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(
+        user["identities"],
+        json!([{ "connection": "hostile", "user_id": "hostile|u-1", "provider": "oidc", "isSocial": false }])
+    );
+
+    let primary = app.create_user("primary@example.com").await;
+    let (status, identities) = mgmt
+        .post(
+            &format!("/users/{primary}/identities"),
+            json!({ "provider": "oidc", "user_id": "hostile|u-1" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{identities}");
+    assert_eq!(identities.as_array().expect("array").len(), 2);
+    assert_eq!(identities[1]["user_id"], "hostile|u-1");
+    assert_eq!(
+        mgmt.get("/users/oidc%7Chostile%7Cu-1").await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, identities) = mgmt
+        .delete(&format!("/users/{primary}/identities/oidc/hostile%7Cu-1"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{identities}");
+    assert_eq!(identities.as_array().expect("array").len(), 1);
+    assert_eq!(
+        mgmt.get("/users/oidc%7Chostile%7Cu-1").await.0,
+        StatusCode::OK
+    );
+}
