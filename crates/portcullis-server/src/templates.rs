@@ -60,7 +60,14 @@ pub struct CredentialsPage<'a> {
     /// The login page's passkey ceremony, when the tenant enables WebAuthn keys.
     pub passkey: Option<&'a portcullis_core::mfa::webauthn::Started>,
     /// "Continue with ..." for each connection enabled for the application.
-    pub connections: &'a [crate::routes::connection_login::Button],
+    pub connections: &'a [ConnectionButton],
+}
+
+/// A connection's button on the login page: "Continue with <label>".
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionButton {
+    pub label: String,
+    pub href: String,
 }
 
 /// The "Forgot password?" form: the email to send a reset link to.

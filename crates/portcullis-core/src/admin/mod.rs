@@ -209,6 +209,12 @@ impl From<EmailError> for AdminError {
     }
 }
 
+impl From<crate::federation::settings::Invalid> for AdminError {
+    fn from(error: crate::federation::settings::Invalid) -> Self {
+        AdminError::invalid("options", error.0)
+    }
+}
+
 impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
         match error {

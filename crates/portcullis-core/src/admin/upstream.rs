@@ -102,6 +102,20 @@ fn described(action: Action, connection: &UpstreamConnection) -> Change {
     }))
 }
 
+impl federation::Federation for Context {
+    fn store(&self) -> &dyn portcullis_store::Store {
+        Context::store(self)
+    }
+
+    fn now(&self) -> i64 {
+        Context::now(self)
+    }
+
+    fn cipher(&self) -> &crate::keys::KeyCipher {
+        &self.key_cipher
+    }
+}
+
 /// Every connection to another provider, by name.
 pub async fn list(cx: &Context) -> Result<Vec<UpstreamConnection>, AdminError> {
     Ok(cx.store().upstream_connections().await?)

@@ -11,10 +11,7 @@ use portcullis_store::{FederatedIdentity, StoreError, UpstreamConnection, User};
 use portcullis_types::{Secret, Strategy};
 use serde_json::{Map, Value};
 
-use crate::{
-    admin::Context,
-    keys::{KeyCipher, KeyError},
-};
+use crate::keys::{KeyCipher, KeyError};
 pub use settings::{Protocol, Settings};
 
 /// The longest a sign-in at a provider may take, from our redirect to its callback.
@@ -167,12 +164,19 @@ pub fn open_client_secret(
         .map_err(|_| KeyError::Decrypt(format!("client secret of connection {}", connection.name)))
 }
 
+/// What a sign-in needs of the server: its store, its clock and its master key's cipher.
+pub trait Federation: Sync {
+    fn store(&self) -> &dyn portcullis_store::Store;
+    fn now(&self) -> i64;
+    fn cipher(&self) -> &KeyCipher;
+}
+
 /// The user the provider's answer signs in: the identity's user, with the profile copied
 /// again when the connection says so; or the database user with the same verified email
 /// (when the connection links, and the provider verified the address too), the identity
 /// linked to them; or a new user with this identity.
 pub async fn sign_in(
-    cx: &Context,
+    cx: &dyn Federation,
     connection: &UpstreamConnection,
     settings: &Settings,
     answer: Answer,
@@ -184,7 +188,7 @@ pub async fn sign_in(
     let sealed_tokens = settings
         .store_tokens
         .then(|| {
-            cx.key_cipher.seal(
+            cx.cipher().seal(
                 &tokens_data(&connection.name, &answer.upstream_id),
                 answer.tokens.expose_str().as_bytes(),
             )

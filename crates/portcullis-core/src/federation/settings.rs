@@ -6,7 +6,19 @@
 use portcullis_types::Strategy;
 use serde_json::{Map, Value};
 
-use crate::admin::AdminError;
+/// A setting that is not acceptable: the message names the option.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// The administrative service's names for it: every refusal is about `options`.
+type AdminError = Invalid;
+
+impl Invalid {
+    fn invalid(_field: &'static str, message: impl Into<String>) -> Self {
+        Invalid(message.into())
+    }
+}
 
 const GOOGLE_ISSUER: &str = "https://accounts.google.com";
 const MICROSOFT_DISCOVERY: &str =

@@ -23,9 +23,9 @@ use portcullis_web::ClientOrigin;
 use serde::Deserialize;
 
 use crate::{
-    routes::{authorize::found, login::without_prompt},
     session::{self, clear_cookie, set_cookie},
     state::AppState,
+    templates::ConnectionButton,
     upstream::{self, Pending},
 };
 
@@ -36,10 +36,22 @@ const STATE_COOKIE: &str = "portcullis_upstream_state";
 pub const CALLBACK_PATH: &str = "login/callback";
 
 /// A connection's button on the login page.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Button {
-    pub label: String,
-    pub href: String,
+pub type Button = ConnectionButton;
+
+/// The authorization request minus `prompt`: having just logged in, `prompt=login` is honoured.
+pub(crate) fn without_prompt(query: &str) -> String {
+    let pairs = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key != "prompt");
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// A 302 to the provider.
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
 }
 
 /// The connections enabled for `client`, as buttons that restart the authorization request

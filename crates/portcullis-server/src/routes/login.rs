@@ -420,13 +420,7 @@ async fn submit(
     response
 }
 
-/// The authorization request minus `prompt`: having just logged in, `prompt=login` is honoured.
-pub(crate) fn without_prompt(query: &str) -> String {
-    let pairs = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key != "prompt");
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
+pub(crate) use super::connection_login::without_prompt;
 
 enum LoginFailure {
     WrongCredentials,
