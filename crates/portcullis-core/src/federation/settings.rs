@@ -11,11 +11,12 @@ use serde_json::{Map, Value};
 #[error("{0}")]
 pub struct Invalid(pub String);
 
-/// The administrative service's names for it: every refusal is about `options`.
-type AdminError = Invalid;
+/// The refusals below name the Management API's field, `options`, as the administrative
+/// service does; the conversion into its error keeps that field.
+struct AdminError;
 
-impl Invalid {
-    fn invalid(_field: &'static str, message: impl Into<String>) -> Self {
+impl AdminError {
+    fn invalid(_field: &'static str, message: impl Into<String>) -> Invalid {
         Invalid(message.into())
     }
 }
@@ -127,7 +128,7 @@ pub fn known_options(strategy: Strategy) -> &'static [&'static str] {
 fn string<'a>(
     options: &'a Map<String, Value>,
     name: &'static str,
-) -> Result<Option<&'a str>, AdminError> {
+) -> Result<Option<&'a str>, Invalid> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
@@ -139,11 +140,7 @@ fn string<'a>(
     }
 }
 
-fn flag(
-    options: &Map<String, Value>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, AdminError> {
+fn flag(options: &Map<String, Value>, name: &'static str, default: bool) -> Result<bool, Invalid> {
     match options.get(name) {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(value)) => Ok(*value),
@@ -154,22 +151,19 @@ fn flag(
     }
 }
 
-fn required<'a>(
-    options: &'a Map<String, Value>,
-    name: &'static str,
-) -> Result<&'a str, AdminError> {
+fn required<'a>(options: &'a Map<String, Value>, name: &'static str) -> Result<&'a str, Invalid> {
     string(options, name)?
         .ok_or_else(|| AdminError::invalid("options", format!("options.{name} is required")))
 }
 
 /// An absolute `https` address, or `http` on a loopback host (a provider on this machine).
-fn endpoint(options: &Map<String, Value>, name: &'static str) -> Result<String, AdminError> {
+fn endpoint(options: &Map<String, Value>, name: &'static str) -> Result<String, Invalid> {
     let text = required(options, name)?;
     check_endpoint(name, text)?;
     Ok(text.to_owned())
 }
 
-fn check_endpoint(name: &'static str, text: &str) -> Result<(), AdminError> {
+fn check_endpoint(name: &'static str, text: &str) -> Result<(), Invalid> {
     let invalid = || AdminError::invalid("options", format!("options.{name} must be an https URL"));
     let url = url::Url::parse(text).map_err(|_| invalid())?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
@@ -186,7 +180,7 @@ fn scopes(
     options: &Map<String, Value>,
     default: &[&str],
     openid: bool,
-) -> Result<Vec<String>, AdminError> {
+) -> Result<Vec<String>, Invalid> {
     let invalid = || {
         AdminError::invalid(
             "options",
@@ -211,7 +205,7 @@ fn scopes(
 
 /// `attribute_map`: Auth0's `{ "mapping_mode": ..., "attributes": { "nickname": "${context.tokenset.preferred_username}" } }`,
 /// where a value names the provider's claim (with or without Auth0's template around it).
-fn attribute_map(options: &Map<String, Value>) -> Result<Map<String, Value>, AdminError> {
+fn attribute_map(options: &Map<String, Value>) -> Result<Map<String, Value>, Invalid> {
     let invalid = |message: String| AdminError::invalid("options", message);
     let Some(map) = options.get("attribute_map").filter(|v| !v.is_null()) else {
         return Ok(Map::new());
@@ -263,7 +257,7 @@ fn claim_name(value: &str) -> &str {
 }
 
 /// Reads and checks a connection's settings.
-pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings, AdminError> {
+pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings, Invalid> {
     for name in options.keys() {
         if !known_options(strategy).contains(&name.as_str()) {
             return Err(AdminError::invalid(
