@@ -52,7 +52,7 @@ where
     )
     .bind(&user.user_id)
     .bind(&user.email)
-    .bind(user.email.to_lowercase())
+    .bind(user.email_key())
     .bind(user.email_verified)
     .bind(&user.password_hash)
     .bind(&user.name)
@@ -134,7 +134,7 @@ impl UserRepository for Backend {
              WHERE user_id = $12",
         )
         .bind(&user.email)
-        .bind(user.email.to_lowercase())
+        .bind(user.email_key())
         .bind(user.email_verified)
         .bind(&user.password_hash)
         .bind(&user.name)

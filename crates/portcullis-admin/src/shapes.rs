@@ -4,9 +4,10 @@
 
 use portcullis_core::claims::rfc3339;
 use portcullis_store::{
-    AccessRule, Client, ClientGrant, Consent, DatabaseConnection, LogEvent, Permission,
-    ResourceServer, Role, ScopeDefinition, User,
+    AccessRule, Client, ClientGrant, Consent, DatabaseConnection, FederatedIdentity, LogEvent,
+    Permission, ResourceServer, Role, ScopeDefinition, User,
 };
+use portcullis_types::Strategy;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -260,9 +261,49 @@ pub struct UserShape {
     pub app_metadata: Value,
 }
 
+/// The identity a user id names: `auth0|<id>` the database connection's,
+/// `oidc|<connection>|<sub>` (and `oauth2|...`) a connection's, `<strategy>|<sub>` a social
+/// preset's (whose connection Auth0 names after the strategy).
+fn primary_identity(user_id: &str) -> IdentityShape {
+    let (provider, rest) = user_id.split_once('|').unwrap_or(("auth0", user_id));
+    let strategy: Option<Strategy> = provider.parse().ok();
+    let connection = match strategy {
+        None => DATABASE_CONNECTION.to_owned(),
+        Some(strategy) if strategy.is_social() => provider.to_owned(),
+        Some(_) => rest
+            .split_once('|')
+            .map_or(rest, |(connection, _)| connection)
+            .to_owned(),
+    };
+    IdentityShape {
+        connection,
+        user_id: rest.to_owned(),
+        provider: provider.to_owned(),
+        is_social: strategy.is_some_and(Strategy::is_social),
+    }
+}
+
+impl UserShape {
+    /// The user with the identities linked to it from other users.
+    pub fn with_linked(mut self, linked: &[FederatedIdentity]) -> Self {
+        self.identities
+            .extend(linked.iter().map(|identity| IdentityShape {
+                connection: identity.connection.clone(),
+                user_id: portcullis_core::federation::identity_user_id(
+                    identity.provider,
+                    &identity.connection,
+                    &identity.upstream_id,
+                ),
+                provider: identity.provider.as_str().to_owned(),
+                is_social: identity.provider.is_social(),
+            }));
+        self
+    }
+}
+
 impl From<&User> for UserShape {
     fn from(user: &User) -> Self {
-        let id = user.user_id.strip_prefix("auth0|").unwrap_or(&user.user_id);
+        let identity = primary_identity(&user.user_id);
         UserShape {
             user_id: user.user_id.clone(),
             email: user.email.clone(),
@@ -275,12 +316,7 @@ impl From<&User> for UserShape {
             updated_at: rfc3339(user.updated_at),
             last_login: user.last_login.map(rfc3339),
             logins_count: user.logins_count,
-            identities: vec![IdentityShape {
-                connection: DATABASE_CONNECTION.into(),
-                user_id: id.to_owned(),
-                provider: "auth0".into(),
-                is_social: false,
-            }],
+            identities: vec![identity],
             user_metadata: Value::Object(user.user_metadata.clone()),
             app_metadata: Value::Object(user.app_metadata.clone()),
         }

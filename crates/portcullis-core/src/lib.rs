@@ -28,6 +28,7 @@ pub mod clock;
 pub mod consent;
 pub mod dpop;
 pub mod email;
+pub mod federation;
 pub mod introspection;
 pub mod keys;
 pub mod mfa;

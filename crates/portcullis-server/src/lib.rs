@@ -20,6 +20,7 @@ pub mod state;
 pub mod sweeper;
 pub mod templates;
 pub mod tenant_cache;
+pub mod upstream;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

@@ -61,6 +61,15 @@ pub struct CredentialsPage<'a> {
     /// script fetches a ceremony's options when it needs them, so showing the page stores
     /// nothing.
     pub passkey: bool,
+    /// "Continue with ..." for each connection enabled for the application.
+    pub connections: &'a [ConnectionButton],
+}
+
+/// A connection's button on the login page: "Continue with <label>".
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionButton {
+    pub label: String,
+    pub href: String,
 }
 
 /// The "Forgot password?" form: the email to send a reset link to.
@@ -233,6 +242,7 @@ mod tests {
             password_rules: &["At least 8 characters".to_owned()],
             min_length: 8,
             passkey: false,
+            connections: &[],
         };
         let response = templates.page(StatusCode::OK, "login.html", page, Framing::Nobody);
         assert_eq!(response.status(), StatusCode::OK);

@@ -22,6 +22,7 @@ mod consents;
 mod dpop;
 mod emails;
 mod jobs;
+mod federation;
 mod keys;
 mod maintenance;
 mod mfa;

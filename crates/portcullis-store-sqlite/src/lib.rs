@@ -17,6 +17,7 @@ mod consents;
 mod dpop;
 mod emails;
 mod jobs;
+mod federation;
 mod keys;
 mod maintenance;
 mod mfa;

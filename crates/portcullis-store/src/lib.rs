@@ -9,6 +9,7 @@ mod dpop;
 mod email;
 mod error;
 mod job;
+mod federation;
 mod mfa;
 mod model;
 pub mod outage;
@@ -21,6 +22,9 @@ pub use dpop::DpopProofRepository;
 pub use email::*;
 pub use error::{StoreError, StoreResult};
 pub use job::{Job, JobRepository};
+pub use federation::{
+    FederatedIdentity, FederationRepository, UpstreamConnection, UpstreamTransaction,
+};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;

@@ -244,6 +244,30 @@ pub struct User {
     pub app_metadata: Map<String, Value>,
 }
 
+/// The prefix of the database connection's user ids.
+pub const DATABASE_USER_PREFIX: &str = "auth0|";
+
+impl User {
+    /// Whether the user belongs to the database connection (signs in with a password), as
+    /// opposed to a user created by a sign-in at another provider.
+    pub fn is_database_user(&self) -> bool {
+        self.user_id.starts_with(DATABASE_USER_PREFIX)
+    }
+
+    /// The store's unique email key. A database user's is the address in lower case, which is
+    /// what a password login, a sign-up and a linking look up; a user of another provider
+    /// shares an address with others (Auth0 keeps one user per connection), so theirs also
+    /// names the user and is never found by an address alone.
+    pub fn email_key(&self) -> String {
+        let email = self.email.to_lowercase();
+        if self.is_database_user() {
+            email
+        } else {
+            format!("{email} {}", self.user_id)
+        }
+    }
+}
+
 /// The database connection (Auth0's `Username-Password-Authentication`): the one connection
 /// users belong to, with how they sign up and which passwords they may choose. The store
 /// always holds exactly one, created with the schema.

@@ -449,6 +449,7 @@ pub trait Store:
     + crate::TenantRepository
     + crate::WebauthnRepository
     + crate::JobRepository
+    + crate::FederationRepository
     + Send
     + Sync
 {
@@ -480,6 +481,7 @@ impl<T> Store for T where
         + crate::TenantRepository
         + crate::WebauthnRepository
         + crate::JobRepository
+        + crate::FederationRepository
         + Send
         + Sync
 {

@@ -22,6 +22,7 @@ mod event;
 mod mfa;
 mod scope;
 mod secret;
+mod strategy;
 
 pub use closed::{
     ClientAuthMethod, GrantType, PasswordStrength, RotationType, SigningAlg, TokenDialect,
@@ -32,3 +33,4 @@ pub use event::EventType;
 pub use mfa::{AuthMethod, MfaFactor, MfaPolicy, ACR_MULTI_FACTOR};
 pub use scope::{InvalidScope, Scope, ScopeToken, OIDC_SCOPES};
 pub use secret::Secret;
+pub use strategy::Strategy;

@@ -207,6 +207,8 @@ scopes! {
     DeleteGrants => ["delete:grants"];
     ReadConnections => ["read:connections"];
     UpdateConnections => ["update:connections"];
+    CreateConnections => ["create:connections"];
+    DeleteConnections => ["delete:connections"];
     ReadEmailTemplates => ["read:email_templates"];
     CreateEmailTemplates => ["create:email_templates"];
     UpdateEmailTemplates => ["update:email_templates"];

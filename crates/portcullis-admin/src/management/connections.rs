@@ -226,11 +226,25 @@ pub async fn list(
             .name
             .as_ref()
             .is_none_or(|name| *name == connection.name);
-    let found = if matches {
-        vec![ConnectionShape::new(&connection, client_ids(&app).await?)]
+    let mut found: Vec<Value> = if matches {
+        vec![
+            serde_json::to_value(ConnectionShape::new(&connection, client_ids(&app).await?))
+                .unwrap_or(Value::Null),
+        ]
     } else {
         Vec::new()
     };
+    for other in super::upstream_connections::shapes(&app).await? {
+        let strategy = other["strategy"].as_str().unwrap_or_default();
+        let wanted = (strategies.is_empty() || strategies.iter().any(|s| s == strategy))
+            && filters
+                .name
+                .as_ref()
+                .is_none_or(|name| other["name"] == name.as_str());
+        if wanted {
+            found.push(other);
+        }
+    }
     if checkpoint.requested() {
         let checkpoint = checkpoint.checkpoint()?;
         let (items, total) = checkpoint.slice(found);
@@ -257,9 +271,18 @@ pub async fn get(
     Id(id): Id,
     Query(fields): Query<FieldsParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let connection = by_id(&app, &id).await?;
-    let shape = ConnectionShape::new(&connection, client_ids(&app).await?);
-    let value = fields.project_all([shape]);
+    let value =
+        match by_id(&app, &id).await {
+            Ok(connection) => {
+                fields.project_all([ConnectionShape::new(&connection, client_ids(&app).await?)])
+            }
+            Err(missing) => match portcullis_core::admin::upstream::find(&app.cx, &id).await {
+                Ok(other) => fields.project_all([
+                    super::upstream_connections::UpstreamConnectionShape::from(&other),
+                ]),
+                Err(_) => return Err(missing),
+            },
+        };
     Ok(Json(value.into_iter().next().unwrap_or(Value::Null)))
 }
 

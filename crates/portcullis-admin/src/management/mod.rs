@@ -34,8 +34,10 @@ pub mod resource_servers;
 pub mod roles;
 pub mod tenant_settings;
 pub mod tickets;
+pub mod upstream_connections;
 pub mod user_blocks;
 pub mod user_grants;
+pub mod user_identities;
 pub mod user_roles;
 pub mod users;
 
@@ -88,6 +90,14 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("delete:grants", "Revoke users' grants to applications"),
     ("read:connections", "Read the database connection"),
     ("update:connections", "Update the database connection"),
+    (
+        "create:connections",
+        "Create connections to other identity providers",
+    ),
+    (
+        "delete:connections",
+        "Delete connections to other identity providers",
+    ),
     ("read:email_templates", "Read email templates"),
     ("create:email_templates", "Create email templates"),
     ("update:email_templates", "Update email templates"),
@@ -218,6 +228,8 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(jobs::export_users))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::errors))
+        .routes(routes!(user_identities::link))
+        .routes(routes!(user_identities::unlink))
         .routes(routes!(user_blocks::list, user_blocks::clear))
         .routes(routes!(
             user_blocks::list_of_user,
@@ -243,8 +255,12 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         ))
         .routes(routes!(user_grants::list, user_grants::delete_by_user))
         .routes(routes!(user_grants::delete))
-        .routes(routes!(connections::list))
-        .routes(routes!(connections::get, connections::update))
+        .routes(routes!(connections::list, upstream_connections::create))
+        .routes(routes!(
+            connections::get,
+            connections::update,
+            upstream_connections::delete
+        ))
         .routes(routes!(logs::list))
         .routes(routes!(logs::get))
         .routes(routes!(email_templates::create))

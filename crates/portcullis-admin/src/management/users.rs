@@ -271,7 +271,8 @@ pub async fn get(
     Query(fields): Query<FieldsParams>,
 ) -> Result<Json<Value>, ApiError> {
     let user = users::find(&app.cx, &id).await?;
-    let value = fields.project_all([UserShape::from(&user)]);
+    let linked = portcullis_core::admin::identities::linked(&app.cx, &user.user_id).await?;
+    let value = fields.project_all([UserShape::from(&user).with_linked(&linked)]);
     Ok(Json(value.into_iter().next().unwrap_or(Value::Null)))
 }
 

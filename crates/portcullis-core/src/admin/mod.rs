@@ -16,6 +16,7 @@ pub mod consents;
 pub mod email_templates;
 pub mod grants;
 pub mod jobs;
+pub mod identities;
 pub mod keys;
 mod metadata;
 pub mod mfa;
@@ -25,6 +26,7 @@ pub mod tenant_settings;
 pub mod test_application;
 pub mod tickets;
 pub mod user_import;
+pub mod upstream;
 pub mod users;
 mod validate;
 
@@ -206,6 +208,12 @@ impl From<EmailError> for AdminError {
             EmailError::Render { field, message } => AdminError::invalid(field, message),
             EmailError::Store(error) => error.into(),
         }
+    }
+}
+
+impl From<crate::federation::settings::Invalid> for AdminError {
+    fn from(error: crate::federation::settings::Invalid) -> Self {
+        AdminError::invalid("options", error.0)
     }
 }
 

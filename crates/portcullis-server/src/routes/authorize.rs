@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::{
     error::{ErrorCode, OAuthError},
-    routes::{consent_gate, mfa_gate},
+    routes::{connection_login, consent_gate, mfa_gate},
     session,
     state::AppState,
     templates::Framing,
@@ -47,6 +47,8 @@ pub struct AuthorizeParams {
     pub screen_hint: Option<String>,
     pub login_hint: Option<String>,
     pub acr_values: Option<String>,
+    /// Auth0's `connection`: sign in at this connection's provider, skipping the login page.
+    pub connection: Option<String>,
 }
 
 /// The longest value of any parameter: codes, sessions and the audit log store some of them.
@@ -551,6 +553,10 @@ pub async fn get(
             &destination,
             OAuthError::new(ErrorCode::LoginRequired, "Login required"),
         ),
+        _ if params.connection.is_some() => {
+            let name = params.connection.as_deref().unwrap_or_default();
+            upstream_sign_in(&app, &client, &destination, name, &raw).await
+        }
         _ => {
             let page = if params.screen_hint.as_deref() == Some("signup") {
                 "/u/signup"
@@ -558,6 +564,36 @@ pub async fn get(
                 "/u/login"
             };
             found(&format!("{page}?{raw}"))
+        }
+    }
+}
+
+/// Sends the browser to the provider of connection `name`; the database connection's name
+/// goes to the login page, and a connection not enabled for the application is refused to it.
+async fn upstream_sign_in(
+    app: &AppState,
+    client: &Client,
+    destination: &Destination,
+    name: &str,
+    raw: &str,
+) -> Response {
+    match connection_login::enabled(app, client, name).await {
+        Ok(Some(connection)) => connection_login::begin(app, &connection, raw).await,
+        Ok(None) if name == portcullis_admin::shapes::DATABASE_CONNECTION => {
+            found(&format!("/u/login?{raw}"))
+        }
+        Ok(None) => deliver_error(
+            app,
+            destination,
+            OAuthError::new(ErrorCode::InvalidRequest, "the connection is not enabled"),
+        ),
+        Err(error) => {
+            tracing::error!(%error, "could not read a connection");
+            deliver_error(
+                app,
+                destination,
+                OAuthError::new(ErrorCode::ServerError, "the connection could not be read"),
+            )
         }
     }
 }

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::{
     routes::{
         authorize::{parse_params, resolve_destination, AuthorizeParams},
+        connection_login::{self, Button},
         webauthn_pages,
     },
     session::{self, set_cookie, LoginCsrf, CSRF_COOKIE},
@@ -85,6 +86,10 @@ async fn show(
     let csrf = LoginCsrf::of(&app, &headers);
     let email = params.login_hint.as_deref().unwrap_or("");
     let passkey = webauthn_pages::passkeys_offered(&app).await;
+    let buttons = match screen {
+        Screen::Login => connection_login::buttons(&app, &client, &raw).await,
+        Screen::Signup => Vec::new(),
+    };
     render(
         &app,
         screen,
@@ -96,6 +101,7 @@ async fn show(
         None,
         &signup,
         passkey,
+        &buttons,
     )
 }
 
@@ -137,6 +143,10 @@ async fn page_again(
     };
     let csrf = LoginCsrf::of(app, headers);
     let passkey = webauthn_pages::passkeys_offered(app).await;
+    let buttons = match screen {
+        Screen::Login => connection_login::buttons(app, client, query).await,
+        Screen::Signup => Vec::new(),
+    };
     render(
         app,
         screen,
@@ -148,6 +158,7 @@ async fn page_again(
         Some(message),
         &signup,
         passkey,
+        &buttons,
     )
 }
 
@@ -188,6 +199,7 @@ fn render(
     error: Option<&str>,
     signup: &SignupRules,
     passkey: bool,
+    buttons: &[Button],
 ) -> Response {
     let form_value = csrf.form_value(app, query);
     let page = CredentialsPage {
@@ -200,6 +212,7 @@ fn render(
         password_rules: &signup.rules,
         min_length: signup.min_length,
         passkey,
+        connections: buttons,
     };
     let mut response = app
         .templates
@@ -286,6 +299,10 @@ async fn submit(
         Err(page) => return page,
     };
     let csrf = LoginCsrf::of(&app, &headers);
+    let buttons = match screen {
+        Screen::Login => connection_login::buttons(&app, &client, &form.authorize_query).await,
+        Screen::Signup => Vec::new(),
+    };
     let again = |status: StatusCode, error: &str| {
         render(
             &app,
@@ -298,6 +315,7 @@ async fn submit(
             Some(error),
             &signup,
             false,
+            &buttons,
         )
     };
     // What a failure records of the typed email is bounded: the field is the client's.
@@ -431,13 +449,7 @@ pub(crate) fn signup_refusal(error: &SignupError) -> (StatusCode, String) {
     }
 }
 
-/// The authorization request minus `prompt`: having just logged in, `prompt=login` is honoured.
-pub(crate) fn without_prompt(query: &str) -> String {
-    let pairs = url::form_urlencoded::parse(query.as_bytes()).filter(|(key, _)| key != "prompt");
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
+pub(crate) use super::connection_login::without_prompt;
 
 enum LoginFailure {
     WrongCredentials,

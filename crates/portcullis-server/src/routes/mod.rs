@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod connection_login;
 pub mod consent;
 pub mod consent_gate;
 pub mod dbconnections;
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .layer(register::cors());
     let pages = Router::new()
         .route("/authorize", get(authorize::get))
+        .route("/login/callback", get(connection_login::callback))
         // The forms' submissions are limited, not the pages.
         .route(
             "/u/login",

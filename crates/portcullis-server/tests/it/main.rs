@@ -12,6 +12,7 @@ mod client_credentials;
 mod client_policies;
 mod code_flow;
 mod connection;
+mod connections;
 mod consent;
 mod dashboard;
 mod dbconnections;

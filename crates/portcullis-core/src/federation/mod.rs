@@ -1,0 +1,254 @@
+//! Signing in at another identity provider (Auth0's social and enterprise connections): a
+//! connection's settings ([`settings`]), and what the provider's checked answer makes of a
+//! user ([`sign_in`]): found by its identity, linked to a database user with the same verified
+//! email when the connection allows it, or created as `<provider>|...` with its identity. The
+//! protocol side (discovery, the code exchange, the ID token's checks) is the server's, with
+//! the `openidconnect` and `oauth2` crates; this module sees only the verified claims.
+
+pub mod settings;
+
+use portcullis_store::{FederatedIdentity, StoreError, UpstreamConnection, User};
+use portcullis_types::{Secret, Strategy};
+use serde_json::{Map, Value};
+
+use crate::keys::{KeyCipher, KeyError};
+pub use settings::{Protocol, Settings};
+
+/// The longest a sign-in at a provider may take, from our redirect to its callback.
+pub const TRANSACTION_SECONDS: i64 = 600;
+
+/// What a provider said of the user, once checked: its id for the user and its claims (the
+/// ID token's, or the profile endpoint's).
+#[derive(Debug)]
+pub struct Answer {
+    pub upstream_id: String,
+    pub claims: Map<String, Value>,
+    /// The provider's tokens as JSON, kept (sealed) only when the connection asks.
+    pub tokens: Secret,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FederationError {
+    /// The provider named no user (an empty `sub`).
+    #[error("the provider's answer names no user")]
+    NoSubject,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+/// The user id Auth0 gives a user of this connection: `oidc|<connection>|<sub>`,
+/// `oauth2|<connection>|<sub>`, or `<strategy>|<sub>` for a social preset.
+pub fn user_id(connection: &UpstreamConnection, upstream_id: &str) -> String {
+    format!(
+        "{}|{}",
+        connection.strategy,
+        identity_user_id(connection.strategy, &connection.name, upstream_id)
+    )
+}
+
+/// The `user_id` of an identity in Auth0's shape: the user id without its provider.
+pub fn identity_user_id(provider: Strategy, connection: &str, upstream_id: &str) -> String {
+    if provider.is_social() {
+        upstream_id.to_owned()
+    } else {
+        format!("{connection}|{upstream_id}")
+    }
+}
+
+/// A claim as a string: providers send ids as numbers (GitHub) and flags as strings.
+pub fn claim_text(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    match claims.get(name)? {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// The profile attribute `attribute`, read from the claim the connection's map names (or
+/// the claim of the same name).
+fn attribute(settings: &Settings, claims: &Map<String, Value>, attribute: &str) -> Option<String> {
+    let claim = settings
+        .attribute_map
+        .get(attribute)
+        .and_then(Value::as_str)
+        .unwrap_or(attribute);
+    claim_text(claims, claim)
+}
+
+/// The profile the user record takes from the answer.
+struct Profile {
+    email: String,
+    email_verified: bool,
+    name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+}
+
+fn profile(settings: &Settings, claims: &Map<String, Value>) -> Profile {
+    let email = attribute(settings, claims, "email").unwrap_or_default();
+    let name = attribute(settings, claims, "name").or_else(|| {
+        let given = attribute(settings, claims, "given_name");
+        let family = attribute(settings, claims, "family_name");
+        match (given, family) {
+            (Some(given), Some(family)) => Some(format!("{given} {family}")),
+            (one, other) => one.or(other),
+        }
+    });
+    Profile {
+        // Only what the provider asserts: an address it did not check is not verified here.
+        email_verified: !email.is_empty()
+            && attribute(settings, claims, "email_verified").as_deref() == Some("true"),
+        nickname: attribute(settings, claims, "nickname")
+            .or_else(|| claim_text(claims, "preferred_username"))
+            .or_else(|| claim_text(claims, "login")),
+        picture: attribute(settings, claims, "picture")
+            .or_else(|| claim_text(claims, "avatar_url")),
+        name,
+        email,
+    }
+}
+
+/// Copies the answer's profile onto the user record.
+fn apply(user: &mut User, profile: Profile, now: i64) {
+    let local_part = profile
+        .email
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    user.name = profile.name.unwrap_or_else(|| profile.email.clone());
+    user.nickname = profile.nickname.unwrap_or(local_part);
+    user.picture = profile.picture.unwrap_or_default();
+    user.email = profile.email;
+    user.email_verified = profile.email_verified;
+    user.updated_at = now;
+}
+
+/// What binds sealed tokens to their identity.
+fn tokens_data(connection: &str, upstream_id: &str) -> String {
+    format!("upstream-tokens:{connection}|{upstream_id}")
+}
+
+/// What binds a connection's sealed client secret to it.
+fn secret_data(connection_id: &str) -> String {
+    format!("connection-client-secret:{connection_id}")
+}
+
+/// Seals a connection's client secret for the store.
+pub fn seal_client_secret(
+    cipher: &KeyCipher,
+    connection_id: &str,
+    secret: &Secret,
+) -> Result<Vec<u8>, KeyError> {
+    cipher.seal(&secret_data(connection_id), secret.expose_str().as_bytes())
+}
+
+/// Opens a connection's sealed client secret.
+pub fn open_client_secret(
+    cipher: &KeyCipher,
+    connection: &UpstreamConnection,
+) -> Result<Option<Secret>, KeyError> {
+    let Some(sealed) = &connection.sealed_client_secret else {
+        return Ok(None);
+    };
+    let plain = cipher
+        .open(&secret_data(&connection.id), sealed)
+        .map_err(|_| {
+            KeyError::Decrypt(format!("client secret of connection {}", connection.name))
+        })?;
+    String::from_utf8(plain)
+        .map(|text| Some(Secret::new(text)))
+        .map_err(|_| KeyError::Decrypt(format!("client secret of connection {}", connection.name)))
+}
+
+/// What a sign-in needs of the server: its store, its clock and its master key's cipher.
+pub trait Federation: Sync {
+    fn store(&self) -> &dyn portcullis_store::Store;
+    fn now(&self) -> i64;
+    fn cipher(&self) -> &KeyCipher;
+}
+
+/// The user the provider's answer signs in: the identity's user, with the profile copied
+/// again when the connection says so; or the database user with the same verified email
+/// (when the connection links, and the provider verified the address too), the identity
+/// linked to them; or a new user with this identity.
+pub async fn sign_in(
+    cx: &dyn Federation,
+    connection: &UpstreamConnection,
+    settings: &Settings,
+    answer: Answer,
+) -> Result<User, FederationError> {
+    if answer.upstream_id.is_empty() {
+        return Err(FederationError::NoSubject);
+    }
+    let now = cx.now();
+    let sealed_tokens = settings
+        .store_tokens
+        .then(|| {
+            cx.cipher().seal(
+                &tokens_data(&connection.name, &answer.upstream_id),
+                answer.tokens.expose_str().as_bytes(),
+            )
+        })
+        .transpose()?;
+    let profile = profile(settings, &answer.claims);
+    let store = cx.store();
+    if let Some(mut identity) = store
+        .federated_identity(&connection.name, &answer.upstream_id)
+        .await?
+    {
+        identity.profile = answer.claims;
+        identity.sealed_tokens = sealed_tokens;
+        store.update_federated_identity(&identity).await?;
+        let mut user = store
+            .user_by_id(&identity.user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // A linked identity never rewrites the database user's own profile.
+        if settings.update_on_each_login && !user.is_database_user() {
+            apply(&mut user, profile, now);
+            store.update_user(&user).await?;
+        }
+        return Ok(user);
+    }
+    let mut identity = FederatedIdentity {
+        user_id: user_id(connection, &answer.upstream_id),
+        provider: connection.strategy,
+        connection: connection.name.clone(),
+        upstream_id: answer.upstream_id,
+        profile: answer.claims,
+        sealed_tokens,
+        created_at: now,
+    };
+    if settings.link_verified_email && profile.email_verified {
+        if let Some(existing) = store.user_by_email(&profile.email).await? {
+            if existing.email_verified && existing.is_database_user() {
+                identity.user_id = existing.user_id.clone();
+                store.insert_federated_identity(&identity).await?;
+                return Ok(existing);
+            }
+        }
+    }
+    let mut user = User {
+        user_id: identity.user_id.clone(),
+        email: String::new(),
+        email_verified: false,
+        password_hash: String::new(),
+        name: String::new(),
+        nickname: String::new(),
+        picture: String::new(),
+        blocked: false,
+        created_at: now,
+        updated_at: now,
+        last_login: None,
+        logins_count: 0,
+        user_metadata: Map::new(),
+        app_metadata: Map::new(),
+    };
+    apply(&mut user, profile, now);
+    store.create_federated_user(&user, &identity).await?;
+    Ok(user)
+}
