@@ -8,8 +8,8 @@
 mod dpop;
 mod email;
 mod error;
-mod job;
 mod federation;
+mod job;
 mod mfa;
 mod model;
 pub mod outage;
@@ -21,10 +21,10 @@ mod webauthn;
 pub use dpop::DpopProofRepository;
 pub use email::*;
 pub use error::{StoreError, StoreResult};
-pub use job::{Job, JobRepository};
 pub use federation::{
     FederatedIdentity, FederationRepository, UpstreamConnection, UpstreamTransaction,
 };
+pub use job::{Job, JobRepository};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
 pub use model::*;
 pub use repos::*;

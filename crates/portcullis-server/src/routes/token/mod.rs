@@ -5,6 +5,7 @@
 //! - [`request`]: the client's credentials and the grant's request, parsed.
 //! - [`grants`]: each grant.
 
+mod binding;
 mod grants;
 mod password;
 pub(crate) mod request;

@@ -16,7 +16,7 @@ use portcullis_core::{
 use portcullis_store::{Client, User};
 use portcullis_types::{AuthMethod, GrantType, Scope, Secret};
 
-use super::grants::Binding;
+use super::binding::Binding;
 use super::TokenResponse;
 use crate::{
     error::{ErrorCode, OAuthError},
