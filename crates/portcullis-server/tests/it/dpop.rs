@@ -9,7 +9,11 @@ use serde_json::Value;
 use crate::{helpers::*, signing_algorithms::m2m_for};
 
 /// Posts `form` to the token endpoint with `proof` as the `DPoP` header.
-async fn token(app: &TestApp, form: &[(&str, &str)], proof: Option<&str>) -> reqwest::Response {
+pub(crate) async fn token(
+    app: &TestApp,
+    form: &[(&str, &str)],
+    proof: Option<&str>,
+) -> reqwest::Response {
     let mut request = app.browser.post(app.url("/oauth/token")).form(form);
     if let Some(proof) = proof {
         request = request.header("DPoP", proof);
@@ -22,7 +26,7 @@ fn token_url(app: &TestApp) -> String {
 }
 
 /// A proof for the token endpoint.
-fn proof_for(app: &TestApp, key: &ProofKey, nonce: Option<&str>) -> String {
+pub(crate) fn proof_for(app: &TestApp, key: &ProofKey, nonce: Option<&str>) -> String {
     let url = token_url(app);
     key.proof(&ProofRequest {
         method: "POST",
@@ -34,7 +38,7 @@ fn proof_for(app: &TestApp, key: &ProofKey, nonce: Option<&str>) -> String {
 }
 
 /// The nonce a first, nonce-less proof is refused with: `use_dpop_nonce` and `DPoP-Nonce`.
-async fn server_nonce(app: &TestApp, form: &[(&str, &str)], key: &ProofKey) -> String {
+pub(crate) async fn server_nonce(app: &TestApp, form: &[(&str, &str)], key: &ProofKey) -> String {
     let response = token(app, form, Some(&proof_for(app, key, None))).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let nonce = response.headers()["dpop-nonce"]

@@ -193,3 +193,37 @@ async fn a_user_who_needs_a_second_factor_gets_mfa_required() {
     assert!(body["mfa_token"].as_str().is_some_and(|t| t.len() > 20));
     assert!(body.get("access_token").is_none());
 }
+
+/// A legacy application that sends a DPoP proof with the password grant gets tokens bound to
+/// its key, as with every other grant: a proof is never silently ignored.
+#[tokio::test]
+async fn a_dpop_proof_binds_the_password_grants_tokens() {
+    use portcullis_dpop::ProofKey;
+
+    use crate::dpop::{proof_for, server_nonce, token};
+
+    let mgmt = spawn_mgmt().await;
+    let app = &mgmt.app;
+    app.create_api(false).await;
+    let spa = app.create_spa(false).await;
+    app.create_user(EMAIL).await;
+    allow_grants(&mgmt, &spa.client_id, &["authorization_code", "password"]).await;
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", spa.client_id.as_str()),
+        ("username", EMAIL),
+        ("password", PASSWORD),
+        ("audience", API),
+        ("scope", "openid offline_access"),
+    ];
+    let key = ProofKey::generate().unwrap();
+    let nonce = server_nonce(app, &form, &key).await;
+    let response = token(app, &form, Some(&proof_for(app, &key, Some(&nonce)))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    let claims = app
+        .verify(body["access_token"].as_str().unwrap(), API)
+        .await;
+    assert_eq!(claims["cnf"]["jkt"], key.jkt());
+}
