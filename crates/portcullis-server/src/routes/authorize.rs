@@ -415,22 +415,7 @@ pub(crate) async fn validate(
         }
         (a, r) => a.or(r),
     };
-    let api = match audience {
-        None => None,
-        Some(audience) => Some(
-            app.tenant
-                .api(app.store.as_ref(), audience)
-                .await?
-                .filter(|api| !api.is_system)
-                // The Management API serves machine clients only (client_credentials).
-                .ok_or_else(|| {
-                    OAuthError::new(
-                        ErrorCode::AccessDenied,
-                        format!("Service not found: {audience}"),
-                    )
-                })?,
-        ),
-    };
+    let api = user_api(app, audience).await?;
     let requested = Scope::parse(params.scope.as_deref().unwrap_or("openid"))
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
     if response_type.id_token && !requested.contains("openid") {
@@ -669,4 +654,24 @@ async fn respond(
         app.metrics.token_issued("implicit");
     }
     Ok(deliver(app, destination, out))
+}
+
+/// The API a user's login asks for by its identifier, if any: Auth0's `access_denied` ("Service
+/// not found") for an unknown one, and for the Management API, which serves machine clients
+/// only (client_credentials).
+pub(crate) async fn user_api(
+    app: &AppState,
+    audience: Option<&str>,
+) -> Result<Option<ResourceServer>, OAuthError> {
+    let Some(audience) = audience else {
+        return Ok(None);
+    };
+    let api = app.tenant.api(app.store.as_ref(), audience).await?;
+    match api.filter(|api| !api.is_system) {
+        Some(api) => Ok(Some(api)),
+        None => Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!("Service not found: {audience}"),
+        )),
+    }
 }

@@ -102,30 +102,35 @@ pub async fn enabled(
         .filter(|c| c.enabled_clients.contains(&client.client_id)))
 }
 
-/// The connection's checked settings and its client secret.
+/// The connection's checked settings and its client secret, or the page a person sees when
+/// the connection's stored settings cannot be read (the cause goes to the log).
+#[allow(clippy::result_large_err)] // The error is the page itself, answered at once.
 fn settings_of(
     app: &AppState,
     connection: &UpstreamConnection,
-) -> Result<(Settings, Option<Secret>), String> {
-    let settings =
-        settings::read(connection.strategy, &connection.options).map_err(|e| e.to_string())?;
-    let secret = federation::open_client_secret(&app.admin.cx.key_cipher, connection)
-        .map_err(|e| e.to_string())?;
-    Ok((settings, secret))
+) -> Result<(Settings, Option<Secret>), Response> {
+    let read = settings::read(connection.strategy, &connection.options)
+        .map_err(|e| e.to_string())
+        .and_then(|settings| {
+            federation::open_client_secret(&app.admin.cx.key_cipher, connection)
+                .map(|secret| (settings, secret))
+                .map_err(|e| e.to_string())
+        });
+    read.map_err(|error| {
+        tracing::error!(connection = %connection.name, %error, "connection settings");
+        error_page(
+            app,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "This connection is misconfigured.",
+        )
+    })
 }
 
 /// Starts a sign-in at the connection's provider for the authorization request `query`.
 pub async fn begin(app: &AppState, connection: &UpstreamConnection, query: &str) -> Response {
     let (settings, secret) = match settings_of(app, connection) {
         Ok(found) => found,
-        Err(error) => {
-            tracing::error!(connection = %connection.name, %error, "connection settings");
-            return error_page(
-                app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "This connection is misconfigured.",
-            );
-        }
+        Err(page) => return page,
     };
     let redirect_uri = app.settings.endpoint(CALLBACK_PATH);
     let started = match upstream::start(&settings, secret.as_ref(), &redirect_uri).await {
@@ -266,14 +271,7 @@ async fn finish_sign_in(
     };
     let (settings, secret) = match settings_of(app, &connection) {
         Ok(found) => found,
-        Err(error) => {
-            tracing::error!(connection = %connection.name, %error, "connection settings");
-            return error_page(
-                app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "This connection is misconfigured.",
-            );
-        }
+        Err(page) => return page,
     };
     let redirect_uri = app.settings.endpoint(CALLBACK_PATH);
     let pending = Pending {

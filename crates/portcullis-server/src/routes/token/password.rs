@@ -55,22 +55,7 @@ pub(super) async fn exchange(
             )));
         }
     }
-    let api = match grant.audience {
-        None => None,
-        Some(audience) => Some(
-            app.tenant
-                .api(app.store.as_ref(), audience)
-                .await?
-                // The Management API serves machine clients only (client_credentials).
-                .filter(|api| !api.is_system)
-                .ok_or_else(|| {
-                    OAuthError::new(
-                        ErrorCode::AccessDenied,
-                        format!("Service not found: {audience}"),
-                    )
-                })?,
-        ),
-    };
+    let api = crate::routes::authorize::user_api(app, grant.audience).await?;
     let requested = grant
         .scope
         .unwrap_or_else(|| Scope::parse("openid").unwrap_or_default());
