@@ -149,28 +149,15 @@ impl FederationRepository for Backend {
         &self,
         id: &str,
     ) -> Result<Option<UpstreamConnection>, StoreError> {
-        sqlx::query("SELECT * FROM upstream_connections WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?
-            .as_ref()
-            .map(connection_from_row)
-            .transpose()
+        connection_where(&self.pool, "SELECT * FROM upstream_connections WHERE id = $1", id).await
     }
 
     async fn upstream_connection_by_name(
         &self,
         name: &str,
     ) -> Result<Option<UpstreamConnection>, StoreError> {
-        sqlx::query("SELECT * FROM upstream_connections WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
+        connection_where(&self.pool, "SELECT * FROM upstream_connections WHERE name = $1", name)
             .await
-            .map_err(backend)?
-            .as_ref()
-            .map(connection_from_row)
-            .transpose()
     }
 
     async fn insert_upstream_transaction(
@@ -340,4 +327,20 @@ impl FederationRepository for Backend {
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
+}
+
+/// The one connection `query` finds by its single parameter `key` (an id or a name).
+async fn connection_where(
+    pool: &sqlx::Pool<crate::Db>,
+    query: &'static str,
+    key: &str,
+) -> Result<Option<UpstreamConnection>, StoreError> {
+    sqlx::query(query)
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(connection_from_row)
+        .transpose()
 }

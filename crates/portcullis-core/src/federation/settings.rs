@@ -80,49 +80,35 @@ pub struct Settings {
     pub store_tokens: bool,
 }
 
-/// The options a strategy reads, besides `client_secret`; any other is refused.
-pub fn known_options(strategy: Strategy) -> &'static [&'static str] {
-    const COMMON: &[&str] = &[
-        "client_id",
-        "client_secret",
-        "scope",
-        "attribute_map",
-        "set_user_root_attributes",
-        "link_verified_email",
-        "store_upstream_tokens",
-    ];
-    const OIDC: &[&str] = &[
-        "client_id",
-        "client_secret",
-        "scope",
-        "attribute_map",
-        "set_user_root_attributes",
-        "link_verified_email",
-        "store_upstream_tokens",
-        "discovery_url",
-        "issuer",
-        "oidc_metadata",
-        "type",
-    ];
-    const OAUTH2: &[&str] = &[
-        "client_id",
-        "client_secret",
-        "scope",
-        "attribute_map",
-        "set_user_root_attributes",
-        "link_verified_email",
-        "store_upstream_tokens",
-        "authorizationURL",
-        "tokenURL",
-        "profileURL",
-        "user_id_attribute",
-        "pkce_enabled",
-    ];
+/// The options every strategy reads.
+const COMMON_OPTIONS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "scope",
+    "attribute_map",
+    "set_user_root_attributes",
+    "link_verified_email",
+    "store_upstream_tokens",
+];
+
+/// The options a strategy reads besides the common ones; the presets read only those.
+fn own_options(strategy: Strategy) -> &'static [&'static str] {
     match strategy {
-        Strategy::Oidc => OIDC,
-        Strategy::Oauth2 => OAUTH2,
-        Strategy::GoogleOauth2 | Strategy::Windowslive | Strategy::Github => COMMON,
+        Strategy::Oidc => &["discovery_url", "issuer", "oidc_metadata", "type"],
+        Strategy::Oauth2 => &[
+            "authorizationURL",
+            "tokenURL",
+            "profileURL",
+            "user_id_attribute",
+            "pkce_enabled",
+        ],
+        Strategy::GoogleOauth2 | Strategy::Windowslive | Strategy::Github => &[],
     }
+}
+
+/// Whether `strategy` reads the option `name`; any other is refused.
+pub fn is_known_option(strategy: Strategy, name: &str) -> bool {
+    COMMON_OPTIONS.contains(&name) || own_options(strategy).contains(&name)
 }
 
 fn string<'a>(
@@ -259,7 +245,7 @@ fn claim_name(value: &str) -> &str {
 /// Reads and checks a connection's settings.
 pub fn read(strategy: Strategy, options: &Map<String, Value>) -> Result<Settings, Invalid> {
     for name in options.keys() {
-        if !known_options(strategy).contains(&name.as_str()) {
+        if !is_known_option(strategy, name) {
             return Err(AdminError::invalid(
                 "options",
                 format!("options.{name} is not an option of strategy {strategy}"),
