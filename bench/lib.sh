@@ -5,6 +5,8 @@
 # The tenant every benchmark creates; login-flow.mjs asks for BENCH_API and redirects to
 # http://localhost:3000.
 BENCH_API=https://bench.example/api
+# The same API signed with ES256, for the benchmarks that compare algorithms.
+BENCH_API_ES256=https://bench.example/api-es256
 BENCH_EMAIL=bench@example.com
 BENCH_PASSWORD='bench password 1'
 
@@ -55,18 +57,23 @@ column_of() { local n=$1; shift; for row in "$@"; do echo "$row" | awk -v n="$n"
 json_field() { node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () => console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
 
 # Creates the benchmark tenant (an API, an M2M client granted on it, an SPA, a user) through the
-# caller's `cli` function (the portcullis CLI on the store under test). Sets M2M_ID, M2M_SECRET,
-# SPA_ID and TOKEN_BODY (a client_credentials request for token.lua).
+# caller's `cli` function (the portcullis CLI on the store under test), and its ES256 twin. Sets
+# M2M_ID, M2M_SECRET, SPA_ID, TOKEN_BODY (a client_credentials request for token.lua) and
+# TOKEN_BODY_ES256 (the same for the ES256 API).
 create_tenant() {
   local m2m
   cli apis create --name Bench --identifier "$BENCH_API" --scopes read:messages >/dev/null
-  m2m=$(cli clients create --name bench-m2m --type m2m --grant "$BENCH_API=read:messages" --json)
+  cli apis create --name Bench-ES256 --identifier "$BENCH_API_ES256" --scopes read:messages \
+    --signing-alg ES256 >/dev/null
+  m2m=$(cli clients create --name bench-m2m --type m2m --grant "$BENCH_API=read:messages" \
+    --grant "$BENCH_API_ES256=read:messages" --json)
   M2M_ID=$(echo "$m2m" | json_field client_id)
   M2M_SECRET=$(echo "$m2m" | json_field client_secret)
   SPA_ID=$(cli clients create --name bench-spa --type spa --callbacks http://localhost:3000 \
     --web-origins http://localhost:3000 --json | json_field client_id)
   cli users create --email "$BENCH_EMAIL" --password "$BENCH_PASSWORD" >/dev/null
   TOKEN_BODY="grant_type=client_credentials&client_id=$M2M_ID&client_secret=$M2M_SECRET&audience=$(node -p 'encodeURIComponent(process.argv[1])' "$BENCH_API")"
+  TOKEN_BODY_ES256="grant_type=client_credentials&client_id=$M2M_ID&client_secret=$M2M_SECRET&audience=$(node -p 'encodeURIComponent(process.argv[1])' "$BENCH_API_ES256")"
 }
 
 # Runs a command in the background, its standard output into file $1, and waits for it: a

@@ -1,17 +1,21 @@
-// The reference peer: node-oidc-provider issuing RS256 JWT access tokens for one API through
-// client_credentials, configured the way an Auth0-style deployment would be (RFC 8707
-// resource indicators, one confidential client). Loopback only.
+// The reference peer: node-oidc-provider issuing JWT access tokens through client_credentials for
+// two APIs, one signed RS256 and one ES256 (P-256), configured the way an Auth0-style deployment
+// would be (RFC 8707 resource indicators, one confidential client). Loopback only.
 // Usage: node peer-oidc-provider.mjs PORT
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const port = Number(process.argv[2] || 4100);
-const audience = 'https://bench.example/api';
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'peer-rs256', alg: 'RS256', use: 'sig' };
+const audiences = { 'https://bench.example/api': 'RS256', 'https://bench.example/api-es256': 'ES256' };
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const signingKeys = [
+  { ...rsa.export({ format: 'jwk' }), kid: 'peer-rs256', alg: 'RS256', use: 'sig' },
+  { ...ec.export({ format: 'jwk' }), kid: 'peer-es256', alg: 'ES256', use: 'sig' },
+];
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
-  jwks: { keys: [signingKey] },
+  jwks: { keys: signingKeys },
   clients: [{
     client_id: 'bench-m2m',
     client_secret: 'bench-m2m-secret',
@@ -25,11 +29,12 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
-      defaultResource: () => audience,
+      defaultResource: () => 'https://bench.example/api',
       useGrantedResource: () => true,
       getResourceServerInfo: (_ctx, indicator) => {
-        if (indicator !== audience) throw new Error('unknown resource');
-        return { scope: 'read:messages', audience, accessTokenTTL: 86400, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        const alg = audiences[indicator];
+        if (!alg) throw new Error('unknown resource');
+        return { scope: 'read:messages', audience: indicator, accessTokenTTL: 86400, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };
       },
     },
   },

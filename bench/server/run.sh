@@ -68,51 +68,68 @@ load() { # pid url path body
   echo "$rps $p99 $cores $bad $(rss_kb "$1")"
 }
 
-OURS_BODY=$TOKEN_BODY
-PEER_BODY="grant_type=client_credentials&client_id=bench-m2m&client_secret=bench-m2m-secret&resource=https%3A%2F%2Fbench.example%2Fapi&scope=read%3Amessages"
-declare -a OURS PEER PINNED
+PEER_BODY="grant_type=client_credentials&client_id=bench-m2m&client_secret=bench-m2m-secret&scope=read%3Amessages&resource="
+PEER_RS256="${PEER_BODY}$(node -p 'encodeURIComponent(process.argv[1])' "$BENCH_API")"
+PEER_ES256="${PEER_BODY}$(node -p 'encodeURIComponent(process.argv[1])' "$BENCH_API_ES256")"
+declare -a OURS PEER PINNED OURS_ES PEER_ES PINNED_ES
 for round in $(seq 1 "$ROUNDS"); do
   start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
-  OURS+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$OURS_BODY")")
+  OURS+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$TOKEN_BODY")")
+  OURS_ES+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$TOKEN_BODY_ES256")")
   if [ "$round" = 1 ]; then
     LOGIN_SEQ=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 20 1)
     LOGIN_PAR=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 60 4)
   fi
   stop "$PORTCULLIS_PID"
   start_peer; wait_ready "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null
-  PEER+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_BODY")")
+  PEER+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_RS256")")
+  PEER_ES+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_ES256")")
   stop "$PEER_PID"
   start_peer 1; wait_ready "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration" >/dev/null
-  PINNED+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_BODY")")
+  PINNED+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_RS256")")
+  PINNED_ES+=("$(load "$PEER_PID" "http://127.0.0.1:$PEER_PORT" /token "$PEER_ES256")")
   stop "$PEER_PID"
 done
 
-O_RPS=$(column_of 1 "${OURS[@]}" | median); P_RPS=$(column_of 1 "${PEER[@]}" | median); Q_RPS=$(column_of 1 "${PINNED[@]}" | median)
-O_CORES=$(column_of 3 "${OURS[@]}" | median); P_CORES=$(column_of 3 "${PEER[@]}" | median); Q_CORES=$(column_of 3 "${PINNED[@]}" | median)
 ratio() { echo "$1 $2" | awk '{printf "%.1fx", $1/$2}'; }
 per_core() { echo "$1 $2" | awk '{printf "%.0f", $1/$2}'; }
+row() { printf '%-34s %18s %18s %18s\n' "$@"; }
+sum_of() { column_of 4 "$@" | awk '{s+=$1} END {print s}'; }
+# One algorithm's rows: title, signing ceiling per core (or "-"), then the names of the three
+# arrays of load results (Portcullis, the pinned peer, the unpinned peer).
+algorithm_table() {
+  local title=$1 ceiling=$2
+  local -n ours=$3 pinned=$4 peer=$5
+  local o q p oc qc pc opc qpc ppc
+  o=$(column_of 1 "${ours[@]}" | median); q=$(column_of 1 "${pinned[@]}" | median); p=$(column_of 1 "${peer[@]}" | median)
+  oc=$(column_of 3 "${ours[@]}" | median); qc=$(column_of 3 "${pinned[@]}" | median); pc=$(column_of 3 "${peer[@]}" | median)
+  echo
+  row "$title" "portcullis" "peer, 1 core" "peer, 2 cores"
+  row "tokens/s (median)" "$o" "$q" "$p"
+  row "  portcullis / peer" "" "$(ratio "$o" "$q")" "$(ratio "$o" "$p")"
+  for i in $(seq 0 $((ROUNDS - 1))); do
+    row "  round $((i + 1)): tokens/s, p99" "$(echo "${ours[$i]}" | awk '{print $1", "$2}')" "$(echo "${pinned[$i]}" | awk '{print $1", "$2}')" "$(echo "${peer[$i]}" | awk '{print $1", "$2}')"
+  done
+  row "CPU cores used (median)" "$oc" "$qc" "$pc"
+  opc=$(per_core "$o" "$oc"); qpc=$(per_core "$q" "$qc"); ppc=$(per_core "$p" "$pc")
+  row "tokens per core-second" "$opc" "$qpc" "$ppc"
+  row "  portcullis / peer" "" "$(ratio "$opc" "$qpc")" "$(ratio "$opc" "$ppc")"
+  if [ "$ceiling" != "-" ]; then
+    printf '%-34s %17s%% %18s %18s\n' "  of the signing ceiling" "$(echo "$opc $ceiling" | awk '{printf "%.0f", 100*$1/$2}')" "-" "-"
+  fi
+  row "non-200 responses (all rounds)" "$(sum_of "${ours[@]}")" "$(sum_of "${pinned[@]}")" "$(sum_of "${peer[@]}")"
+  row "resident memory after load" "$(column_of 5 "${ours[@]}" | median | mb)" "$(column_of 5 "${pinned[@]}" | median | mb)" "$(column_of 5 "${peer[@]}" | median | mb)"
+}
+mb() { awk '{printf "%.1f MB", $1/1024}'; }
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load: wrk -t1 -c$CONNECTIONS, ${DURATION}s x $ROUNDS rounds, alternating"
 echo "portcullis: whole machine; oidc-provider: pinned to CPU 1 (as peers.md 4), then unpinned"
+algorithm_table "client_credentials, RS256-2048" "$SIGN_CEILING" OURS PINNED PEER
+algorithm_table "client_credentials, ES256 (P-256)" - OURS_ES PINNED_ES PEER_ES
 echo
-printf '%-34s %18s %18s %18s\n' "client_credentials (RS256-2048)" "portcullis" "peer, 1 core" "peer, 2 cores"
-printf '%-34s %18s %18s %18s\n' "tokens/s (median)" "$O_RPS" "$Q_RPS" "$P_RPS"
-printf '%-34s %18s %18s %18s\n' "  portcullis / peer" "" "$(ratio "$O_RPS" "$Q_RPS")" "$(ratio "$O_RPS" "$P_RPS")"
-for i in $(seq 0 $((ROUNDS - 1))); do
-  printf '%-34s %18s %18s %18s\n' "  round $((i + 1)): tokens/s, p99" "$(echo "${OURS[$i]}" | awk '{print $1", "$2}')" "$(echo "${PINNED[$i]}" | awk '{print $1", "$2}')" "$(echo "${PEER[$i]}" | awk '{print $1", "$2}')"
-done
-printf '%-34s %18s %18s %18s\n' "CPU cores used (median)" "$O_CORES" "$Q_CORES" "$P_CORES"
-O_PER_CORE=$(per_core "$O_RPS" "$O_CORES"); Q_PER_CORE=$(per_core "$Q_RPS" "$Q_CORES"); P_PER_CORE=$(per_core "$P_RPS" "$P_CORES")
-printf '%-34s %18s %18s %18s\n' "tokens per core-second" "$O_PER_CORE" "$Q_PER_CORE" "$P_PER_CORE"
-printf '%-34s %18s %18s %18s\n' "  portcullis / peer" "" "$(ratio "$O_PER_CORE" "$Q_PER_CORE")" "$(ratio "$O_PER_CORE" "$P_PER_CORE")"
-printf '%-34s %17s%% %18s %18s\n' "  of the RSA-2048 signing ceiling" "$(echo "$O_PER_CORE $SIGN_CEILING" | awk '{printf "%.0f", 100*$1/$2}')" "-" "-"
-sum_of() { column_of 4 "$@" | awk '{s+=$1} END {print s}'; }
-printf '%-34s %18s %18s %18s\n' "non-200 responses (all rounds)" "$(sum_of "${OURS[@]}")" "$(sum_of "${PINNED[@]}")" "$(sum_of "${PEER[@]}")"
-mb() { awk '{printf "%.1f MB", $1/1024}'; }
 printf '%-34s %18s %18s %18s\n' "idle resident memory" "$(echo "$IDLE_RSS" | mb)" "-" "$(echo "$PEER_IDLE_RSS" | mb)"
 printf '%-34s %18s\n' "  after 100 logins, 1,000 tokens" "$(echo "$WORKED_RSS" | mb)"
-printf '%-34s %18s %18s %18s\n' "resident memory after load" "$(column_of 5 "${OURS[@]}" | median | mb)" "$(column_of 5 "${PINNED[@]}" | median | mb)" "$(column_of 5 "${PEER[@]}" | median | mb)"
 printf '%-34s %18s %18s %18s\n' "start to ready" "$READY ms" "-" "$PEER_READY ms"
 printf '%-34s %18s\n' "  first start (generates keys)" "$FIRST_READY ms"
 echo

@@ -12,7 +12,7 @@ use portcullis_store::{Store, StoreError};
 
 use crate::{
     keys::LEEWAY,
-    secrets::{b64url, lookup_hash},
+    secrets::{b64url, is_b64url_sha256, lookup_hash},
 };
 
 pub use portcullis_dpop::{Proof, ALGORITHMS, ALGORITHM_NAMES};
@@ -138,6 +138,24 @@ pub async fn check_proof(
         ));
     }
     Ok(proof)
+}
+
+/// The `dpop_jkt` of an authorization request (RFC 9449 §10): the thumbprint of the key whose
+/// proof alone may redeem the code. An empty value counts as absent; a value that is not a
+/// SHA-256 thumbprint is refused with the reason (an `invalid_request`).
+pub fn code_binding(dpop_jkt: Option<&str>) -> Result<Option<String>, &'static str> {
+    match dpop_jkt.filter(|jkt| !jkt.is_empty()) {
+        None => Ok(None),
+        Some(jkt) if is_b64url_sha256(jkt) => Ok(Some(jkt.to_owned())),
+        Some(_) => Err("dpop_jkt must be a JWK SHA-256 thumbprint (base64url, 43 characters)"),
+    }
+}
+
+/// Whether a token request whose proof is by the key of thumbprint `proof_jkt` may redeem a
+/// code bound to `bound` (RFC 9449 §10.1): a bound code needs a proof by that very key; an
+/// unbound code takes any proof, or none.
+pub fn redeems_code(bound: Option<&str>, proof_jkt: Option<&str>) -> bool {
+    bound.is_none() || bound == proof_jkt
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use aws_lc_rs::digest;
 use portcullis_store::Client;
 
-use crate::secrets::{b64url, constant_time_eq};
+use crate::secrets::{b64url, constant_time_eq, is_b64url_sha256};
 
 /// Whether `client` must send an S256 challenge with every authorization code request: any
 /// client without a secret (`token_endpoint_auth_method: none`), whatever its `app_type`,
@@ -14,10 +14,7 @@ pub fn is_required(client: &Client) -> bool {
 
 /// Whether a `code_challenge` is well formed: base64url of a SHA-256, 43 characters.
 pub fn is_valid_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    is_b64url_sha256(challenge)
 }
 
 /// Whether a `code_verifier` is well formed (RFC 7636 §4.1: 43–128 unreserved characters).

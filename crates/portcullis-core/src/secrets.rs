@@ -126,6 +126,15 @@ pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `value` is a SHA-256 digest in base64url without padding, as a PKCE challenge and a
+/// JWK thumbprint are: 43 characters that decode to 32 bytes.
+pub fn is_b64url_sha256(value: &str) -> bool {
+    value.len() == 43
+        && URL_SAFE_NO_PAD
+            .decode(value)
+            .is_ok_and(|digest| digest.len() == 32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

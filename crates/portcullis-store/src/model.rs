@@ -433,6 +433,9 @@ pub struct AuthorizationCode {
     pub amr: Vec<portcullis_types::AuthMethod>,
     /// The `acr` the request asked for and the login met, for the ID token.
     pub acr: Option<String>,
+    /// The thumbprint of the DPoP key the request named (`dpop_jkt`): only a proof by that key
+    /// redeems the code.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh token. Tokens of one login form a family; rotation links each to its successor.

@@ -10,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use portcullis_core::{
-    authz, pkce,
+    authz, dpop, pkce,
     secrets::{lookup_hash, random_token},
     tokens::{AccessRequest, IdTokenRequest},
 };
@@ -49,6 +49,8 @@ pub struct AuthorizeParams {
     pub acr_values: Option<String>,
     /// Auth0's `connection`: sign in at this connection's provider, skipping the login page.
     pub connection: Option<String>,
+    /// RFC 9449 §10: the DPoP key that alone may redeem the code.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The longest value of any parameter: codes, sessions and the audit log store some of them.
@@ -328,6 +330,7 @@ pub(crate) struct ValidRequest {
     prompt_none: bool,
     prompt_login: bool,
     max_age: Option<i64>,
+    dpop_jkt: Option<String>,
 }
 
 pub(crate) async fn validate(
@@ -404,6 +407,8 @@ pub(crate) async fn validate(
             (None, None) => {}
         }
     }
+    let dpop_jkt =
+        dpop::code_binding(params.dpop_jkt.as_deref()).map_err(OAuthError::invalid_request)?;
     let audience = match (
         params.audience.as_deref().filter(|a| !a.is_empty()),
         params.resource.as_deref().filter(|r| !r.is_empty()),
@@ -453,6 +458,7 @@ pub(crate) async fn validate(
         prompt_none,
         prompt_login: prompts.contains(&"login"),
         max_age,
+        dpop_jkt,
     })
 }
 
@@ -611,6 +617,7 @@ async fn respond(
                 expires_at: app.clock.now() + app.settings.code_lifetime,
                 amr: session.amr.clone(),
                 acr: mfa_gate::acr(params.acr_values.as_deref(), session),
+                dpop_jkt: request.dpop_jkt.clone(),
             })
             .await?;
         out.push(("code", code));

@@ -17,6 +17,7 @@ mod consent;
 mod dashboard;
 mod dbconnections;
 mod dpop;
+mod dpop_code;
 mod edge;
 mod email;
 mod fuzz_findings;

@@ -111,6 +111,7 @@ fn code(hash: u8, expires_at: i64) -> AuthorizationCode {
         expires_at,
         amr: vec![portcullis_types::AuthMethod::Pwd],
         acr: None,
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
     }
 }
 

@@ -138,6 +138,11 @@ async fn authorization_code(
         }
         (None, None) => {}
     }
+    if !portcullis_core::dpop::redeems_code(stored.dpop_jkt.as_deref(), binding.access) {
+        return Err(invalid_grant(
+            "The authorization code is bound to another DPoP key (dpop_jkt).",
+        ));
+    }
     let user = app
         .store
         .user_by_id(&stored.user_id)
