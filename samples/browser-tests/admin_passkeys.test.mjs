@@ -9,7 +9,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { artifactsFor, launch, newPage, stack } from './support.mjs';
+import {
+  artifactsFor,
+  launch,
+  pageWithAuthenticator as withAuthenticator,
+  stack,
+} from './support.mjs';
 
 const artifacts = artifactsFor('admin_passkeys');
 const TIMEOUT = 120_000;
@@ -41,23 +46,8 @@ after(async () => {
   await browser?.close();
 });
 
-/** A page whose browser holds a virtual platform authenticator that answers at once. */
-async function pageWithAuthenticator(name) {
-  const fresh = await newPage(browser, artifacts, name);
-  const cdp = await fresh.context.newCDPSession(fresh.page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { ...fresh, cdp, authenticatorId };
-}
+/** A page whose browser holds a virtual platform authenticator. */
+const pageWithAuthenticator = (name) => withAuthenticator(browser, artifacts, name);
 
 /** The dashboard's sign-in form, with the stack's administrator's password. */
 async function signInWithPassword(page, shot) {

@@ -325,18 +325,29 @@ async fn checked_factor(
     }
 }
 
+/// Where a form of the step goes on to, when the session still owes `needed`; otherwise the
+/// answer: on to `next` when nothing is owed any more, back to the step when something else
+/// is (a form of the enrolment once a factor exists, or the reverse).
+#[allow(clippy::result_large_err)] // The error is the answer itself, given at once.
+async fn owing(dash: &Dash, form: &FormData, needed: Requirement) -> Result<String, Response> {
+    let next = safe_next(form.get("next")).to_owned();
+    if !dash.session.mfa_pending {
+        return Err(Redirect::to(&next).into_response());
+    }
+    match requirement(&dash.app, &dash.admin).await {
+        Ok(owed) if owed == needed => Ok(next),
+        Ok(_) => Err(Redirect::to(&step_url(&next)).into_response()),
+        Err(error) => Err(dash.fail(Section::Account, error)),
+    }
+}
+
 /// `POST /dashboard/mfa/webauthn`: the assertion of one of the administrator's keys, counted
 /// like a code on the dashboard's counters (a refused one is a wrong attempt).
 async fn check_key(PendingPosted(Posted { dash, form }): PendingPosted) -> Response {
-    let next = safe_next(form.get("next")).to_owned();
-    if !dash.session.mfa_pending {
-        return Redirect::to(&next).into_response();
-    }
-    match requirement(&dash.app, &dash.admin).await {
-        Ok(Requirement::Challenge) => {}
-        Ok(_) => return Redirect::to(&step_url(&next)).into_response(),
-        Err(error) => return dash.fail(Section::Account, error),
-    }
+    let next = match owing(&dash, &form, Requirement::Challenge).await {
+        Ok(next) => next,
+        Err(answer) => return answer,
+    };
     let app = &dash.app;
     let checked = app
         .sign_in
@@ -354,15 +365,10 @@ async fn check_key(PendingPosted(Posted { dash, form }): PendingPosted) -> Respo
 /// without a factor enrols because the setting makes one mandatory. Only then: a password
 /// alone never adds a factor to an account that has one.
 async fn enrol_on_the_spot(PendingPosted(Posted { dash, form }): PendingPosted) -> Response {
-    let next = safe_next(form.get("next")).to_owned();
-    if !dash.session.mfa_pending {
-        return Redirect::to(&next).into_response();
-    }
-    match requirement(&dash.app, &dash.admin).await {
-        Ok(Requirement::Enrol) => {}
-        Ok(_) => return Redirect::to(&step_url(&next)).into_response(),
-        Err(error) => return dash.fail(Section::Account, error),
-    }
+    let next = match owing(&dash, &form, Requirement::Enrol).await {
+        Ok(next) => next,
+        Err(answer) => return answer,
+    };
     let confirmed = match confirm(&dash, form.raw("code")).await {
         Ok(confirmed) => confirmed,
         Err(error) => {
@@ -370,28 +376,29 @@ async fn enrol_on_the_spot(PendingPosted(Posted { dash, form }): PendingPosted) 
             return page(&dash, Requirement::Enrol, &next, Some(text), status, false).await;
         }
     };
-    if let Err(page) = passed(&dash).await {
+    enrolled(&dash, confirmed.recovery_codes, &next).await
+}
+
+/// A factor enrolled on the spot: the session passes, and the recovery codes are shown once
+/// before going on to `next`.
+async fn enrolled(dash: &Dash, codes: Vec<String>, next: &str) -> Response {
+    if let Err(page) = passed(dash).await {
         return page;
     }
     dash.bare(
         StatusCode::OK,
         "dashboard/mfa_recovery.html",
-        context! { codes => confirmed.recovery_codes, next },
+        context! { codes, next },
     )
 }
 
 /// `POST /dashboard/mfa/enrol/webauthn`: the key an administrator without a factor enrols
 /// because the setting makes one mandatory (only then, like the authenticator app).
 async fn enrol_key_on_the_spot(PendingPosted(Posted { dash, form }): PendingPosted) -> Response {
-    let next = safe_next(form.get("next")).to_owned();
-    if !dash.session.mfa_pending {
-        return Redirect::to(&next).into_response();
-    }
-    match requirement(&dash.app, &dash.admin).await {
-        Ok(Requirement::Enrol) => {}
-        Ok(_) => return Redirect::to(&step_url(&next)).into_response(),
-        Err(error) => return dash.fail(Section::Account, error),
-    }
+    let next = match owing(&dash, &form, Requirement::Enrol).await {
+        Ok(next) => next,
+        Err(answer) => return answer,
+    };
     let registered = match admin_keys::register(&dash, &form).await {
         Ok(registered) => registered,
         Err(Refusal::Failed(error)) => return dash.fail(Section::Account, error),
@@ -401,14 +408,7 @@ async fn enrol_key_on_the_spot(PendingPosted(Posted { dash, form }): PendingPost
             return page(&dash, Requirement::Enrol, &next, Some(text), status, false).await;
         }
     };
-    if let Err(page) = passed(&dash).await {
-        return page;
-    }
-    dash.bare(
-        StatusCode::OK,
-        "dashboard/mfa_recovery.html",
-        context! { codes => registered.recovery_codes, next },
-    )
+    enrolled(&dash, registered.recovery_codes, &next).await
 }
 
 /// What a page shows when a key's registration was refused.
