@@ -16,8 +16,8 @@ import {
   jwtClaims,
   launch,
   management,
-  newPage,
   onHostedPage,
+  pageWithAuthenticator as withAuthenticator,
   requireMfa,
   resetMfa,
   stack,
@@ -42,24 +42,8 @@ after(async () => {
   await browser?.close();
 });
 
-/** A page whose browser holds a virtual platform authenticator (CTAP2, internal transport,
- * resident keys, user verification, presence answered at once). */
-async function pageWithAuthenticator(name) {
-  const opened = await newPage(browser, artifacts, name);
-  const cdp = await opened.context.newCDPSession(opened.page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { ...opened, cdp, authenticatorId };
-}
+/** A page whose browser holds a virtual platform authenticator. */
+const pageWithAuthenticator = (name) => withAuthenticator(browser, artifacts, name);
 
 /** From the sample to the hosted login page. */
 async function toLogin(page, shot) {

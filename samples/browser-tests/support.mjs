@@ -103,3 +103,24 @@ export async function resetMfa(factors) {
   await management('PUT', 'guardian/policies', []);
   for (const factor of factors) await management('PUT', `guardian/factors/${factor}`, { enabled: false });
 }
+
+/**
+ * A fresh page (see `newPage`) whose browser holds a DevTools virtual platform authenticator:
+ * CTAP2, internal transport, resident keys, user verification, presence answered at once.
+ */
+export async function pageWithAuthenticator(browser, artifacts, name) {
+  const opened = await newPage(browser, artifacts, name);
+  const cdp = await opened.context.newCDPSession(opened.page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { ...opened, cdp, authenticatorId };
+}

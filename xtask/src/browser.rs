@@ -159,8 +159,9 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 }
 
 /// The browser suite's files, run one at a time in this order: the database-connection tests
-/// change the tenant's connection, which the seeds' sign-up must not see.
-const SUITE_FILES: [&str; 8] = [
+/// change the tenant's connection, which the seeds' sign-up must not see; the administrators'
+/// passkeys come last, since they give the stack's administrator a factor for a while.
+const SUITE_FILES: [&str; 9] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
     "account.test.mjs",
@@ -169,6 +170,7 @@ const SUITE_FILES: [&str; 8] = [
     "mfa.test.mjs",
     "passkeys.test.mjs",
     "mcp.test.mjs",
+    "admin_passkeys.test.mjs",
 ];
 
 /// `cargo xtask browser`: the browser suite against a fresh stack on free ports, or only

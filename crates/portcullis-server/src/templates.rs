@@ -118,6 +118,11 @@ pub enum Framing<'a> {
 impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
+        // The script is shared with the dashboard; as a safe string it is not HTML-escaped.
+        env.add_global(
+            "webauthn_js",
+            minijinja::Value::from_safe_string(portcullis_web::WEBAUTHN_SCRIPT.to_owned()),
+        );
         for (name, source) in PAGES {
             // Templates are compiled in; a syntax error is caught by the unit test below.
             if let Err(error) = env.add_template(name, source) {

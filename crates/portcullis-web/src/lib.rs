@@ -18,6 +18,11 @@ pub use self::{
     outage::{retry_after_outage, OUTAGE_MESSAGE, OUTAGE_RETRY_AFTER_SECONDS},
 };
 
+/// The script that runs a page's WebAuthn ceremonies (`navigator.credentials`), the same on
+/// the hosted login pages and on the dashboard; the file's opening comment says what a page
+/// gives it.
+pub const WEBAUTHN_SCRIPT: &str = include_str!("webauthn.js");
+
 /// Whether a request with `method` may change something (anything but GET, HEAD, OPTIONS).
 pub fn may_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)

@@ -1,7 +1,8 @@
 //! The signed-in administrator's own account page (`/dashboard/account`): their second
 //! factors, enrolling an authenticator app (QR code, the key as text, a first code, then
-//! recovery codes shown once), and removing their factors. Enrolment and codes go through the
-//! same core functions as the sign-in's second step ([`super::admin_mfa`]).
+//! recovery codes shown once), their passkeys and security keys ([`super::account_keys`]), and
+//! removing their factors. Enrolment and codes go through the same core functions as the
+//! sign-in's second step ([`super::admin_mfa`]).
 
 use axum::{
     http::StatusCode,
@@ -10,10 +11,19 @@ use axum::{
     Router,
 };
 use minijinja::context;
-use portcullis_core::{admin::mfa, mfa::admin::admin_has_factor};
+use portcullis_core::{
+    admin::mfa,
+    mfa::{
+        admin::{admin_factor_kinds, admin_has_factor},
+        webauthn::is_webauthn,
+    },
+};
 use portcullis_store::MfaOwner;
+use portcullis_types::MfaFactor;
+use serde::Serialize;
 
 use super::{
+    admin_keys::relying_party,
     admin_mfa::{confirm, provisioning, refused_code},
     auth::{Dash, Posted},
     user_factors::Row,
@@ -35,12 +45,21 @@ fn owner(dash: &Dash) -> MfaOwner {
     MfaOwner::Admin(dash.admin.id.clone())
 }
 
-/// Whether the signed-in administrator has a factor to sign in with.
-async fn has_factor(dash: &Dash) -> Result<bool, Response> {
+/// Whether the signed-in administrator has an authenticator app (one at a time; passkeys
+/// and security keys may be added next to it).
+async fn has_app(dash: &Dash) -> Result<bool, Response> {
     match dash.app.store().authenticators(&owner(dash)).await {
-        Ok(authenticators) => Ok(admin_has_factor(&authenticators)),
+        Ok(authenticators) => Ok(admin_factor_kinds(&authenticators).contains(&MfaFactor::Otp)),
         Err(error) => Err(dash.fail(SECTION, error)),
     }
+}
+
+/// One of the administrator's keys as their account page lists it, to delete.
+#[derive(Serialize)]
+struct KeyRow {
+    id: String,
+    name: Option<String>,
+    kind: &'static str,
 }
 
 /// `GET /dashboard/account`.
@@ -56,12 +75,26 @@ async fn show(dash: Dash) -> Response {
     let has_factor = methods
         .iter()
         .any(|method| admin_has_factor(std::slice::from_ref(&method.authenticator)));
+    let has_app = methods
+        .iter()
+        .any(|method| method.authenticator.kind == MfaFactor::Otp);
+    let keys: Vec<KeyRow> = methods
+        .iter()
+        .map(|method| &method.authenticator)
+        .filter(|a| is_webauthn(a.kind))
+        .map(|a| KeyRow {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            kind: a.kind.as_str(),
+        })
+        .collect();
+    let keys_offered = relying_party(&dash.app).is_some();
     let factors: Vec<Row> = methods.into_iter().map(Row::from).collect();
     dash.render(
         StatusCode::OK,
         "dashboard/account.html",
         SECTION,
-        context! { factors, has_factor, required },
+        context! { factors, has_factor, has_app, keys, keys_offered, required },
     )
 }
 
@@ -82,7 +115,7 @@ async fn enrol_form(dash: &Dash, status: StatusCode, error: Option<&str>) -> Res
 /// `GET /dashboard/account/mfa`: the QR code and key of a new authenticator app, unless the
 /// administrator has one already (they remove it first).
 async fn enrol_page(dash: Dash) -> Response {
-    match has_factor(&dash).await {
+    match has_app(&dash).await {
         Ok(true) => dash.redirect(ACCOUNT, "You already have an authenticator app."),
         Ok(false) => enrol_form(&dash, StatusCode::OK, None).await,
         Err(page) => page,
@@ -92,7 +125,7 @@ async fn enrol_page(dash: Dash) -> Response {
 /// `POST /dashboard/account/mfa`: the app's first code confirms it; the recovery codes are
 /// shown once.
 async fn enrol(Posted { dash, form }: Posted) -> Response {
-    match has_factor(&dash).await {
+    match has_app(&dash).await {
         Ok(true) => return dash.redirect(ACCOUNT, "You already have an authenticator app."),
         Ok(false) => {}
         Err(page) => return page,

@@ -14,14 +14,17 @@
 //!   [`logs`], [`emails`] (the outbox and the email templates), [`tenant_settings`] (the
 //!   tenant's flags: dynamic client registration); [`permissions`] holds the
 //!   Permissions tab roles and users share.
-//! - [`admin_mfa`]: the second step of an administrator's sign-in (a code, or enrolling a
-//!   factor when one is mandatory); [`account`]: the administrator's own account page
-//!   (enrolling an authenticator app); [`security`]: Security → Multi-factor (the tenant's
+//! - [`admin_mfa`]: the second step of an administrator's sign-in (a code or a key, or
+//!   enrolling a factor when one is mandatory); [`account`]: the administrator's own account
+//!   page (enrolling an authenticator app), with their passkeys and security keys in
+//!   [`account_keys`]; [`admin_keys`]: the WebAuthn ceremonies both carry; [`security`]: Security → Multi-factor (the tenant's
 //!   factors and policy, the administrators' mandatory setting and resets); [`mfa_step`]:
 //!   whether a sign-in owes that step.
 //! - [`bootstrap`]: the first administrator on first start.
 
 pub mod account;
+pub mod account_keys;
+pub mod admin_keys;
 pub mod admin_mfa;
 pub mod apis;
 pub mod applications;
@@ -60,9 +63,11 @@ pub fn router() -> Router<AdminState> {
         .route("/signout", post(auth::signout))
         .merge(admin_mfa::routes())
         .merge(account::routes())
+        .merge(account_keys::routes())
         .merge(security::routes())
         .route("/static/dashboard.css", get(view::css))
         .route("/static/dashboard.js", get(view::js))
+        .route("/static/webauthn.js", get(view::webauthn_js))
         .route("/static/favicon.svg", get(view::favicon))
         .merge(apis::routes())
         .merge(applications::routes())

@@ -1,5 +1,5 @@
 //! Rendering: the dashboard's templates (compiled into the binary), the layout every page
-//! shares, flash messages, pagination and the static stylesheet and script.
+//! shares, flash messages, pagination and the static stylesheet and scripts.
 //!
 //! Pages carry a strict Content-Security-Policy: styles and scripts only from this server
 //! (the one script tag also carries the page's nonce), forms only to this server, no framing.
@@ -165,6 +165,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard/security.html",
         include_str!("../../templates/security.html"),
     ),
+    (
+        "dashboard/key_enrol.html",
+        include_str!("../../templates/key_enrol.html"),
+    ),
+    (
+        "dashboard/account_key.html",
+        include_str!("../../templates/account_key.html"),
+    ),
 ];
 
 const CSS: &str = include_str!("../../static/dashboard.css");
@@ -329,6 +337,14 @@ pub async fn css() -> Response {
 
 pub async fn js() -> Response {
     asset(JS, "text/javascript; charset=utf-8")
+}
+
+/// The WebAuthn script the hosted login pages carry too (`portcullis_web::WEBAUTHN_SCRIPT`).
+pub async fn webauthn_js() -> Response {
+    asset(
+        portcullis_web::WEBAUTHN_SCRIPT,
+        "text/javascript; charset=utf-8",
+    )
 }
 
 pub async fn favicon() -> Response {

@@ -67,8 +67,8 @@ impl Method {
     }
 
     /// A WebAuthn key's details (`key_id`, `credential_device_type`...); `None` otherwise.
-    pub fn key(&self) -> Option<crate::mfa::webauthn::KeyDetails> {
-        crate::mfa::webauthn::key_details(&self.authenticator)
+    pub fn key(&self) -> Option<crate::mfa::key_details::KeyDetails> {
+        crate::mfa::key_details::key_details(&self.authenticator)
     }
 }
 
@@ -108,14 +108,49 @@ pub async fn delete_user_method(
     user_id: &str,
     method_id: &str,
 ) -> Result<(), AdminError> {
-    let owner = MfaOwner::User(user_id.to_owned());
-    if !cx.store().delete_authenticator(&owner, method_id).await? {
+    delete_method(cx, actor, &MfaOwner::User(user_id.to_owned()), method_id).await
+}
+
+/// Deletes one of an administrator's passkeys or security keys (their account page): any
+/// other factor of theirs, or another's key, is not found. Their other factors go together
+/// ([`reset`]), since recovery codes without a factor open nothing.
+pub async fn delete_admin_key(
+    cx: &Context,
+    actor: &Actor,
+    admin_id: &str,
+    key_id: &str,
+) -> Result<(), AdminError> {
+    let owner = MfaOwner::Admin(admin_id.to_owned());
+    let is_key = cx
+        .store()
+        .authenticators(&owner)
+        .await?
+        .iter()
+        .any(|a| a.id == key_id && crate::mfa::webauthn::is_webauthn(a.kind));
+    if !is_key {
         return Err(AdminError::NotFound(Kind::AuthenticationMethod));
     }
+    delete_method(cx, actor, &owner, key_id).await
+}
+
+/// Deletes one of the owner's factors, recorded with the owner's id.
+async fn delete_method(
+    cx: &Context,
+    actor: &Actor,
+    owner: &MfaOwner,
+    method_id: &str,
+) -> Result<(), AdminError> {
+    if !cx.store().delete_authenticator(owner, method_id).await? {
+        return Err(AdminError::NotFound(Kind::AuthenticationMethod));
+    }
+    let field = match owner {
+        MfaOwner::User(_) => "user_id",
+        MfaOwner::Admin(_) => "admin_id",
+    };
     cx.record(
         actor,
         Change::new(Action::Delete, Kind::AuthenticationMethod, method_id)
-            .with(json!({ "user_id": user_id })),
+            .with(json!({ field: owner.id() })),
     )
     .await;
     Ok(())

@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod enrol;
+pub mod key_details;
 mod recovery;
 pub mod totp;
 pub mod verify;

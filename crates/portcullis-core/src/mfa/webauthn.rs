@@ -138,6 +138,37 @@ impl Refusal {
     fn credential(error: impl std::fmt::Display) -> Self {
         Refusal::Credential(error.to_string())
     }
+
+    /// The refusal as the brute-force counters (`SignIn::check_code`) take it: a refused
+    /// answer is a wrong attempt (`Ok(None)`), a failure of ours is reported as the store's.
+    pub fn counted<T>(self) -> Result<Option<T>, StoreError> {
+        match self {
+            Refusal::Failed(MfaError::Store(error)) => Err(error),
+            Refusal::Failed(error) => Err(StoreError::Backend(error.to_string())),
+            refusal => {
+                tracing::info!(%refusal, "a WebAuthn answer was refused");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The longest name a key's owner may give it, in characters.
+pub const KEY_NAME_MAX: usize = 60;
+
+/// The name a key is listed under: the one its owner typed (trimmed, without control
+/// characters, at most [`KEY_NAME_MAX`] characters), or the kind's label when none was.
+pub fn key_name(kind: MfaFactor, typed: Option<&str>) -> String {
+    let typed: String = typed
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(KEY_NAME_MAX)
+        .collect();
+    match typed.trim() {
+        "" => kind.label().to_owned(),
+        name => name.to_owned(),
+    }
 }
 
 /// The browser's answer to a ceremony, parsed.
@@ -172,7 +203,7 @@ fn user_handle(owner: &MfaOwner) -> Uuid {
 }
 
 /// A credential id as the authenticators table stores it: base64url, unpadded.
-fn credential_key(raw: &[u8]) -> String {
+pub(super) fn credential_key(raw: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
@@ -233,7 +264,8 @@ async fn take_ceremony(
     serde_json::from_str(&challenge.state).map_err(|_| Refusal::Ceremony)
 }
 
-fn stored_passkey(authenticator: &Authenticator) -> Option<Passkey> {
+/// The credential an authenticator of a WebAuthn kind stores.
+pub(super) fn stored_passkey(authenticator: &Authenticator) -> Option<Passkey> {
     serde_json::from_slice(authenticator.secret.as_deref()?).ok()
 }
 
@@ -305,11 +337,12 @@ pub async fn start_registration(
     })
 }
 
-/// Finishes a registration: the new key, confirmed, of the kind the ceremony was started for.
+/// Finishes a registration: the new key, confirmed, of the kind the ceremony was started for,
+/// named `name` when its owner gave one ([`key_name`]).
 pub async fn finish_registration(
     rp: &RelyingParty,
     store: &dyn Store,
-    owner: &MfaOwner,
+    (owner, name): (&MfaOwner, Option<&str>),
     answer: Answer<'_>,
     session_hash: Option<&[u8]>,
     now: i64,
@@ -328,8 +361,8 @@ pub async fn finish_registration(
         .webauthn
         .finish_passkey_registration(&credential, &state)
         .map_err(Refusal::credential)?;
-    let (authenticator, credential_id) =
-        new_key(new_id(kind), owner, kind, kind.label(), &passkey, now)?;
+    let name = key_name(kind, name);
+    let (authenticator, credential_id) = new_key(new_id(kind), owner, kind, &name, &passkey, now)?;
     if !store
         .insert_webauthn_authenticator(&authenticator, &credential_id)
         .await?
@@ -630,53 +663,6 @@ pub async fn finish_sign_up(
     })
 }
 
-/// What the Management API tells of a key, as Auth0 names it: its credential id
-/// (`key_id`), whether it may be synced between devices (`credential_device_type`:
-/// `multi_device` or `single_device`) and is backed up, and the transports the browser
-/// reported. Read from the credential stored at registration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct KeyDetails {
-    pub key_id: String,
-    pub credential_device_type: &'static str,
-    pub credential_backed_up: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transports: Option<Vec<String>>,
-}
-
-/// The details of a WebAuthn authenticator's key; `None` for any other factor.
-pub fn key_details(authenticator: &Authenticator) -> Option<KeyDetails> {
-    if !is_webauthn(authenticator.kind) {
-        return None;
-    }
-    let passkey = stored_passkey(authenticator)?;
-    // The library keeps the flags on its credential, which it exposes only serialised.
-    let stored = serde_json::to_value(&passkey).ok()?;
-    let flag = |name: &str| {
-        stored
-            .pointer(&format!("/cred/{name}"))
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false)
-    };
-    let transports = stored
-        .pointer("/cred/transports")
-        .and_then(serde_json::Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|transport| transport.as_str().map(str::to_lowercase))
-                .collect()
-        });
-    Some(KeyDetails {
-        key_id: credential_key(passkey.cred_id()),
-        credential_device_type: if flag("backup_eligible") {
-            "multi_device"
-        } else {
-            "single_device"
-        },
-        credential_backed_up: flag("backup_state"),
-        transports,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,6 +673,29 @@ mod tests {
         assert!(RelyingParty::for_issuer("http://localhost:4000/").is_ok());
         // Browsers refuse an IP address as a relying party id.
         assert!(RelyingParty::for_issuer("http://127.0.0.1:4000/").is_err());
+    }
+
+    #[test]
+    fn a_keys_name_is_what_its_owner_typed_or_its_kind() {
+        assert_eq!(
+            key_name(MfaFactor::WebauthnPlatform, Some("  Laptop ")),
+            "Laptop"
+        );
+        assert_eq!(
+            key_name(MfaFactor::WebauthnRoaming, Some(" \u{7} ")),
+            MfaFactor::WebauthnRoaming.label()
+        );
+        assert_eq!(
+            key_name(MfaFactor::WebauthnRoaming, None),
+            MfaFactor::WebauthnRoaming.label()
+        );
+        let long = "k".repeat(200);
+        assert_eq!(
+            key_name(MfaFactor::WebauthnPlatform, Some(&long))
+                .chars()
+                .count(),
+            KEY_NAME_MAX
+        );
     }
 
     #[test]

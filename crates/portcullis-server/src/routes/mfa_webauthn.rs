@@ -20,10 +20,10 @@ use portcullis_core::{
     mfa::{
         enrol,
         webauthn::{self, Refusal},
-        MfaError, Requirement,
+        Requirement,
     },
 };
-use portcullis_store::{MfaOwner, StoreError};
+use portcullis_store::MfaOwner;
 use portcullis_types::{EventType, MfaFactor};
 use portcullis_web::ClientOrigin;
 
@@ -36,19 +36,6 @@ use crate::{
     session::LoginCsrf,
     state::AppState,
 };
-
-/// A refusal inside the brute-force counters: a wrong answer counts, a failure of ours is
-/// reported as the store's.
-fn counted(refusal: Refusal) -> Result<Option<MfaFactor>, StoreError> {
-    match refusal {
-        Refusal::Failed(MfaError::Store(error)) => Err(error),
-        Refusal::Failed(error) => Err(StoreError::Backend(error.to_string())),
-        refusal => {
-            tracing::info!(%refusal, "a WebAuthn answer was refused");
-            Ok(None)
-        }
-    }
-}
 
 pub async fn post(
     State(app): State<AppState>,
@@ -93,7 +80,7 @@ pub async fn post(
                     )
                     .await
                     .map(Some)
-                    .or_else(counted)
+                    .or_else(Refusal::counted)
                 })
                 .await;
             let factor = match checked {
@@ -108,9 +95,15 @@ pub async fn post(
         }
         // Only a user without a usable factor enrols here: the password alone must not add one.
         Requirement::Enrol => {
-            let registered =
-                webauthn::finish_registration(&rp, store, &owner, form.answer(), session, now)
-                    .await;
+            let registered = webauthn::finish_registration(
+                &rp,
+                store,
+                (&owner, None),
+                form.answer(),
+                session,
+                now,
+            )
+            .await;
             let key = match registered {
                 Ok(key) => key,
                 Err(Refusal::Failed(error)) => {

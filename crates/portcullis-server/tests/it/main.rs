@@ -6,6 +6,7 @@
 mod helpers;
 
 mod admin_mfa;
+mod admin_passkeys;
 mod authorize_errors;
 mod brute_force;
 mod client_credentials;

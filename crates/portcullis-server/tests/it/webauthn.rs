@@ -37,7 +37,7 @@ pub(crate) async fn configure(mgmt: &Mgmt, factors: &[&str]) {
 }
 
 /// A ceremony a page carries: the id its button names and the options in its script element.
-fn ceremony(html: &str, button: &str) -> (String, Value) {
+pub(crate) fn ceremony(html: &str, button: &str) -> (String, Value) {
     let at = html
         .find(&format!("id=\"{button}\""))
         .unwrap_or_else(|| panic!("no button #{button}"));
