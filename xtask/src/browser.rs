@@ -160,7 +160,7 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 
 /// The browser suite's files, run one at a time in this order: the database-connection tests
 /// change the tenant's connection, which the seeds' sign-up must not see.
-const SUITE_FILES: [&str; 8] = [
+const SUITE_FILES: [&str; 9] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
     "account.test.mjs",
@@ -168,6 +168,7 @@ const SUITE_FILES: [&str; 8] = [
     "dpop.test.mjs",
     "mfa.test.mjs",
     "passkeys.test.mjs",
+    "connections.test.mjs",
     "mcp.test.mjs",
 ];
 
