@@ -244,3 +244,22 @@ test('hostile or refusing providers get a clear page', { timeout: TIMEOUT }, asy
 
   await context.close();
 });
+
+test("the dashboard's Social / Enterprise page shows both, never their secrets", { timeout: TIMEOUT }, async () => {
+  const { context, page, shot } = await newPage(browser, artifacts, 'dashboard');
+  await page.goto(`${stack.domain}/dashboard/signin`);
+  await page.fill('#email', stack.admin.email);
+  await page.fill('#password', stack.admin.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((url) => url.pathname !== '/dashboard/signin');
+  await page.goto(`${stack.domain}/dashboard/connections`);
+  await page.waitForSelector('text=Continue with Upstream Portcullis');
+  await shot('connections');
+  await page.click('a:has-text("node-oidc")');
+  await page.waitForSelector('#client_secret');
+  await shot('connection');
+  const html = await page.content();
+  assert.ok(!html.includes(nodeProvider.clientSecret), 'the client secret is never shown');
+  assert.equal(await page.inputValue('#client_id'), nodeProvider.clientId);
+  await context.close();
+});

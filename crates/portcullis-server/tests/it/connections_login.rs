@@ -20,7 +20,8 @@ use crate::{
     management_support::spawn_mgmt_with,
 };
 
-async fn login_page(app: &TestApp, spa: &Spa) -> String {
+/// The hosted login page of `spa`'s authorization request.
+pub(crate) async fn login_page(app: &TestApp, spa: &Spa) -> String {
     browser()
         .get(app.url(&format!(
             "/u/login?client_id={}&redirect_uri={}&response_type=code",

@@ -6,7 +6,7 @@ use portcullis_store::UpstreamConnection;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{browser, Spa, TestApp};
+use crate::{connections_login::login_page, helpers::TestApp};
 
 const LIST: &str = "/dashboard/connections";
 const NEW: &str = "/dashboard/connections/new";
@@ -16,20 +16,6 @@ async fn stored(app: &TestApp, name: &str) -> Option<UpstreamConnection> {
         .upstream_connection_by_name(name)
         .await
         .expect("read")
-}
-
-async fn login_page(app: &TestApp, spa: &Spa) -> String {
-    browser()
-        .get(app.url(&format!(
-            "/u/login?client_id={}&redirect_uri={}&response_type=code",
-            spa.client_id, spa.redirect_uri
-        )))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("html")
 }
 
 #[tokio::test]
