@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { artifactsFor, launch, management, newPage, onHostedPage, stack } from './support.mjs';
+import { artifactsFor, launch, management, newPage, onHostedPage, signInToDashboard, stack } from './support.mjs';
 
 const artifacts = artifactsFor('connections');
 const TIMEOUT = 180_000;
@@ -247,11 +247,7 @@ test('hostile or refusing providers get a clear page', { timeout: TIMEOUT }, asy
 
 test("the dashboard's Social / Enterprise page shows both, never their secrets", { timeout: TIMEOUT }, async () => {
   const { context, page, shot } = await newPage(browser, artifacts, 'dashboard');
-  await page.goto(`${stack.domain}/dashboard/signin`);
-  await page.fill('#email', stack.admin.email);
-  await page.fill('#password', stack.admin.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => url.pathname !== '/dashboard/signin');
+  await signInToDashboard(page);
   await page.goto(`${stack.domain}/dashboard/connections`);
   await page.waitForSelector('text=Continue with Upstream Portcullis');
   await shot('connections');

@@ -103,3 +103,12 @@ export async function resetMfa(factors) {
   await management('PUT', 'guardian/policies', []);
   for (const factor of factors) await management('PUT', `guardian/factors/${factor}`, { enabled: false });
 }
+
+/** Signs `page` in to the dashboard as the stack's administrator. */
+export async function signInToDashboard(page) {
+  await page.goto(`${stack.domain}/dashboard/signin`);
+  await page.fill('#email', stack.admin.email);
+  await page.fill('#password', stack.admin.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((url) => url.pathname !== '/dashboard/signin');
+}

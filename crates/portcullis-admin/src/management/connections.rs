@@ -10,25 +10,16 @@ use axum::{extract::State, http::Uri, response::Response, Json};
 use portcullis_core::admin::connection::{self, ConnectionChanges};
 use portcullis_store::{DatabaseConnection, Page, PasswordDictionary, PasswordHistory};
 use portcullis_types::PasswordStrength;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::{Authorized, ReadConnections, UpdateConnections},
-    errors::{parse, query_values, ApiError, Auth0Body, ErrorBody, Id, JsonBody, Query},
+    errors::{parse, present, query_values, ApiError, Auth0Body, ErrorBody, Id, JsonBody, Query},
     pagination::{CheckpointParams, FieldsParams, PageParams},
 };
 use crate::{shapes::ConnectionShape, state::AdminState};
-
-/// `Some(None)` for an explicit `null`, `None` when the property is absent.
-pub(super) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 
 /// `password_complexity_options`.
 #[derive(Debug, Deserialize, ToSchema)]

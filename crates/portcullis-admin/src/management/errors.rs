@@ -270,6 +270,16 @@ where
     }
 }
 
+/// A body's property that distinguishes an explicit `null` (`Some(None)`) from an absent one
+/// (`None`), with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// Reads a JSON body into the request's type `T`, with the rules of [`Body`].
 pub fn parse<T: Auth0Body>(mut value: Value) -> Result<T, ApiError> {
     for path in T::UNSUPPORTED {

@@ -14,8 +14,7 @@ use utoipa::ToSchema;
 
 use super::{
     auth::{Authorized, CreateConnections, DeleteConnections},
-    connections::present,
-    errors::{parse, ApiError, Auth0Body, Body, ErrorBody, Id},
+    errors::{parse, present, ApiError, Auth0Body, Body, ErrorBody, Id},
 };
 use crate::state::AdminState;
 use portcullis_core::admin::Actor;

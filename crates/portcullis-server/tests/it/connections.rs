@@ -302,7 +302,7 @@ pub(crate) async fn spawn_provider() -> Arc<Provider> {
 }
 
 /// The downstream with the test's provider as connection `hostile`.
-async fn hostile_setup() -> (TestApp, Spa, Arc<Provider>) {
+pub(crate) async fn hostile_setup() -> (TestApp, Spa, Arc<Provider>) {
     let provider = spawn_provider().await;
     let app = spawn_app().await;
     let spa = app.create_spa(false).await;

@@ -15,7 +15,7 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
-    connections::{connect, good_claims, spawn_provider, start, Next},
+    connections::{good_claims, hostile_setup, start, Next},
     helpers::{browser, callback_params, location, spawn_app, Spa, TestApp},
     management_support::spawn_mgmt_with,
 };
@@ -103,16 +103,7 @@ async fn a_connection_made_elsewhere_reaches_the_login_page_within_the_refresh_b
 /// A sign-in at the test's provider whose ID token lists `amr` (or nothing): the session's
 /// methods and the application's ID token.
 async fn federated_login(amr: Option<Value>) -> (Vec<AuthMethod>, Value) {
-    let provider = spawn_provider().await;
-    let app = spawn_app().await;
-    let spa = app.create_spa(false).await;
-    connect(
-        &app,
-        &spa,
-        "hostile",
-        json!({ "issuer": provider.base, "client_id": "downstream", "client_secret": "s3cret" }),
-    )
-    .await;
+    let (app, spa, provider) = hostile_setup().await;
     let browser = browser();
     let (to_provider, verifier) = start(&app, &browser, &spa, "hostile").await;
     let sent = callback_params(&to_provider);

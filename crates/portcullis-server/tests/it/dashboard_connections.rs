@@ -106,7 +106,10 @@ async fn connections_are_created_edited_enabled_and_deleted_in_the_dashboard() {
         *json!({ "client_id": "gh-id" }).as_object().unwrap()
     );
     assert!(connection.sealed_client_secret.is_some());
-    assert_eq!(connection.enabled_clients, [spa.client_id.clone()]);
+    assert_eq!(
+        connection.enabled_clients,
+        std::slice::from_ref(&spa.client_id)
+    );
     let (status, page) = admin.get(&app, &github).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("gh-id") && page.contains("Set: type a new one"));
