@@ -12,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { artifactsFor, launch, newPage, onHostedPage, stack } from './support.mjs';
+import { artifactsFor, launch, newPage, onHostedPage, signInToDashboard, stack } from './support.mjs';
 
 const artifacts = artifactsFor('account');
 
@@ -86,11 +86,7 @@ async function logOut(page) {
 /** The administrator's window on the dashboard: reads the links of the emails the server wrote. */
 async function dashboard() {
   const { context, page, shot } = await newPage(browser, artifacts, 'dashboard');
-  await page.goto(`${stack.domain}/dashboard/signin`);
-  await page.fill('#email', stack.admin.email);
-  await page.fill('#password', stack.admin.password);
-  await page.click('button[type=submit]');
-  await page.waitForURL((url) => url.pathname !== '/dashboard/signin');
+  await signInToDashboard(page);
 
   /** The one link of the newest email to `to` whose subject starts with `subject`. */
   async function linkFrom(to, subject, label) {

@@ -124,3 +124,12 @@ export async function pageWithAuthenticator(browser, artifacts, name) {
   });
   return { ...opened, cdp, authenticatorId };
 }
+
+/** Signs `page` in to the dashboard as the stack's administrator. */
+export async function signInToDashboard(page) {
+  await page.goto(`${stack.domain}/dashboard/signin`);
+  await page.fill('#email', stack.admin.email);
+  await page.fill('#password', stack.admin.password);
+  await page.click('button[type=submit]');
+  await page.waitForURL((url) => url.pathname !== '/dashboard/signin');
+}

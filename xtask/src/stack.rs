@@ -472,6 +472,8 @@ impl Stack {
                     "express": api_url(Api::Express),
                 },
                 "mcp": { "url": mcp },
+                // The server's binary, for tests that start another Portcullis of their own.
+                "binary": binaries.portcullis,
                 "management": {
                     "clientId": management_id,
                     "clientSecret": management_secret,

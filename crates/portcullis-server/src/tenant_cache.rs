@@ -1,5 +1,6 @@
 //! A replica's copy of the tenant objects the protocol endpoints read on every request:
-//! applications, APIs, client grants and the tenant's flags (the discovery documents).
+//! applications, APIs, client grants, the tenant's flags (the discovery documents) and the
+//! connections to other identity providers (the login page's buttons, `connection=`).
 //!
 //! Read from the store, they cost three queries per machine token, more than the RSA
 //! signature itself. Found objects are kept until the next cache refresh
@@ -14,11 +15,13 @@ use std::{
     hash::Hash,
     sync::{
         atomic::{AtomicU64, Ordering},
-        PoisonError, RwLock,
+        Arc, PoisonError, RwLock,
     },
 };
 
-use portcullis_store::{Client, ClientGrant, ResourceServer, Store, StoreResult, TenantFlags};
+use portcullis_store::{
+    Client, ClientGrant, ResourceServer, Store, StoreResult, TenantFlags, UpstreamConnection,
+};
 
 /// A tenant with more objects than this is cached in part: a full map starts afresh.
 const MAX_ENTRIES_PER_KIND: usize = 10_000;
@@ -33,6 +36,8 @@ pub struct TenantCache {
     grants: RwLock<HashMap<(String, String), ClientGrant>>,
     /// The tenant's flags, read by the discovery documents on every fetch.
     flags: RwLock<Option<TenantFlags>>,
+    /// Every connection to another provider, read by each login page and `connection=`.
+    connections: RwLock<Option<Arc<Vec<UpstreamConnection>>>>,
 }
 
 impl TenantCache {
@@ -95,6 +100,22 @@ impl TenantCache {
         Ok(flags)
     }
 
+    pub async fn connections(
+        &self,
+        store: &dyn Store,
+    ) -> StoreResult<Arc<Vec<UpstreamConnection>>> {
+        if let Some(connections) = read(&self.connections).as_ref() {
+            return Ok(connections.clone());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let connections = Arc::new(store.upstream_connections().await?);
+        let mut cached = write(&self.connections);
+        if self.generation.load(Ordering::Acquire) == generation {
+            *cached = Some(connections.clone());
+        }
+        Ok(connections)
+    }
+
     /// Forgets everything; the next lookups read the store.
     pub fn invalidate(&self) {
         // Bump first: a lookup in flight then sees the change and keeps its copy to itself.
@@ -103,6 +124,7 @@ impl TenantCache {
         write(&self.apis).clear();
         write(&self.grants).clear();
         *write(&self.flags) = None;
+        *write(&self.connections) = None;
     }
 
     async fn load<K: Eq + Hash, V: Clone>(

@@ -74,6 +74,42 @@ closed_set! {
         Hwk => "hwk",
         /// A software-secured key (a platform authenticator, a passkey).
         Swk => "swk",
+        /// A sign-in at another identity provider that did not say how it signed the user
+        /// in (Auth0 calls this first factor `federated`; RFC 8176 registers no value for it).
+        Fed => "fed",
+        // The other methods RFC 8176 registers, as another provider may report them.
+        /// Facial biometrics.
+        Face => "face",
+        /// A fingerprint.
+        Fpt => "fpt",
+        /// Geolocation.
+        Geo => "geo",
+        /// Iris biometrics.
+        Iris => "iris",
+        /// Knowledge-based authentication.
+        Kba => "kba",
+        /// Multiple-channel authentication.
+        Mca => "mca",
+        /// A personal identification number.
+        Pin => "pin",
+        /// Proof of possession of a key.
+        Pop => "pop",
+        /// Risk-based authentication.
+        Rba => "rba",
+        /// Retina biometrics.
+        Retina => "retina",
+        /// A smart card.
+        Sc => "sc",
+        /// A text message to a known number.
+        Sms => "sms",
+        /// A telephone call to a known number.
+        Tel => "tel",
+        /// User presence.
+        User => "user",
+        /// Voice biometrics.
+        Vbm => "vbm",
+        /// Windows integrated authentication.
+        Wia => "wia",
     }
 }
 

@@ -45,6 +45,8 @@ enum Command {
     Users(cli::users::UsersCommand),
     /// The database connection: sign-ups and the password policy.
     Connection(cli::connection::ConnectionCommand),
+    /// Connections to other identity providers (OpenID Connect, OAuth 2, social presets).
+    Connections(cli::connections::ConnectionsCommand),
     /// Signing keys.
     Keys(cli::keys::KeysCommand),
     /// Roles and their permissions (RBAC).
@@ -106,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clients(command) => cli::clients::run(command).await,
         Command::Users(command) => cli::users::run(command).await,
         Command::Connection(command) => cli::connection::run(command).await,
+        Command::Connections(command) => cli::connections::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
         Command::Roles(command) => cli::roles::run(command).await,
         Command::Grants(command) => cli::grants::run(command).await,

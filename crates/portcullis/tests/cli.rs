@@ -809,3 +809,81 @@ fn users_import_runs_the_import_job() {
     let user = portcullis(dir.path(), &["users", "list"]);
     assert_eq!(user.as_array().map(Vec::len), Some(2));
 }
+
+#[test]
+fn connections_to_other_providers_are_created_changed_and_deleted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = portcullis(
+        dir.path(),
+        &["clients", "create", "--name", "Web", "--type", "spa"],
+    );
+    let client_id = app["client_id"].as_str().expect("client_id");
+    let created = portcullis(
+        dir.path(),
+        &[
+            "connections",
+            "create",
+            "--name",
+            "corp",
+            "--strategy",
+            "oidc",
+            "--options",
+            r#"{"issuer":"https://idp.example.com","client_id":"abc","scope":"openid email"}"#,
+            "--client-secret",
+            "cli-secret",
+            "--enabled-clients",
+            client_id,
+        ],
+    );
+    assert_eq!(created["strategy"], "oidc");
+    assert_eq!(created["enabled_clients"], serde_json::json!([client_id]));
+    assert!(!created.to_string().contains("cli-secret"), "never printed");
+    let id = created["id"].as_str().expect("id");
+
+    let listed = portcullis(dir.path(), &["connections", "list"]);
+    assert_eq!(listed.as_array().expect("array").len(), 1);
+    let shown = portcullis(dir.path(), &["connections", "show", "corp"]);
+    assert_eq!(shown["id"], id);
+
+    let updated = portcullis(
+        dir.path(),
+        &[
+            "connections",
+            "update",
+            id,
+            "--display-name",
+            "Corporate",
+            "--options",
+            r#"{"issuer":"https://idp.example.com","client_id":"xyz"}"#,
+            "--enabled-clients",
+            "",
+        ],
+    );
+    assert_eq!(updated["display_name"], "Corporate");
+    assert_eq!(
+        updated["options"],
+        serde_json::json!({"issuer":"https://idp.example.com","client_id":"xyz"}),
+        "the options are replaced whole"
+    );
+    assert_eq!(updated["enabled_clients"], serde_json::json!([]));
+
+    // The create's rules refuse a bad change.
+    let refused = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args([
+            "connections",
+            "update",
+            "corp",
+            "--options",
+            r#"{"issuer":"http://idp.example.com","client_id":"xyz"}"#,
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("run portcullis");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("must be an https URL"));
+
+    let deleted = portcullis(dir.path(), &["connections", "delete", "corp"]);
+    assert_eq!(deleted["deleted"], true);
+    let listed = portcullis(dir.path(), &["connections", "list"]);
+    assert_eq!(listed, serde_json::json!([]));
+}

@@ -11,6 +11,7 @@
 //! - one module per section: [`apis`], [`applications`], [`users`] (with its Authorized
 //!   Applications tab in [`authorized_apps`] and its Multi-factor tab in [`user_factors`]),
 //!   [`roles`], [`database`] (Authentication → Database: sign-ups and the password policy),
+//!   [`connections`] (Authentication → Social / Enterprise: other identity providers),
 //!   [`logs`], [`emails`] (the outbox and the email templates), [`tenant_settings`] (the
 //!   tenant's flags: dynamic client registration); [`permissions`] holds the
 //!   Permissions tab roles and users share.
@@ -31,6 +32,7 @@ pub mod applications;
 pub mod auth;
 pub mod authorized_apps;
 pub mod bootstrap;
+pub mod connections;
 pub mod database;
 pub mod emails;
 pub mod form;
@@ -76,6 +78,7 @@ pub fn router() -> Router<AdminState> {
         .merge(user_factors::routes())
         .merge(roles::routes())
         .merge(database::routes())
+        .merge(connections::routes())
         .merge(logs::routes())
         .merge(emails::routes())
         .merge(tenant_settings::routes())

@@ -102,6 +102,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/database.html"),
     ),
     (
+        "dashboard/connections.html",
+        include_str!("../../templates/connections.html"),
+    ),
+    (
+        "dashboard/connection_new.html",
+        include_str!("../../templates/connection_new.html"),
+    ),
+    (
+        "dashboard/connection.html",
+        include_str!("../../templates/connection.html"),
+    ),
+    (
+        "dashboard/connection_fields.html",
+        include_str!("../../templates/connection_fields.html"),
+    ),
+    (
         "dashboard/tenant_settings.html",
         include_str!("../../templates/tenant_settings.html"),
     ),
@@ -219,6 +235,8 @@ pub enum Section {
     Users,
     Roles,
     Database,
+    /// Authentication → Social / Enterprise: connections to other identity providers.
+    Connections,
     Logs,
     Emails,
     Settings,

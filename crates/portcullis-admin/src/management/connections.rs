@@ -10,25 +10,16 @@ use axum::{extract::State, http::Uri, response::Response, Json};
 use portcullis_core::admin::connection::{self, ConnectionChanges};
 use portcullis_store::{DatabaseConnection, Page, PasswordDictionary, PasswordHistory};
 use portcullis_types::PasswordStrength;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::{Authorized, ReadConnections, UpdateConnections},
-    errors::{query_values, ApiError, Auth0Body, Body, ErrorBody, Id, Query},
+    errors::{parse, present, query_values, ApiError, Auth0Body, ErrorBody, Id, JsonBody, Query},
     pagination::{CheckpointParams, FieldsParams, PageParams},
 };
 use crate::{shapes::ConnectionShape, state::AdminState};
-
-/// `Some(None)` for an explicit `null`, `None` when the property is absent.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 
 /// `password_complexity_options`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -286,15 +277,25 @@ pub async fn get(
     Ok(Json(value.into_iter().next().unwrap_or(Value::Null)))
 }
 
-/// Change the database connection: sign-ups and the password policy.
+/// `PATCH /connections/{id}`'s body: the database connection's or another provider's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only documents the two shapes; each is read by its own type.
+pub enum ConnectionPatch {
+    Database(UpdateConnection),
+    Upstream(super::upstream_connections::UpdateUpstreamConnection),
+}
+
+/// Change a connection: the database connection's sign-ups and password policy, or another
+/// provider's display name, options (replaced whole, as in Auth0) and applications.
 #[utoipa::path(
     patch, path = "/connections/{id}", tag = "connections",
     params(("id" = String, Path, description = "The connection's id")),
-    request_body = UpdateConnection,
+    request_body = ConnectionPatch,
     responses(
-        (status = 200, description = "The updated connection", body = ConnectionShape),
+        (status = 200, description = "The updated connection: the database connection's shape, or a connection to another provider's", body = ConnectionShape),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
     ),
     security(("management_api" = ["update:connections"]))
 )]
@@ -302,9 +303,15 @@ pub async fn update(
     State(app): State<AdminState>,
     auth: Authorized<UpdateConnections>,
     Id(id): Id,
-    Body(body): Body<UpdateConnection>,
-) -> Result<Json<ConnectionShape>, ApiError> {
-    let current = by_id(&app, &id).await?;
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let Ok(current) = by_id(&app, &id).await else {
+        // Any other id is a connection to another provider's, or Auth0's 404 from there.
+        let actor = auth.caller.actor();
+        let shape = super::upstream_connections::update(&app, &actor, &id, body).await?;
+        return Ok(Json(serde_json::to_value(shape).unwrap_or(Value::Null)));
+    };
+    let body: UpdateConnection = parse(body)?;
     let clients = client_ids(&app).await?;
     if let Some(mut enabled) = body.enabled_clients {
         let mut every = clients.clone();
@@ -322,5 +329,7 @@ pub async fn update(
         None => ConnectionChanges::default(),
     };
     let updated = connection::update(&app.cx, &auth.caller.actor(), changes).await?;
-    Ok(Json(ConnectionShape::new(&updated, clients)))
+    Ok(Json(
+        serde_json::to_value(ConnectionShape::new(&updated, clients)).unwrap_or(Value::Null),
+    ))
 }

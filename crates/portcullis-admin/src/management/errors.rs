@@ -217,6 +217,22 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBody(value) = JsonBody::from_request(request, state).await?;
+        parse(value).map(Body)
+    }
+}
+
+/// A JSON request body not yet read into its request's type: for a route whose body's shape
+/// depends on the object it changes (`PATCH /connections/{id}`), read later with [`parse`].
+pub struct JsonBody(pub Value);
+
+impl<S> FromRequest<S> for JsonBody
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -248,46 +264,61 @@ where
                 "Payload validation error: a JSON body is required",
             ));
         }
-        let mut value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::invalid_body(format!("Payload validation error: '{e}'")))?;
-        for path in T::UNSUPPORTED {
-            if lookup(&value, path).is_some_and(is_set) {
-                return Err(ApiError::invalid_body(format!(
-                    "Payload validation error: '{path}' is not supported"
-                )));
-            }
-            remove(&mut value, path);
-        }
-        for path in T::IGNORED {
-            remove(&mut value, path);
-        }
-        let parsed = serde_path_to_error::deserialize(value).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner().to_string();
-            // serde's words for a property the struct does not define, in Auth0's.
-            let message = match inner
-                .strip_prefix("unknown field `")
-                .and_then(|rest| rest.split_once('`'))
-            {
-                Some((name, _)) => format!("Additional properties not allowed: {name}"),
-                None => inner,
-            };
-            // An unknown property is reported at the object that holds it.
-            let at = if message.starts_with("Additional properties") {
-                unknown_at(&path)
-            } else {
-                path.as_str()
-            };
-            if at == "." || at.is_empty() {
-                ApiError::invalid_body(format!("Payload validation error: '{message}'"))
-            } else {
-                ApiError::invalid_body(format!(
-                    "Payload validation error: '{message}' on property {at}"
-                ))
-            }
-        })?;
-        Ok(Body(parsed))
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::invalid_body(format!("Payload validation error: '{e}'")))
     }
+}
+
+/// A body's property that distinguishes an explicit `null` (`Some(None)`) from an absent one
+/// (`None`), with `#[serde(default, deserialize_with = "present")]`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// Reads a JSON body into the request's type `T`, with the rules of [`Body`].
+pub fn parse<T: Auth0Body>(mut value: Value) -> Result<T, ApiError> {
+    for path in T::UNSUPPORTED {
+        if lookup(&value, path).is_some_and(is_set) {
+            return Err(ApiError::invalid_body(format!(
+                "Payload validation error: '{path}' is not supported"
+            )));
+        }
+        remove(&mut value, path);
+    }
+    for path in T::IGNORED {
+        remove(&mut value, path);
+    }
+    let parsed = serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        // serde's words for a property the struct does not define, in Auth0's.
+        let message = match inner
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+        {
+            Some((name, _)) => format!("Additional properties not allowed: {name}"),
+            None => inner,
+        };
+        // An unknown property is reported at the object that holds it.
+        let at = if message.starts_with("Additional properties") {
+            unknown_at(&path)
+        } else {
+            path.as_str()
+        };
+        if at == "." || at.is_empty() {
+            ApiError::invalid_body(format!("Payload validation error: '{message}'"))
+        } else {
+            ApiError::invalid_body(format!(
+                "Payload validation error: '{message}' on property {at}"
+            ))
+        }
+    })?;
+    Ok(parsed)
 }
 
 /// The object holding the unknown property at `path` (which ends with its name).

@@ -1,10 +1,11 @@
 //! `POST /connections` and `DELETE /connections/{id}`: connections to other identity
 //! providers (strategies `oidc`, `oauth2`, `google-oauth2`, `windowslive`, `github`) in
 //! Auth0's shape. Their `client_secret` is accepted and never shown again; `GET` lists them
-//! next to the database connection.
+//! next to the database connection, and `PATCH` changes them ([`update`], reached through
+//! the database connection's route, which owns the path).
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse, response::Response, Json};
-use portcullis_core::admin::upstream::{self, NewConnection};
+use portcullis_core::admin::upstream::{self, ConnectionUpdate, NewConnection};
 use portcullis_store::UpstreamConnection;
 use portcullis_types::Strategy;
 use serde::{Deserialize, Serialize};
@@ -13,9 +14,10 @@ use utoipa::ToSchema;
 
 use super::{
     auth::{Authorized, CreateConnections, DeleteConnections},
-    errors::{ApiError, Auth0Body, Body, ErrorBody, Id},
+    errors::{parse, present, ApiError, Auth0Body, Body, ErrorBody, Id},
 };
 use crate::state::AdminState;
+use portcullis_core::admin::Actor;
 
 /// The body of `POST /connections`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -42,6 +44,32 @@ impl Auth0Body for CreateConnection {
         "metadata",
     ];
     const UNSUPPORTED: &'static [&'static str] = &[];
+}
+
+/// The body of `PATCH /connections/{id}` for a connection to another provider. As in Auth0,
+/// `options` replaces the whole options object (a `client_secret` left out keeps the current
+/// one, which is never shown back); the name and the strategy do not change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUpstreamConnection {
+    /// `null` shows the name instead.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<Map<String, Value>>,
+    pub enabled_clients: Option<Vec<String>>,
+}
+
+impl Auth0Body for UpdateUpstreamConnection {
+    const IGNORED: &'static [&'static str] = &[
+        "is_domain_connection",
+        "show_as_button",
+        "realms",
+        "metadata",
+        "authentication",
+        "connected_accounts",
+    ];
 }
 
 /// A connection to another identity provider, as Auth0 shows it (no client secret).
@@ -114,6 +142,25 @@ pub async fn create(
         Json(UpstreamConnectionShape::from(&connection)),
     )
         .into_response())
+}
+
+/// Changes the connection to another provider `id` with the body of a `PATCH`.
+pub async fn update(
+    app: &AdminState,
+    actor: &Actor,
+    id: &str,
+    body: Value,
+) -> Result<UpstreamConnectionShape, ApiError> {
+    // An unknown id is Auth0's 404 before any complaint about the body.
+    upstream::find(&app.cx, id).await?;
+    let body: UpdateUpstreamConnection = parse(body)?;
+    let update = ConnectionUpdate {
+        display_name: body.display_name,
+        options: body.options,
+        enabled_clients: body.enabled_clients,
+    };
+    let connection = upstream::update(&app.cx, actor, id, update).await?;
+    Ok(UpstreamConnectionShape::from(&connection))
 }
 
 /// Delete a connection to another identity provider (its users stay).

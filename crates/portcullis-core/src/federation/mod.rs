@@ -8,7 +8,7 @@
 pub mod settings;
 
 use portcullis_store::{FederatedIdentity, StoreError, UpstreamConnection, User};
-use portcullis_types::{Secret, Strategy};
+use portcullis_types::{AuthMethod, Secret, Strategy};
 use serde_json::{Map, Value};
 
 use crate::keys::{KeyCipher, KeyError};
@@ -36,6 +36,28 @@ pub enum FederationError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] KeyError),
+}
+
+/// The methods (`amr`) of a session started by a provider's answer: those the provider's ID
+/// token lists (the RFC 8176 values; others are not ours to interpret), or `fed` when it says
+/// nothing we know, as for a plain OAuth 2 provider, whose profile is not a statement about
+/// the sign-in. Our own second factor still applies: it is asked for by the session's
+/// `mfa_time`, never by these methods.
+pub fn session_amr(settings: &Settings, claims: &Map<String, Value>) -> Vec<AuthMethod> {
+    let mut amr: Vec<AuthMethod> = Vec::new();
+    if matches!(settings.protocol, Protocol::OpenId { .. }) {
+        let listed = claims.get("amr").and_then(Value::as_array);
+        for method in listed.into_iter().flatten().filter_map(Value::as_str) {
+            match method.parse() {
+                Ok(method) if !amr.contains(&method) => amr.push(method),
+                _ => {}
+            }
+        }
+    }
+    if amr.is_empty() {
+        amr.push(AuthMethod::Fed);
+    }
+    amr
 }
 
 /// The user id Auth0 gives a user of this connection: `oidc|<connection>|<sub>`,
@@ -251,4 +273,42 @@ pub async fn sign_in(
     apply(&mut user, profile, now);
     store.create_federated_user(&user, &identity).await?;
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn settings_of(strategy: Strategy, options: Value) -> Settings {
+        settings::read(strategy, options.as_object().expect("object")).expect("settings")
+    }
+
+    #[test]
+    fn a_session_lists_the_providers_known_methods_or_fed() {
+        let openid = settings_of(
+            Strategy::Oidc,
+            json!({ "issuer": "https://idp.example.com", "client_id": "a" }),
+        );
+        let claims = |value: Value| value.as_object().cloned().expect("object");
+        assert_eq!(
+            session_amr(
+                &openid,
+                &claims(json!({ "amr": ["pwd", "mfa", "pwd", "x-bank"] }))
+            ),
+            [AuthMethod::Pwd, AuthMethod::Mfa]
+        );
+        assert_eq!(session_amr(&openid, &claims(json!({}))), [AuthMethod::Fed]);
+        assert_eq!(
+            session_amr(&openid, &claims(json!({ "amr": ["x-bank"] }))),
+            [AuthMethod::Fed]
+        );
+        // A profile is no statement about the sign-in.
+        let oauth2 = settings_of(Strategy::Github, json!({ "client_id": "a" }));
+        assert_eq!(
+            session_amr(&oauth2, &claims(json!({ "amr": ["mfa"] }))),
+            [AuthMethod::Fed]
+        );
+    }
 }

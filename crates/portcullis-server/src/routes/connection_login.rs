@@ -55,9 +55,10 @@ fn found(location: &str) -> Response {
 }
 
 /// The connections enabled for `client`, as buttons that restart the authorization request
-/// (`query`) with `connection=`.
+/// (`query`) with `connection=`. They come from the replica's tenant cache: every login page
+/// shows them, and a change reaches it as any other tenant change does.
 pub async fn buttons(app: &AppState, client: &Client, query: &str) -> Vec<Button> {
-    let connections = match app.store.upstream_connections().await {
+    let connections = match app.tenant.connections(app.store.as_ref()).await {
         Ok(connections) => connections,
         Err(error) => {
             tracing::error!(%error, "could not list the connections");
@@ -69,7 +70,7 @@ pub async fn buttons(app: &AppState, client: &Client, query: &str) -> Vec<Button
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     connections
-        .into_iter()
+        .iter()
         .filter(|c| c.enabled_clients.contains(&client.client_id))
         .map(|c| {
             let href = url::form_urlencoded::Serializer::new(String::new())
@@ -89,17 +90,20 @@ fn error_page(app: &AppState, status: StatusCode, message: &str) -> Response {
         .message(status, "Sign-in failed", message, None)
 }
 
-/// The connection of this name, when it exists and is enabled for `client`.
+/// The connection of this name, when it exists and is enabled for `client` (from the tenant
+/// cache, like the buttons).
 pub async fn enabled(
     app: &AppState,
     client: &Client,
     name: &str,
 ) -> Result<Option<UpstreamConnection>, portcullis_store::StoreError> {
     Ok(app
-        .store
-        .upstream_connection_by_name(name)
+        .tenant
+        .connections(app.store.as_ref())
         .await?
-        .filter(|c| c.enabled_clients.contains(&client.client_id)))
+        .iter()
+        .find(|c| c.name == name && c.enabled_clients.contains(&client.client_id))
+        .cloned())
 }
 
 /// The connection's checked settings and its client secret, or the page a person sees when
@@ -294,6 +298,7 @@ async fn finish_sign_in(
             ));
         }
     };
+    let amr = federation::session_amr(&settings, &checked.claims);
     let user = match federation::sign_in(&app.admin.cx, &connection, &settings, checked).await {
         Ok(user) => user,
         Err(federation::FederationError::NoSubject) => {
@@ -308,7 +313,7 @@ async fn finish_sign_in(
             );
         }
     };
-    let cookie = match session::start_with(app, headers, &user, Vec::new(), None).await {
+    let cookie = match session::start_with(app, headers, &user, amr, None).await {
         Ok(cookie) => cookie,
         Err(error) => {
             tracing::error!(%error, "could not start a session");

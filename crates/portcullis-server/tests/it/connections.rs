@@ -26,7 +26,7 @@ fn options(value: Value) -> Map<String, Value> {
 }
 
 /// A connection named `name` of `app`, enabled for `spa`.
-async fn connect(app: &TestApp, spa: &Spa, name: &str, options_json: Value) {
+pub(crate) async fn connect(app: &TestApp, spa: &Spa, name: &str, options_json: Value) {
     upstream::create(
         &app.cx,
         &Actor::System,
@@ -44,7 +44,7 @@ async fn connect(app: &TestApp, spa: &Spa, name: &str, options_json: Value) {
 
 /// The downstream's `/authorize` for `connection`, with PKCE: the redirect to the provider
 /// and the verifier.
-async fn start(
+pub(crate) async fn start(
     app: &TestApp,
     browser: &reqwest::Client,
     spa: &Spa,
@@ -69,7 +69,7 @@ async fn start(
     (location(&response), verifier)
 }
 
-async fn user_count(app: &TestApp) -> u64 {
+pub(crate) async fn user_count(app: &TestApp) -> u64 {
     app.store
         .list_users(None, Page::ALL)
         .await
@@ -223,15 +223,15 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
 
 /// What the test's provider puts in its next ID token.
 #[derive(Clone, Default)]
-struct Next {
-    claims: Value,
+pub(crate) struct Next {
+    pub(crate) claims: Value,
     /// Signed with a key the JWKS does not publish.
-    foreign_key: bool,
+    pub(crate) foreign_key: bool,
 }
 
-struct Provider {
-    base: String,
-    next: Arc<Mutex<Next>>,
+pub(crate) struct Provider {
+    pub(crate) base: String,
+    pub(crate) next: Arc<Mutex<Next>>,
     key: jsonwebtoken::EncodingKey,
     foreign: jsonwebtoken::EncodingKey,
 }
@@ -263,7 +263,7 @@ async fn token(State(provider): State<Arc<Provider>>) -> Json<Value> {
     )
 }
 
-async fn spawn_provider() -> Arc<Provider> {
+pub(crate) async fn spawn_provider() -> Arc<Provider> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -302,7 +302,7 @@ async fn spawn_provider() -> Arc<Provider> {
 }
 
 /// The downstream with the test's provider as connection `hostile`.
-async fn hostile_setup() -> (TestApp, Spa, Arc<Provider>) {
+pub(crate) async fn hostile_setup() -> (TestApp, Spa, Arc<Provider>) {
     let provider = spawn_provider().await;
     let app = spawn_app().await;
     let spa = app.create_spa(false).await;
@@ -340,7 +340,7 @@ async fn answer_with(
     (response, callback)
 }
 
-fn good_claims(issuer: &str, nonce: &str) -> Value {
+pub(crate) fn good_claims(issuer: &str, nonce: &str) -> Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("time")

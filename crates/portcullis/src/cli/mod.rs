@@ -10,6 +10,7 @@ pub mod admins;
 pub mod apis;
 pub mod clients;
 pub mod connection;
+pub mod connections;
 pub mod grants;
 pub mod keys;
 pub mod logs;
