@@ -12,6 +12,7 @@ use portcullis_store::{
 };
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect};
 
+mod actions;
 mod admin;
 mod connection;
 mod consents;
@@ -27,8 +28,8 @@ mod tickets;
 mod webauthn;
 
 pub use self::{
-    admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*, mfa::*,
-    protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
+    actions::*, admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*,
+    mfa::*, protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
 };
 
 const NOW: i64 = 1_800_000_000;
