@@ -151,6 +151,14 @@ impl Engine {
         self.limits
     }
 
+    /// Whether `code` compiles, checked on a blocking thread.
+    pub async fn compile(&self, code: String) -> Result<(), ActionError> {
+        let limits = self.limits;
+        tokio::task::spawn_blocking(move || compile_blocking(&limits, &code))
+            .await
+            .map_err(|error| ActionError::Engine(error.to_string()))?
+    }
+
     /// Runs `script` to completion on a blocking thread.
     pub async fn run(&self, script: Script) -> Result<Outcome, ActionError> {
         let _permit = self
@@ -163,6 +171,11 @@ impl Engine {
             .await
             .map_err(|error| ActionError::Engine(error.to_string()))?
     }
+}
+
+/// Whether `code` compiles, on the calling thread (nothing of it runs).
+pub fn compile_blocking(limits: &Limits, code: &str) -> Result<(), ActionError> {
+    sandbox::compile(limits, code)
 }
 
 /// Runs `script` to completion on the calling thread: for blocking threads and tests only.

@@ -24,7 +24,35 @@ struct Recording {
     overflowed: bool,
 }
 
+/// Compiles `code` as a module's body without running it.
+pub(crate) fn compile(limits: &Limits, code: &str) -> Result<(), ActionError> {
+    let (runtime, interrupted) = bounded_runtime(limits)?;
+    let context = Context::full(&runtime).map_err(engine)?;
+    let result = context.with(|ctx| module_function(&ctx, code).map(|_| ()));
+    if interrupted.load(Ordering::Relaxed) {
+        return Err(ActionError::Timeout);
+    }
+    result
+}
+
 pub(crate) fn execute(limits: &Limits, script: &Script) -> Result<Outcome, ActionError> {
+    let (runtime, interrupted) = bounded_runtime(limits)?;
+    let context = Context::full(&runtime).map_err(engine)?;
+    let recording = Rc::new(RefCell::new(Recording::default()));
+    let result = context.with(|ctx| run(&ctx, script, limits, recording.clone()));
+    if interrupted.load(Ordering::Relaxed) {
+        return Err(ActionError::Timeout);
+    }
+    result?;
+    let recording = recording.take();
+    if recording.overflowed {
+        return Err(ActionError::TooMuchOutput);
+    }
+    Ok(recording.outcome)
+}
+
+/// A fresh runtime under `limits`, and the flag its interrupt handler raises at the deadline.
+fn bounded_runtime(limits: &Limits) -> Result<(Runtime, Arc<AtomicBool>), ActionError> {
     let runtime = Runtime::new().map_err(engine)?;
     runtime.set_memory_limit(limits.memory_bytes);
     runtime.set_max_stack_size(limits.stack_bytes);
@@ -40,18 +68,22 @@ pub(crate) fn execute(limits: &Limits, script: &Script) -> Result<Outcome, Actio
         }
         late
     })));
-    let context = Context::full(&runtime).map_err(engine)?;
-    let recording = Rc::new(RefCell::new(Recording::default()));
-    let result = context.with(|ctx| run(&ctx, script, limits, recording.clone()));
-    if interrupted.load(Ordering::Relaxed) {
-        return Err(ActionError::Timeout);
-    }
-    result?;
-    let recording = recording.take();
-    if recording.overflowed {
-        return Err(ActionError::TooMuchOutput);
-    }
-    Ok(recording.outcome)
+    Ok((runtime, interrupted))
+}
+
+/// The code as the body of a function of its own, as Node wraps a CommonJS module: what it
+/// declares stays local, and a syntax error is reported as such before anything runs.
+fn module_function<'js>(ctx: &Ctx<'js>, code: &str) -> Result<Function<'js>, ActionError> {
+    let constructor: Function = ctx
+        .globals()
+        .get("Function")
+        .map_err(|error| failure(ctx, error))?;
+    constructor
+        .call(("exports", "module", "require", code))
+        .map_err(|error| match failure(ctx, error) {
+            ActionError::Thrown(message) => ActionError::Compile(message),
+            other => other,
+        })
 }
 
 fn run<'js>(
@@ -77,15 +109,7 @@ fn run<'js>(
     }
     let event: Value = ctx.json_parse(event.to_string()).map_err(caught)?;
 
-    // The code is the body of a function of its own, as Node wraps a CommonJS module: what it
-    // declares stays local, and a syntax error is reported as such before anything runs.
-    let constructor: Function = ctx.globals().get("Function").map_err(caught)?;
-    let module_function: Function = constructor
-        .call(("exports", "module", "require", script.code.as_str()))
-        .map_err(|error| match failure(ctx, error) {
-            ActionError::Thrown(message) => ActionError::Compile(message),
-            other => other,
-        })?;
+    let module_function = module_function(ctx, &script.code)?;
     let module = Object::new(ctx.clone()).map_err(caught)?;
     module
         .set("exports", Object::new(ctx.clone()).map_err(caught)?)

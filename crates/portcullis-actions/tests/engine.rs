@@ -326,3 +326,16 @@ async fn the_engine_runs_off_the_async_thread_and_stays_responsive() {
     assert_eq!(result, Err(ActionError::Timeout));
     assert!(ticked < Duration::from_millis(150), "{ticked:?}");
 }
+
+#[test]
+fn compiling_checks_syntax_without_running() {
+    let limits = Limits::default();
+    assert_eq!(
+        portcullis_actions::compile_blocking(&limits, "while (true) {}"),
+        Ok(())
+    );
+    assert!(matches!(
+        portcullis_actions::compile_blocking(&limits, "exports.x = ("),
+        Err(ActionError::Compile(_))
+    ));
+}

@@ -131,6 +131,7 @@ impl Application {
                 },
                 key_cipher: Arc::new(KeyCipher::new(master_key)?),
                 admin_mfa_required: settings.admin_mfa_required,
+                actions: portcullis_core::actions::engine(&settings.actions),
             },
             keys: keys.clone(),
             settings: AdminSettings {
