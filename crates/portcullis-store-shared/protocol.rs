@@ -109,6 +109,11 @@ fn code_from_row(row: &Row) -> Result<AuthorizationCode, StoreError> {
         expires_at: row.try_get("expires_at").map_err(backend)?,
         amr: amr_from(row.try_get("amr").map_err(backend)?)?,
         acr: row.try_get("acr").map_err(backend)?,
+        actions: row
+            .try_get::<Option<&str>, _>("actions")
+            .map_err(backend)?
+            .map(crate::rows::from_json)
+            .transpose()?,
     })
 }
 
@@ -118,8 +123,8 @@ impl AuthorizationCodeRepository for Backend {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
                audience, nonce, code_challenge, sid, auth_time, expires_at, consumed_at, family_id,
-               amr, acr)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13)",
+               amr, acr, actions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13, $14)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -134,6 +139,7 @@ impl AuthorizationCodeRepository for Backend {
         .bind(code.expires_at)
         .bind(amr_text(&code.amr))
         .bind(&code.acr)
+        .bind(code.actions.as_ref().map(crate::rows::to_json).transpose()?)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

@@ -6,6 +6,7 @@
 //! endpoints live here (`routes`); the Management API and the dashboard are
 //! `portcullis-admin`'s, nested under `/api/v2` and `/dashboard`.
 
+pub(crate) mod actions;
 pub mod audit;
 pub mod error;
 pub mod listener;

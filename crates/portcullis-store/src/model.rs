@@ -433,6 +433,8 @@ pub struct AuthorizationCode {
     pub amr: Vec<portcullis_types::AuthMethod>,
     /// The `acr` the request asked for and the login met, for the ID token.
     pub acr: Option<String>,
+    /// What the login's post-login Actions set for the tokens (JSON), if anything.
+    pub actions: Option<Value>,
 }
 
 /// A refresh token. Tokens of one login form a family; rotation links each to its successor.

@@ -105,6 +105,13 @@ impl Runner<'_> {
                 }
             }
         }
+        if trigger == ActionTrigger::CredentialsExchange {
+            // Auth0's credentials-exchange `api` changes the access token's claims only: the
+            // scopes are the client grant's, and there is no ID token.
+            run.changes.add_scopes.clear();
+            run.changes.remove_scopes.clear();
+            run.changes.id_claims.clear();
+        }
         if let Some(user) = user {
             if user.app_metadata != app_metadata || user.user_metadata != user_metadata {
                 persist_metadata(self.store, &user.user_id, app_metadata, user_metadata).await?;

@@ -10,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use portcullis_core::{
+    actions::event,
     authz, pkce,
     secrets::{lookup_hash, random_token},
     tokens::{AccessRequest, IdTokenRequest},
@@ -19,6 +20,7 @@ use portcullis_types::{GrantType, Scope};
 use serde::Deserialize;
 
 use crate::{
+    actions,
     error::{ErrorCode, OAuthError},
     routes::{connection_login, consent_gate, mfa_gate},
     session,
@@ -460,6 +462,7 @@ pub async fn get(
     State(app): State<AppState>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    portcullis_web::ClientOrigin(origin): portcullis_web::ClientOrigin,
 ) -> Response {
     let raw = raw.unwrap_or_default();
     let params = match parse_params(&raw) {
@@ -518,16 +521,13 @@ pub async fn get(
                 Ok(Some(page)) => return page,
                 Err(error) => return deliver_error(&app, &destination, error),
             }
-            match respond(
-                &app,
-                &client,
-                &destination,
-                &params,
-                &request,
-                &session,
-                &user,
-            )
-            .await
+            let login = Login {
+                session: &session,
+                user: &user,
+                raw: &raw,
+                origin: &origin,
+            };
+            match respond(&app, &client, &destination, &params, &request, login).await
             {
                 Ok(response) => response,
                 Err(error) => deliver_error(&app, &destination, error),
@@ -583,16 +583,51 @@ async fn upstream_sign_in(
     }
 }
 
-/// Issues the response for a signed-in user: a code, or tokens for the implicit flow.
+/// The signed-in user's login, as `respond` needs it.
+struct Login<'a> {
+    session: &'a LoginSession,
+    user: &'a User,
+    /// The request's query, for the Actions' `event.request.query`.
+    raw: &'a str,
+    origin: &'a portcullis_core::audit::RequestOrigin,
+}
+
+/// Issues the response for a signed-in user: a code, or tokens for the implicit flow. The
+/// post-login Actions run first; what they set travels with the code (or goes into the
+/// implicit flow's tokens), and their denial is the client's `access_denied`.
 async fn respond(
     app: &AppState,
     client: &Client,
     destination: &Destination,
     params: &AuthorizeParams,
     request: &ValidRequest,
-    session: &LoginSession,
-    user: &User,
+    login: Login<'_>,
 ) -> Result<Response, OAuthError> {
+    let Login {
+        session,
+        user,
+        raw,
+        origin,
+    } = login;
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
+    let changes = actions::post_login(
+        app,
+        actions::Login {
+            client,
+            api: request.api.as_ref(),
+            user,
+            scope: &request.scopes,
+            protocol: if request.response_type.code {
+                event::protocol::AUTHORIZE
+            } else {
+                event::protocol::IMPLICIT
+            },
+            redirect_uri: Some(&destination.redirect_uri),
+            request: actions::request_info(app, origin, "GET", &query),
+            origin,
+        },
+    )
+    .await?;
     let mut out: Vec<(&'static str, String)> = Vec::new();
     if request.response_type.code {
         let code = random_token(32);
@@ -611,6 +646,7 @@ async fn respond(
                 expires_at: app.clock.now() + app.settings.code_lifetime,
                 amr: session.amr.clone(),
                 acr: mfa_gate::acr(params.acr_values.as_deref(), session),
+                actions: actions::to_stored(&changes),
             })
             .await?;
         out.push(("code", code));
@@ -619,17 +655,20 @@ async fn respond(
         if request.response_type.token {
             let token = app
                 .minter()
-                .access_token(AccessRequest {
-                    subject: &user.user_id,
-                    user: Some(user),
-                    client,
-                    api: request.api.as_ref(),
-                    scope: &request.scopes,
-                    for_browser: true,
-                    client_credentials: false,
-                    amr: &session.amr,
-                    dpop_jkt: None,
-                })
+                .access_token_with(
+                    AccessRequest {
+                        subject: &user.user_id,
+                        user: Some(user),
+                        client,
+                        api: request.api.as_ref(),
+                        scope: &request.scopes,
+                        for_browser: true,
+                        client_credentials: false,
+                        amr: &session.amr,
+                        dpop_jkt: None,
+                    },
+                    &changes,
+                )
                 .await?;
             out.push(("access_token", token.token.clone()));
             out.push(("token_type", "Bearer".into()));
@@ -638,17 +677,20 @@ async fn respond(
             access = Some(token.token);
         }
         if request.response_type.id_token {
-            let id_token = app.minter().id_token(IdTokenRequest {
-                user,
-                client,
-                scope: &request.scopes,
-                nonce: params.nonce.as_deref(),
-                auth_time: session.auth_time,
-                sid: &session.sid,
-                access_token: access.as_deref(),
-                amr: &session.amr,
-                acr: mfa_gate::acr(params.acr_values.as_deref(), session).as_deref(),
-            })?;
+            let id_token = app.minter().id_token_with(
+                IdTokenRequest {
+                    user,
+                    client,
+                    scope: &request.scopes,
+                    nonce: params.nonce.as_deref(),
+                    auth_time: session.auth_time,
+                    sid: &session.sid,
+                    access_token: access.as_deref(),
+                    amr: &session.amr,
+                    acr: mfa_gate::acr(params.acr_values.as_deref(), session).as_deref(),
+                },
+                &changes,
+            )?;
             out.push(("id_token", id_token));
         }
         app.metrics.token_issued("implicit");

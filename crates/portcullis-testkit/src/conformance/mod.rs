@@ -112,6 +112,8 @@ fn code(hash: u8, expires_at: i64) -> AuthorizationCode {
         expires_at,
         amr: vec![portcullis_types::AuthMethod::Pwd],
         acr: None,
+        // What a login's Actions set travels with its code and comes back unchanged.
+        actions: Some(serde_json::json!({"access_claims": {"https://example.com/a": [1]}})),
     }
 }
 
