@@ -67,7 +67,10 @@ pub(crate) struct Login<'a> {
 }
 
 /// Runs the post-login Actions for `login`: what they set for its tokens, or `access_denied`.
-pub(crate) async fn post_login(app: &AppState, login: Login<'_>) -> Result<TokenChanges, OAuthError> {
+pub(crate) async fn post_login(
+    app: &AppState,
+    login: Login<'_>,
+) -> Result<TokenChanges, OAuthError> {
     let roles = app
         .store
         .user_roles(&login.user.user_id)
@@ -119,7 +122,10 @@ pub(crate) async fn credentials_exchange(
     origin: &RequestOrigin,
 ) -> Result<TokenChanges, OAuthError> {
     let event = event::credentials_exchange(client, api, scope, &request, &hostname(app));
-    match runner(app).run(ActionTrigger::CredentialsExchange, event, None).await {
+    match runner(app)
+        .run(ActionTrigger::CredentialsExchange, event, None)
+        .await
+    {
         Ok(run) => Ok(run.changes),
         Err(TriggerError::Denied(denial)) => {
             let entry = audit::entry(EventType::FailedClientCredentials, described(&denial))
@@ -137,7 +143,10 @@ fn described(denial: &Denial) -> String {
     if denial.failed {
         format!("Action {:?} failed: {}", denial.action, denial.reason)
     } else {
-        format!("Action {:?} denied access: {}", denial.action, denial.reason)
+        format!(
+            "Action {:?} denied access: {}",
+            denial.action, denial.reason
+        )
     }
 }
 

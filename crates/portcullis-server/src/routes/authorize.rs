@@ -527,8 +527,7 @@ pub async fn get(
                 raw: &raw,
                 origin: &origin,
             };
-            match respond(&app, &client, &destination, &params, &request, login).await
-            {
+            match respond(&app, &client, &destination, &params, &request, login).await {
                 Ok(response) => response,
                 Err(error) => deliver_error(&app, &destination, error),
             }

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod actions;
 mod admin_mfa;
 mod authorize_errors;
 mod brute_force;

@@ -64,8 +64,15 @@ pub(super) async fn exchange(
             .await
         }
         TokenRequest::ClientCredentials { audience, scope } => {
-            client_credentials(app, authenticated, &audience, scope.as_ref(), binding, origin)
-                .await
+            client_credentials(
+                app,
+                authenticated,
+                &audience,
+                scope.as_ref(),
+                binding,
+                origin,
+            )
+            .await
         }
         TokenRequest::Password {
             username,

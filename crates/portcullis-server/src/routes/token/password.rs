@@ -86,7 +86,17 @@ pub(super) async fn exchange(
     }
     let now = app.clock.now();
     app.store.record_login(&user.user_id, now).await?;
-    mint(app, client, &user, api.as_ref(), &scope, now, binding, origin).await
+    mint(
+        app,
+        client,
+        &user,
+        api.as_ref(),
+        &scope,
+        now,
+        binding,
+        origin,
+    )
+    .await
 }
 
 /// Checks the credentials on the hosted login page's counters.
