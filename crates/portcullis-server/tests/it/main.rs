@@ -27,6 +27,7 @@ mod key_publication;
 mod keys;
 mod layout_rules;
 mod logout;
+mod management_actions;
 mod management_auth;
 mod management_bootstrap;
 mod management_clients;
