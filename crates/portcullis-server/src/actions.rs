@@ -38,6 +38,12 @@ pub(crate) fn request_info(
     }
 }
 
+/// The request of an `/authorize` login, its query read from `raw`.
+pub(crate) fn query_request(app: &AppState, origin: &RequestOrigin, raw: &str) -> RequestInfo {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
+    request_info(app, origin, "GET", &query)
+}
+
 fn hostname(app: &AppState) -> String {
     url::Url::parse(&app.settings.issuer)
         .ok()

@@ -41,6 +41,15 @@ pub mod protocol {
     pub const REFRESH: &str = "oauth2-refresh-token";
     pub const PASSWORD: &str = "oauth2-password";
     pub const CLIENT_CREDENTIALS: &str = "oauth2-client-credentials";
+
+    /// The protocol of an `/authorize` login: the code flow's, or the implicit flow's.
+    pub const fn authorize(code_flow: bool) -> &'static str {
+        if code_flow {
+            AUTHORIZE
+        } else {
+            IMPLICIT
+        }
+    }
 }
 
 /// What a post-login event is made of.

@@ -9,7 +9,6 @@
 pub mod claims;
 pub mod event;
 mod outcome;
-pub mod secrets;
 
 use portcullis_actions::{ActionError, ApiCall, Engine, Script};
 use portcullis_store::{Store, StoreError, User};
@@ -64,7 +63,7 @@ impl Runner<'_> {
                     failed: true,
                 })
             };
-            let secrets = secrets::open_version(self.cipher, &version)
+            let secrets = crate::admin::action_secrets::open_version(self.cipher, &version)
                 .map_err(|_| fail("the Action's secrets do not open".to_owned()))?;
             let script = Script {
                 code: version.code.clone(),

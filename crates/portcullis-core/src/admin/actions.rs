@@ -6,8 +6,8 @@ use portcullis_store::{Action as StoredAction, ActionBinding, ActionVersion};
 use portcullis_types::ActionTrigger;
 use serde_json::{json, Value};
 
+use super::action_secrets::{self as secrets, SealedSecret};
 use super::{conflict_as, missing, Action, Actor, AdminError, Change, Context, Kind};
-use crate::actions::secrets::{self, SealedSecret};
 
 /// Actions' names are at most this long (Auth0's bound).
 const MAX_NAME: usize = 100;

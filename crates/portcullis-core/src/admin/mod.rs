@@ -7,6 +7,7 @@
 //! Validation errors name the field that failed ([`AdminError::Invalid`]), with the
 //! Management API's field names, so a form can mark that one field.
 
+pub mod action_secrets;
 pub mod actions;
 pub mod administrators;
 pub mod apis;

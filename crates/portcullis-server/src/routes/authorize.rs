@@ -15,12 +15,11 @@ use portcullis_core::{
     secrets::{lookup_hash, random_token},
     tokens::{AccessRequest, IdTokenRequest},
 };
-use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer, User};
+use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer};
 use portcullis_types::{GrantType, Scope};
 use serde::Deserialize;
 
 use crate::{
-    actions,
     error::{ErrorCode, OAuthError},
     routes::{connection_login, consent_gate, mfa_gate},
     session,
@@ -521,13 +520,27 @@ pub async fn get(
                 Ok(Some(page)) => return page,
                 Err(error) => return deliver_error(&app, &destination, error),
             }
-            let login = Login {
-                session: &session,
+            let login = crate::actions::Login {
+                client: &client,
+                api: request.api.as_ref(),
                 user: &user,
-                raw: &raw,
+                scope: &request.scopes,
+                protocol: event::protocol::authorize(request.response_type.code),
+                redirect_uri: Some(&destination.redirect_uri),
+                request: crate::actions::query_request(&app, &origin, &raw),
                 origin: &origin,
             };
-            match respond(&app, &client, &destination, &params, &request, login).await {
+            match respond(
+                &app,
+                &client,
+                &destination,
+                &params,
+                &request,
+                &session,
+                login,
+            )
+            .await
+            {
                 Ok(response) => response,
                 Err(error) => deliver_error(&app, &destination, error),
             }
@@ -582,51 +595,19 @@ async fn upstream_sign_in(
     }
 }
 
-/// The signed-in user's login, as `respond` needs it.
-struct Login<'a> {
-    session: &'a LoginSession,
-    user: &'a User,
-    /// The request's query, for the Actions' `event.request.query`.
-    raw: &'a str,
-    origin: &'a portcullis_core::audit::RequestOrigin,
-}
-
-/// Issues the response for a signed-in user: a code, or tokens for the implicit flow. The
-/// post-login Actions run first; what they set travels with the code (or goes into the
-/// implicit flow's tokens), and their denial is the client's `access_denied`.
+/// Issues the response for a signed-in user (a code, or the implicit flow's tokens) once the
+/// post-login Actions let it: what they set travels with the code or goes into the tokens.
 async fn respond(
     app: &AppState,
     client: &Client,
     destination: &Destination,
     params: &AuthorizeParams,
     request: &ValidRequest,
-    login: Login<'_>,
+    session: &LoginSession,
+    login: crate::actions::Login<'_>,
 ) -> Result<Response, OAuthError> {
-    let Login {
-        session,
-        user,
-        raw,
-        origin,
-    } = login;
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
-    let changes = actions::post_login(
-        app,
-        actions::Login {
-            client,
-            api: request.api.as_ref(),
-            user,
-            scope: &request.scopes,
-            protocol: if request.response_type.code {
-                event::protocol::AUTHORIZE
-            } else {
-                event::protocol::IMPLICIT
-            },
-            redirect_uri: Some(&destination.redirect_uri),
-            request: actions::request_info(app, origin, "GET", &query),
-            origin,
-        },
-    )
-    .await?;
+    let user = login.user;
+    let changes = crate::actions::post_login(app, login).await?;
     let mut out: Vec<(&'static str, String)> = Vec::new();
     if request.response_type.code {
         let code = random_token(32);
@@ -645,7 +626,7 @@ async fn respond(
                 expires_at: app.clock.now() + app.settings.code_lifetime,
                 amr: session.amr.clone(),
                 acr: mfa_gate::acr(params.acr_values.as_deref(), session),
-                actions: actions::to_stored(&changes),
+                actions: crate::actions::to_stored(&changes),
             })
             .await?;
         out.push(("code", code));
