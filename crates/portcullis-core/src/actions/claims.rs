@@ -121,7 +121,7 @@ pub fn refusal(token: TokenKind, name: &str) -> Option<String> {
 
 /// Whether `claims` fit in [`MAX_CUSTOM_CLAIMS_BYTES`].
 pub fn fits(claims: &Map<String, Value>) -> bool {
-    serde_json::to_vec(claims).map_or(false, |bytes| bytes.len() <= MAX_CUSTOM_CLAIMS_BYTES)
+    serde_json::to_vec(claims).is_ok_and(|bytes| bytes.len() <= MAX_CUSTOM_CLAIMS_BYTES)
 }
 
 /// `claims` with `custom` added, each only where the token does not already carry the name:

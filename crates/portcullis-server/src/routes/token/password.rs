@@ -86,17 +86,7 @@ pub(super) async fn exchange(
     }
     let now = app.clock.now();
     app.store.record_login(&user.user_id, now).await?;
-    mint(
-        app,
-        client,
-        &user,
-        api.as_ref(),
-        &scope,
-        now,
-        binding,
-        origin,
-    )
-    .await
+    mint(app, client, &user, api.as_ref(), &scope, binding, origin).await
 }
 
 /// Checks the credentials on the hosted login page's counters.
@@ -150,10 +140,11 @@ async fn mint(
     user: &User,
     api: Option<&portcullis_store::ResourceServer>,
     scope: &Scope,
-    now: i64,
     binding: Binding<'_>,
     origin: &RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
+    // The login's time: the password was checked just now, on this clock.
+    let now = app.clock.now();
     // The login page's post-login Actions run for this login too, before any token.
     let changes = actions::post_login(
         app,
