@@ -110,6 +110,11 @@ fn code_from_row(row: &Row) -> Result<AuthorizationCode, StoreError> {
         amr: amr_from(row.try_get("amr").map_err(backend)?)?,
         acr: row.try_get("acr").map_err(backend)?,
         dpop_jkt: row.try_get("dpop_jkt").map_err(backend)?,
+        actions: row
+            .try_get::<Option<&str>, _>("actions")
+            .map_err(backend)?
+            .map(crate::rows::from_json)
+            .transpose()?,
     })
 }
 
@@ -119,8 +124,8 @@ impl AuthorizationCodeRepository for Backend {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
                audience, nonce, code_challenge, sid, auth_time, expires_at, consumed_at, family_id,
-               amr, acr, dpop_jkt)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13, $14)",
+               amr, acr, dpop_jkt, actions)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, $12, $13, $14, $15)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -136,6 +141,7 @@ impl AuthorizationCodeRepository for Backend {
         .bind(amr_text(&code.amr))
         .bind(&code.acr)
         .bind(&code.dpop_jkt)
+        .bind(code.actions.as_ref().map(crate::rows::to_json).transpose()?)
         .execute(&self.pool)
         .await
         .map_err(backend)?;

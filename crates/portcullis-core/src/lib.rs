@@ -20,6 +20,7 @@
 //! - [`tenant`]: the whole tenant as one JSON document (export and import).
 
 pub mod accounts;
+pub mod actions;
 pub mod admin;
 pub mod audit;
 pub mod authz;

@@ -8,6 +8,7 @@ use portcullis_store::{
 use portcullis_types::{AuthMethod, Scope, Secret};
 
 use crate::{
+    actions::TokenChanges,
     authz,
     claims::{
         at_hash, rfc3339, AccessTokenClaims, Audience, Confirmation, IdTokenClaims, ProfileClaims,
@@ -30,6 +31,9 @@ pub enum MintError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The claims an Action set could not be added to the token's.
+    #[error("claims: {0}")]
+    Claims(String),
 }
 
 /// What minting needs: the store (opaque and refresh tokens, access policies), the clock, the
@@ -110,6 +114,23 @@ impl Minter<'_> {
     }
 
     pub async fn access_token(&self, request: AccessRequest<'_>) -> Result<AccessToken, MintError> {
+        self.access_token_with(request, &TokenChanges::default())
+            .await
+    }
+
+    /// An access token with what the transaction's Actions set: their scope changes (before
+    /// the API's access policies, which still apply) and custom claims (never replacing one of
+    /// ours).
+    pub async fn access_token_with(
+        &self,
+        mut request: AccessRequest<'_>,
+        changes: &TokenChanges,
+    ) -> Result<AccessToken, MintError> {
+        let changed_scope;
+        if !changes.add_scopes.is_empty() || !changes.remove_scopes.is_empty() {
+            changed_scope = changes.scope(request.scope);
+            request.scope = &changed_scope;
+        }
         let now = self.clock.now();
         let Some(api) = request.api else {
             let token = random_token(32);
@@ -184,6 +205,7 @@ impl Minter<'_> {
             }
             _ => None,
         };
+        let claims = with_custom(&claims, &changes.access_claims)?;
         let token =
             self.keys
                 .current()
@@ -197,6 +219,15 @@ impl Minter<'_> {
     }
 
     pub fn id_token(&self, request: IdTokenRequest<'_>) -> Result<String, MintError> {
+        self.id_token_with(request, &TokenChanges::default())
+    }
+
+    /// An ID token with the custom claims the transaction's Actions set.
+    pub fn id_token_with(
+        &self,
+        request: IdTokenRequest<'_>,
+        changes: &TokenChanges,
+    ) -> Result<String, MintError> {
         let now = self.clock.now();
         let user = request.user;
         let mut profile = ProfileClaims::default();
@@ -224,6 +255,7 @@ impl Minter<'_> {
             acr: request.acr.map(str::to_owned),
             profile,
         };
+        let claims = with_custom(&claims, &changes.id_claims)?;
         Ok(self.keys.current().ring.sign(TokenType::Jwt, &claims)?)
     }
 
@@ -255,6 +287,16 @@ impl Minter<'_> {
             .await?;
         Ok(Secret::new(token))
     }
+}
+
+/// `claims` as JSON with `custom` added where they do not name one of ours.
+fn with_custom<T: serde::Serialize>(
+    claims: &T,
+    custom: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, MintError> {
+    let value =
+        serde_json::to_value(claims).map_err(|error| MintError::Claims(error.to_string()))?;
+    Ok(crate::actions::claims::merged(value, custom))
 }
 
 /// The `amr` claim of a login: present once it used more than one factor (Auth0 leaves it out

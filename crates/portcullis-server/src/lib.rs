@@ -6,6 +6,7 @@
 //! endpoints live here (`routes`); the Management API and the dashboard are
 //! `portcullis-admin`'s, nested under `/api/v2` and `/dashboard`.
 
+pub(crate) mod actions;
 pub mod audit;
 pub mod error;
 pub mod listener;
@@ -131,6 +132,7 @@ impl Application {
                 },
                 key_cipher: Arc::new(KeyCipher::new(master_key)?),
                 admin_mfa_required: settings.admin_mfa_required,
+                actions: portcullis_core::actions::engine(&settings.actions),
             },
             keys: keys.clone(),
             settings: AdminSettings {

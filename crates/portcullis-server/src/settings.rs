@@ -50,6 +50,8 @@ pub struct Settings {
     /// Password hashes computed at once and waiting; past them logins and sign-ups are
     /// answered 429 at once.
     pub hashing: HashingLimits,
+    /// Auth0 Actions: each execution's memory and time, and how many run at once.
+    pub actions: portcullis_core::actions::ActionSettings,
     /// How often a replica reloads signing keys and CORS origins from the store and drops its
     /// copy of applications, APIs and grants: the bound on how long a change made elsewhere
     /// (the CLI, another replica) takes to apply here.
@@ -135,6 +137,7 @@ impl Settings {
             audit_retention_events: Some(DEFAULT_AUDIT_RETENTION_EVENTS),
             throttle: ThrottleLimits::default(),
             hashing: HashingLimits::default(),
+            actions: portcullis_core::actions::ActionSettings::default(),
             cache_refresh_seconds: 5,
             bootstrap_client: None,
             trusted_proxies: TrustedProxies::default(),

@@ -13,6 +13,7 @@
 //! migrations, the type aliases the shared code reads, and the lock hook, which takes the
 //! advisory locks named above.
 
+mod actions;
 mod admin_sessions;
 mod audit;
 mod clients;

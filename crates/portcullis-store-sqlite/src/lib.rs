@@ -8,6 +8,7 @@
 //! small modules below; what is this backend's own is here: opening the pool, the migrations,
 //! the type aliases the shared code reads, and the lock hook, which on SQLite takes no lock.
 
+mod actions;
 mod admin_sessions;
 mod audit;
 mod clients;

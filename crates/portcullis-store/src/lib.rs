@@ -5,6 +5,7 @@
 //! them. Nothing here knows SQL or HTTP. Times are Unix seconds chosen by the caller, so the
 //! store never reads the clock.
 
+mod action;
 mod dpop;
 mod email;
 mod error;
@@ -18,6 +19,7 @@ mod tenant;
 mod ticket;
 mod webauthn;
 
+pub use action::{Action, ActionBinding, ActionRepository, ActionVersion};
 pub use dpop::DpopProofRepository;
 pub use email::*;
 pub use error::{StoreError, StoreResult};

@@ -436,6 +436,8 @@ pub struct AuthorizationCode {
     /// The thumbprint of the DPoP key the request named (`dpop_jkt`): only a proof by that key
     /// redeems the code.
     pub dpop_jkt: Option<String>,
+    /// What the login's post-login Actions set for the tokens (JSON), if anything.
+    pub actions: Option<Value>,
 }
 
 /// A refresh token. Tokens of one login form a family; rotation links each to its successor.

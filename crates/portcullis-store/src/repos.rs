@@ -450,6 +450,7 @@ pub trait Store:
     + crate::WebauthnRepository
     + crate::JobRepository
     + crate::FederationRepository
+    + crate::ActionRepository
     + Send
     + Sync
 {
@@ -482,6 +483,7 @@ impl<T> Store for T where
         + crate::WebauthnRepository
         + crate::JobRepository
         + crate::FederationRepository
+        + crate::ActionRepository
         + Send
         + Sync
 {

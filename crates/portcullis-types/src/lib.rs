@@ -11,11 +11,13 @@
 //! - [`EmailKind`], [`EmailStatus`]: the emails the server sends and where each one is.
 //! - [`MfaFactor`], [`MfaPolicy`], [`AuthMethod`]: second factors, the tenant's MFA policy,
 //!   and the `amr` values of a login.
+//! - [`ActionTrigger`]: where Auth0 Actions run (post-login, credentials-exchange).
 //! - [`Secret`]: a value that never shows in `Debug` or `Display` (passwords, client secrets,
 //!   codes, refresh tokens, the master key, database URLs).
 //!
 //! No IO, no HTTP, no SQL.
 
+mod action;
 mod closed;
 mod email;
 mod event;
@@ -24,6 +26,7 @@ mod scope;
 mod secret;
 mod strategy;
 
+pub use action::ActionTrigger;
 pub use closed::{
     ClientAuthMethod, GrantType, PasswordStrength, RotationType, SigningAlg, TokenDialect,
     UnknownValue,

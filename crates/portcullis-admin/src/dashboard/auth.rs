@@ -292,7 +292,9 @@ impl Dash {
                     Kind::Administrator
                     | Kind::SigningKeys
                     | Kind::Guardian
-                    | Kind::TenantSettings => ("Page", "/dashboard"),
+                    | Kind::TenantSettings
+                    | Kind::TriggerBindings => ("Page", "/dashboard"),
+                    Kind::AutomationAction => ("Action", "/dashboard"),
                 };
                 Err(self.not_found(section, what, back))
             }

@@ -222,4 +222,8 @@ scopes! {
     DeleteGuardianEnrollments => ["delete:guardian_enrollments"];
     ReadTenantSettings => ["read:tenant_settings"];
     UpdateTenantSettings => ["update:tenant_settings"];
+    ReadActions => ["read:actions"];
+    CreateActions => ["create:actions"];
+    UpdateActions => ["update:actions"];
+    DeleteActions => ["delete:actions"];
 }

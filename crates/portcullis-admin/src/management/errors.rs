@@ -129,9 +129,12 @@ impl ApiError {
                 "inexistent_authentication_method",
                 "The authentication method does not exist",
             ),
-            Kind::Administrator | Kind::SigningKeys | Kind::Guardian | Kind::TenantSettings => {
-                ("not_found", "Not Found")
-            }
+            Kind::AutomationAction => ("not_found", "The action does not exist"),
+            Kind::Administrator
+            | Kind::SigningKeys
+            | Kind::Guardian
+            | Kind::TenantSettings
+            | Kind::TriggerBindings => ("not_found", "Not Found"),
         };
         ApiError::not_found(code, message)
     }

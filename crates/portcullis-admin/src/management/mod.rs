@@ -17,6 +17,7 @@
 //! the router is built from the same annotations, so every route is documented.
 
 pub mod access_rules;
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
@@ -120,6 +121,13 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("delete:guardian_enrollments", "Reset users' MFA"),
     ("read:tenant_settings", "Read the tenant's settings"),
     ("update:tenant_settings", "Update the tenant's settings"),
+    (
+        "read:actions",
+        "Read Actions, their versions and the triggers' bindings",
+    ),
+    ("create:actions", "Create Actions"),
+    ("update:actions", "Update, deploy and bind Actions"),
+    ("delete:actions", "Delete Actions"),
 ];
 
 #[derive(OpenApi)]
@@ -133,6 +141,7 @@ pub const SCOPES: &[(&str, &str)] = &[
     components(schemas(errors::ErrorBody)),
     tags(
         (name = "resource-servers", description = "APIs"),
+        (name = "actions", description = "Auth0 Actions: code run at the post-login and credentials-exchange triggers"),
         (name = "clients", description = "Applications"),
         (name = "client-grants", description = "Machine-to-machine grants"),
         (name = "users", description = "Users, their roles and permissions"),
@@ -271,6 +280,13 @@ pub fn routes() -> (Router<AdminState>, OpenApiDocument) {
         .routes(routes!(guardian::delete_method))
         .routes(routes!(guardian::reset))
         .routes(routes!(tenant_settings::get, tenant_settings::patch))
+        .routes(routes!(actions::list, actions::create))
+        .routes(routes!(actions::get, actions::update, actions::delete))
+        .routes(routes!(actions::deploy))
+        .routes(routes!(actions::versions))
+        .routes(routes!(actions::test))
+        .routes(routes!(actions::triggers))
+        .routes(routes!(actions::bindings, actions::update_bindings))
         .routes(routes!(tickets::email_verification))
         .routes(routes!(tickets::password_change))
         .routes(routes!(tickets::verification_email))

@@ -29,6 +29,10 @@ pub enum Kind {
     AuthenticationMethod,
     /// The tenant's settings (its flags).
     TenantSettings,
+    /// An Auth0 Action (its code, secrets and versions).
+    AutomationAction,
+    /// A trigger's bound Actions.
+    TriggerBindings,
 }
 
 impl Kind {
@@ -49,6 +53,8 @@ impl Kind {
             Kind::Guardian => "guardian",
             Kind::AuthenticationMethod => "authentication_method",
             Kind::TenantSettings => "tenant_settings",
+            Kind::AutomationAction => "action",
+            Kind::TriggerBindings => "trigger_bindings",
         }
     }
 
@@ -69,6 +75,8 @@ impl Kind {
             Kind::Guardian => "multi-factor settings",
             Kind::AuthenticationMethod => "authentication method",
             Kind::TenantSettings => "tenant settings",
+            Kind::AutomationAction => "action",
+            Kind::TriggerBindings => "trigger bindings",
         }
     }
 
@@ -94,6 +102,8 @@ impl Kind {
             (Kind::Guardian, _) => "the multi-factor settings",
             (Kind::AuthenticationMethod, _) => "an authentication method",
             (Kind::TenantSettings, _) => "the tenant settings",
+            (Kind::AutomationAction, _) => "an action",
+            (Kind::TriggerBindings, _) => "a trigger's bindings",
         }
     }
 }
@@ -117,6 +127,8 @@ pub enum Action {
     Rotate,
     /// Clears a user's brute-force blocks (the pairs of identifier and address).
     RemoveLoginBlocks,
+    /// Deploys an Action: a new immutable version.
+    Deploy,
 }
 
 impl Action {
@@ -138,6 +150,7 @@ impl Action {
             Action::SetPassword => "set_password",
             Action::Rotate => "rotate",
             Action::RemoveLoginBlocks => "remove_login_blocks",
+            Action::Deploy => "deploy",
         }
     }
 }
@@ -192,6 +205,7 @@ impl Change {
             Action::SetPassword => format!("Set the password of {noun}"),
             Action::Rotate => format!("Rotate {noun}"),
             Action::RemoveLoginBlocks => format!("Remove the login blocks of {noun}"),
+            Action::Deploy => format!("Deploy {noun}"),
         }
     }
 

@@ -7,6 +7,8 @@
 //! Validation errors name the field that failed ([`AdminError::Invalid`]), with the
 //! Management API's field names, so a form can mark that one field.
 
+pub mod action_secrets;
+pub mod actions;
 pub mod administrators;
 pub mod apis;
 pub mod applications;
@@ -71,6 +73,8 @@ pub struct Context {
     /// Whether administrators must pass a second factor, when the server's configuration
     /// says (it then wins over the tenant's setting); `None` leaves it to the tenant.
     pub admin_mfa_required: Option<bool>,
+    /// Runs Actions' code (test runs) and checks that it compiles (deployments).
+    pub actions: portcullis_actions::Engine,
 }
 
 impl Context {
@@ -92,6 +96,7 @@ impl Context {
                     .expect("AES-256 accepts a 32-byte derived key"),
             ),
             admin_mfa_required: None,
+            actions: portcullis_actions::Engine::new(portcullis_actions::Limits::default(), 2),
         }
     }
 

@@ -10,11 +10,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use portcullis_core::{
+    actions::event,
     authz, dpop, pkce,
     secrets::{lookup_hash, random_token},
     tokens::{AccessRequest, IdTokenRequest},
 };
-use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer, User};
+use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer};
 use portcullis_types::{GrantType, Scope};
 use serde::Deserialize;
 
@@ -466,6 +467,7 @@ pub async fn get(
     State(app): State<AppState>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
+    portcullis_web::ClientOrigin(origin): portcullis_web::ClientOrigin,
 ) -> Response {
     let raw = raw.unwrap_or_default();
     let params = match parse_params(&raw) {
@@ -524,6 +526,16 @@ pub async fn get(
                 Ok(Some(page)) => return page,
                 Err(error) => return deliver_error(&app, &destination, error),
             }
+            let login = crate::actions::Login {
+                client: &client,
+                api: request.api.as_ref(),
+                user: &user,
+                scope: &request.scopes,
+                protocol: event::protocol::authorize(request.response_type.code),
+                redirect_uri: Some(&destination.redirect_uri),
+                request: crate::actions::query_request(&app, &origin, &raw),
+                origin: &origin,
+            };
             match respond(
                 &app,
                 &client,
@@ -531,7 +543,7 @@ pub async fn get(
                 &params,
                 &request,
                 &session,
-                &user,
+                login,
             )
             .await
             {
@@ -589,7 +601,8 @@ async fn upstream_sign_in(
     }
 }
 
-/// Issues the response for a signed-in user: a code, or tokens for the implicit flow.
+/// Issues the response for a signed-in user (a code, or the implicit flow's tokens) once the
+/// post-login Actions let it: what they set travels with the code or goes into the tokens.
 async fn respond(
     app: &AppState,
     client: &Client,
@@ -597,8 +610,10 @@ async fn respond(
     params: &AuthorizeParams,
     request: &ValidRequest,
     session: &LoginSession,
-    user: &User,
+    login: crate::actions::Login<'_>,
 ) -> Result<Response, OAuthError> {
+    let user = login.user;
+    let changes = crate::actions::post_login(app, login).await?;
     let mut out: Vec<(&'static str, String)> = Vec::new();
     if request.response_type.code {
         let code = random_token(32);
@@ -618,6 +633,7 @@ async fn respond(
                 amr: session.amr.clone(),
                 acr: mfa_gate::acr(params.acr_values.as_deref(), session),
                 dpop_jkt: request.dpop_jkt.clone(),
+                actions: crate::actions::to_stored(&changes),
             })
             .await?;
         out.push(("code", code));
@@ -626,17 +642,20 @@ async fn respond(
         if request.response_type.token {
             let token = app
                 .minter()
-                .access_token(AccessRequest {
-                    subject: &user.user_id,
-                    user: Some(user),
-                    client,
-                    api: request.api.as_ref(),
-                    scope: &request.scopes,
-                    for_browser: true,
-                    client_credentials: false,
-                    amr: &session.amr,
-                    dpop_jkt: None,
-                })
+                .access_token_with(
+                    AccessRequest {
+                        subject: &user.user_id,
+                        user: Some(user),
+                        client,
+                        api: request.api.as_ref(),
+                        scope: &request.scopes,
+                        for_browser: true,
+                        client_credentials: false,
+                        amr: &session.amr,
+                        dpop_jkt: None,
+                    },
+                    &changes,
+                )
                 .await?;
             out.push(("access_token", token.token.clone()));
             out.push(("token_type", "Bearer".into()));
@@ -645,17 +664,20 @@ async fn respond(
             access = Some(token.token);
         }
         if request.response_type.id_token {
-            let id_token = app.minter().id_token(IdTokenRequest {
-                user,
-                client,
-                scope: &request.scopes,
-                nonce: params.nonce.as_deref(),
-                auth_time: session.auth_time,
-                sid: &session.sid,
-                access_token: access.as_deref(),
-                amr: &session.amr,
-                acr: mfa_gate::acr(params.acr_values.as_deref(), session).as_deref(),
-            })?;
+            let id_token = app.minter().id_token_with(
+                IdTokenRequest {
+                    user,
+                    client,
+                    scope: &request.scopes,
+                    nonce: params.nonce.as_deref(),
+                    auth_time: session.auth_time,
+                    sid: &session.sid,
+                    access_token: access.as_deref(),
+                    amr: &session.amr,
+                    acr: mfa_gate::acr(params.acr_values.as_deref(), session).as_deref(),
+                },
+                &changes,
+            )?;
             out.push(("id_token", id_token));
         }
         app.metrics.token_issued("implicit");

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod actions;
 mod admin_mfa;
 mod admin_passkeys;
 mod authorize_errors;
@@ -31,6 +32,7 @@ mod key_publication;
 mod keys;
 mod layout_rules;
 mod logout;
+mod management_actions;
 mod management_auth;
 mod management_bootstrap;
 mod management_clients;

@@ -12,6 +12,7 @@ use portcullis_store::{
 };
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType, SigningAlg, TokenDialect};
 
+mod actions;
 mod admin;
 mod connection;
 mod consents;
@@ -27,8 +28,8 @@ mod tickets;
 mod webauthn;
 
 pub use self::{
-    admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*, mfa::*,
-    protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
+    actions::*, admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*,
+    mfa::*, protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -112,6 +113,8 @@ fn code(hash: u8, expires_at: i64) -> AuthorizationCode {
         amr: vec![portcullis_types::AuthMethod::Pwd],
         acr: None,
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        // What a login's Actions set travels with its code and comes back unchanged.
+        actions: Some(serde_json::json!({"access_claims": {"https://example.com/a": [1]}})),
     }
 }
 

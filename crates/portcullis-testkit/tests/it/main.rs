@@ -86,6 +86,7 @@ conformance!(
     tickets_are_single_use_and_expire,
     mfa_counters_and_recovery_codes_are_single_use,
     webauthn_credentials_and_ceremonies,
+    actions_versions_and_bindings,
     passkey_users_are_created_with_their_key_or_not_at_all,
     admin_mfa_pending_sessions_and_the_mandatory_setting,
 );

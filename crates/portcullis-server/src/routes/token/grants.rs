@@ -1,6 +1,7 @@
 //! The grants of the token endpoint.
 
 use portcullis_core::{
+    actions::event,
     audit, authz, pkce,
     secrets::{lookup_hash, random_token},
     tokens::{AccessRequest, IdTokenRequest, RefreshRequest},
@@ -15,6 +16,7 @@ use super::{
 };
 use crate::routes::dpop::{self, Proof};
 use crate::{
+    actions,
     error::{ErrorCode, OAuthError},
     state::AppState,
 };
@@ -57,11 +59,20 @@ pub(super) async fn exchange(
                 scope,
                 audience.as_deref(),
                 binding,
+                origin,
             )
             .await
         }
         TokenRequest::ClientCredentials { audience, scope } => {
-            client_credentials(app, authenticated, &audience, scope.as_ref(), binding).await
+            client_credentials(
+                app,
+                authenticated,
+                &audience,
+                scope.as_ref(),
+                binding,
+                origin,
+            )
+            .await
         }
         TokenRequest::Password {
             username,
@@ -162,34 +173,42 @@ async fn authorization_code(
     };
     // Stored when the code was issued, from a scope checked then.
     let scope = Scope::parse(&stored.scope).unwrap_or_default();
+    // The login's post-login Actions ran when the code was issued: their result is the code's.
+    let changes = actions::from_stored(stored.actions.as_ref())?;
     let minter = app.minter();
     let access = minter
-        .access_token(AccessRequest {
-            subject: &user.user_id,
-            user: Some(&user),
-            client,
-            api: api.as_ref(),
-            scope: &scope,
-            for_browser: false,
-            client_credentials: false,
-            amr: &stored.amr,
-            dpop_jkt: binding.access,
-        })
+        .access_token_with(
+            AccessRequest {
+                subject: &user.user_id,
+                user: Some(&user),
+                client,
+                api: api.as_ref(),
+                scope: &scope,
+                for_browser: false,
+                client_credentials: false,
+                amr: &stored.amr,
+                dpop_jkt: binding.access,
+            },
+            &changes,
+        )
         .await?;
     let id_token = scope
         .contains("openid")
         .then(|| {
-            minter.id_token(IdTokenRequest {
-                user: &user,
-                client,
-                scope: &scope,
-                nonce: stored.nonce.as_deref(),
-                auth_time: stored.auth_time,
-                sid: &stored.sid,
-                access_token: None,
-                amr: &stored.amr,
-                acr: stored.acr.as_deref(),
-            })
+            minter.id_token_with(
+                IdTokenRequest {
+                    user: &user,
+                    client,
+                    scope: &scope,
+                    nonce: stored.nonce.as_deref(),
+                    auth_time: stored.auth_time,
+                    sid: &stored.sid,
+                    access_token: None,
+                    amr: &stored.amr,
+                    acr: stored.acr.as_deref(),
+                },
+                &changes,
+            )
         })
         .transpose()?;
     let refresh =
@@ -235,6 +254,7 @@ async fn refresh_token(
     requested: Option<Scope>,
     audience: Option<&str>,
     binding: Binding<'_>,
+    origin: &portcullis_core::audit::RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
     let now = app.clock.now();
     let hash = lookup_hash(presented.expose_str());
@@ -333,35 +353,56 @@ async fn refresh_token(
         ),
         None => None,
     };
-    let minter = app.minter();
-    let access = minter
-        .access_token(AccessRequest {
-            subject: &user.user_id,
-            user: Some(&user),
+    // Auth0 runs the post-login Actions again at a refresh (`oauth2-refresh-token`).
+    let changes = actions::post_login(
+        app,
+        actions::Login {
             client,
             api: api.as_ref(),
+            user: &user,
             scope: &scope,
-            for_browser: false,
-            client_credentials: false,
-            // Auth0 leaves `amr` out of refreshed tokens: a refresh is not a login.
-            amr: &[],
-            dpop_jkt: binding.access,
-        })
+            protocol: event::protocol::REFRESH,
+            redirect_uri: None,
+            request: actions::request_info(app, origin, "POST", &[]),
+            origin,
+        },
+    )
+    .await?;
+    let minter = app.minter();
+    let access = minter
+        .access_token_with(
+            AccessRequest {
+                subject: &user.user_id,
+                user: Some(&user),
+                client,
+                api: api.as_ref(),
+                scope: &scope,
+                for_browser: false,
+                client_credentials: false,
+                // Auth0 leaves `amr` out of refreshed tokens: a refresh is not a login.
+                amr: &[],
+                dpop_jkt: binding.access,
+            },
+            &changes,
+        )
         .await?;
     let id_token = scope
         .contains("openid")
         .then(|| {
-            minter.id_token(IdTokenRequest {
-                user: &user,
-                client,
-                scope: &scope,
-                nonce: None,
-                auth_time: old.auth_time,
-                sid: &old.sid,
-                access_token: None,
-                amr: &[],
-                acr: None,
-            })
+            minter.id_token_with(
+                IdTokenRequest {
+                    user: &user,
+                    client,
+                    scope: &scope,
+                    nonce: None,
+                    auth_time: old.auth_time,
+                    sid: &old.sid,
+                    access_token: None,
+                    amr: &[],
+                    acr: None,
+                },
+                &changes,
+            )
         })
         .transpose()?;
     let successor = if rotates {
@@ -401,6 +442,7 @@ async fn client_credentials(
     audience: &str,
     requested: Option<&Scope>,
     binding: Binding<'_>,
+    origin: &portcullis_core::audit::RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
     let client = &authenticated.client;
     if !authenticated.confidential {
@@ -427,19 +469,24 @@ async fn client_credentials(
     })?;
     let scope = authz::machine_token_scopes(requested, &grant, &api);
     let subject = format!("{}@clients", client.client_id);
+    let info = actions::request_info(app, origin, "POST", &[]);
+    let changes = actions::credentials_exchange(app, client, &api, &scope, info, origin).await?;
     let access = app
         .minter()
-        .access_token(AccessRequest {
-            subject: &subject,
-            user: None,
-            client,
-            api: Some(&api),
-            scope: &scope,
-            for_browser: false,
-            client_credentials: true,
-            amr: &[],
-            dpop_jkt: binding.access,
-        })
+        .access_token_with(
+            AccessRequest {
+                subject: &subject,
+                user: None,
+                client,
+                api: Some(&api),
+                scope: &scope,
+                for_browser: false,
+                client_credentials: true,
+                amr: &[],
+                dpop_jkt: binding.access,
+            },
+            &changes,
+        )
         .await?;
     Ok(TokenResponse {
         user: None,

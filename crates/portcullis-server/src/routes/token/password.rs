@@ -19,6 +19,7 @@ use portcullis_types::{AuthMethod, GrantType, Scope, Secret};
 use super::binding::Binding;
 use super::TokenResponse;
 use crate::{
+    actions,
     error::{ErrorCode, OAuthError},
     routes::mfa_gate,
     state::AppState,
@@ -85,7 +86,7 @@ pub(super) async fn exchange(
     }
     let now = app.clock.now();
     app.store.record_login(&user.user_id, now).await?;
-    mint(app, client, &user, api.as_ref(), &scope, now, binding).await
+    mint(app, client, &user, api.as_ref(), &scope, binding, origin).await
 }
 
 /// Checks the credentials on the hosted login page's counters.
@@ -139,40 +140,63 @@ async fn mint(
     user: &User,
     api: Option<&portcullis_store::ResourceServer>,
     scope: &Scope,
-    now: i64,
     binding: Binding<'_>,
+    origin: &RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
+    // The login's time: the password was checked just now, on this clock.
+    let now = app.clock.now();
+    // The login page's post-login Actions run for this login too, before any token.
+    let changes = actions::post_login(
+        app,
+        actions::Login {
+            client,
+            api,
+            user,
+            scope,
+            protocol: portcullis_core::actions::event::protocol::PASSWORD,
+            redirect_uri: None,
+            request: actions::request_info(app, origin, "POST", &[]),
+            origin,
+        },
+    )
+    .await?;
     let amr = [AuthMethod::Pwd];
     // No browser session: the tokens' `sid` names this exchange alone.
     let sid = random_token(16);
     let minter = app.minter();
     let access = minter
-        .access_token(AccessRequest {
-            subject: &user.user_id,
-            user: Some(user),
-            client,
-            api,
-            scope,
-            for_browser: false,
-            client_credentials: false,
-            amr: &amr,
-            dpop_jkt: binding.access,
-        })
+        .access_token_with(
+            AccessRequest {
+                subject: &user.user_id,
+                user: Some(user),
+                client,
+                api,
+                scope,
+                for_browser: false,
+                client_credentials: false,
+                amr: &amr,
+                dpop_jkt: binding.access,
+            },
+            &changes,
+        )
         .await?;
     let id_token = scope
         .contains("openid")
         .then(|| {
-            minter.id_token(IdTokenRequest {
-                user,
-                client,
-                scope,
-                nonce: None,
-                auth_time: now,
-                sid: &sid,
-                access_token: None,
-                amr: &amr,
-                acr: None,
-            })
+            minter.id_token_with(
+                IdTokenRequest {
+                    user,
+                    client,
+                    scope,
+                    nonce: None,
+                    auth_time: now,
+                    sid: &sid,
+                    access_token: None,
+                    amr: &amr,
+                    acr: None,
+                },
+                &changes,
+            )
         })
         .transpose()?;
     let refresh = if scope.contains("offline_access") {
