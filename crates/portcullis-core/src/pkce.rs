@@ -17,6 +17,26 @@ pub fn is_valid_challenge(challenge: &str) -> bool {
     is_b64url_sha256(challenge)
 }
 
+/// The PKCE parameters of an authorization code request, checked: S256 only, and required of
+/// a client without a secret. The error is the reason to refuse the request with
+/// `invalid_request`.
+pub fn check_request(
+    client: &Client,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<(), &'static str> {
+    match (challenge, method) {
+        (Some(challenge), Some("S256")) if is_valid_challenge(challenge) => Ok(()),
+        (Some(_), Some("S256")) => Err("code_challenge must be a base64url SHA-256 (43 characters)"),
+        (Some(_), _) => Err("code_challenge_method must be S256"),
+        (None, Some(_)) => Err("Missing required parameter: code_challenge"),
+        (None, None) if is_required(client) => Err(
+            "PKCE is required for public clients: send code_challenge with code_challenge_method=S256",
+        ),
+        (None, None) => Ok(()),
+    }
+}
+
 /// Whether a `code_verifier` is well formed (RFC 7636 §4.1: 43–128 unreserved characters).
 pub fn is_valid_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())

@@ -382,31 +382,12 @@ pub(crate) async fn validate(
                 "The authorization_code grant is not enabled for this client",
             ));
         }
-        match (
+        pkce::check_request(
+            client,
             params.code_challenge.as_deref(),
             params.code_challenge_method.as_deref(),
-        ) {
-            (Some(challenge), Some("S256")) if pkce::is_valid_challenge(challenge) => {}
-            (Some(_), Some("S256")) => {
-                return Err(OAuthError::invalid_request(
-                    "code_challenge must be a base64url SHA-256 (43 characters)",
-                ))
-            }
-            (Some(_), _) => {
-                return Err(OAuthError::invalid_request(
-                    "code_challenge_method must be S256",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(OAuthError::invalid_request(
-                    "Missing required parameter: code_challenge",
-                ))
-            }
-            (None, None) if pkce::is_required(client) => {
-                return Err(OAuthError::invalid_request("PKCE is required for public clients: send code_challenge with code_challenge_method=S256"));
-            }
-            (None, None) => {}
-        }
+        )
+        .map_err(OAuthError::invalid_request)?;
     }
     let dpop_jkt =
         dpop::code_binding(params.dpop_jkt.as_deref()).map_err(OAuthError::invalid_request)?;
