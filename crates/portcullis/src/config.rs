@@ -82,6 +82,10 @@ pub struct FileConfig {
     /// Whether dashboard administrators must pass a second factor (unset: the tenant's
     /// setting on the dashboard's Security page).
     pub admin_mfa_required: Option<bool>,
+    /// How long one Action may run, in milliseconds (default 500).
+    pub actions_timeout_ms: Option<u64>,
+    /// The heap one Action may use, in MiB (default 64).
+    pub actions_memory_mb: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub forwarded_header: Option<String>,
     pub rate_limits: Option<BTreeMap<String, u32>>,
@@ -409,6 +413,20 @@ pub fn registration(settings: &mut Settings, file: &FileConfig) -> anyhow::Resul
 /// the file's `admin_mfa_required`; unset leaves it to the dashboard's Security page.
 pub fn admin_mfa(settings: &mut Settings, file: &FileConfig) -> anyhow::Result<()> {
     settings.admin_mfa_required = flag("ADMIN_MFA_REQUIRED", file.admin_mfa_required)?;
+    Ok(())
+}
+
+/// The bounds of one Action's execution: `PORTCULLIS_ACTIONS_TIMEOUT_MS` (at least 10) and
+/// `PORTCULLIS_ACTIONS_MEMORY_MB` (at least 8, what QuickJS needs to start with room), else the
+/// file's keys of the same names in lower case.
+pub fn actions(settings: &mut Settings, file: &FileConfig) -> anyhow::Result<()> {
+    if let Some(ms) = number("ACTIONS_TIMEOUT_MS", file.actions_timeout_ms, 10)? {
+        settings.actions.limits.time = std::time::Duration::from_millis(ms);
+    }
+    if let Some(mb) = number("ACTIONS_MEMORY_MB", file.actions_memory_mb, 8)? {
+        let bytes = mb.saturating_mul(1024 * 1024);
+        settings.actions.limits.memory_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+    }
     Ok(())
 }
 

@@ -47,6 +47,8 @@ enum Command {
     Connection(cli::connection::ConnectionCommand),
     /// Connections to other identity providers (OpenID Connect, OAuth 2, social presets).
     Connections(cli::connections::ConnectionsCommand),
+    /// Auth0 Actions: deploy a file's code, bind Actions to a trigger, test one on an event.
+    Actions(cli::actions::ActionsCommand),
     /// Signing keys.
     Keys(cli::keys::KeysCommand),
     /// Roles and their permissions (RBAC).
@@ -109,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users(command) => cli::users::run(command).await,
         Command::Connection(command) => cli::connection::run(command).await,
         Command::Connections(command) => cli::connections::run(command).await,
+        Command::Actions(command) => cli::actions::run(command).await,
         Command::Keys(command) => cli::keys::run(command).await,
         Command::Roles(command) => cli::roles::run(command).await,
         Command::Grants(command) => cli::grants::run(command).await,
@@ -164,6 +167,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config::email(&mut settings, &args.email, &file)?;
     config::registration(&mut settings, &file)?;
     config::admin_mfa(&mut settings, &file)?;
+    config::actions(&mut settings, &file)?;
     let tls_cert = args.tls_cert.or(file.tls_cert.clone());
     let tls_key = args.tls_key.or(file.tls_key.clone());
     if let (Some(cert), Some(key)) = (tls_cert, tls_key) {

@@ -887,3 +887,61 @@ fn connections_to_other_providers_are_created_changed_and_deleted() {
     let listed = portcullis(dir.path(), &["connections", "list"]);
     assert_eq!(listed, serde_json::json!([]));
 }
+
+#[test]
+fn actions_are_deployed_bound_tested_and_deleted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("claims.js");
+    std::fs::write(
+        &file,
+        "exports.onExecutePostLogin = async (event, api) => {\n  \
+         api.accessToken.setCustomClaim('https://example.com/plan', event.secrets.PLAN);\n};\n",
+    )
+    .expect("write the action");
+    let file = file.to_str().expect("path");
+    let deployed = portcullis(
+        dir.path(),
+        &[
+            "actions",
+            "deploy",
+            file,
+            "--name",
+            "plan",
+            "--secret",
+            "PLAN=gold",
+        ],
+    );
+    assert_eq!(deployed["name"], "plan");
+    assert_eq!(deployed["deployed_version"]["number"], 1);
+    assert_eq!(deployed["all_changes_deployed"], true);
+    assert!(
+        !deployed.to_string().contains("gold"),
+        "a secret is never printed"
+    );
+
+    // Deployed again under the same name: version 2, the secret kept.
+    let again = portcullis(dir.path(), &["actions", "deploy", file, "--name", "plan"]);
+    assert_eq!(again["id"], deployed["id"]);
+    assert_eq!(again["deployed_version"]["number"], 2);
+    let tested = portcullis(dir.path(), &["actions", "test", "plan", "--event", "{}"]);
+    assert_eq!(
+        tested["calls"],
+        serde_json::json!([{"api": "access_token_claim", "name": "https://example.com/plan", "value": "gold"}])
+    );
+
+    let bound = portcullis(dir.path(), &["actions", "bind", "post-login", "plan"]);
+    assert_eq!(bound["bindings"][0]["action_id"], deployed["id"]);
+    let listed = portcullis(dir.path(), &["actions", "list"]);
+    assert_eq!(listed.as_array().expect("array").len(), 1);
+
+    // Bound, it is deleted only with --force; then the trigger has no binding.
+    let refused = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["actions", "delete", "plan"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run portcullis");
+    assert!(!refused.status.success());
+    portcullis(dir.path(), &["actions", "delete", "plan", "--force"]);
+    let bindings = portcullis(dir.path(), &["actions", "bindings", "post-login"]);
+    assert_eq!(bindings["bindings"], serde_json::json!([]));
+}

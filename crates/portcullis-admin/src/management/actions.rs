@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    auth::{Authorized, CreateActions, DeleteActions, ReadActions, UpdateActions},
+    auth::{Authorized, CreateActions, DeleteActions, DeployActions, ReadActions, UpdateActions},
     errors::{ApiError, Auth0Body, Body, ErrorBody, Id, Query},
 };
 use crate::state::AdminState;
@@ -325,7 +325,7 @@ pub async fn delete(
 )]
 pub async fn deploy(
     State(app): State<AdminState>,
-    auth: Authorized<UpdateActions>,
+    auth: Authorized<DeployActions>,
     Id(id): Id,
 ) -> Result<Json<Value>, ApiError> {
     let version = actions::deploy(&app.cx, &auth.caller.actor(), &id).await?;

@@ -225,5 +225,8 @@ scopes! {
     ReadActions => ["read:actions"];
     CreateActions => ["create:actions"];
     UpdateActions => ["update:actions"];
+    // Auth0 documents deployment under `create:actions` (a version is created); an
+    // application granted `update:actions` to change the draft may deploy it too.
+    DeployActions => ["create:actions", "update:actions"];
     DeleteActions => ["delete:actions"];
 }

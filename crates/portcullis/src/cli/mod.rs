@@ -6,6 +6,7 @@
 //! writes its audit entry, exactly as for the dashboard and the Management API. Reads go to
 //! the store directly.
 
+pub mod actions;
 pub mod admins;
 pub mod apis;
 pub mod clients;
