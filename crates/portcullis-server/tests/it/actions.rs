@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// Creates and deploys an Action; returns its id.
-async fn deploy(
+pub(crate) async fn deploy(
     app: &TestApp,
     name: &str,
     trigger: ActionTrigger,
@@ -49,7 +49,7 @@ async fn deploy(
     view.action.id
 }
 
-async fn bind(app: &TestApp, trigger: ActionTrigger, ids: &[&str]) {
+pub(crate) async fn bind(app: &TestApp, trigger: ActionTrigger, ids: &[&str]) {
     let inputs = ids
         .iter()
         .map(|id| BindingInput {

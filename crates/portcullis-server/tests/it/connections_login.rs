@@ -15,7 +15,7 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
-    connections::{good_claims, hostile_setup, start, Next},
+    connections::{good_claims, hostile_setup, start, Next, Provider},
     helpers::{browser, callback_params, location, spawn_app, Spa, TestApp},
     management_support::spawn_mgmt_with,
 };
@@ -104,8 +104,18 @@ async fn a_connection_made_elsewhere_reaches_the_login_page_within_the_refresh_b
 /// methods and the application's ID token.
 async fn federated_login(amr: Option<Value>) -> (Vec<AuthMethod>, Value) {
     let (app, spa, provider) = hostile_setup().await;
-    let browser = browser();
-    let (to_provider, verifier) = start(&app, &browser, &spa, "hostile").await;
+    federated_login_at(&app, &spa, &provider, &browser(), amr).await
+}
+
+/// The same on a given server and browser (which keeps the Portcullis session).
+pub(crate) async fn federated_login_at(
+    app: &TestApp,
+    spa: &Spa,
+    provider: &Provider,
+    browser: &reqwest::Client,
+    amr: Option<Value>,
+) -> (Vec<AuthMethod>, Value) {
+    let (to_provider, verifier) = start(app, browser, spa, "hostile").await;
     let sent = callback_params(&to_provider);
     let mut claims = good_claims(&provider.base, &sent["nonce"]);
     if let Some(amr) = amr {
@@ -151,7 +161,7 @@ async fn federated_login(amr: Option<Value>) -> (Vec<AuthMethod>, Value) {
     assert_eq!(resumed.status(), StatusCode::FOUND);
     let code = callback_params(&location(&resumed))["code"].clone();
     let tokens: Value = app
-        .exchange_code(&spa, &code, &verifier)
+        .exchange_code(spa, &code, &verifier)
         .await
         .json()
         .await

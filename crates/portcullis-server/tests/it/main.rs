@@ -17,6 +17,7 @@ mod connection;
 mod connections;
 mod connections_login;
 mod connections_patch;
+mod connections_rules;
 mod consent;
 mod dashboard;
 mod dashboard_connections;
