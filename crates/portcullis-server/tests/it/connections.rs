@@ -263,6 +263,16 @@ async fn token(State(provider): State<Arc<Provider>>) -> Json<Value> {
     )
 }
 
+/// A plain OAuth 2 provider's profile endpoint: the user, for the access token `/token` gave.
+async fn profile(headers: axum::http::HeaderMap) -> Result<Json<Value>, StatusCode> {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some("Bearer upstream-access") => Ok(Json(json!({
+            "sub": "p-42", "email": "pat@example.com", "email_verified": true, "name": "Pat",
+        }))),
+        _ => Err(StatusCode::UNAUTHORIZED),
+    }
+}
+
 pub(crate) async fn spawn_provider() -> Arc<Provider> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -296,6 +306,7 @@ pub(crate) async fn spawn_provider() -> Arc<Provider> {
         )
         .route("/jwks", get(move || async move { Json(jwks) }))
         .route("/token", post(token))
+        .route("/profile", get(profile))
         .with_state(provider.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     provider

@@ -1,14 +1,20 @@
 //! A sign-in at another provider is a login like any other: the tenant's post-login Actions run
 //! on it, silent authentication rides the Portcullis session it started, and the tenant's MFA
-//! policy asks it for a second factor (`interaction_required` when silent).
+//! policy asks it for a second factor (`interaction_required` when silent). A plain OAuth 2
+//! provider's user comes from its profile endpoint.
 
-use portcullis_core::admin::{mfa, Actor};
-use portcullis_types::{ActionTrigger, MfaFactor, MfaPolicy};
+use portcullis_core::admin::{
+    mfa,
+    upstream::{self, NewConnection},
+    Actor,
+};
+use portcullis_types::{ActionTrigger, MfaFactor, MfaPolicy, Strategy};
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::{
     actions::{bind, deploy},
-    connections::hostile_setup,
+    connections::{hostile_setup, spawn_provider, start},
     connections_login::federated_login_at,
     helpers::*,
 };
@@ -90,4 +96,78 @@ async fn a_federated_login_runs_the_actions_keeps_a_session_and_meets_the_mfa_po
         next.starts_with("/u/mfa"),
         "sent to the second factor: {next}"
     );
+}
+
+#[tokio::test]
+async fn a_plain_oauth2_connection_signs_in_with_its_profile_endpoints_user() {
+    let provider = spawn_provider().await;
+    let app = spawn_app().await;
+    let spa = app.create_spa(false).await;
+    let base = &provider.base;
+    let options = json!({
+        "authorizationURL": format!("{base}/authorize"),
+        "tokenURL": format!("{base}/token"),
+        "profileURL": format!("{base}/profile"),
+        "client_id": "downstream",
+        "client_secret": "s3cret",
+        "scope": "profile",
+    });
+    upstream::create(
+        &app.cx,
+        &Actor::System,
+        NewConnection {
+            name: "plain".into(),
+            display_name: None,
+            strategy: Strategy::Oauth2,
+            options: options.as_object().cloned().expect("object"),
+            enabled_clients: vec![spa.client_id.clone()],
+        },
+    )
+    .await
+    .expect("connection");
+    app.tenant_changed();
+    let browser = browser();
+    let (to_provider, verifier) = start(&app, &browser, &spa, "plain").await;
+    assert!(
+        to_provider.starts_with(&format!("{base}/authorize?")),
+        "{to_provider}"
+    );
+    let sent = callback_params(&to_provider);
+    assert_eq!(sent["client_id"], "downstream");
+    assert_eq!(sent["code_challenge_method"], "S256", "PKCE by default");
+    let back = browser
+        .get(app.url(&format!(
+            "/login/callback?code=c0de&state={}",
+            sent["state"]
+        )))
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(back.status(), StatusCode::SEE_OTHER);
+    let resumed = browser
+        .get(app.url(&location(&back)))
+        .send()
+        .await
+        .expect("authorize again");
+    assert_eq!(resumed.status(), StatusCode::FOUND);
+    let code = callback_params(&location(&resumed))["code"].clone();
+    let tokens: serde_json::Value = app
+        .exchange_code(&spa, &code, &verifier)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let id_token = app
+        .verify(
+            tokens["id_token"].as_str().expect("id token"),
+            &spa.client_id,
+        )
+        .await;
+    let sub = id_token["sub"].as_str().expect("sub");
+    assert!(
+        sub.starts_with("oauth2|plain|") && sub.ends_with("p-42"),
+        "{sub}"
+    );
+    assert_eq!(id_token["email"], "pat@example.com");
+    assert_eq!(id_token["email_verified"], true);
 }
