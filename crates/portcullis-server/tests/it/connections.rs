@@ -69,6 +69,22 @@ pub(crate) async fn start(
     (location(&response), verifier)
 }
 
+/// Follows the redirect of the provider's answer (`back`) to `/authorize`, which answers the
+/// application: its callback's parameters.
+pub(crate) async fn resume(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    back: &reqwest::Response,
+) -> std::collections::HashMap<String, String> {
+    let resumed = browser
+        .get(app.url(&location(back)))
+        .send()
+        .await
+        .expect("authorize again");
+    assert_eq!(resumed.status(), StatusCode::FOUND);
+    callback_params(&location(&resumed))
+}
+
 pub(crate) async fn user_count(app: &TestApp) -> u64 {
     app.store
         .list_users(None, Page::ALL)
@@ -157,26 +173,9 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
         "{}",
         back.text().await.unwrap_or_default()
     );
-    let resumed = browser
-        .get(app.url(&location(&back)))
-        .send()
-        .await
-        .expect("authorize again");
-    assert_eq!(resumed.status(), StatusCode::FOUND);
-    let params = callback_params(&location(&resumed));
+    let params = resume(&app, &browser, &back).await;
     assert_eq!(params["state"], "app-state");
-    let tokens: Value = app
-        .exchange_code(&spa, &params["code"], &verifier)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id_token = app
-        .verify(
-            tokens["id_token"].as_str().expect("id token"),
-            &spa.client_id,
-        )
-        .await;
+    let (tokens, id_token) = app.tokens_for_code(&spa, &params["code"], &verifier).await;
     let expected = format!("oidc|upstream|{upstream_user}");
     assert_eq!(id_token["sub"], expected);
     assert_eq!(id_token["email"], "ada@example.com");

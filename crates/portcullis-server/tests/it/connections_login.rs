@@ -15,8 +15,8 @@ use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
-    connections::{good_claims, hostile_setup, start, Next, Provider},
-    helpers::{browser, callback_params, location, spawn_app, Spa, TestApp},
+    connections::{good_claims, hostile_setup, resume, start, Next, Provider},
+    helpers::{browser, callback_params, spawn_app, Spa, TestApp},
     management_support::spawn_mgmt_with,
 };
 
@@ -153,25 +153,8 @@ pub(crate) async fn federated_login_at(
         .await
         .expect("read")
         .expect("the session");
-    let resumed = browser
-        .get(app.url(&location(&back)))
-        .send()
-        .await
-        .expect("authorize again");
-    assert_eq!(resumed.status(), StatusCode::FOUND);
-    let code = callback_params(&location(&resumed))["code"].clone();
-    let tokens: Value = app
-        .exchange_code(spa, &code, &verifier)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id_token = app
-        .verify(
-            tokens["id_token"].as_str().expect("id token"),
-            &spa.client_id,
-        )
-        .await;
+    let code = resume(app, browser, &back).await["code"].clone();
+    let (_, id_token) = app.tokens_for_code(spa, &code, &verifier).await;
     (session.amr, id_token)
 }
 

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::{
     actions::{bind, deploy},
-    connections::{hostile_setup, spawn_provider, start},
+    connections::{hostile_setup, resume, spawn_provider, start},
     connections_login::federated_login_at,
     helpers::*,
 };
@@ -61,18 +61,7 @@ async fn a_federated_login_runs_the_actions_keeps_a_session_and_meets_the_mfa_po
     let answer = browser.get(silent("none")).send().await.expect("silent");
     assert_eq!(answer.status(), StatusCode::FOUND);
     let params = callback_params(&location(&answer));
-    let tokens: serde_json::Value = app
-        .exchange_code(&spa, &params["code"], &verifier)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let again = app
-        .verify(
-            tokens["id_token"].as_str().expect("id token"),
-            &spa.client_id,
-        )
-        .await;
+    let (_, again) = app.tokens_for_code(&spa, &params["code"], &verifier).await;
     assert_eq!(again["sub"], user_id);
     assert_eq!(again[CLAIM], user_id);
 
@@ -144,25 +133,8 @@ async fn a_plain_oauth2_connection_signs_in_with_its_profile_endpoints_user() {
         .await
         .expect("callback");
     assert_eq!(back.status(), StatusCode::SEE_OTHER);
-    let resumed = browser
-        .get(app.url(&location(&back)))
-        .send()
-        .await
-        .expect("authorize again");
-    assert_eq!(resumed.status(), StatusCode::FOUND);
-    let code = callback_params(&location(&resumed))["code"].clone();
-    let tokens: serde_json::Value = app
-        .exchange_code(&spa, &code, &verifier)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let id_token = app
-        .verify(
-            tokens["id_token"].as_str().expect("id token"),
-            &spa.client_id,
-        )
-        .await;
+    let code = resume(&app, &browser, &back).await["code"].clone();
+    let (_, id_token) = app.tokens_for_code(&spa, &code, &verifier).await;
     let sub = id_token["sub"].as_str().expect("sub");
     assert!(
         sub.starts_with("oauth2|plain|") && sub.ends_with("p-42"),

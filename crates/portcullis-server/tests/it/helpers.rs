@@ -373,6 +373,24 @@ impl TestApp {
             .expect("token")
     }
 
+    /// Exchanges `code` and verifies the ID token it brings: the token response and the ID
+    /// token's claims.
+    pub async fn tokens_for_code(&self, spa: &Spa, code: &str, verifier: &str) -> (Value, Value) {
+        let tokens: Value = self
+            .exchange_code(spa, code, verifier)
+            .await
+            .json()
+            .await
+            .expect("json");
+        let id_token = self
+            .verify(
+                tokens["id_token"].as_str().expect("id token"),
+                &spa.client_id,
+            )
+            .await;
+        (tokens, id_token)
+    }
+
     pub async fn jwks(&self) -> JwkSet {
         self.browser
             .get(self.url("/.well-known/jwks.json"))
