@@ -4,15 +4,24 @@
 // (the ID token's claims); "Forgot password?" on the login page, open the reset link from the
 // email, choose a new password, log in with it while the old one fails.
 //
-// The stack has no SMTP server (the zero-configuration path): every email stays in the
-// outbox, and the links are read from the dashboard's Emails page, signed in as the stack's
-// administrator, as a person running the demo would. Run by `cargo xtask browser`;
-// screenshots go to ARTIFACTS_DIR/account/.
+// The server delivers its emails over SMTP to a real SMTP server the suite runs
+// (smtp-sink.mjs): the links are read from the message as it arrived, and the dashboard's
+// Emails page, signed in as the stack's administrator, shows the same message as sent, with the
+// same link. Run by `cargo xtask browser`; screenshots go to ARTIFACTS_DIR/account/.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { artifactsFor, launch, newPage, onHostedPage, signInToDashboard, stack } from './support.mjs';
+import {
+  artifactsFor,
+  deliveredMail,
+  launch,
+  newPage,
+  onHostedPage,
+  serverLinks,
+  signInToDashboard,
+  stack,
+} from './support.mjs';
 
 const artifacts = artifactsFor('account');
 
@@ -83,13 +92,26 @@ async function logOut(page) {
   await page.waitForSelector('#btn-login:not([disabled])');
 }
 
-/** The administrator's window on the dashboard: reads the links of the emails the server wrote. */
+/**
+ * The recipient's mailbox and the administrator's window on the dashboard: `linkFrom` reads the
+ * one link of the newest message to `to` whose subject starts with `subject` as the SMTP server
+ * received it, and checks that the dashboard's Emails page shows that message as sent.
+ */
 async function dashboard() {
   const { context, page, shot } = await newPage(browser, artifacts, 'dashboard');
   await signInToDashboard(page);
 
-  /** The one link of the newest email to `to` whose subject starts with `subject`. */
   async function linkFrom(to, subject, label) {
+    const mail = await deliveredMail(to, subject);
+    assert.deepEqual(mail.envelope.to, [to]);
+    assert.match(mail.from, /no-reply@example\.com/);
+    const delivered = serverLinks(mail.text);
+    assert.equal(delivered.length, 1, `one link in the text: ${delivered}`);
+    // The HTML part as a mail client shows it (its variables are escaped): the same link.
+    await page.setContent(mail.html);
+    const anchors = await page.locator('a[href]').evaluateAll((all) => all.map((a) => a.href));
+    assert.deepEqual(serverLinks(anchors.join(' ')), delivered, 'the HTML part has the same link');
+
     const row = page.locator('#emails-table tbody tr', { hasText: subject }).first();
     // The message is written while the request is answered; the list may be read before.
     for (let attempt = 0; ; attempt += 1) {
@@ -103,8 +125,14 @@ async function dashboard() {
     await page.waitForSelector('#email-subject');
     assert.match(await page.textContent('#email-subject'), new RegExp(`^${subject}`));
     assert.equal((await page.textContent('#email-to')).trim(), to);
+    // Delivered: the queue marked it sent once the SMTP server accepted it.
+    for (let attempt = 0; (await page.textContent('#email-status')).trim() !== 'sent'; attempt += 1) {
+      assert.ok(attempt < 20, `the message is ${await page.textContent('#email-status')}, not sent`);
+      await page.waitForTimeout(250);
+      await page.reload();
+    }
     const links = await page.locator('.email-link a').evaluateAll((anchors) => anchors.map((a) => a.href));
-    assert.equal(links.length, 1, `one link: ${links}`);
+    assert.deepEqual(links, delivered, 'the dashboard shows the link that was delivered');
     await shot(`${label}-email`);
     // The message's HTML is a sandboxed frame, which Chromium draws in a process of its own
     // and leaves blank in a full-page screenshot: a picture of the frame itself shows it.
@@ -113,7 +141,7 @@ async function dashboard() {
     const body = await (await frame.elementHandle()).contentFrame();
     assert.match(await body.innerText('body'), new RegExp(subject));
     await frame.screenshot({ path: join(artifacts, `dashboard-${label}-email-html.png`) });
-    return links[0];
+    return delivered[0];
   }
 
   return { context, linkFrom };
@@ -134,7 +162,7 @@ test('sign up, verify the address from the email, and the next login says email_
     });
 
     let link;
-    await t.test('the verification email is on the dashboard, with its link', async () => {
+    await t.test('the verification email is delivered over SMTP, and shown sent on the dashboard', async () => {
       link = await admin.linkFrom(email, VERIFY_SUBJECT, 'verify');
       const url = new URL(link);
       assert.equal(url.origin, stack.domain);
@@ -201,7 +229,7 @@ test('forgot password: the reset link from the email sets a new password, the ol
     });
 
     let link;
-    await t.test('the reset email is on the dashboard, with its link', async () => {
+    await t.test('the reset email is delivered over SMTP, and shown sent on the dashboard', async () => {
       link = await admin.linkFrom(email, RESET_SUBJECT, 'reset');
       const url = new URL(link);
       assert.equal(url.origin, stack.domain);

@@ -1,9 +1,9 @@
 // What the browser test files share: the stack's manifest, Debian's Chromium launched the one
-// way the suite allows, pages that log and take numbered screenshots, and Management API calls
-// with the stack's management client.
+// way the suite allows, pages that log and take numbered screenshots, Management API calls
+// with the stack's management client, and the mailbox the stack's SMTP server fills.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -54,6 +54,32 @@ export async function newPage(browser, artifacts, name) {
     await page.screenshot({ path: join(artifacts, `${name}-${String(shots).padStart(2, '0')}-${label}.png`), fullPage: true });
   };
   return { context, page, shot };
+}
+
+/**
+ * The newest message the stack's SMTP server received for `to` whose subject starts with
+ * `subject`, as it arrived (envelope, headers, text, HTML); waits for it to be delivered
+ * (the server sends from its queue, shortly after the request that wrote it).
+ */
+export async function deliveredMail(to, subject, { timeoutMs = 20_000 } = {}) {
+  assert.ok(stack.mail?.dir, 'the stack runs an SMTP server (cargo xtask browser)');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const messages = readdirSync(stack.mail.dir)
+      .filter((name) => name.endsWith('.json'))
+      .sort()
+      .map((name) => JSON.parse(readFileSync(join(stack.mail.dir, name), 'utf8')))
+      .filter((message) => message.envelope.to.includes(to) && message.subject.startsWith(subject));
+    if (messages.length > 0) return messages[messages.length - 1];
+    assert.ok(Date.now() < deadline, `no "${subject}" message to ${to} reached the SMTP server`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The distinct links to the authorization server in a message's text. */
+export function serverLinks(text) {
+  const links = text.match(/https?:\/\/[^\s<>"')\]]+/g) ?? [];
+  return [...new Set(links.filter((link) => link.startsWith(`${stack.domain}/`)))];
 }
 
 /** An access token from client_credentials; the answer must be 200. */

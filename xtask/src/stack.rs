@@ -14,8 +14,10 @@
 //! role `reader` grants it), the API of the MCP sample (`samples/mcp-server`), whose identifier
 //! is its endpoint's URL (`http://localhost:PORT/mcp`), with the same scope and role, one SPA application per app origin, the user `demo@example.com`
 //! holding the role and `denied@example.com` holding none, and the dashboard's administrator
-//! `admin@example.com`. No SMTP server: the emails the server writes are read on the
-//! dashboard's Emails page.
+//! `admin@example.com`. The demo has no SMTP server (the zero-configuration path: the emails
+//! the server writes are read on the dashboard's Emails page); the browser suite runs a real
+//! one (`samples/browser-tests/smtp-sink.mjs`) that the server delivers to over SMTP and that
+//! writes each message it receives to a folder the tests read as the recipient's mailbox.
 //!
 //! Every page gets its settings from `/auth_config.json` (`domain`, `clientId`, `audience`,
 //! `apiUrl`), written here per app; every app is an SPA application of its own.
@@ -386,10 +388,27 @@ impl Stack {
         let management_secret = random_hex(32)?;
 
         let mut processes = Supervisor::default();
+        // The browser suite's mailbox: a real SMTP server the emails are delivered to.
+        let mail = match ports {
+            Ports::Fixed => None,
+            Ports::Free => Some(start_smtp_sink(
+                &mut processes,
+                &samples,
+                port(2525)?,
+                dir.path(),
+                &logs,
+            )?),
+        };
+        let mut server = Command::new(&binaries.portcullis);
+        if let Some(sink) = &mail {
+            server
+                .env("PORTCULLIS_SMTP_URL", &sink.url)
+                .env("PORTCULLIS_SMTP_FROM", "Portcullis <no-reply@example.com>");
+        }
         let listen = format!("127.0.0.1:{server_port}");
         processes.spawn(
             "portcullis",
-            Command::new(&binaries.portcullis)
+            server
                 .args(["serve", "--listen", &listen, "--issuer", &issuer])
                 .arg("--data-dir")
                 .arg(&data)
@@ -472,6 +491,8 @@ impl Stack {
                     "express": api_url(Api::Express),
                 },
                 "mcp": { "url": mcp },
+                // The SMTP sink's folder: one JSON file per message received (null in the demo).
+                "mail": mail.as_ref().map(|sink| json!({ "dir": sink.dir })),
                 // The server's binary, for tests that start another Portcullis of their own.
                 "binary": binaries.portcullis,
                 "management": {
@@ -502,6 +523,42 @@ impl Stack {
     pub fn dashboard(&self) -> String {
         format!("{}dashboard", self.issuer)
     }
+}
+
+/// The SMTP sink the browser suite's server delivers to.
+struct SmtpSink {
+    /// `PORTCULLIS_SMTP_URL` for it.
+    url: String,
+    /// Where it writes each message it receives.
+    dir: PathBuf,
+}
+
+/// Starts `samples/browser-tests/smtp-sink.mjs` on 127.0.0.1:`port` and waits until it listens.
+fn start_smtp_sink(
+    processes: &mut Supervisor,
+    samples: &Path,
+    port: u16,
+    stack_dir: &Path,
+    logs: &Path,
+) -> anyhow::Result<SmtpSink> {
+    let dir = stack_dir.join("mail");
+    std::fs::create_dir_all(&dir)?;
+    processes.spawn(
+        "smtp-sink",
+        Command::new("node")
+            .arg("smtp-sink.mjs")
+            .current_dir(samples.join("browser-tests"))
+            .env("SMTP_PORT", port.to_string())
+            .env("MAIL_DIR", &dir),
+        &logs.join("smtp-sink.log"),
+    )?;
+    processes.wait_for_port("smtp-sink", port, START_TIMEOUT)?;
+    Ok(SmtpSink {
+        // Plain text to a sink on this machine, no credentials (the server refuses tls=none
+        // with a password).
+        url: format!("smtp://127.0.0.1:{port}?tls=none"),
+        dir,
+    })
 }
 
 /// The MCP sample's API: its identifier is the endpoint's URL (the `resource` MCP clients ask
