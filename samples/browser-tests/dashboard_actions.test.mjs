@@ -83,6 +83,7 @@ test('an Action written, tested, deployed and bound in the dashboard sets a clai
   await typeCode(page, CODE);
   const typed = await page.inputValue('#code');
   assert.match(typed, /\n {2}console\.log\('team for', event\.user\.email\);/, typed);
+  assert.match(typed, /\n\};\n$/, typed);
 
   // Test: the draft on the sample event.
   await page.click('#run-test');
@@ -100,7 +101,7 @@ test('an Action written, tested, deployed and bound in the dashboard sets a clai
   await page.waitForSelector('#code-error');
   assert.match(await page.textContent('#code-error'), /the code does not compile/);
   await shot('deploy-refused');
-  await page.fill('#code', CODE);
+  await page.fill('#code', typed);
   await page.click('#deploy');
   await page.waitForSelector('#flash');
   assert.match(await page.textContent('#flash'), /Version 1 deployed/);

@@ -1,7 +1,8 @@
 // The dashboard works without JavaScript; this only adds the copy buttons, which are hidden
 // until it runs (a button `data-copy="ID"` copies the text (or value) of the element ID), and
-// makes a `textarea.code-editor` an editor: Tab indents, Enter keeps the line's indentation,
-// Ctrl+S (or Cmd+S) saves the draft.
+// makes a `textarea.code-editor` an editor: Tab indents, Enter keeps the line's indentation
+// (one step more after an opening bracket, one less at a closing one), Ctrl+S (or Cmd+S) saves
+// the draft.
 (function () {
   "use strict";
 
@@ -92,6 +93,12 @@
         }
         event.preventDefault();
         replace(start, end, "\n" + indent);
+      } else if ((event.key === "}" || event.key === "]" || event.key === ")") && start === end) {
+        var lineFrom = value.lastIndexOf("\n", start - 1) + 1;
+        if (/^ {2,}$/.test(value.slice(lineFrom, start))) {
+          event.preventDefault();
+          replace(start - 2, start, event.key);
+        }
       } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         var save = area.form && area.form.querySelector("button[value=save]");
         if (save) {

@@ -306,7 +306,10 @@ async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response
                     logs: outcome.logs,
                 },
                 // The code's own failure is the test's result, not a refusal of the form.
-                Err(AdminError::Invalid { field, message }) if field == "code" => TestResult {
+                Err(AdminError::Invalid {
+                    field: "code",
+                    message,
+                }) => TestResult {
                     error: Some(message),
                     denied: None,
                     commands: Vec::new(),
