@@ -232,6 +232,33 @@ async fn actions_are_written_tested_deployed_bound_and_deleted_in_the_dashboard(
         page.find(">Team claim<").unwrap(),
     );
     assert!(first < second, "the page shows the order");
+    // The other trigger's page and starter code.
+    let m2m = create(&app, &admin, "M2M", "credentials-exchange").await;
+    let (_, page) = admin.get(&app, &m2m).await;
+    assert!(page.contains("exports.onExecuteCredentialsExchange = async (event, api) => {"));
+    assert!(
+        page.contains(r#""protocol": "oauth2-client-credentials""#),
+        "its sample event"
+    );
+    let (status, page) = admin
+        .get(&app, "/dashboard/actions/triggers/credentials-exchange")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("onExecuteCredentialsExchange")
+            && page.contains("No Action runs at this trigger")
+    );
+    // A secret removed.
+    admin
+        .post_ok(
+            &app,
+            &team,
+            &format!("{team}/secrets/remove"),
+            &[("name", "TEAM")],
+        )
+        .await;
+    let view = actions::find(&app.cx, id_of(&team)).await.expect("find");
+    assert!(view.secrets.is_empty());
     let (status, _) = admin
         .get(&app, "/dashboard/actions/triggers/pre-user-registration")
         .await;
