@@ -161,7 +161,7 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 /// The browser suite's files, run one at a time in this order: the database-connection tests
 /// change the tenant's connection, which the seeds' sign-up must not see; the administrators'
 /// passkeys come last, since they give the stack's administrator a factor for a while.
-const SUITE_FILES: [&str; 10] = [
+const SUITE_FILES: [&str; 11] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
     "account.test.mjs",
@@ -171,6 +171,7 @@ const SUITE_FILES: [&str; 10] = [
     "passkeys.test.mjs",
     "connections.test.mjs",
     "mcp.test.mjs",
+    "dashboard_actions.test.mjs",
     "admin_passkeys.test.mjs",
 ];
 

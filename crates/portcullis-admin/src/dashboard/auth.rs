@@ -294,7 +294,7 @@ impl Dash {
                     | Kind::Guardian
                     | Kind::TenantSettings
                     | Kind::TriggerBindings => ("Page", "/dashboard"),
-                    Kind::AutomationAction => ("Action", "/dashboard"),
+                    Kind::AutomationAction => ("Action", "/dashboard/actions/library"),
                 };
                 Err(self.not_found(section, what, back))
             }

@@ -13,8 +13,9 @@
 //!   [`roles`], [`database`] (Authentication → Database: sign-ups and the password policy),
 //!   [`connections`] (Authentication → Social / Enterprise: other identity providers),
 //!   [`logs`], [`emails`] (the outbox and the email templates), [`tenant_settings`] (the
-//!   tenant's flags: dynamic client registration); [`permissions`] holds the
-//!   Permissions tab roles and users share.
+//!   tenant's flags: dynamic client registration), [`actions`] (Actions → Library: code,
+//!   secrets, deploy, a test run) and [`action_triggers`] (Actions → Triggers: the ordered
+//!   bindings); [`permissions`] holds the Permissions tab roles and users share.
 //! - [`admin_mfa`]: the second step of an administrator's sign-in (a code or a key, or
 //!   enrolling a factor when one is mandatory); [`account`]: the administrator's own account
 //!   page (enrolling an authenticator app), with their passkeys and security keys in
@@ -25,6 +26,8 @@
 
 pub mod account;
 pub mod account_keys;
+pub mod action_triggers;
+pub mod actions;
 pub mod admin_keys;
 pub mod admin_mfa;
 pub mod apis;
@@ -82,5 +85,7 @@ pub fn router() -> Router<AdminState> {
         .merge(logs::routes())
         .merge(emails::routes())
         .merge(tenant_settings::routes())
+        .merge(actions::routes())
+        .merge(action_triggers::routes())
         .fallback(view::not_found)
 }

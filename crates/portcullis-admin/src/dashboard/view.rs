@@ -189,6 +189,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "dashboard/account_key.html",
         include_str!("../../templates/account_key.html"),
     ),
+    (
+        "dashboard/actions.html",
+        include_str!("../../templates/actions.html"),
+    ),
+    (
+        "dashboard/action_new.html",
+        include_str!("../../templates/action_new.html"),
+    ),
+    (
+        "dashboard/action.html",
+        include_str!("../../templates/action.html"),
+    ),
+    (
+        "dashboard/action_triggers.html",
+        include_str!("../../templates/action_triggers.html"),
+    ),
 ];
 
 const CSS: &str = include_str!("../../static/dashboard.css");
@@ -237,6 +253,10 @@ pub enum Section {
     Database,
     /// Authentication → Social / Enterprise: connections to other identity providers.
     Connections,
+    /// Actions → Library: the Actions, their code, secrets, deployment and test runs.
+    Actions,
+    /// Actions → Triggers: the Actions bound to each trigger, in order.
+    Triggers,
     Logs,
     Emails,
     Settings,

@@ -1,7 +1,7 @@
 //! The `event` an Action receives, in Auth0's shapes, built from what the flow knows.
 
 use portcullis_store::{Client, ResourceServer, User};
-use portcullis_types::Scope;
+use portcullis_types::{ActionTrigger, Scope};
 use serde_json::{json, Map, Value};
 
 use crate::claims::rfc3339;
@@ -99,40 +99,65 @@ fn user_json(user: &User) -> Value {
     })
 }
 
-fn client_json(client: &Client) -> Value {
-    json!({"client_id": client.client_id, "name": client.name, "metadata": {}})
+fn client_json(client_id: &str, name: &str) -> Value {
+    json!({"client_id": client_id, "name": name, "metadata": {}})
 }
 
 impl PostLogin<'_> {
     pub fn to_json(&self) -> Value {
-        let scopes: Vec<&str> = self.scope.iter().collect();
-        let mut event = json!({
-            "user": user_json(self.user),
-            "client": client_json(self.client),
-            "request": self.request.to_json(),
-            "authorization": {"roles": self.roles},
-            "transaction": {
-                "protocol": self.protocol,
-                "requested_scopes": scopes,
-                "redirect_uri": self.redirect_uri,
-                "locale": "en",
-            },
-            "connection": {
-                "name": DATABASE_CONNECTION,
-                "strategy": "auth0",
-            },
-            "stats": {"logins_count": self.user.logins_count},
-            "tenant": {"id": self.tenant},
-            "authentication": {"methods": [{"name": "pwd"}]},
-        });
-        if let (Some(api), Some(object)) = (self.api, event.as_object_mut()) {
-            object.insert(
-                "resource_server".into(),
-                json!({"identifier": api.identifier}),
-            );
-        }
-        event
+        post_login_json(PostLoginParts {
+            user: user_json(self.user),
+            client: client_json(&self.client.client_id, &self.client.name),
+            api: self.api.map(|api| api.identifier.as_str()),
+            roles: &self.roles,
+            request: self.request,
+            protocol: self.protocol,
+            scopes: self.scope.iter().collect(),
+            redirect_uri: self.redirect_uri,
+            tenant: self.tenant,
+            logins_count: self.user.logins_count,
+        })
     }
+}
+
+/// What the post-login event's shape is filled with, from a real login or a sample.
+struct PostLoginParts<'a> {
+    user: Value,
+    client: Value,
+    api: Option<&'a str>,
+    roles: &'a [String],
+    request: &'a RequestInfo,
+    protocol: &'a str,
+    scopes: Vec<&'a str>,
+    redirect_uri: Option<&'a str>,
+    tenant: &'a str,
+    logins_count: i64,
+}
+
+fn post_login_json(parts: PostLoginParts<'_>) -> Value {
+    let mut event = json!({
+        "user": parts.user,
+        "client": parts.client,
+        "request": parts.request.to_json(),
+        "authorization": {"roles": parts.roles},
+        "transaction": {
+            "protocol": parts.protocol,
+            "requested_scopes": parts.scopes,
+            "redirect_uri": parts.redirect_uri,
+            "locale": "en",
+        },
+        "connection": {
+            "name": DATABASE_CONNECTION,
+            "strategy": "auth0",
+        },
+        "stats": {"logins_count": parts.logins_count},
+        "tenant": {"id": parts.tenant},
+        "authentication": {"methods": [{"name": "pwd"}]},
+    });
+    if let (Some(identifier), Some(object)) = (parts.api, event.as_object_mut()) {
+        object.insert("resource_server".into(), json!({"identifier": identifier}));
+    }
+    event
 }
 
 /// A credentials-exchange event: the client, the API and the request.
@@ -143,13 +168,102 @@ pub fn credentials_exchange(
     request: &RequestInfo,
     tenant: &str,
 ) -> Value {
-    let scopes: Vec<&str> = scope.iter().collect();
+    credentials_exchange_json(
+        client_json(&client.client_id, &client.name),
+        &api.identifier,
+        scope.iter().collect(),
+        request,
+        tenant,
+    )
+}
+
+fn credentials_exchange_json(
+    client: Value,
+    identifier: &str,
+    scopes: Vec<&str>,
+    request: &RequestInfo,
+    tenant: &str,
+) -> Value {
     json!({
-        "client": client_json(client),
-        "resource_server": {"identifier": api.identifier},
+        "client": client,
+        "resource_server": {"identifier": identifier},
         "request": request.to_json(),
         "transaction": {"requested_scopes": scopes, "protocol": protocol::CLIENT_CREDENTIALS},
         "tenant": {"id": tenant},
         "accessToken": {"scope": scopes},
     })
+}
+
+/// The event a test run starts from (the dashboard's Test panel): the shape the trigger's
+/// flow gives its Actions, filled with made-up values — a database user signing in to an
+/// application with the code flow, or an application asking for a token for an API.
+pub fn sample(trigger: ActionTrigger, tenant: &str) -> Value {
+    const CREATED: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+    let request = RequestInfo {
+        ip: "203.0.113.7".into(),
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0".into(),
+        method: "GET".into(),
+        hostname: tenant.to_owned(),
+        query: Map::new(),
+    };
+    let client = client_json("sample-client-id", "My App");
+    match trigger {
+        ActionTrigger::PostLogin => {
+            let user = User {
+                user_id: "auth0|5f7c8ec7c33c6c004bbafe82".into(),
+                email: "j+smith@example.com".into(),
+                email_verified: true,
+                password_hash: String::new(),
+                name: "Jane Smith".into(),
+                nickname: "j+smith".into(),
+                picture: "https://www.gravatar.com/avatar/0?d=identicon".into(),
+                blocked: false,
+                created_at: CREATED,
+                updated_at: CREATED,
+                last_login: Some(CREATED),
+                logins_count: 4,
+                user_metadata: Map::new(),
+                app_metadata: Map::new(),
+            };
+            post_login_json(PostLoginParts {
+                user: user_json(&user),
+                client,
+                api: Some("https://api.example.com"),
+                roles: &["editor".to_owned()],
+                request: &request,
+                protocol: protocol::AUTHORIZE,
+                scopes: vec!["openid", "profile", "email"],
+                redirect_uri: Some("https://app.example.com/callback"),
+                tenant,
+                logins_count: user.logins_count,
+            })
+        }
+        ActionTrigger::CredentialsExchange => credentials_exchange_json(
+            client,
+            "https://api.example.com",
+            vec!["read:messages"],
+            &RequestInfo {
+                method: "POST".into(),
+                ..request
+            },
+            tenant,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_have_each_triggers_shape() {
+        let login = sample(ActionTrigger::PostLogin, "tenant.example.com");
+        assert_eq!(login["user"]["email"], "j+smith@example.com");
+        assert_eq!(login["transaction"]["protocol"], protocol::AUTHORIZE);
+        assert_eq!(login["tenant"]["id"], "tenant.example.com");
+        assert!(login.get("accessToken").is_none());
+        let exchange = sample(ActionTrigger::CredentialsExchange, "t");
+        assert_eq!(exchange["accessToken"]["scope"][0], "read:messages");
+        assert!(exchange.get("user").is_none());
+    }
 }

@@ -162,6 +162,22 @@ async fn view(cx: &Context, action: StoredAction) -> Result<ActionView, AdminErr
     })
 }
 
+/// The code a new Action starts with when none is given (the dashboard's Create Action):
+/// the trigger's handler, empty, with what its arguments are.
+pub fn starter_code(trigger: ActionTrigger) -> String {
+    let (flow, api) = match trigger {
+        ActionTrigger::PostLogin => ("PostLogin", "PostLoginAPI"),
+        ActionTrigger::CredentialsExchange => ("Machine to Machine", "CredentialsExchangeAPI"),
+    };
+    format!(
+        "/**\n * Handler that will be called during the execution of a {flow} flow.\n *\n \
+         * @param {{Event}} event - Details about the context of this execution.\n \
+         * @param {{{api}}} api - Methods that change what the flow does.\n */\n\
+         exports.{handler} = async (event, api) => {{\n}};\n",
+        handler = trigger.handler(),
+    )
+}
+
 /// Creates an Action (a draft: nothing runs until it is deployed and bound).
 pub async fn create(cx: &Context, actor: &Actor, new: NewAction) -> Result<ActionView, AdminError> {
     let name = check_name(&new.name)?;
@@ -321,7 +337,10 @@ pub async fn delete(cx: &Context, actor: &Actor, id: &str, force: bool) -> Resul
     {
         return Err(AdminError::invalid(
             "force",
-            "the action is bound to its trigger: unbind it first, or delete with force=true",
+            format!(
+                "the action is bound to the {} trigger: remove it from the trigger first (or delete it with force)",
+                action.trigger
+            ),
         ));
     }
     cx.store()

@@ -20,6 +20,7 @@ mod connections_patch;
 mod connections_rules;
 mod consent;
 mod dashboard;
+mod dashboard_actions;
 mod dashboard_connections;
 mod dbconnections;
 mod dpop;
