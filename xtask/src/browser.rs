@@ -161,9 +161,10 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 /// The browser suite's files, run one at a time in this order: the database-connection tests
 /// change the tenant's connection, which the seeds' sign-up must not see; the administrators'
 /// passkeys come last, since they give the stack's administrator a factor for a while.
-const SUITE_FILES: [&str; 10] = [
+const SUITE_FILES: [&str; 11] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
+    "password_grant.test.mjs",
     "account.test.mjs",
     "algorithms.test.mjs",
     "dpop.test.mjs",
