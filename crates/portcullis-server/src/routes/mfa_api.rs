@@ -2,7 +2,8 @@
 //! `mfa_token`: `GET /mfa/authenticators` and `POST /mfa/associate` (the token as a Bearer
 //! token), `POST /mfa/challenge` (the token in the body, with the client's credentials). The
 //! login is finished at `/oauth/token` by the `mfa-otp` and `mfa-recovery-code` grants
-//! (`token::mfa`). The rules are `portcullis_core::mfa::api`'s.
+//! (`token::mfa`, which also reads the pending login for these routes). The rules are
+//! `portcullis_core::mfa::api`'s.
 
 use axum::{
     body::Bytes,
@@ -21,32 +22,14 @@ use portcullis_types::MfaFactor;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{mfa::app_label, token::request::ClientRequest};
+use super::{
+    mfa::app_label,
+    token::{mfa::pending_login, request::ClientRequest},
+};
 use crate::{
     error::{ErrorCode, OAuthError},
     state::AppState,
 };
-
-/// An `mfa_token` is 43 characters; anything much longer is not one.
-const MAX_TOKEN_BYTES: usize = 256;
-
-/// The pending login `token` names, with its user; `None` when there is none (unknown,
-/// expired, finished) or its user is gone.
-pub(crate) async fn pending_login(
-    app: &AppState,
-    token: &str,
-) -> Result<Option<(PendingMfaLogin, User)>, OAuthError> {
-    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
-        return Ok(None);
-    }
-    let Some(login) = mfa_api::pending(app.store.as_ref(), token, app.clock.now()).await? else {
-        return Ok(None);
-    };
-    let Some(user) = app.store.user_by_id(&login.user_id).await? else {
-        return Ok(None);
-    };
-    Ok(Some((login, user)))
-}
 
 fn invalid_token(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidToken, description)

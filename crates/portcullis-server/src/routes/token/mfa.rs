@@ -10,7 +10,7 @@ use portcullis_core::{
     mfa::{self, api as mfa_api, verify::Proof},
     sign_in::SignInError,
 };
-use portcullis_store::{Client, MfaOwner};
+use portcullis_store::{Client, MfaOwner, PendingMfaLogin, User};
 use portcullis_types::{AuthMethod, Scope, Secret};
 
 use super::{
@@ -20,9 +20,30 @@ use super::{
 };
 use crate::{
     error::{ErrorCode, OAuthError},
-    routes::{mfa::attempt, mfa_api::pending_login},
+    routes::mfa::attempt,
     state::AppState,
 };
+
+/// An `mfa_token` is 43 characters; anything much longer is not one.
+const MAX_TOKEN_BYTES: usize = 256;
+
+/// The pending login `token` names, with its user; `None` when there is none (unknown,
+/// expired, finished) or its user is gone.
+pub(crate) async fn pending_login(
+    app: &AppState,
+    token: &str,
+) -> Result<Option<(PendingMfaLogin, User)>, OAuthError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+        return Ok(None);
+    }
+    let Some(login) = mfa_api::pending(app.store.as_ref(), token, app.clock.now()).await? else {
+        return Ok(None);
+    };
+    let Some(user) = app.store.user_by_id(&login.user_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((login, user)))
+}
 
 fn invalid_grant(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)

@@ -7,7 +7,7 @@
 
 mod binding;
 mod grants;
-mod mfa;
+pub(crate) mod mfa;
 mod password;
 pub(crate) mod request;
 
