@@ -156,6 +156,9 @@ impl MaintenanceRepository for Backend {
             dpop_proofs: self
                 .sweep_table("dpop_proofs", "proof_hash", "expires_at <= $1", now)
                 .await?,
+            mfa_tokens: self
+                .sweep_table("mfa_tokens", "token_hash", "expires_at <= $1", now)
+                .await?,
             log_events: 0,
             emails: 0,
         };

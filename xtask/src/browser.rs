@@ -164,6 +164,7 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 const SUITE_FILES: [&str; 11] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
+    "password_grant.test.mjs",
     "account.test.mjs",
     "algorithms.test.mjs",
     "dpop.test.mjs",

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     TooManyRequests,
     /// Auth0's answer to a password grant whose user must pass a second factor.
     MfaRequired,
+    /// Auth0's MFA API: `/mfa/challenge` for a kind of factor the user has not enrolled.
+    UnsupportedChallengeType,
     /// The store cannot be reached for now (RFC 6749 §4.1.2.1's code, answered 503 with
     /// `Retry-After` on every endpoint).
     TemporarilyUnavailable,
@@ -53,6 +55,7 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::MfaRequired => "mfa_required",
+            ErrorCode::UnsupportedChallengeType => "unsupported_challenge_type",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",

@@ -22,6 +22,7 @@ mod jobs;
 mod keys;
 mod maintenance;
 mod mfa;
+mod mfa_tokens;
 mod protocol;
 mod rbac;
 mod rows;

@@ -12,6 +12,7 @@ mod error;
 mod federation;
 mod job;
 mod mfa;
+mod mfa_token;
 mod model;
 pub mod outage;
 mod repos;
@@ -28,6 +29,7 @@ pub use federation::{
 };
 pub use job::{Job, JobRepository};
 pub use mfa::{Authenticator, MfaOwner, MfaRepository, MfaSettings};
+pub use mfa_token::{MfaTokenRepository, PendingMfaLogin};
 pub use model::*;
 pub use repos::*;
 pub use tenant::{TenantFlags, TenantRepository};

@@ -396,6 +396,7 @@ pub struct SweepCounts {
     pub emails: u64,
     pub tickets: u64,
     pub dpop_proofs: u64,
+    pub mfa_tokens: u64,
 }
 
 /// What a sweep deletes: everything expired by `now`, and more precisely bounded rows.

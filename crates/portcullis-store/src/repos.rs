@@ -445,6 +445,7 @@ pub trait Store:
     + EmailRepository
     + crate::TicketRepository
     + crate::MfaRepository
+    + crate::MfaTokenRepository
     + crate::DpopProofRepository
     + crate::TenantRepository
     + crate::WebauthnRepository
@@ -478,6 +479,7 @@ impl<T> Store for T where
         + EmailRepository
         + crate::TicketRepository
         + crate::MfaRepository
+        + crate::MfaTokenRepository
         + crate::DpopProofRepository
         + crate::TenantRepository
         + crate::WebauthnRepository

@@ -107,6 +107,10 @@ closed_set! {
         Password => "password",
         /// Auth0's password grant naming the connection (`realm`).
         PasswordRealm => "http://auth0.com/oauth/grant-type/password-realm",
+        /// Auth0's MFA API: a pending password login finished with an authenticator app's code.
+        MfaOtp => "http://auth0.com/oauth/grant-type/mfa-otp",
+        /// Auth0's MFA API: a pending password login finished with a recovery code.
+        MfaRecoveryCode => "http://auth0.com/oauth/grant-type/mfa-recovery-code",
     }
 }
 

@@ -12,6 +12,7 @@
 //! requirement, the session and the tokens stay as they are.
 
 pub mod admin;
+pub mod api;
 pub mod enrol;
 pub mod key_details;
 mod recovery;

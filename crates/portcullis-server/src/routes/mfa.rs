@@ -188,10 +188,7 @@ pub(crate) async fn show(
         Requirement::Enrol if !settings.is_enabled(MfaFactor::Otp) => "mfa_enrol.html",
         Requirement::Enrol => {
             let owner = MfaOwner::User(signed.user.user_id.clone());
-            let issuer = url::Url::parse(&app.settings.issuer)
-                .ok()
-                .and_then(|url| url.host_str().map(str::to_owned))
-                .unwrap_or_else(|| "Portcullis".to_owned());
+            let issuer = app_label(app);
             let label = Label {
                 issuer: &issuer,
                 account: &signed.user.email,
@@ -312,6 +309,14 @@ pub(crate) async fn refused(
         recovery_open,
     )
     .await
+}
+
+/// The service's name in an authenticator app: the issuer's host.
+pub(crate) fn app_label(app: &AppState) -> String {
+    url::Url::parse(&app.settings.issuer)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "Portcullis".to_owned())
 }
 
 pub(crate) fn attempt<'a>(

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod login;
 pub mod logout;
 pub mod mfa;
+pub mod mfa_api;
 pub mod mfa_gate;
 pub mod mfa_webauthn;
 pub mod operations;
@@ -85,6 +86,9 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/token", post(token::post))
         .route("/oauth/revoke", post(token::revoke))
         .route("/oauth/introspect", post(introspect::post))
+        .route("/mfa/challenge", post(mfa_api::challenge))
+        .route("/mfa/associate", post(mfa_api::associate))
+        .route("/mfa/authenticators", get(mfa_api::authenticators))
         .route_layer(limit(RateGroup::Token))
         // auth0.js's signup and changePassword, counted with the hosted forms they stand for.
         .merge(

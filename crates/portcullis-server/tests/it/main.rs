@@ -47,6 +47,7 @@ mod management_support;
 mod management_users;
 mod metadata;
 mod mfa;
+mod mfa_api;
 mod operations;
 mod passkey_signup;
 mod password_grant;

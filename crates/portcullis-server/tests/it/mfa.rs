@@ -13,7 +13,7 @@ use crate::{helpers::*, management_support::*};
 const MULTI_FACTOR: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 
 /// Enables TOTP and recovery codes, with the policy `always` or `[]`.
-async fn configure(mgmt: &Mgmt, always: bool) {
+pub(crate) async fn configure(mgmt: &Mgmt, always: bool) {
     for factor in ["otp", "recovery-code"] {
         let (status, body) = mgmt
             .call(

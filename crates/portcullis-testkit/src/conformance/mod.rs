@@ -21,6 +21,7 @@ mod emails;
 mod keys;
 mod maintenance;
 mod mfa;
+mod mfa_tokens;
 mod protocol;
 mod rbac;
 mod tenant;
@@ -29,7 +30,7 @@ mod webauthn;
 
 pub use self::{
     actions::*, admin::*, connection::*, consents::*, dpop::*, emails::*, keys::*, maintenance::*,
-    mfa::*, protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
+    mfa::*, mfa_tokens::*, protocol::*, rbac::*, tenant::*, tickets::*, webauthn::*,
 };
 
 const NOW: i64 = 1_800_000_000;

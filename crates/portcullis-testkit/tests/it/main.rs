@@ -85,6 +85,7 @@ conformance!(
     sweep_deletes_old_emails,
     tickets_are_single_use_and_expire,
     mfa_counters_and_recovery_codes_are_single_use,
+    mfa_tokens_are_taken_once_and_expire,
     webauthn_credentials_and_ceremonies,
     actions_versions_and_bindings,
     passkey_users_are_created_with_their_key_or_not_at_all,

@@ -90,6 +90,18 @@ pub(super) async fn exchange(
             };
             super::password::exchange(app, client, origin, grant, binding).await
         }
+        TokenRequest::Mfa {
+            mfa_token,
+            code,
+            recovery,
+        } => {
+            let proof = if recovery {
+                portcullis_core::mfa::verify::Proof::RecoveryCode(code.expose_str())
+            } else {
+                portcullis_core::mfa::verify::Proof::Otp(code.expose_str())
+            };
+            super::mfa::exchange(app, client, origin, &mfa_token, proof, binding).await
+        }
         TokenRequest::Unsupported(name) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("Unsupported grant type: {name}"),

@@ -7,6 +7,7 @@
 
 mod binding;
 mod grants;
+pub(crate) mod mfa;
 mod password;
 pub(crate) mod request;
 
@@ -88,6 +89,8 @@ fn audit_codes(grant: GrantType) -> (EventType, EventType) {
             EventType::PasswordExchange,
             EventType::FailedPasswordExchange,
         ),
+        GrantType::MfaOtp => (EventType::MfaSucceeded, EventType::MfaFailed),
+        GrantType::MfaRecoveryCode => (EventType::MfaRecoverySucceeded, EventType::MfaFailed),
         GrantType::ClientCredentials | GrantType::Implicit => (
             EventType::ClientCredentials,
             EventType::FailedClientCredentials,

@@ -8,8 +8,8 @@
 use portcullis_core::{
     audit::RequestOrigin,
     authz,
-    mfa::Requirement,
-    secrets::{b64url, random_token},
+    mfa::{api as mfa_api, Requirement},
+    secrets::random_token,
     sign_in::{Attempt, Realm, SignInError},
     tokens::{AccessRequest, IdTokenRequest, RefreshRequest},
 };
@@ -34,9 +34,6 @@ pub(super) struct Grant<'a> {
     pub audience: Option<&'a str>,
     pub scope: Option<Scope>,
 }
-
-/// How long an `mfa_token` names its pending login: Auth0's ten minutes.
-const MFA_TOKEN_SECONDS: i64 = 600;
 
 /// Auth0's wording for wrong credentials, whichever of the two was wrong.
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
@@ -75,18 +72,30 @@ pub(super) async fn exchange(
             ))
         }
         Requirement::Challenge | Requirement::Enrol => {
+            let pending = mfa_api::Pending {
+                user_id: &user.user_id,
+                client_id: &client.client_id,
+                audience: api.as_ref().map(|api| api.identifier.as_str()),
+                scope: &scope.to_string(),
+                now: app.clock.now(),
+            };
             return Err(OAuthError {
-                mfa_token: Some(mfa_token(app, &user, client)),
+                mfa_token: Some(mfa_api::start(app.store.as_ref(), pending).await?),
                 ..OAuthError::new(
                     ErrorCode::MfaRequired,
                     "Multifactor authentication required",
                 )
-            })
+            });
         }
     }
     let now = app.clock.now();
     app.store.record_login(&user.user_id, now).await?;
-    mint(app, client, &user, api.as_ref(), &scope, binding, origin).await
+    let tokens = Tokens {
+        api: api.as_ref(),
+        scope: &scope,
+        amr: &[AuthMethod::Pwd],
+    };
+    mint(app, client, &user, tokens, binding, origin).await
 }
 
 /// Checks the credentials on the hosted login page's counters.
@@ -125,21 +134,20 @@ async fn sign_in(
     }
 }
 
-/// An `mfa_token`: whose login, for which application, until when, tagged under a key of
-/// ours, so that the MFA API can take the login up without storing anything.
-fn mfa_token(app: &AppState, user: &User, client: &Client) -> String {
-    let expires = app.clock.now() + MFA_TOKEN_SECONDS;
-    let body = format!("{}\n{}\n{expires}", user.user_id, client.client_id);
-    let tag = b64url(&app.hasher.hash(&format!("mfa-token\n{body}")));
-    format!("{}.{tag}", b64url(body.as_bytes()))
+/// What the tokens of a password login are for, and how the user signed in.
+pub(super) struct Tokens<'a> {
+    pub api: Option<&'a portcullis_store::ResourceServer>,
+    pub scope: &'a Scope,
+    pub amr: &'a [AuthMethod],
 }
 
-async fn mint(
+/// The tokens of a password login (finished, for one that owed a second factor, by the MFA
+/// API's grants), after the post-login Actions.
+pub(super) async fn mint(
     app: &AppState,
     client: &Client,
     user: &User,
-    api: Option<&portcullis_store::ResourceServer>,
-    scope: &Scope,
+    Tokens { api, scope, amr }: Tokens<'_>,
     binding: Binding<'_>,
     origin: &RequestOrigin,
 ) -> Result<TokenResponse, OAuthError> {
@@ -160,7 +168,6 @@ async fn mint(
         },
     )
     .await?;
-    let amr = [AuthMethod::Pwd];
     // No browser session: the tokens' `sid` names this exchange alone.
     let sid = random_token(16);
     let minter = app.minter();
@@ -174,7 +181,7 @@ async fn mint(
                 scope,
                 for_browser: false,
                 client_credentials: false,
-                amr: &amr,
+                amr,
                 dpop_jkt: binding.access,
             },
             &changes,
@@ -192,7 +199,7 @@ async fn mint(
                     auth_time: now,
                     sid: &sid,
                     access_token: None,
-                    amr: &amr,
+                    amr,
                     acr: None,
                 },
                 &changes,

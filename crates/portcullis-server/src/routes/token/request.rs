@@ -39,6 +39,12 @@ pub struct Body {
     username: Option<String>,
     password: Option<Secret>,
     realm: Option<String>,
+    /// Auth0's MFA API: the pending login, and its second factor.
+    pub(crate) mfa_token: Option<Secret>,
+    otp: Option<Secret>,
+    recovery_code: Option<Secret>,
+    /// `/mfa/challenge`.
+    pub(crate) challenge_type: Option<String>,
 }
 
 /// How the client says who it is.
@@ -251,6 +257,12 @@ pub enum TokenRequest {
         audience: Option<String>,
         scope: Option<Scope>,
     },
+    /// Auth0's `mfa-otp` and `mfa-recovery-code`: a pending password login and its code.
+    Mfa {
+        mfa_token: Secret,
+        code: Secret,
+        recovery: bool,
+    },
     /// A grant Portcullis does not offer.
     Unsupported(String),
 }
@@ -313,6 +325,16 @@ impl TokenRequest {
                     scope: scope(body.scope)?,
                 }
             }
+            Ok(GrantType::MfaOtp) => TokenRequest::Mfa {
+                mfa_token: required(non_empty(body.mfa_token), "mfa_token")?,
+                code: required(non_empty(body.otp), "otp")?,
+                recovery: false,
+            },
+            Ok(GrantType::MfaRecoveryCode) => TokenRequest::Mfa {
+                mfa_token: required(non_empty(body.mfa_token), "mfa_token")?,
+                code: required(non_empty(body.recovery_code), "recovery_code")?,
+                recovery: true,
+            },
             Ok(GrantType::Implicit) => TokenRequest::Unsupported(GrantType::Implicit.to_string()),
             Err(name) => TokenRequest::Unsupported(name),
         })
