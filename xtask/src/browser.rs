@@ -161,7 +161,7 @@ pub fn demo(root: &Path) -> anyhow::Result<()> {
 /// The browser suite's files, run one at a time in this order: the database-connection tests
 /// change the tenant's connection, which the seeds' sign-up must not see; the administrators'
 /// passkeys come last, since they give the stack's administrator a factor for a while.
-const SUITE_FILES: [&str; 11] = [
+const SUITE_FILES: [&str; 12] = [
     "seeds.test.mjs",
     "dbconnections.test.mjs",
     "password_grant.test.mjs",
