@@ -1,13 +1,13 @@
 //! The `event` an Action receives, in Auth0's shapes, built from what the flow knows.
 
-use portcullis_store::{Client, ResourceServer, User};
+use portcullis_store::{Client, ResourceServer, Store, StoreError, User};
 use portcullis_types::Scope;
 use serde_json::{json, Map, Value};
 
-use crate::claims::rfc3339;
-
-/// The name of the database connection, as Auth0 calls its default one.
-const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
+use crate::{
+    claims::rfc3339,
+    federation::{primary_identity, Identity},
+};
 
 /// The HTTP request that started the flow, as an Action sees it (`event.request`).
 #[derive(Clone, Debug, Default)]
@@ -52,9 +52,47 @@ pub mod protocol {
     }
 }
 
+/// The connection a login's user came through (`event.connection`): the one of the identity
+/// the user id names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginConnection {
+    /// `con_<hex>`; empty when the connection is gone.
+    pub id: String,
+    pub name: String,
+    /// `auth0` for the database connection, else the connection's strategy.
+    pub strategy: String,
+}
+
+impl LoginConnection {
+    /// The connection of `user`'s primary identity, read from the store: the database
+    /// connection for an `auth0|...` user, else the connection the identity names.
+    pub async fn of(store: &dyn Store, user: &User) -> Result<Self, StoreError> {
+        let identity = primary_identity(&user.user_id);
+        let id = if user.is_database_user() {
+            store.database_connection().await?.id
+        } else {
+            store
+                .upstream_connection_by_name(&identity.connection)
+                .await?
+                .map(|connection| connection.id)
+                .unwrap_or_default()
+        };
+        Ok(LoginConnection {
+            id,
+            name: identity.connection,
+            strategy: identity.provider,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"id": self.id, "name": self.name, "strategy": self.strategy})
+    }
+}
+
 /// What a post-login event is made of.
 pub struct PostLogin<'a> {
     pub user: &'a User,
+    pub connection: &'a LoginConnection,
     pub client: &'a Client,
     pub api: Option<&'a ResourceServer>,
     /// The names of the user's roles.
@@ -67,15 +105,12 @@ pub struct PostLogin<'a> {
 }
 
 fn user_json(user: &User) -> Value {
-    let (provider, id) = user
-        .user_id
-        .split_once('|')
-        .unwrap_or(("auth0", &user.user_id));
-    let connection = if user.is_database_user() {
-        DATABASE_CONNECTION
-    } else {
-        provider
-    };
+    let Identity {
+        provider,
+        user_id,
+        connection,
+        is_social,
+    } = primary_identity(&user.user_id);
     json!({
         "user_id": user.user_id,
         "email": user.email,
@@ -92,9 +127,9 @@ fn user_json(user: &User) -> Value {
         "user_metadata": user.user_metadata,
         "identities": [{
             "provider": provider,
-            "user_id": id,
+            "user_id": user_id,
             "connection": connection,
-            "isSocial": !user.is_database_user(),
+            "isSocial": is_social,
         }],
     })
 }
@@ -117,10 +152,7 @@ impl PostLogin<'_> {
                 "redirect_uri": self.redirect_uri,
                 "locale": "en",
             },
-            "connection": {
-                "name": DATABASE_CONNECTION,
-                "strategy": "auth0",
-            },
+            "connection": self.connection.to_json(),
             "stats": {"logins_count": self.user.logins_count},
             "tenant": {"id": self.tenant},
             "authentication": {"methods": [{"name": "pwd"}]},
