@@ -2,7 +2,8 @@
 # Token-endpoint benchmark: Portcullis against node-oidc-provider, side by side in one run.
 #
 # Prints client_credentials tokens/s (same wrk load for all, alternating rounds), CPU used and
-# tokens per core-second, idle and loaded memory (and Portcullis's idle memory after a fixed
+# tokens per core-second, the same with a credentials-exchange Action that sets one claim, idle
+# and loaded memory (and Portcullis's idle memory after a fixed
 # workload of 100 logins and 1,000 tokens), start-to-ready time, and the latency and rate of the
 # full browser login flow on Portcullis. Portcullis runs on the whole machine; the peer
 # runs twice per round: pinned to one core, as the reference figures were taken (Node runs
@@ -91,6 +92,19 @@ for round in $(seq 1 "$ROUNDS"); do
   stop "$PEER_PID"
 done
 
+# The same RS256 load with a credentials-exchange Action that sets one claim, bound while the
+# server is stopped (the CLI writes the store), after the rounds without it.
+ACTION_JS="$DATA/one-claim.js"
+echo "exports.onExecuteCredentialsExchange = async (event, api) => { api.accessToken.setCustomClaim('https://bench.example/tier', 'gold'); };" >"$ACTION_JS"
+cli actions deploy "$ACTION_JS" --name one-claim --trigger credentials-exchange >/dev/null
+cli actions bind credentials-exchange one-claim >/dev/null
+declare -a OURS_ACTION
+for round in $(seq 1 "$ROUNDS"); do
+  start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
+  OURS_ACTION+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$TOKEN_BODY")")
+  stop "$PORTCULLIS_PID"
+done
+
 ratio() { echo "$1 $2" | awk '{printf "%.1fx", $1/$2}'; }
 per_core() { echo "$1 $2" | awk '{printf "%.0f", $1/$2}'; }
 row() { printf '%-34s %18s %18s %18s\n' "$@"; }
@@ -127,6 +141,16 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "portcullis: whole machine; oidc-provider: pinned to CPU 1 (as peers.md 4), then unpinned"
 algorithm_table "client_credentials, RS256-2048" "$SIGN_CEILING" OURS PINNED PEER
 algorithm_table "client_credentials, ES256 (P-256)" - OURS_ES PINNED_ES PEER_ES
+A=$(column_of 1 "${OURS_ACTION[@]}" | median); W=$(column_of 1 "${OURS[@]}" | median)
+echo
+row "client_credentials, RS256, Actions" "without" "one-claim Action" ""
+row "tokens/s (median)" "$W" "$A" ""
+row "  with / without" "" "$(echo "$A $W" | awk '{printf "%.2fx", $1/$2}')" ""
+row "  added per token (2 cores busy)" "" "$(echo "$A $W $(nproc)" | awk '{printf "%.0f us", $3*1e6*(1/$1 - 1/$2)}')" ""
+for i in $(seq 0 $((ROUNDS - 1))); do
+  row "  round $((i + 1)): tokens/s, p99" "$(echo "${OURS[$i]}" | awk '{print $1", "$2}')" "$(echo "${OURS_ACTION[$i]}" | awk '{print $1", "$2}')" ""
+done
+row "non-200 responses (all rounds)" "$(sum_of "${OURS[@]}")" "$(sum_of "${OURS_ACTION[@]}")" ""
 echo
 printf '%-34s %18s %18s %18s\n' "idle resident memory" "$(echo "$IDLE_RSS" | mb)" "-" "$(echo "$PEER_IDLE_RSS" | mb)"
 printf '%-34s %18s\n' "  after 100 logins, 1,000 tokens" "$(echo "$WORKED_RSS" | mb)"

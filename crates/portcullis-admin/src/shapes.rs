@@ -7,13 +7,12 @@ use portcullis_store::{
     AccessRule, Client, ClientGrant, Consent, DatabaseConnection, FederatedIdentity, LogEvent,
     Permission, ResourceServer, Role, ScopeDefinition, User,
 };
-use portcullis_types::Strategy;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// The only connection users can belong to.
-pub const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
+/// The database connection's name.
+pub use portcullis_core::federation::DATABASE_CONNECTION;
 
 /// A scope an API defines.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -261,25 +260,14 @@ pub struct UserShape {
     pub app_metadata: Value,
 }
 
-/// The identity a user id names: `auth0|<id>` the database connection's,
-/// `oidc|<connection>|<sub>` (and `oauth2|...`) a connection's, `<strategy>|<sub>` a social
-/// preset's (whose connection Auth0 names after the strategy).
+/// The identity a user id names, in the Management API's shape.
 fn primary_identity(user_id: &str) -> IdentityShape {
-    let (provider, rest) = user_id.split_once('|').unwrap_or(("auth0", user_id));
-    let strategy: Option<Strategy> = provider.parse().ok();
-    let connection = match strategy {
-        None => DATABASE_CONNECTION.to_owned(),
-        Some(strategy) if strategy.is_social() => provider.to_owned(),
-        Some(_) => rest
-            .split_once('|')
-            .map_or(rest, |(connection, _)| connection)
-            .to_owned(),
-    };
+    let identity = portcullis_core::federation::primary_identity(user_id);
     IdentityShape {
-        connection,
-        user_id: rest.to_owned(),
-        provider: provider.to_owned(),
-        is_social: strategy.is_some_and(Strategy::is_social),
+        connection: identity.connection,
+        user_id: identity.user_id,
+        provider: identity.provider,
+        is_social: identity.is_social,
     }
 }
 

@@ -5,7 +5,7 @@
 
 use portcullis_core::{
     actions::{
-        event::{self, PostLogin, RequestInfo},
+        event::{self, LoginConnection, PostLogin, RequestInfo},
         Denial, Runner, TokenChanges, TriggerError,
     },
     audit::{self, RequestOrigin},
@@ -84,8 +84,10 @@ pub(crate) async fn post_login(
         .into_iter()
         .map(|role| role.name)
         .collect();
+    let connection = LoginConnection::of(app.store.as_ref(), login.user).await?;
     let event = PostLogin {
         user: login.user,
+        connection: &connection,
         client: login.client,
         api: login.api,
         roles,

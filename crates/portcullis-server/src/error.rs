@@ -18,6 +18,8 @@ pub enum ErrorCode {
     UnsupportedResponseType,
     InvalidScope,
     AccessDenied,
+    /// Auth0's answer to an authorization request of a blocked user.
+    Unauthorized,
     LoginRequired,
     ConsentRequired,
     InteractionRequired,
@@ -49,6 +51,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::InteractionRequired => "interaction_required",
@@ -101,6 +104,11 @@ impl OAuthError {
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// Auth0's refusal of a blocked user's authorization request.
+    pub fn blocked() -> Self {
+        Self::new(ErrorCode::Unauthorized, "user is blocked")
     }
 
     /// An internal failure: logged with its cause, answered without it.

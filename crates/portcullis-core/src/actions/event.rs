@@ -1,13 +1,14 @@
 //! The `event` an Action receives, in Auth0's shapes, built from what the flow knows.
 
-use portcullis_store::{Client, ResourceServer, User};
+use portcullis_store::{Client, ResourceServer, Store, StoreError, User};
 use portcullis_types::{ActionTrigger, Scope};
 use serde_json::{json, Map, Value};
 
-use crate::claims::rfc3339;
+use crate::{
+    claims::rfc3339,
+    federation::{primary_identity, Identity, DATABASE_CONNECTION},
+};
 
-/// The name of the database connection, as Auth0 calls its default one.
-const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
 
 /// The HTTP request that started the flow, as an Action sees it (`event.request`).
 #[derive(Clone, Debug, Default)]
@@ -52,9 +53,48 @@ pub mod protocol {
     }
 }
 
+/// The connection a login's user came through (`event.connection`): the one of the identity
+/// the user id names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginConnection {
+    /// `con_<hex>`; empty when the connection is gone.
+    pub id: String,
+    pub name: String,
+    /// `auth0` for the database connection, else the connection's strategy.
+    pub strategy: String,
+}
+
+impl LoginConnection {
+    /// The connection of `user`'s primary identity, read from the store: the database
+    /// connection for an `auth0|...` user, else the connection the identity names.
+    pub async fn of(store: &dyn Store, user: &User) -> Result<Self, StoreError> {
+        let identity = primary_identity(&user.user_id);
+        let id = if user.is_database_user() {
+            store.database_connection().await?.id
+        } else {
+            store
+                .upstream_connection_by_name(&identity.connection)
+                .await?
+                .map(|connection| connection.id)
+                .unwrap_or_default()
+        };
+        Ok(LoginConnection {
+            id,
+            name: identity.connection,
+            strategy: identity.provider,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"id": self.id, "name": self.name, "strategy": self.strategy})
+    }
+}
+
+/// What a post-login event is made of.
 /// What a post-login event is made of.
 pub struct PostLogin<'a> {
     pub user: &'a User,
+    pub connection: &'a LoginConnection,
     pub client: &'a Client,
     pub api: Option<&'a ResourceServer>,
     /// The names of the user's roles.
@@ -67,15 +107,12 @@ pub struct PostLogin<'a> {
 }
 
 fn user_json(user: &User) -> Value {
-    let (provider, id) = user
-        .user_id
-        .split_once('|')
-        .unwrap_or(("auth0", &user.user_id));
-    let connection = if user.is_database_user() {
-        DATABASE_CONNECTION
-    } else {
-        provider
-    };
+    let Identity {
+        provider,
+        user_id,
+        connection,
+        is_social,
+    } = primary_identity(&user.user_id);
     json!({
         "user_id": user.user_id,
         "email": user.email,
@@ -92,9 +129,9 @@ fn user_json(user: &User) -> Value {
         "user_metadata": user.user_metadata,
         "identities": [{
             "provider": provider,
-            "user_id": id,
+            "user_id": user_id,
             "connection": connection,
-            "isSocial": !user.is_database_user(),
+            "isSocial": is_social,
         }],
     })
 }
@@ -108,6 +145,7 @@ impl PostLogin<'_> {
         post_login_json(PostLoginParts {
             user: user_json(self.user),
             client: client_json(&self.client.client_id, &self.client.name),
+            connection: self.connection.to_json(),
             api: self.api.map(|api| api.identifier.as_str()),
             roles: &self.roles,
             request: self.request,
@@ -124,6 +162,7 @@ impl PostLogin<'_> {
 struct PostLoginParts<'a> {
     user: Value,
     client: Value,
+    connection: Value,
     api: Option<&'a str>,
     roles: &'a [String],
     request: &'a RequestInfo,
@@ -146,10 +185,7 @@ fn post_login_json(parts: PostLoginParts<'_>) -> Value {
             "redirect_uri": parts.redirect_uri,
             "locale": "en",
         },
-        "connection": {
-            "name": DATABASE_CONNECTION,
-            "strategy": "auth0",
-        },
+        "connection": parts.connection,
         "stats": {"logins_count": parts.logins_count},
         "tenant": {"id": parts.tenant},
         "authentication": {"methods": [{"name": "pwd"}]},
@@ -228,6 +264,12 @@ pub fn sample(trigger: ActionTrigger, tenant: &str) -> Value {
             post_login_json(PostLoginParts {
                 user: user_json(&user),
                 client,
+                connection: LoginConnection {
+                    id: "con_0000000000000000".into(),
+                    name: DATABASE_CONNECTION.into(),
+                    strategy: "auth0".into(),
+                }
+                .to_json(),
                 api: Some("https://api.example.com"),
                 roles: &["editor".to_owned()],
                 request: &request,

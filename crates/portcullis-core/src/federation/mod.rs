@@ -32,6 +32,9 @@ pub enum FederationError {
     /// The provider named no user (an empty `sub`).
     #[error("the provider's answer names no user")]
     NoSubject,
+    /// The user the answer names is blocked: no session, as for a password.
+    #[error("user is blocked")]
+    Blocked,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -76,6 +79,42 @@ pub fn identity_user_id(provider: Strategy, connection: &str, upstream_id: &str)
         upstream_id.to_owned()
     } else {
         format!("{connection}|{upstream_id}")
+    }
+}
+
+/// The name Auth0 gives the database connection, the identity of every `auth0|...` user.
+pub const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
+
+/// An identity in Auth0's shape (an `identities[]` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `auth0`, or the connection's strategy.
+    pub provider: String,
+    /// The user id without its provider.
+    pub user_id: String,
+    /// The connection's name.
+    pub connection: String,
+    pub is_social: bool,
+}
+
+/// The identity a user id names: `auth0|<id>` the database connection's,
+/// `oidc|<connection>|<sub>` (and `oauth2|...`) a connection's, `<strategy>|<sub>` a social
+/// preset's (whose connection Auth0 names after the strategy).
+pub fn primary_identity(user_id: &str) -> Identity {
+    let (provider, rest) = user_id.split_once('|').unwrap_or(("auth0", user_id));
+    let strategy: Option<Strategy> = provider.parse().ok();
+    let connection = match strategy {
+        None => DATABASE_CONNECTION,
+        Some(strategy) if strategy.is_social() => provider,
+        Some(_) => rest
+            .split_once('|')
+            .map_or(rest, |(connection, _)| connection),
+    };
+    Identity {
+        provider: provider.to_owned(),
+        user_id: rest.to_owned(),
+        connection: connection.to_owned(),
+        is_social: strategy.is_some_and(Strategy::is_social),
     }
 }
 
@@ -196,7 +235,8 @@ pub trait Federation: Sync {
 /// The user the provider's answer signs in: the identity's user, with the profile copied
 /// again when the connection says so; or the database user with the same verified email
 /// (when the connection links, and the provider verified the address too), the identity
-/// linked to them; or a new user with this identity.
+/// linked to them; or a new user with this identity. A blocked user is refused
+/// ([`FederationError::Blocked`]) before anything of the answer is stored.
 pub async fn sign_in(
     cx: &dyn Federation,
     connection: &UpstreamConnection,
@@ -222,13 +262,16 @@ pub async fn sign_in(
         .federated_identity(&connection.name, &answer.upstream_id)
         .await?
     {
-        identity.profile = answer.claims;
-        identity.sealed_tokens = sealed_tokens;
-        store.update_federated_identity(&identity).await?;
         let mut user = store
             .user_by_id(&identity.user_id)
             .await?
             .ok_or(StoreError::NotFound)?;
+        if user.blocked {
+            return Err(FederationError::Blocked);
+        }
+        identity.profile = answer.claims;
+        identity.sealed_tokens = sealed_tokens;
+        store.update_federated_identity(&identity).await?;
         // A linked identity never rewrites the database user's own profile.
         if settings.update_on_each_login && !user.is_database_user() {
             apply(&mut user, profile, now);
@@ -248,6 +291,9 @@ pub async fn sign_in(
     if settings.link_verified_email && profile.email_verified {
         if let Some(existing) = store.user_by_email(&profile.email).await? {
             if existing.email_verified && existing.is_database_user() {
+                if existing.blocked {
+                    return Err(FederationError::Blocked);
+                }
                 identity.user_id = existing.user_id.clone();
                 store.insert_federated_identity(&identity).await?;
                 return Ok(existing);

@@ -23,6 +23,8 @@ use portcullis_web::ClientOrigin;
 use serde::Deserialize;
 
 use crate::{
+    error::OAuthError,
+    routes::authorize_request as authorize,
     session::{self, clear_cookie, set_cookie},
     state::AppState,
     templates::ConnectionButton,
@@ -128,6 +130,19 @@ fn settings_of(
             "This connection is misconfigured.",
         )
     })
+}
+
+/// Answers the application of the authorization request `query` with `error`, as
+/// `/authorize` would.
+async fn to_application(app: &AppState, query: &str, error: OAuthError) -> Response {
+    let destination = match authorize::parse_params(query) {
+        Ok(params) => authorize::resolve_destination(app, &params).await,
+        Err(message) => return error_page(app, StatusCode::BAD_REQUEST, &message),
+    };
+    match destination {
+        Ok((_, destination)) => authorize::deliver_error(app, &destination, error),
+        Err(page) => page,
+    }
 }
 
 /// Starts a sign-in at the connection's provider for the authorization request `query`.
@@ -303,6 +318,14 @@ async fn finish_sign_in(
         Ok(user) => user,
         Err(federation::FederationError::NoSubject) => {
             return refuse("The provider's answer names no user.")
+        }
+        Err(federation::FederationError::Blocked) => {
+            app.metrics.login("blocked");
+            let entry = audit::entry(EventType::FailedLoginBlocked, "User is blocked")
+                .origin(origin)
+                .details(serde_json::json!({ "connection": connection.name }));
+            app.audit(entry).await;
+            return to_application(app, &transaction.authorize_query, OAuthError::blocked()).await;
         }
         Err(error) => {
             tracing::error!(%error, "could not sign a provider's user in");

@@ -60,11 +60,7 @@ pub async fn post(
         return again(&format!("/authorize?{}", form.authorize_query));
     };
     if user.blocked {
-        return deliver_error(
-            &app,
-            &destination,
-            OAuthError::new(ErrorCode::AccessDenied, "user is blocked"),
-        );
+        return deliver_error(&app, &destination, OAuthError::blocked());
     }
     if form.decision != "accept" {
         tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "consent denied");

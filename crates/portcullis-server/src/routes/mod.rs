@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod authorize_request;
 pub mod connection_login;
 pub mod consent;
 pub mod consent_gate;

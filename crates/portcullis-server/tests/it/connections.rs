@@ -50,17 +50,27 @@ pub(crate) async fn start(
     spa: &Spa,
     connection: &str,
 ) -> (String, String) {
+    start_with(app, browser, spa, connection, &[]).await
+}
+
+/// The same, with `extra` parameters (an `audience`, a `scope`).
+pub(crate) async fn start_with(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    spa: &Spa,
+    connection: &str,
+    extra: &[(&str, &str)],
+) -> (String, String) {
     let (verifier, challenge) = pkce();
-    let url = app.authorize_url(
-        spa,
-        &[
-            ("connection", connection),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("state", "app-state"),
-            ("nonce", "app-nonce"),
-        ],
-    );
+    let mut params = vec![
+        ("connection", connection),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+        ("state", "app-state"),
+        ("nonce", "app-nonce"),
+    ];
+    params.extend_from_slice(extra);
+    let url = app.authorize_url(spa, &params);
     let response = browser.get(url).send().await.expect("authorize");
     let status = response.status();
     if status != StatusCode::FOUND {
@@ -93,18 +103,15 @@ pub(crate) async fn user_count(app: &TestApp) -> u64 {
         .1
 }
 
-#[tokio::test]
-async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its_tokens() {
-    // The upstream: its issuer on 127.0.0.1, so that one browser keeps both servers' cookies
-    // apart as it would for two sites.
+/// Another Portcullis as the upstream OpenID provider of `app`'s connection `name`, enabled
+/// for `spa`: the upstream server and its issuer. Its issuer is on 127.0.0.1, so that one
+/// browser keeps both servers' cookies apart as it would for two sites.
+pub(crate) async fn portcullis_upstream(app: &TestApp, spa: &Spa, name: &str) -> (TestApp, String) {
     let provider = spawn_app_with(|settings| {
         settings.issuer = format!("http://127.0.0.1:{}/", settings.listen.port());
     })
     .await;
     let upstream_issuer = format!("{}/", provider.base.replace("localhost", "127.0.0.1"));
-    let upstream_user = provider.create_user("ada@example.com").await;
-    let app = spawn_app().await;
-    let spa = app.create_spa(false).await;
     let (client, secret) = applications::create(
         &provider.cx,
         &Actor::System,
@@ -119,9 +126,9 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
     .await
     .expect("client");
     connect(
-        &app,
-        &spa,
-        "upstream",
+        app,
+        spa,
+        name,
         json!({
             "issuer": upstream_issuer,
             "client_id": client.client_id,
@@ -130,6 +137,15 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
         }),
     )
     .await;
+    (provider, upstream_issuer)
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its_tokens() {
+    let app = spawn_app().await;
+    let spa = app.create_spa(false).await;
+    let (provider, upstream_issuer) = portcullis_upstream(&app, &spa, "upstream").await;
+    let upstream_user = provider.create_user("ada@example.com").await;
 
     // The login page offers the connection.
     let page = browser()

@@ -15,6 +15,7 @@ mod client_policies;
 mod code_flow;
 mod connection;
 mod connections;
+mod connections_access;
 mod connections_login;
 mod connections_patch;
 mod connections_rules;
