@@ -9,7 +9,6 @@ use crate::{
     federation::{primary_identity, Identity, DATABASE_CONNECTION},
 };
 
-
 /// The HTTP request that started the flow, as an Action sees it (`event.request`).
 #[derive(Clone, Debug, Default)]
 pub struct RequestInfo {
