@@ -239,7 +239,7 @@ mod tests {
         let error = "device_code".parse::<GrantType>().unwrap_err();
         assert_eq!(
             error.to_string(),
-            "grant type must be one of authorization_code, implicit, refresh_token, client_credentials, password, http://auth0.com/oauth/grant-type/password-realm"
+            "grant type must be one of authorization_code, implicit, refresh_token, client_credentials, password, http://auth0.com/oauth/grant-type/password-realm, http://auth0.com/oauth/grant-type/mfa-otp, http://auth0.com/oauth/grant-type/mfa-recovery-code"
         );
         assert!(serde_json::from_str::<TokenDialect>("\"jwt\"").is_err());
     }
