@@ -81,6 +81,9 @@ pub enum ApiCall {
     AppMetadata { name: String, value: Value },
     /// `api.user.setUserMetadata(name, value)`.
     UserMetadata { name: String, value: Value },
+    /// `api.multifactor.enable(provider)`: `any` (or a one-time-password provider) asks for a
+    /// second factor before the login's tokens, `none` takes an earlier call back.
+    Multifactor { provider: String },
 }
 
 /// A line the code wrote with `console`.

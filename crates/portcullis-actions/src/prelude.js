@@ -49,7 +49,19 @@
       return api;
     },
   });
-  api.multifactor = Object.freeze({ enable: unsupported("api.multifactor.enable") });
+  // Auth0's providers: "any" and the one-time-password ones ask for any factor the user
+  // has (or enrols); "none" takes back an earlier call; Duo has no counterpart here.
+  const factors = ["any", "google-authenticator", "guardian", "none"];
+  api.multifactor = Object.freeze({
+    enable(provider, options) {
+      if (!factors.includes(text(provider, "provider"))) {
+        throw new Error("api.multifactor.enable: provider " + JSON.stringify(provider)
+          + " is not supported by Portcullis Actions (" + factors.join(", ") + ")");
+      }
+      record("multifactor.enable", provider);
+      return api;
+    },
+  });
   api.redirect = Object.freeze({
     sendUserTo: unsupported("api.redirect.sendUserTo"),
     encodeToken: unsupported("api.redirect.encodeToken"),

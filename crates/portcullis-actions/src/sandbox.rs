@@ -198,6 +198,9 @@ fn recorder<'js>(
                     name: text(&first)?,
                     value: json(&second)?,
                 }),
+                "multifactor.enable" => Some(ApiCall::Multifactor {
+                    provider: text(&first)?,
+                }),
                 _ => None,
             };
             let size = match &call {

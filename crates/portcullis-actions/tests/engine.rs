@@ -304,6 +304,31 @@ fn unsupported_api_parts_say_so() {
     assert!(message.contains("not supported"), "{message}");
 }
 
+#[test]
+fn multifactor_enable_is_recorded_and_an_unknown_provider_throws() {
+    let outcome = run("exports.onExecutePostLogin = async (e, api) => { \
+           api.multifactor.enable('any', { allowRememberBrowser: false }); \
+           api.multifactor.enable('none'); };")
+    .unwrap();
+    assert_eq!(
+        outcome.calls,
+        [
+            ApiCall::Multifactor {
+                provider: "any".into()
+            },
+            ApiCall::Multifactor {
+                provider: "none".into()
+            },
+        ]
+    );
+    let Err(ActionError::Thrown(message)) =
+        run("exports.onExecutePostLogin = async (e, api) => { api.multifactor.enable('duo'); };")
+    else {
+        panic!("duo must throw");
+    };
+    assert!(message.contains("\"duo\" is not supported"), "{message}");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn the_engine_runs_off_the_async_thread_and_stays_responsive() {
     let engine = Engine::new(

@@ -106,10 +106,11 @@ impl Runner<'_> {
         }
         if trigger == ActionTrigger::CredentialsExchange {
             // Auth0's credentials-exchange `api` changes the access token's claims only: the
-            // scopes are the client grant's, and there is no ID token.
+            // scopes are the client grant's, there is no ID token and no user to ask a factor of.
             run.changes.add_scopes.clear();
             run.changes.remove_scopes.clear();
             run.changes.id_claims.clear();
+            run.changes.multifactor = false;
         }
         if let Some(user) = user {
             if user.app_metadata != app_metadata || user.user_metadata != user_metadata {

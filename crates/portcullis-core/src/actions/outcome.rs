@@ -1,7 +1,7 @@
 //! What the Actions of one trigger asked for, gathered in order.
 
 use portcullis_actions::{ApiCall, LogLine, Outcome};
-use portcullis_types::{Scope, ScopeToken};
+use portcullis_types::{AuthMethod, Scope, ScopeToken};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -21,11 +21,21 @@ pub struct TokenChanges {
     pub add_scopes: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove_scopes: Vec<String>,
+    /// `api.multifactor.enable`: the login owes a second factor before any token (see
+    /// `TokenChanges::owes_second_factor`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multifactor: bool,
 }
 
 impl TokenChanges {
     pub fn is_empty(&self) -> bool {
         self == &TokenChanges::default()
+    }
+
+    /// Whether the Actions asked for a second factor (`api.multifactor.enable`) that a login
+    /// whose methods are `amr` has not given: then no token is issued until one is.
+    pub fn owes_second_factor(&self, amr: &[AuthMethod]) -> bool {
+        self.multifactor && !amr.contains(&AuthMethod::Mfa)
     }
 
     /// `scope` with the added scopes and without the removed ones. The result still goes
@@ -112,6 +122,7 @@ impl TriggerRun {
                 ApiCall::UserMetadata { name, value } => {
                     user.insert(name.clone(), value.clone());
                 }
+                ApiCall::Multifactor { provider } => self.changes.multifactor = provider != "none",
             }
         }
         self.logs.extend(

@@ -10,12 +10,12 @@ use axum::{
     response::Response,
 };
 use portcullis_core::{
-    actions::event,
+    actions::{event, TokenChanges},
     authz, dpop, pkce,
     secrets::{lookup_hash, random_token},
     tokens::{AccessRequest, IdTokenRequest},
 };
-use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer};
+use portcullis_store::{AuthorizationCode, Client, LoginSession, ResourceServer, User};
 use portcullis_types::{GrantType, Scope};
 
 pub use crate::routes::authorize_request::{
@@ -222,6 +222,31 @@ pub async fn get(
                 request: crate::actions::query_request(&app, &origin, &raw),
                 origin: &origin,
             };
+            let changes = match crate::actions::post_login(&app, login).await {
+                Ok(changes) => changes,
+                Err(error) => return deliver_error(&app, &destination, error),
+            };
+            // `api.multifactor.enable`: the factor's step first; back here after it, the
+            // session has the factor and the Actions run again.
+            if changes.owes_second_factor(&session.amr) {
+                let query = mfa_gate::asking_for_mfa(&raw);
+                let second = mfa_gate::Step {
+                    user: &user,
+                    session: &session,
+                    asked: true,
+                    prompt_none: request.prompt_none,
+                    authorize_query: &query,
+                };
+                match mfa_gate::gate(&app, second).await {
+                    Ok(None) => {}
+                    Ok(Some(page)) => return page,
+                    Err(error) => return deliver_error(&app, &destination, error),
+                }
+            }
+            let granted = Granted {
+                user: &user,
+                changes,
+            };
             match respond(
                 &app,
                 &client,
@@ -229,7 +254,7 @@ pub async fn get(
                 &params,
                 &request,
                 &session,
-                login,
+                granted,
             )
             .await
             {
@@ -287,6 +312,12 @@ async fn upstream_sign_in(
     }
 }
 
+/// A signed-in user the post-login Actions let through, and what they set.
+struct Granted<'a> {
+    user: &'a User,
+    changes: TokenChanges,
+}
+
 /// Issues the response for a signed-in user (a code, or the implicit flow's tokens) once the
 /// post-login Actions let it: what they set travels with the code or goes into the tokens.
 async fn respond(
@@ -296,10 +327,8 @@ async fn respond(
     params: &AuthorizeParams,
     request: &ValidRequest,
     session: &LoginSession,
-    login: crate::actions::Login<'_>,
+    Granted { user, changes }: Granted<'_>,
 ) -> Result<Response, OAuthError> {
-    let user = login.user;
-    let changes = crate::actions::post_login(app, login).await?;
     let mut out: Vec<(&'static str, String)> = Vec::new();
     if request.response_type.code {
         let code = random_token(32);

@@ -25,6 +25,22 @@ pub fn asks_for_mfa(acr_values: Option<&str>) -> bool {
         .any(|value| value == ACR_MULTI_FACTOR)
 }
 
+/// An `/authorize` query asking for the multi-factor policy in its `acr_values`, as a
+/// post-login Action's `api.multifactor.enable` does: the factor's page, and `/authorize` once
+/// the factor is given, then know that the login owes one.
+pub fn asking_for_mfa(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    match pairs.iter_mut().find(|(name, _)| name == "acr_values") {
+        Some((_, values)) if asks_for_mfa(Some(values)) => {}
+        Some((_, values)) => {
+            values.push(' ');
+            values.push_str(ACR_MULTI_FACTOR);
+        }
+        None => pairs.push(("acr_values".into(), ACR_MULTI_FACTOR.into())),
+    }
+    serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| query.to_owned())
+}
+
 /// The `acr` a login meets: the multi-factor policy, when the request asked for it and the
 /// session has passed a second factor.
 pub fn acr(acr_values: Option<&str>, session: &LoginSession) -> Option<String> {

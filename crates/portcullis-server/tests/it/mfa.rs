@@ -130,17 +130,23 @@ async fn back_to_client(
     callback_params(&location(&answer))
 }
 
-/// A user enrolled under the `always` policy: their TOTP key and recovery codes, with the
-/// browser that enrolled (its session has passed MFA) and the enrolment's callback.
-struct Enrolled {
-    secret: String,
-    codes: Vec<String>,
-    browser: reqwest::Client,
-    callback: std::collections::HashMap<String, String>,
-    verifier: String,
+/// A user enrolled when a login asked for a second factor (the `always` policy, or an
+/// Action): their TOTP key and recovery codes, with the browser that enrolled (its session has
+/// passed MFA) and the enrolment's callback.
+pub(crate) struct Enrolled {
+    pub secret: String,
+    pub codes: Vec<String>,
+    pub browser: reqwest::Client,
+    pub callback: std::collections::HashMap<String, String>,
+    pub verifier: String,
 }
 
-async fn enrol(app: &TestApp, spa: &Spa, email: &str, extra: &[(&str, &str)]) -> Enrolled {
+pub(crate) async fn enrol(
+    app: &TestApp,
+    spa: &Spa,
+    email: &str,
+    extra: &[(&str, &str)],
+) -> Enrolled {
     let browser = browser();
     let (verifier, challenge) = pkce();
     let mut params = vec![
@@ -187,7 +193,7 @@ async fn enrol(app: &TestApp, spa: &Spa, email: &str, extra: &[(&str, &str)]) ->
     }
 }
 
-async fn tokens(app: &TestApp, spa: &Spa, code: &str, verifier: &str) -> Value {
+pub(crate) async fn tokens(app: &TestApp, spa: &Spa, code: &str, verifier: &str) -> Value {
     let response = app.exchange_code(spa, code, verifier).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()

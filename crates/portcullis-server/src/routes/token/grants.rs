@@ -380,6 +380,11 @@ async fn refresh_token(
         },
     )
     .await?;
+    // A refresh is not a login: an Action asking for a second factor here makes the client
+    // finish with the MFA API, as Auth0 does (its advice: skip `oauth2-refresh-token`).
+    if changes.owes_second_factor(&[]) {
+        super::password::second_factor(app, client, &user, api.as_ref(), &scope, true).await?;
+    }
     let minter = app.minter();
     let access = minter
         .access_token_with(

@@ -63,31 +63,7 @@ pub(super) async fn exchange(
     if user.blocked {
         return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked"));
     }
-    match mfa_gate::requirement(app, &user, false).await? {
-        Requirement::None => {}
-        Requirement::Unavailable => {
-            return Err(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "Multi-factor authentication was requested but no factor is enabled",
-            ))
-        }
-        Requirement::Challenge | Requirement::Enrol => {
-            let pending = mfa_api::Pending {
-                user_id: &user.user_id,
-                client_id: &client.client_id,
-                audience: api.as_ref().map(|api| api.identifier.as_str()),
-                scope: &scope.to_string(),
-                now: app.clock.now(),
-            };
-            return Err(OAuthError {
-                mfa_token: Some(mfa_api::start(app.store.as_ref(), pending).await?),
-                ..OAuthError::new(
-                    ErrorCode::MfaRequired,
-                    "Multifactor authentication required",
-                )
-            });
-        }
-    }
+    second_factor(app, client, &user, api.as_ref(), &scope, false).await?;
     let now = app.clock.now();
     app.store.record_login(&user.user_id, now).await?;
     let tokens = Tokens {
@@ -96,6 +72,43 @@ pub(super) async fn exchange(
         amr: &[AuthMethod::Pwd],
     };
     mint(app, client, &user, tokens, binding, origin).await
+}
+
+/// The second factor a login without a browser owes, as the login page's step would ask for
+/// it (`asked`: the post-login Actions called `api.multifactor.enable`): `Ok` when none is
+/// owed, else Auth0's `mfa_required` with an `mfa_token` for the MFA API, which finishes the
+/// login for `api` and `scope`.
+pub(super) async fn second_factor(
+    app: &AppState,
+    client: &Client,
+    user: &User,
+    api: Option<&portcullis_store::ResourceServer>,
+    scope: &Scope,
+    asked: bool,
+) -> Result<(), OAuthError> {
+    match mfa_gate::requirement(app, user, asked).await? {
+        Requirement::None => Ok(()),
+        Requirement::Unavailable => Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "Multi-factor authentication was requested but no factor is enabled",
+        )),
+        Requirement::Challenge | Requirement::Enrol => {
+            let pending = mfa_api::Pending {
+                user_id: &user.user_id,
+                client_id: &client.client_id,
+                audience: api.map(|api| api.identifier.as_str()),
+                scope: &scope.to_string(),
+                now: app.clock.now(),
+            };
+            Err(OAuthError {
+                mfa_token: Some(mfa_api::start(app.store.as_ref(), pending).await?),
+                ..OAuthError::new(
+                    ErrorCode::MfaRequired,
+                    "Multifactor authentication required",
+                )
+            })
+        }
+    }
 }
 
 /// Checks the credentials on the hosted login page's counters.
@@ -168,6 +181,9 @@ pub(super) async fn mint(
         },
     )
     .await?;
+    if changes.owes_second_factor(amr) {
+        second_factor(app, client, user, api, scope, true).await?;
+    }
     // No browser session: the tokens' `sid` names this exchange alone.
     let sid = random_token(16);
     let minter = app.minter();
