@@ -3,7 +3,7 @@
 use std::{
     fmt,
     ops::Deref,
-    sync::{Arc, LazyLock},
+    sync::{Arc, OnceLock},
 };
 
 use serde::{
@@ -12,7 +12,7 @@ use serde::{
 };
 use serde_json::{Map, Value};
 
-use crate::scope::ScopeSet;
+use crate::{scope::ScopeSet, verify::CheckedClaims};
 
 /// A token that passed every check. Cheap to clone; the layer stores one in the request's
 /// extensions, where handlers can take it with `Extension<VerifiedToken>`.
@@ -20,41 +20,69 @@ use crate::scope::ScopeSet;
 pub struct VerifiedToken(Arc<VerifiedInner>);
 
 struct VerifiedInner {
-    claims: Value,
+    /// The payload's JSON text (an object), as the issuer signed it.
+    json: Box<str>,
+    /// The payload as JSON values, parsed the first time a handler asks.
+    parsed: OnceLock<Map<String, Value>>,
     scopes: ScopeSet,
     expires_at: u64,
+    dpop_jkt: Option<Box<str>>,
     /// Which guard verified it, so a layer of one guard never vouches for another's audience.
     guard_id: u64,
 }
 
 impl VerifiedToken {
-    pub(crate) fn new(claims: Value, scopes: ScopeSet, expires_at: u64, guard_id: u64) -> Self {
+    pub(crate) fn new(claims: CheckedClaims, guard_id: u64) -> Self {
         Self(Arc::new(VerifiedInner {
-            claims,
-            scopes,
-            expires_at,
+            json: claims.json,
+            parsed: OnceLock::new(),
+            scopes: claims.scopes,
+            expires_at: claims.expires_at,
+            dpop_jkt: claims.dpop_jkt,
             guard_id,
         }))
     }
 
     #[cfg(test)]
     pub(crate) fn for_tests() -> Self {
-        Self::new(Value::Object(Map::new()), ScopeSet::default(), 0, 0)
+        Self::new(
+            CheckedClaims {
+                json: "{}".into(),
+                scopes: ScopeSet::default(),
+                expires_at: 0,
+                dpop_jkt: None,
+            },
+            0,
+        )
     }
 
     pub(crate) fn guard_id(&self) -> u64 {
         self.0.guard_id
     }
 
-    /// All claims of the payload.
+    /// The `cnf.jkt` a DPoP-bound token is bound to.
+    pub(crate) fn dpop_jkt(&self) -> Option<&str> {
+        self.0.dpop_jkt.as_deref()
+    }
+
+    /// All claims of the payload, parsed on the first call (the guard itself reads only the
+    /// claims it checks).
     pub fn claims(&self) -> &Map<String, Value> {
-        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
-        self.0.claims.as_object().unwrap_or(&EMPTY)
+        // The text was parsed as a JSON object when the token was checked, so this never
+        // falls back to the empty map.
+        self.0
+            .parsed
+            .get_or_init(|| serde_json::from_str(&self.0.json).unwrap_or_default())
     }
 
     /// One claim of the payload.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.0.claims.get(name)
+        self.claims().get(name)
+    }
+
+    /// The payload's JSON text, exactly as signed.
+    pub fn claims_json(&self) -> &str {
+        &self.0.json
     }
 
     /// The `sub` claim, if it is a string.
@@ -75,7 +103,7 @@ impl VerifiedToken {
 
     /// The claims as the application's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.0.claims)
+        serde_json::from_str(&self.0.json)
     }
 }
 
@@ -175,22 +203,28 @@ mod tests {
 
     #[test]
     fn default_claims_from_an_auth0_token() -> Result<(), serde_json::Error> {
+        let json = json!({
+            "iss": "https://tenant.example.com/",
+            "sub": "auth0|42",
+            "aud": ["https://api.example.com", "https://tenant.example.com/userinfo"],
+            "exp": 2_000_000_000u64,
+            "azp": "client",
+            "scope": "openid read:messages",
+            "permissions": ["read:messages"],
+            "https://example.com/roles": ["admin"],
+        });
         let token = VerifiedToken::new(
-            json!({
-                "iss": "https://tenant.example.com/",
-                "sub": "auth0|42",
-                "aud": ["https://api.example.com", "https://tenant.example.com/userinfo"],
-                "exp": 2_000_000_000u64,
-                "azp": "client",
-                "scope": "openid read:messages",
-                "permissions": ["read:messages"],
-                "https://example.com/roles": ["admin"],
-            }),
-            ScopeSet::default(),
-            2_000_000_000,
+            CheckedClaims {
+                json: json.to_string().into(),
+                scopes: ScopeSet::default(),
+                expires_at: 2_000_000_000,
+                dpop_jkt: None,
+            },
             1,
         );
         let claims: DefaultClaims = token.deserialize()?;
+        assert_eq!(token.subject(), Some("auth0|42"));
+        assert_eq!(Some(token.claims()), json.as_object());
         assert_eq!(claims.sub, "auth0|42");
         assert!(claims.aud.contains("https://api.example.com"));
         assert!(claims.scope.contains("read:messages"));

@@ -143,5 +143,5 @@ pub(crate) fn dpop_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError>
 
 /// The `jkt` a token's `cnf` binds it to, if any.
 pub(crate) fn bound_key(token: &VerifiedToken) -> Option<&str> {
-    token.claim("cnf")?.get("jkt")?.as_str()
+    token.dpop_jkt()
 }

@@ -28,7 +28,8 @@ use url::Url;
 
 use crate::{
     error::TokenError,
-    verify::{payload, ClaimRules, ParsedKeys},
+    header_policy::CompactJws,
+    verify::{CheckedClaims, ClaimRules, ParsedKeys},
 };
 
 /// RSA keys shorter than this are ignored (NIST SP 800-131A; Auth0 uses 2048).
@@ -74,19 +75,17 @@ pub(crate) struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Verifies `token`'s signature with this key and `alg` (which [`Self::accepts`]), then
+    /// Verifies `jws`'s signature with this key and `alg` (which [`Self::accepts`]), then
     /// its registered claims by `rules` at `now`; returns the claims.
     pub(crate) fn verify(
         &self,
-        token: &str,
+        jws: &CompactJws<'_>,
         alg: Algorithm,
         rules: &ClaimRules,
         now: u64,
-    ) -> Result<Value, TokenError> {
-        self.parsed.verify_signature(token, alg)?;
-        let claims = payload(token)?;
-        rules.check(&claims, now)?;
-        Ok(claims)
+    ) -> Result<CheckedClaims, TokenError> {
+        self.parsed.verify_signature(jws, alg)?;
+        rules.check(jws, now)
     }
 
     /// Whether a token signed with `alg` may be verified with this key. Keys are typed by

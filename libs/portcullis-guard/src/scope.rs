@@ -1,6 +1,6 @@
 //! Scopes granted by a token and the scopes a route requires.
 
-use std::{collections::BTreeSet, fmt, sync::Arc};
+use std::{fmt, sync::Arc};
 
 use serde::{
     de::{self, SeqAccess, Visitor},
@@ -9,47 +9,61 @@ use serde::{
 
 /// A set of scope tokens, read from a space-delimited `scope` string (RFC 8693 §4.2, the form
 /// Auth0 issues) or from a JSON array of strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScopeSet(BTreeSet<String>);
+///
+/// Held as one string, the tokens sorted, deduplicated and joined by single spaces: a cached
+/// token's scopes are one allocation. An array item that is empty or holds whitespace is not a
+/// scope token (RFC 6749 §3.3) and grants nothing.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet(Box<str>);
 
 impl ScopeSet {
+    /// The set of `tokens`, each one scope token.
+    pub(crate) fn of<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut tokens: Vec<&str> = tokens
+            .into_iter()
+            .filter(|token| !token.is_empty() && !token.contains(|c: char| c.is_ascii_whitespace()))
+            .collect();
+        tokens.sort_unstable();
+        tokens.dedup();
+        Self(tokens.join(" ").into_boxed_str())
+    }
+
     /// Whether `scope` is in the set.
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.contains(scope)
+        self.iter().any(|granted| granted == scope)
     }
 
     /// The scopes, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.split(' ').filter(|token| !token.is_empty())
     }
 
     /// How many scopes the set holds.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
 
-    pub(crate) fn insert_delimited(&mut self, text: &str) {
-        self.0
-            .extend(text.split_ascii_whitespace().map(str::to_owned));
-    }
-
-    pub(crate) fn insert(&mut self, scope: &str) {
-        self.0.insert(scope.to_owned());
+impl fmt::Debug for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
     }
 }
 
 impl<S: AsRef<str>> FromIterator<S> for ScopeSet {
+    /// The scopes of space-delimited strings.
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut set = Self::default();
-        for scope in iter {
-            set.insert_delimited(scope.as_ref());
-        }
-        set
+        let texts: Vec<S> = iter.into_iter().collect();
+        Self::of(
+            texts
+                .iter()
+                .flat_map(|text| text.as_ref().split_ascii_whitespace()),
+        )
     }
 }
 
@@ -65,17 +79,15 @@ impl<'de> Deserialize<'de> for ScopeSet {
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<ScopeSet, E> {
-                let mut set = ScopeSet::default();
-                set.insert_delimited(text);
-                Ok(set)
+                Ok(ScopeSet::of(text.split_ascii_whitespace()))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScopeSet, A::Error> {
-                let mut set = ScopeSet::default();
+                let mut items = Vec::new();
                 while let Some(scope) = seq.next_element::<String>()? {
-                    set.insert(&scope);
+                    items.push(scope);
                 }
-                Ok(set)
+                Ok(ScopeSet::of(items.iter().map(String::as_str)))
             }
 
             fn visit_unit<E: de::Error>(self) -> Result<ScopeSet, E> {
@@ -166,6 +178,10 @@ mod tests {
         let from_array: ScopeSet = serde_json::from_str(r#"["a","b","c"]"#)?;
         assert_eq!(from_string, from_array);
         assert_eq!(from_string.len(), 3);
+        let items: ScopeSet = serde_json::from_str(r#"["b", "a", "b", "", "c d", "e\t"]"#)?;
+        assert_eq!(items.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(!items.contains("c") && !items.contains("c d") && !items.contains(""));
+        assert_eq!(format!("{items:?}"), r#"{"a", "b"}"#);
         Ok(())
     }
 }

@@ -85,10 +85,16 @@ impl VerifiedTokenCache {
         if inner.entries.contains_key(&digest) {
             return;
         }
+        // At most one entry goes (the map never holds more than `capacity`); it is dropped
+        // after the lock is released, so that freeing its claims never holds up another
+        // worker.
+        let mut evicted = None;
         while inner.entries.len() >= self.capacity {
             match inner.order.pop_front() {
                 Some(oldest) => {
-                    inner.entries.remove(&oldest);
+                    if let Some(entry) = inner.entries.remove(&oldest) {
+                        evicted = Some(entry);
+                    }
                 }
                 None => break,
             }
@@ -100,6 +106,8 @@ impl VerifiedTokenCache {
         }
         inner.order.push_back(digest);
         inner.entries.insert(digest, (token, expires_at));
+        drop(inner);
+        drop(evicted);
     }
 
     #[cfg(test)]
