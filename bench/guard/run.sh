@@ -6,8 +6,13 @@
 #   bench/guard/run.sh
 #
 # Environment (all optional): DURATION (10 s measured), WARMUP (3 s), CONNECTIONS (32),
-# TOKENS (20000 distinct tokens for the fresh-token case), JWKS_PORT (4100), RUST_PORT (3100),
-# EXPRESS_PORT (3200), FLOOR_PORT (3300), SERVER_CPU (1), LOAD_CPU (0).
+# TOKENS (20000 distinct tokens for the fresh-token case), ROUNDS (3), JWKS_PORT (4100),
+# RUST_PORT (3100), EXPRESS_PORT (3200), FLOOR_PORT (3300, and the three ports after it),
+# SERVER_CPU (1), LOAD_CPU (0).
+#
+# The Rust sample API and its floor servers run side by side, all pinned to SERVER_CPU and idle
+# unless loaded, and are measured in turn, ROUNDS times: a burst of load from elsewhere on a
+# shared machine then falls on both, and each figure is the median of its rounds.
 #
 # The Rust sample API is measured again with the tokens of PS256 and ES256 APIs (one key per
 # algorithm in the same JWKS), each next to a floor of its own (below).
@@ -25,6 +30,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 TOKENS=${TOKENS:-20000}
+ROUNDS=${ROUNDS:-3}
 JWKS_PORT=${JWKS_PORT:-4100}
 RUST_PORT=${RUST_PORT:-3100}
 EXPRESS_PORT=${EXPRESS_PORT:-3200}
@@ -114,25 +120,40 @@ PIDS+=($!)
 wait_for "$DOMAIN/.well-known/jwks.json"
 
 # --- load ----------------------------------------------------------------------------------
-declare -A RPS P99 ERRORS
+declare -A RPS P99 ERRORS RUNS
 
-measure() { # server case url [alg]
-  local server=$1 case=$2 url=$3 alg=${4:-RS256} out
+# A fresh-token run starts where the warm-up stopped (its request count, plus the requests
+# that may still have been in flight), so that none of its tokens is still in the guard's
+# verified-token cache (10,000 entries, first in first out, against TOKENS cycled).
+requests_of() { awk '/ requests in / {print $1; exit}' <<< "$1"; }
+
+measure() { # key case url [alg]; appends "req/s p99" to RUNS[key.case]
+  local key=$1 case=$2 url=$3 alg=${4:-RS256} warm out start=0
   local args=(-t1 "-c$CONNECTIONS" --latency)
   if [ "$case" = reused ]; then
     args+=(-H "Authorization: Bearer ${TOKEN[$alg]}")
   else
     args+=(-s "$HERE/fresh-tokens.lua")
   fi
-  TOKENS_FILE="$WORK/issuer-$alg/tokens.txt" taskset -c "$LOAD_CPU" \
-    wrk "${args[@]}" "-d${WARMUP}s" "$url" > /dev/null
-  out=$(TOKENS_FILE="$WORK/issuer-$alg/tokens.txt" taskset -c "$LOAD_CPU" \
+  warm=$(START=0 TOKENS_FILE="$WORK/issuer-$alg/tokens.txt" taskset -c "$LOAD_CPU" \
+    wrk "${args[@]}" "-d${WARMUP}s" "$url")
+  start=$(( ($(requests_of "$warm") + 2 * CONNECTIONS) % TOKENS ))
+  out=$(START=$start TOKENS_FILE="$WORK/issuer-$alg/tokens.txt" taskset -c "$LOAD_CPU" \
     wrk "${args[@]}" "-d${DURATION}s" "$url")
-  echo "$out" > "$WORK/wrk-$server-$case.txt"
-  RPS[$server.$case]=$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<< "$out")
-  P99[$server.$case]=$(awk '$1 == "99%" {print $2}' <<< "$out")
-  ERRORS[$server.$case]=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
-  log "$server / $case: ${RPS[$server.$case]} req/s, p99 ${P99[$server.$case]}"
+  RUNS[$key.$case]+="$(awk '/^Requests\/sec:/ {printf "%d", $2}' <<< "$out") $(awk '$1 == "99%" {print $2}' <<< "$out")"$'\n'
+  local errors
+  errors=$(awk '/Non-2xx/ {print $NF}' <<< "$out")
+  if [ -n "$errors" ]; then ERRORS[$key.$case]=$errors; fi
+}
+
+# The median run of each key (by req/s) gives its req/s and p99.
+summarize() {
+  local key line
+  for key in "${!RUNS[@]}"; do
+    line=$(printf '%s' "${RUNS[$key]}" | sort -n | awk 'NF {a[++n] = $0} END {print a[int((n + 1) / 2)]}')
+    RPS[$key]=${line%% *}
+    P99[$key]=${line##* }
+  done
 }
 
 start_pinned() { # name port command...; sets SERVER_PID
@@ -145,33 +166,17 @@ start_pinned() { # name port command...; sets SERVER_PID
   wait_for "http://127.0.0.1:$port/api/external"
 }
 
-bench_server() { # name port algs command...
-  local name=$1 port=$2 algs=$3 pid url alg
-  url="http://127.0.0.1:$port/api/external"
-  shift 3
-  start_pinned "$name" "$port" "$@"
-  pid=$SERVER_PID
-  for alg in $algs; do
-    local valid tampered missing key=$name
-    [ "$alg" = RS256 ] || key="$name-$alg"
-    valid=$(status_of "$url" "${TOKEN[$alg]}")
-    tampered=$(status_of "$url" "${TOKEN[$alg]%?????}AAAAA")
-    missing=$(status_of "$url")
-    if [ "$valid" != 200 ] || [ "$tampered" != 401 ] || [ "$missing" != 401 ]; then
-      echo "$name, $alg: valid=$valid tampered=$tampered missing=$missing (expected 200/401/401)" >&2
-      cat "$WORK/$name.log" >&2
-      exit 1
-    fi
-    measure "$key" reused "$url" "$alg"
-    measure "$key" fresh "$url" "$alg"
-  done
-  stop "$pid"
+check_server() { # name url alg
+  local name=$1 url=$2 alg=$3 valid tampered missing
+  valid=$(status_of "$url" "${TOKEN[$alg]}")
+  tampered=$(status_of "$url" "${TOKEN[$alg]%?????}AAAAA")
+  missing=$(status_of "$url")
+  if [ "$valid" != 200 ] || [ "$tampered" != 401 ] || [ "$missing" != 401 ]; then
+    echo "$name, $alg: valid=$valid tampered=$tampered missing=$missing (expected 200/401/401)" >&2
+    cat "$WORK/$name.log" >&2
+    exit 1
+  fi
 }
-
-bench_server rust "$RUST_PORT" "${ALGS[*]}" env SAMPLE_API_WORKERS=1 RUST_LOG=warn \
-  "$TARGET_DIR/release/sample-api"
-bench_server express "$EXPRESS_PORT" RS256 node "$HERE/express-server.js"
-bench_server express8 "$EXPRESS_PORT" RS256 env EXPRESS_JWT=8 node "$HERE/express-server.js"
 
 log "timing verification in-process on CPU $SERVER_CPU"
 COST=$(taskset -c "$SERVER_CPU" "$TARGET_DIR/release/examples/verify_cost" "$TOKENS")
@@ -183,25 +188,60 @@ for alg in "${ALGS[@]}"; do
     <<< "$COST")
   column=$((column + 1))
 done
+
+# The Rust sample API and its floors, side by side: the bare floor for (a), and for (b) the
+# floor busy for each algorithm's jsonwebtoken decode.
+rust_url="http://127.0.0.1:$RUST_PORT/api/external"
+start_pinned rust "$RUST_PORT" env SAMPLE_API_WORKERS=1 RUST_LOG=warn "$TARGET_DIR/release/sample-api"
+RUST_PID=$SERVER_PID
+for alg in "${ALGS[@]}"; do check_server rust "$rust_url" "$alg"; done
 floor_server="$TARGET_DIR/release/examples/floor_server"
+declare -A FLOOR_URL FLOOR_PIDS
 start_pinned floor-bare "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" 0
-measure floor reused "http://127.0.0.1:$FLOOR_PORT/api/external"
-stop "$SERVER_PID"
-# A fresh token's floor per algorithm: the handler busy for that algorithm's decode.
+FLOOR_PIDS[bare]=$SERVER_PID
+port=$FLOOR_PORT
 for alg in "${ALGS[@]}"; do
-  key=floor
-  [ "$alg" = RS256 ] || key="floor-$alg"
-  start_pinned "floor-decode-$alg" "$FLOOR_PORT" "$floor_server" "$FLOOR_PORT" "${DECODE_US[$alg]}"
-  measure "$key" fresh "http://127.0.0.1:$FLOOR_PORT/api/external"
+  port=$((port + 1))
+  start_pinned "floor-decode-$alg" "$port" "$floor_server" "$port" "${DECODE_US[$alg]}"
+  FLOOR_URL[$alg]="http://127.0.0.1:$port/api/external"
+  FLOOR_PIDS[$alg]=$SERVER_PID
+done
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round of $ROUNDS: the Rust sample API and its floors"
+  measure floor reused "http://127.0.0.1:$FLOOR_PORT/api/external"
+  for alg in "${ALGS[@]}"; do
+    rust=rust floor=floor
+    [ "$alg" = RS256 ] || { rust="rust-$alg"; floor="floor-$alg"; }
+    measure "$rust" reused "$rust_url" "$alg"
+    measure "$rust" fresh "$rust_url" "$alg"
+    measure "$floor" fresh "${FLOOR_URL[$alg]}" "$alg"
+  done
+done
+stop "$RUST_PID"
+for pid in "${FLOOR_PIDS[@]}"; do stop "$pid"; done
+
+# The seed's Express server (RS256 only), once per version.
+for express in express express8; do
+  url="http://127.0.0.1:$EXPRESS_PORT/api/external"
+  if [ "$express" = express ]; then
+    start_pinned "$express" "$EXPRESS_PORT" node "$HERE/express-server.js"
+  else
+    start_pinned "$express" "$EXPRESS_PORT" env EXPRESS_JWT=8 node "$HERE/express-server.js"
+  fi
+  check_server "$express" "$url" RS256
+  measure "$express" reused "$url"
+  measure "$express" fresh "$url"
   stop "$SERVER_PID"
 done
+summarize
 
 # --- report --------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 echo
 echo "Guard benchmark: GET /api/external, wrk -t1 -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s,"
-echo "each server alone on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU ($cpu)"
+echo "servers on CPU $SERVER_CPU, wrk on CPU $LOAD_CPU ($cpu); the Rust API and its floors: the"
+echo "median of $ROUNDS rounds measured in turn; Express: one run"
 echo
 echo "| case | Rust sample-api req/s | p99 | Express (express-jwt 6) req/s | p99 | Rust / Express | Express (express-jwt 8) req/s | Rust / Express 8 | floor req/s | Rust / floor |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -234,5 +274,5 @@ $(awk -v a="${RPS[rust.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }'); t
 $(awk -v a="${RPS[floor.fresh]}" 'BEGIN { printf "%.0f%%", 100 * a / 64900 }')"
 for key in rust.reused rust.fresh rust-PS256.reused rust-PS256.fresh rust-ES256.reused rust-ES256.fresh \
   express.reused express.fresh express8.reused express8.fresh; do
-  if [ -n "${ERRORS[$key]}" ]; then echo "warning: $key had ${ERRORS[$key]} non-2xx responses"; fi
+  if [ -n "${ERRORS[$key]:-}" ]; then echo "warning: $key had ${ERRORS[$key]} non-2xx responses"; fi
 done
