@@ -9,9 +9,11 @@ use serde_json::{json, Map, Value};
 
 use super::{jobs, Action, Actor, AdminError, Change, Context, Kind, MetadataChange};
 use crate::{
+    email::{self, JobVariables, Variables},
     password::legacy::{self, DigestAlgorithm, SaltPosition, SaltedDigest},
     secrets::random_hex,
 };
+use portcullis_types::EmailKind;
 
 /// The largest file an import accepts (Auth0's limit): larger ones are refused whole.
 pub const MAX_IMPORT_BYTES: usize = 500 * 1024;
@@ -43,7 +45,8 @@ pub struct ImportOptions {
     pub upsert: bool,
     /// A value of the caller's, returned with the job.
     pub external_id: Option<String>,
-    /// Accepted and returned for Auth0's clients; no email is sent (see the README).
+    /// When the job is done, every dashboard administrator gets an email with its counts (as
+    /// Auth0 emails the tenant's owners).
     pub send_completion_email: bool,
 }
 
@@ -138,7 +141,16 @@ pub async fn import_users(
     if let Some(external_id) = options.external_id {
         details.insert("external_id".into(), json!(external_id));
     }
-    jobs::store(
+    let summary = JobVariables {
+        id: job_id.clone(),
+        connection: connection.name.clone(),
+        connection_id: connection.id.clone(),
+        inserted,
+        updated,
+        failed: failed.len() as u64,
+        total: rows.len() as u64,
+    };
+    let job = jobs::store(
         cx,
         job_id,
         jobs::USERS_IMPORT,
@@ -147,7 +159,36 @@ pub async fn import_users(
         failed,
         None,
     )
-    .await
+    .await?;
+    if options.send_completion_email {
+        email_administrators(cx, summary).await;
+    }
+    Ok(job)
+}
+
+/// Puts the job's completion message for each dashboard administrator in the outbox. The job
+/// is done whatever becomes of its messages: a failure to write one is logged.
+async fn email_administrators(cx: &Context, job: JobVariables) {
+    let administrators = match cx.store().list_admins().await {
+        Ok(administrators) => administrators,
+        Err(error) => {
+            tracing::error!(%error, job = %job.id, "users import: the administrators could not be read for the completion email");
+            return;
+        }
+    };
+    for administrator in administrators {
+        let variables = Variables::for_job(&administrator.email, job.clone());
+        if let Err(error) = email::send_to_address(
+            cx,
+            EmailKind::UsersImportCompleted,
+            &administrator.email,
+            &variables,
+        )
+        .await
+        {
+            tracing::error!(%error, job = %job.id, "users import: the completion email could not be written");
+        }
+    }
 }
 
 /// A failed row as the job's errors show it: without its password hash.

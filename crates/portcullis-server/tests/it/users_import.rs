@@ -393,3 +393,106 @@ async fn exports_as_ndjson_and_csv_behind_a_signed_link() {
         .await;
     assert_error(&(status, body), StatusCode::BAD_REQUEST, "invalid_body");
 }
+
+#[tokio::test]
+async fn a_completion_email_reaches_every_administrator_with_the_counts() {
+    use portcullis_core::admin::{administrators, Actor};
+
+    use crate::email::{parse, sink::Sink};
+
+    let sink = Sink::start();
+    let mgmt = spawn_mgmt_with(|settings| {
+        settings.email = crate::email::email_settings(
+            &format!("smtp://127.0.0.1:{}?tls=none", sink.port),
+            &settings.issuer,
+        );
+    })
+    .await;
+    let app = &mgmt.app;
+    for email in ["owner@example.com", "second-owner@example.com"] {
+        administrators::create(&app.cx, &Actor::System, email, &"An-admin-Pa55word".into())
+            .await
+            .expect("administrator");
+    }
+    mgmt.create_user("existing@example.com").await;
+    let connection_id = mgmt.connection_id().await;
+    let rows = json!([
+        {"email": "new-one@example.com"},
+        {"email": "new-two@example.com", "name": "Two"},
+        {"email": "existing@example.com", "name": "Updated"},
+        {"email": "not-an-email"}
+    ]);
+
+    // Without send_completion_email, nobody is told.
+    let (status, _) = mgmt
+        .import(
+            json!([{"email": "quiet@example.com"}])
+                .to_string()
+                .into_bytes(),
+            &[("connection_id", &connection_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    let (status, job) = mgmt
+        .import(
+            rows.to_string().into_bytes(),
+            &[
+                ("connection_id", &connection_id),
+                ("upsert", "true"),
+                ("send_completion_email", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["send_completion_email"], true);
+    let job_id = job["id"].as_str().unwrap();
+
+    // Every administrator: the two above and any the test server made itself.
+    let mut administrators: Vec<String> = app
+        .store
+        .list_admins()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|admin| admin.email)
+        .collect();
+    administrators.sort_unstable();
+    assert!(administrators.len() >= 2);
+    let received = sink.wait_for(administrators.len()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        sink.messages().len(),
+        administrators.len(),
+        "one message per administrator, and only for this job"
+    );
+    let mut recipients: Vec<String> = received.iter().map(|r| r.to[0].clone()).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, administrators);
+    assert!(recipients.contains(&"second-owner@example.com".to_owned()));
+    for message in &received {
+        let message = parse(message);
+        assert_eq!(
+            message.subject(),
+            Some(
+                format!("Users import {job_id} completed: 2 inserted, 1 updated, 1 failed")
+                    .as_str()
+            )
+        );
+        let text = message.body_text(0).expect("a text part");
+        for expected in [
+            job_id.to_owned(),
+            connection_id.clone(),
+            "Username-Password-Authentication".to_owned(),
+            "Inserted: 2".to_owned(),
+            "Updated: 1".to_owned(),
+            "Failed: 1".to_owned(),
+            "Total: 4".to_owned(),
+            format!("/api/v2/jobs/{job_id}/errors"),
+        ] {
+            assert!(text.contains(&expected), "{expected} in {text}");
+        }
+        let html = message.body_html(0).expect("an HTML part");
+        assert!(html.contains(job_id), "{html}");
+    }
+}
