@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 
 use crate::{helpers::*, management_support::*};
 
+mod hashes;
+
 /// Users in Auth0's export format; `scripts/make-import-fixture.sh` made their hashes with
 /// Python's `bcrypt` (one `$2a$`, one `$2b$`) from these passwords.
 const FIXTURE: &str = include_str!("fixtures/auth0-users-bcrypt.json");
