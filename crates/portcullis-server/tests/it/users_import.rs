@@ -498,3 +498,72 @@ async fn a_completion_email_reaches_every_administrator_with_the_counts() {
         assert!(html.contains(job_id), "{html}");
     }
 }
+
+#[tokio::test]
+async fn imported_profile_fields_show_and_a_blocked_user_cannot_sign_in() {
+    let mgmt = spawn_mgmt().await;
+    let connection_id = mgmt.connection_id().await;
+    let rows = json!([
+        {"user_id": "profile-1", "email": "profile@example.com", "given_name": "Katherine",
+         "family_name": "Johnson", "nickname": "kj", "picture": "https://img.example.com/kj.png",
+         "blocked": false, "password_hash": "$2a$10$QSH7jFssLIPBj8m/R4/vtOzs3J1MkkmqTR.F46uLxLj3GqeqyEXli"},
+        {"user_id": "blocked-1", "email": "blocked@example.com", "name": "Blocked Person",
+         "given_name": "Ignored", "blocked": true,
+         "password_hash": "$2b$10$PG8P49kM3vALKLyLPJrINOUqtDUd5b8VO74gnuCYdfAaefic4ArGa"}
+    ]);
+    let (status, job) = mgmt
+        .import(
+            rows.to_string().into_bytes(),
+            &[("connection_id", &connection_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["summary"]["inserted"], 2, "{job}");
+
+    let (_, profile) = mgmt
+        .get(&format!("/users/{}", encode("auth0|profile-1")))
+        .await;
+    assert_eq!(profile["nickname"], "kj");
+    assert_eq!(profile["picture"], "https://img.example.com/kj.png");
+    // Given and family names make the name when the row has none (they are not kept apart).
+    assert_eq!(profile["name"], "Katherine Johnson");
+    assert_ne!(profile["blocked"], true);
+    let (_, blocked) = mgmt
+        .get(&format!("/users/{}", encode("auth0|blocked-1")))
+        .await;
+    assert_eq!(blocked["blocked"], true);
+    assert_eq!(blocked["name"], "Blocked Person", "a name given wins");
+    assert_eq!(
+        blocked["nickname"], "blocked",
+        "the email's local part by default"
+    );
+
+    let app = &mgmt.app;
+    app.create_api(false).await;
+    let spa = app.create_spa(false).await;
+    browser_signed_in(app, &spa, "profile@example.com", ADA_PASSWORD).await;
+    // The right password of a blocked user: refused with the blocked message, no session.
+    let (_, challenge) = pkce();
+    let url = app.authorize_url(
+        &spa,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let browser = browser();
+    let refused = app
+        .login_via_form(&browser, &url, "blocked@example.com", GRACE_PASSWORD)
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .all(|cookie| !cookie
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("portcullis_session=")));
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("This account is blocked."), "{page}");
+}
