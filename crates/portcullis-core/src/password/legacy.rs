@@ -268,7 +268,7 @@ fn pbkdf2_phc(stored: &str) -> Option<Pbkdf2Phc> {
         "pbkdf2" => DigestAlgorithm::Sha1,
         other => DigestAlgorithm::from_name(other.strip_prefix("pbkdf2-")?)?,
     };
-    let rounds = u32::try_from(phc.params.get_decimal("i")?).ok()?;
+    let rounds = phc.params.get_decimal("i")?;
     let hash = phc.hash?.as_bytes().to_vec();
     if let Some(length) = phc.params.get_decimal("l") {
         if usize::try_from(length).ok()? != hash.len() {
