@@ -19,6 +19,10 @@ closed_set! {
         WelcomeEmail => "welcome_email",
         /// Tells the user their account was blocked.
         BlockedAccount => "blocked_account",
+        /// Tells the dashboard's administrators that a users import asked for it
+        /// (`send_completion_email`) has finished: the job and its counts. Portcullis's own
+        /// template (Auth0 sends this message without one).
+        UsersImportCompleted => "users_import_completed",
     }
 }
 
@@ -30,6 +34,7 @@ impl EmailKind {
             EmailKind::ResetEmail => "Password reset",
             EmailKind::WelcomeEmail => "Welcome email",
             EmailKind::BlockedAccount => "Blocked account",
+            EmailKind::UsersImportCompleted => "Users import completed",
         }
     }
 }

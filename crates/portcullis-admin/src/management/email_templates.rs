@@ -1,5 +1,6 @@
 //! `/email-templates`: the templates of the emails the server sends (`verify_email`,
-//! `reset_email`, `welcome_email`, `blocked_account`), in Auth0's shape. Every kind has a
+//! `reset_email`, `welcome_email`, `blocked_account`, and Portcullis's `users_import_completed`),
+//! in Auth0's shape. Every kind has a
 //! template: a kind the tenant has not customised reads as the default shipped in the binary
 //! (`from` empty: the server's default sender). `POST` customises a kind that is not customised
 //! yet (409 otherwise), `PATCH` changes the current template, `PUT` replaces it. `textBody`,
@@ -27,7 +28,8 @@ use crate::state::AdminState;
 #[schema(as = EmailTemplate)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailTemplateShape {
-    /// `verify_email`, `reset_email`, `welcome_email` or `blocked_account`.
+    /// `verify_email`, `reset_email`, `welcome_email`, `blocked_account` or
+    /// `users_import_completed`.
     #[schema(value_type = String)]
     pub template: EmailKind,
     /// The HTML part.
@@ -177,7 +179,7 @@ pub async fn create(
 /// Get an email template.
 #[utoipa::path(
     get, path = "/email-templates/{templateName}", tag = "email-templates",
-    params(("templateName" = String, Path, description = "verify_email, reset_email, welcome_email or blocked_account")),
+    params(("templateName" = String, Path, description = "verify_email, reset_email, welcome_email, blocked_account or users_import_completed")),
     responses(
         (status = 200, description = "The template", body = EmailTemplateShape),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -195,7 +197,7 @@ pub async fn get(
 /// Patch an email template: change the fields the body names.
 #[utoipa::path(
     patch, path = "/email-templates/{templateName}", tag = "email-templates",
-    params(("templateName" = String, Path, description = "verify_email, reset_email, welcome_email or blocked_account")),
+    params(("templateName" = String, Path, description = "verify_email, reset_email, welcome_email, blocked_account or users_import_completed")),
     request_body = TemplateFields,
     responses(
         (status = 200, description = "The template", body = EmailTemplateShape),
@@ -217,7 +219,7 @@ pub async fn update(
 /// Update an email template: replace it (what the body leaves out is the default's).
 #[utoipa::path(
     put, path = "/email-templates/{templateName}", tag = "email-templates",
-    params(("templateName" = String, Path, description = "verify_email, reset_email, welcome_email or blocked_account")),
+    params(("templateName" = String, Path, description = "verify_email, reset_email, welcome_email, blocked_account or users_import_completed")),
     request_body = TemplateFields,
     responses(
         (status = 200, description = "The template", body = EmailTemplateShape),

@@ -15,6 +15,7 @@ pub mod applications;
 mod change;
 pub mod connection;
 pub mod consents;
+mod custom_password_hash;
 pub mod email_templates;
 pub mod grants;
 pub mod identities;

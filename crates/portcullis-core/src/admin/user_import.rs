@@ -7,11 +7,15 @@
 use portcullis_store::{Job, User};
 use serde_json::{json, Map, Value};
 
-use super::{jobs, Action, Actor, AdminError, Change, Context, Kind, MetadataChange};
+use super::{
+    custom_password_hash, jobs, Action, Actor, AdminError, Change, Context, Kind, MetadataChange,
+};
 use crate::{
-    password::legacy::{self, DigestAlgorithm, SaltPosition, SaltedDigest},
+    email::{self, JobVariables, Variables},
+    password::legacy,
     secrets::random_hex,
 };
+use portcullis_types::EmailKind;
 
 /// The largest file an import accepts (Auth0's limit): larger ones are refused whole.
 pub const MAX_IMPORT_BYTES: usize = 500 * 1024;
@@ -43,7 +47,8 @@ pub struct ImportOptions {
     pub upsert: bool,
     /// A value of the caller's, returned with the job.
     pub external_id: Option<String>,
-    /// Accepted and returned for Auth0's clients; no email is sent (see the README).
+    /// When the job is done, every dashboard administrator gets an email with its counts (as
+    /// Auth0 emails the tenant's owners).
     pub send_completion_email: bool,
 }
 
@@ -138,7 +143,16 @@ pub async fn import_users(
     if let Some(external_id) = options.external_id {
         details.insert("external_id".into(), json!(external_id));
     }
-    jobs::store(
+    let summary = JobVariables {
+        id: job_id.clone(),
+        connection: connection.name.clone(),
+        connection_id: connection.id.clone(),
+        inserted,
+        updated,
+        failed: failed.len() as u64,
+        total: rows.len() as u64,
+    };
+    let job = jobs::store(
         cx,
         job_id,
         jobs::USERS_IMPORT,
@@ -147,7 +161,36 @@ pub async fn import_users(
         failed,
         None,
     )
-    .await
+    .await?;
+    if options.send_completion_email {
+        email_administrators(cx, summary).await;
+    }
+    Ok(job)
+}
+
+/// Puts the job's completion message for each dashboard administrator in the outbox. The job
+/// is done whatever becomes of its messages: a failure to write one is logged.
+async fn email_administrators(cx: &Context, job: JobVariables) {
+    let administrators = match cx.store().list_admins().await {
+        Ok(administrators) => administrators,
+        Err(error) => {
+            tracing::error!(%error, job = %job.id, "users import: the administrators could not be read for the completion email");
+            return;
+        }
+    };
+    for administrator in administrators {
+        let variables = Variables::for_job(&administrator.email, job.clone());
+        if let Err(error) = email::send_to_address(
+            cx,
+            EmailKind::UsersImportCompleted,
+            &administrator.email,
+            &variables,
+        )
+        .await
+        {
+            tracing::error!(%error, job = %job.id, "users import: the completion email could not be written");
+        }
+    }
 }
 
 /// A failed row as the job's errors show it: without its password hash.
@@ -423,10 +466,10 @@ fn parse_row(object: &Map<String, Value>) -> Result<Imported, Vec<RowError>> {
             ));
             None
         }
-        (None, Some(custom)) => match custom_hash(custom) {
+        (None, Some(custom)) => match custom_password_hash::stored_form(custom) {
             Ok(hash) => Some(hash),
-            Err(error) => {
-                errors.push(error);
+            Err(message) => {
+                errors.push(RowError::format("custom_password_hash", message));
                 None
             }
         },
@@ -454,107 +497,4 @@ fn parse_row(object: &Map<String, Value>) -> Result<Imported, Vec<RowError>> {
 /// Whether the bcrypt crate reads `hash` (its cost and salt).
 fn bcrypt_parses(hash: &str) -> bool {
     hash.parse::<bcrypt::HashParts>().is_ok()
-}
-
-/// Auth0's `custom_password_hash` into the stored form, or why it cannot be used.
-fn custom_hash(custom: &Value) -> Result<String, RowError> {
-    const PATH: &str = "custom_password_hash";
-    let invalid = |message: &str| RowError::format(PATH, message);
-    let algorithm = custom
-        .get("algorithm")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("algorithm is required"))?;
-    let hash = custom
-        .get("hash")
-        .and_then(Value::as_object)
-        .ok_or_else(|| invalid("hash is required"))?;
-    let value = hash
-        .get("value")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("hash.value is required"))?;
-    let encoding = hash.get("encoding").and_then(Value::as_str);
-    if hash.contains_key("key") {
-        return Err(invalid("hash.key (HMAC algorithms) is not supported"));
-    }
-    if let Some(password) = custom.get("password") {
-        if password.get("encoding").and_then(Value::as_str) != Some("utf8") {
-            return Err(invalid("only utf8 passwords are supported"));
-        }
-    }
-    let digest = match algorithm {
-        "bcrypt" | "argon2" | "pbkdf2" => {
-            if !matches!(encoding, None | Some("utf8")) {
-                return Err(invalid("hash.encoding must be utf8 for this algorithm"));
-            }
-            if custom.get("salt").is_some() {
-                return Err(invalid("salt is not allowed for this algorithm"));
-            }
-            let valid = match algorithm {
-                "bcrypt" => legacy::is_bcrypt(value) && bcrypt_parses(value),
-                "argon2" => {
-                    value.starts_with("$argon2")
-                        && argon2::password_hash::PasswordHash::new(value).is_ok()
-                }
-                _ => legacy::is_pbkdf2(value),
-            };
-            return if valid {
-                Ok(value.to_owned())
-            } else {
-                Err(invalid("hash.value is not a hash of the algorithm"))
-            };
-        }
-        "sha256" => DigestAlgorithm::Sha256,
-        "sha512" => DigestAlgorithm::Sha512,
-        "md5" => DigestAlgorithm::Md5,
-        other => {
-            return Err(invalid(&format!("the algorithm {other} is not supported")));
-        }
-    };
-    let bytes = decode(value, encoding.unwrap_or("hex"), &["hex", "base64"])
-        .ok_or_else(|| invalid("hash.value does not match its encoding (hex or base64)"))?;
-    if bytes.len() != digest.output_len() {
-        return Err(invalid("hash.value has the wrong length for its algorithm"));
-    }
-    let (salt, position) = match custom.get("salt") {
-        None => (Vec::new(), SaltPosition::Prefix),
-        Some(salt) => {
-            let value = salt
-                .get("value")
-                .and_then(Value::as_str)
-                .ok_or_else(|| invalid("salt.value is required"))?;
-            let encoding = salt
-                .get("encoding")
-                .and_then(Value::as_str)
-                .unwrap_or("utf8");
-            let bytes = decode(value, encoding, &["hex", "base64", "utf8"])
-                .ok_or_else(|| invalid("salt.value does not match its encoding"))?;
-            let position = match salt.get("position").and_then(Value::as_str) {
-                Some("prefix") => SaltPosition::Prefix,
-                Some("suffix") => SaltPosition::Suffix,
-                _ => return Err(invalid("salt.position must be prefix or suffix")),
-            };
-            (bytes, position)
-        }
-    };
-    Ok(SaltedDigest {
-        algorithm: digest,
-        hash: hex::encode(bytes),
-        salt: hex::encode(salt),
-        position,
-    }
-    .to_stored())
-}
-
-/// `value` decoded from `encoding`, if that is one of `allowed` and the value matches it.
-fn decode(value: &str, encoding: &str, allowed: &[&str]) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    if !allowed.contains(&encoding) {
-        return None;
-    }
-    match encoding {
-        "hex" => hex::decode(value).ok(),
-        "base64" => base64::engine::general_purpose::STANDARD.decode(value).ok(),
-        "utf8" => Some(value.as_bytes().to_vec()),
-        _ => None,
-    }
 }

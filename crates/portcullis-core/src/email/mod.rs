@@ -21,7 +21,7 @@ use portcullis_store::{Client, Email, Store, StoreError, User};
 use portcullis_types::{EmailKind, EmailStatus};
 
 pub use self::templates::{
-    default_template, effective_template, Rendered, TemplateChanges, Variables,
+    default_template, effective_template, JobVariables, Rendered, TemplateChanges, Variables,
 };
 use crate::secrets::random_hex;
 
@@ -104,24 +104,66 @@ pub async fn send(
     application: Option<&Client>,
     link: Option<&str>,
 ) -> Result<Option<Email>, EmailError> {
+    let variables = Variables::new(user, application, link);
+    let to = Recipient {
+        address: &user.email,
+        user_id: Some(&user.user_id),
+        client_id: application.map(|client| client.client_id.as_str()),
+        link,
+    };
+    write(cx, kind, to, &variables).await
+}
+
+/// Renders the template of `kind` with `variables` and puts a message to `address` in the
+/// outbox: a message for no user (the dashboard's administrators). `None` when the kind's
+/// template is disabled.
+pub async fn send_to_address(
+    cx: &impl MailContext,
+    kind: EmailKind,
+    address: &str,
+    variables: &Variables,
+) -> Result<Option<Email>, EmailError> {
+    let to = Recipient {
+        address,
+        user_id: None,
+        client_id: None,
+        link: None,
+    };
+    write(cx, kind, to, variables).await
+}
+
+/// Who a message goes to and what it is about.
+struct Recipient<'a> {
+    address: &'a str,
+    user_id: Option<&'a str>,
+    client_id: Option<&'a str>,
+    link: Option<&'a str>,
+}
+
+async fn write(
+    cx: &impl MailContext,
+    kind: EmailKind,
+    to: Recipient<'_>,
+    variables: &Variables,
+) -> Result<Option<Email>, EmailError> {
     let template = effective_template(cx.mail_store(), kind).await?;
     if !template.enabled {
         return Ok(None);
     }
-    let rendered = templates::render(&template, &Variables::new(user, application, link))?;
+    let rendered = templates::render(&template, variables)?;
     let now = cx.mail_now();
     let outbox = cx.outbox();
     let email = Email {
         id: format!("eml_{}", random_hex(16)),
         kind,
-        recipient: user.email.clone(),
-        user_id: Some(user.user_id.clone()),
-        client_id: application.map(|client| client.client_id.clone()),
+        recipient: to.address.to_owned(),
+        user_id: to.user_id.map(str::to_owned),
+        client_id: to.client_id.map(str::to_owned),
         sender: Some(template.from).filter(|from| !from.is_empty()),
         subject: rendered.subject,
         html: rendered.html,
         text: rendered.text,
-        link: link.map(str::to_owned),
+        link: to.link.map(str::to_owned),
         status: if outbox.is_delivering() {
             EmailStatus::Queued
         } else {

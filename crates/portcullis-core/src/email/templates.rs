@@ -5,7 +5,9 @@
 //! and `{% endif %}` read as Auth0's Liquid templates do (what differs, and why minijinja:
 //! [`super::liquid`]). The variables follow Auth0's: `user` (`email`, `email_verified`,
 //! `name`, `nickname`, `picture`, `user_id`, `user_metadata`, `app_metadata`), `application`
-//! (`name`, `clientID`), `connection.name` and `url`, the link. A variable the template names but the
+//! (`name`, `clientID`), `connection.name` and `url`, the link; a users import's completion
+//! message has `job` (`id`, `connection`, `connection_id`, `inserted`, `updated`, `failed`,
+//! `total`) and the administrator as its `user`. A variable the template names but the
 //! message lacks (no application, no link) renders as nothing. The HTML part is autoescaped;
 //! the subject and the text part are not HTML. Every render runs on a fuel budget, so a
 //! customisation that loops for ever is refused when it is saved.
@@ -57,6 +59,11 @@ fn defaults(kind: EmailKind) -> (&'static str, &'static str, &'static str) {
             include_str!("../../templates/email/blocked_account.html"),
             include_str!("../../templates/email/blocked_account.txt"),
         ),
+        EmailKind::UsersImportCompleted => (
+            "Users import {{ job.id }} completed: {{ job.inserted }} inserted, {{ job.updated }} updated, {{ job.failed }} failed",
+            include_str!("../../templates/email/users_import_completed.html"),
+            include_str!("../../templates/email/users_import_completed.txt"),
+        ),
     }
 }
 
@@ -97,6 +104,21 @@ pub struct Variables {
     connection: ConnectionVariables,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<JobVariables>,
+}
+
+/// A finished users import, for its completion message.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobVariables {
+    pub id: String,
+    /// The connection's name.
+    pub connection: String,
+    pub connection_id: String,
+    pub inserted: u64,
+    pub updated: u64,
+    pub failed: u64,
+    pub total: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -148,6 +170,27 @@ impl Variables {
                 .unwrap_or_default(),
             connection: ConnectionVariables { name: CONNECTION },
             url: link.map(str::to_owned),
+            job: None,
+        }
+    }
+
+    /// A message about `job` to the administrator at `email` (their address is the `user`'s).
+    pub fn for_job(email: &str, job: JobVariables) -> Self {
+        Variables {
+            user: UserVariables {
+                user_id: String::new(),
+                email: email.to_owned(),
+                email_verified: true,
+                name: email.to_owned(),
+                nickname: String::new(),
+                picture: String::new(),
+                user_metadata: Map::new(),
+                app_metadata: Map::new(),
+            },
+            application: ApplicationVariables::default(),
+            connection: ConnectionVariables { name: CONNECTION },
+            url: None,
+            job: Some(job),
         }
     }
 
@@ -171,6 +214,15 @@ impl Variables {
             },
             connection: ConnectionVariables { name: CONNECTION },
             url: Some("https://auth.example.com/u/example?ticket=preview".into()),
+            job: Some(JobVariables {
+                id: "job_0123456789abcdef".into(),
+                connection: CONNECTION.into(),
+                connection_id: "con_0123456789abcdef".into(),
+                inserted: 40,
+                updated: 2,
+                failed: 1,
+                total: 43,
+            }),
         }
     }
 }
@@ -387,7 +439,10 @@ mod tests {
 
     #[test]
     fn every_default_renders_with_and_without_an_application() {
-        for kind in EmailKind::ALL {
+        for kind in EmailKind::ALL
+            .iter()
+            .filter(|kind| **kind != EmailKind::UsersImportCompleted)
+        {
             let template = default_template(*kind);
             let link = "https://auth.example/u/x?ticket=abc&next=1";
             let rendered = render(&template, &Variables::new(&user(), None, Some(link))).unwrap();
@@ -411,6 +466,31 @@ mod tests {
                 check(&template).is_ok(),
                 "{kind}: the default passes its checks"
             );
+        }
+    }
+
+    #[test]
+    fn an_import_completion_names_the_job_and_its_counts() {
+        let template = default_template(EmailKind::UsersImportCompleted);
+        assert!(check(&template).is_ok());
+        let job = JobVariables {
+            id: "job_abc".into(),
+            connection: CONNECTION.into(),
+            connection_id: "con_1".into(),
+            inserted: 3,
+            updated: 1,
+            failed: 2,
+            total: 6,
+        };
+        let rendered = render(&template, &Variables::for_job("admin@example.com", job)).unwrap();
+        assert_eq!(
+            rendered.subject,
+            "Users import job_abc completed: 3 inserted, 1 updated, 2 failed"
+        );
+        for part in [&rendered.text, &rendered.html] {
+            for expected in ["job_abc", CONNECTION, "con_1", "Inserted", "6"] {
+                assert!(part.contains(expected), "{expected} in {part}");
+            }
         }
     }
 

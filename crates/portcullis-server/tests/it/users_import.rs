@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 
 use crate::{helpers::*, management_support::*};
 
+mod hashes;
+
 /// Users in Auth0's export format; `scripts/make-import-fixture.sh` made their hashes with
 /// Python's `bcrypt` (one `$2a$`, one `$2b$`) from these passwords.
 const FIXTURE: &str = include_str!("fixtures/auth0-users-bcrypt.json");
@@ -392,4 +394,176 @@ async fn exports_as_ndjson_and_csv_behind_a_signed_link() {
         .post("/jobs/users-exports", json!({"format": "xml"}))
         .await;
     assert_error(&(status, body), StatusCode::BAD_REQUEST, "invalid_body");
+}
+
+#[tokio::test]
+async fn a_completion_email_reaches_every_administrator_with_the_counts() {
+    use portcullis_core::admin::{administrators, Actor};
+
+    use crate::email::{parse, sink::Sink};
+
+    let sink = Sink::start();
+    let mgmt = spawn_mgmt_with(|settings| {
+        settings.email = crate::email::email_settings(
+            &format!("smtp://127.0.0.1:{}?tls=none", sink.port),
+            &settings.issuer,
+        );
+    })
+    .await;
+    let app = &mgmt.app;
+    for email in ["owner@example.com", "second-owner@example.com"] {
+        administrators::create(&app.cx, &Actor::System, email, &"An-admin-Pa55word".into())
+            .await
+            .expect("administrator");
+    }
+    mgmt.create_user("existing@example.com").await;
+    let connection_id = mgmt.connection_id().await;
+    let rows = json!([
+        {"email": "new-one@example.com"},
+        {"email": "new-two@example.com", "name": "Two"},
+        {"email": "existing@example.com", "name": "Updated"},
+        {"email": "not-an-email"}
+    ]);
+
+    // Without send_completion_email, nobody is told.
+    let (status, _) = mgmt
+        .import(
+            json!([{"email": "quiet@example.com"}])
+                .to_string()
+                .into_bytes(),
+            &[("connection_id", &connection_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    let (status, job) = mgmt
+        .import(
+            rows.to_string().into_bytes(),
+            &[
+                ("connection_id", &connection_id),
+                ("upsert", "true"),
+                ("send_completion_email", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["send_completion_email"], true);
+    let job_id = job["id"].as_str().unwrap();
+
+    // Every administrator: the two above and any the test server made itself.
+    let mut administrators: Vec<String> = app
+        .store
+        .list_admins()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|admin| admin.email)
+        .collect();
+    administrators.sort_unstable();
+    assert!(administrators.len() >= 2);
+    let received = sink.wait_for(administrators.len()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        sink.messages().len(),
+        administrators.len(),
+        "one message per administrator, and only for this job"
+    );
+    let mut recipients: Vec<String> = received.iter().map(|r| r.to[0].clone()).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, administrators);
+    assert!(recipients.contains(&"second-owner@example.com".to_owned()));
+    for message in &received {
+        let message = parse(message);
+        assert_eq!(
+            message.subject(),
+            Some(
+                format!("Users import {job_id} completed: 2 inserted, 1 updated, 1 failed")
+                    .as_str()
+            )
+        );
+        let text = message.body_text(0).expect("a text part");
+        for expected in [
+            job_id.to_owned(),
+            connection_id.clone(),
+            "Username-Password-Authentication".to_owned(),
+            "Inserted: 2".to_owned(),
+            "Updated: 1".to_owned(),
+            "Failed: 1".to_owned(),
+            "Total: 4".to_owned(),
+            format!("/api/v2/jobs/{job_id}/errors"),
+        ] {
+            assert!(text.contains(&expected), "{expected} in {text}");
+        }
+        let html = message.body_html(0).expect("an HTML part");
+        assert!(html.contains(job_id), "{html}");
+    }
+}
+
+#[tokio::test]
+async fn imported_profile_fields_show_and_a_blocked_user_cannot_sign_in() {
+    let mgmt = spawn_mgmt().await;
+    let connection_id = mgmt.connection_id().await;
+    let rows = json!([
+        {"user_id": "profile-1", "email": "profile@example.com", "given_name": "Katherine",
+         "family_name": "Johnson", "nickname": "kj", "picture": "https://img.example.com/kj.png",
+         "blocked": false, "password_hash": "$2a$10$QSH7jFssLIPBj8m/R4/vtOzs3J1MkkmqTR.F46uLxLj3GqeqyEXli"},
+        {"user_id": "blocked-1", "email": "blocked@example.com", "name": "Blocked Person",
+         "given_name": "Ignored", "blocked": true,
+         "password_hash": "$2b$10$PG8P49kM3vALKLyLPJrINOUqtDUd5b8VO74gnuCYdfAaefic4ArGa"}
+    ]);
+    let (status, job) = mgmt
+        .import(
+            rows.to_string().into_bytes(),
+            &[("connection_id", &connection_id)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["summary"]["inserted"], 2, "{job}");
+
+    let (_, profile) = mgmt
+        .get(&format!("/users/{}", encode("auth0|profile-1")))
+        .await;
+    assert_eq!(profile["nickname"], "kj");
+    assert_eq!(profile["picture"], "https://img.example.com/kj.png");
+    // Given and family names make the name when the row has none (they are not kept apart).
+    assert_eq!(profile["name"], "Katherine Johnson");
+    assert_ne!(profile["blocked"], true);
+    let (_, blocked) = mgmt
+        .get(&format!("/users/{}", encode("auth0|blocked-1")))
+        .await;
+    assert_eq!(blocked["blocked"], true);
+    assert_eq!(blocked["name"], "Blocked Person", "a name given wins");
+    assert_eq!(
+        blocked["nickname"], "blocked",
+        "the email's local part by default"
+    );
+
+    let app = &mgmt.app;
+    app.create_api(false).await;
+    let spa = app.create_spa(false).await;
+    browser_signed_in(app, &spa, "profile@example.com", ADA_PASSWORD).await;
+    // The right password of a blocked user: refused with the blocked message, no session.
+    let (_, challenge) = pkce();
+    let url = app.authorize_url(
+        &spa,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let browser = browser();
+    let refused = app
+        .login_via_form(&browser, &url, "blocked@example.com", GRACE_PASSWORD)
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .all(|cookie| !cookie
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("portcullis_session=")));
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("This account is blocked."), "{page}");
 }
