@@ -19,6 +19,8 @@ mod connections;
 mod connections_access;
 mod connections_login;
 mod connections_patch;
+mod connections_presets;
+mod connections_provider;
 mod connections_rules;
 mod consent;
 mod dashboard;
