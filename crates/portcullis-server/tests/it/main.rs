@@ -20,6 +20,7 @@ mod connections_access;
 mod connections_login;
 mod connections_patch;
 mod connections_presets;
+mod connections_profile;
 mod connections_provider;
 mod connections_rules;
 mod consent;
