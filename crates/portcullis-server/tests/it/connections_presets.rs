@@ -42,6 +42,9 @@ async fn microsoft_setup(app: &TestApp) -> (Spa, Arc<Provider>) {
     (spa, provider)
 }
 
+/// What makes an ID token's claims from the provider's base and the request's nonce.
+type Claims = fn(&str, &str) -> Value;
+
 /// An ID token of Microsoft's tenant `TENANT`, issued as that tenant.
 fn tenant_claims(base: &str, nonce: &str) -> Value {
     let mut claims = good_claims(&format!("{base}/{TENANT}/v2.0"), nonce);
@@ -81,7 +84,7 @@ async fn a_microsoft_id_token_is_accepted_when_its_issuer_names_its_own_tenant()
 async fn a_microsoft_id_token_of_another_tenant_without_one_or_badly_signed_is_refused() {
     let app = spawn_app().await;
     let (spa, provider) = microsoft_setup(&app).await;
-    let cases: [(&str, fn(&str, &str) -> Value, bool, &str); 6] = [
+    let cases: [(&str, Claims, bool, &str); 6] = [
         (
             "another tenant's issuer",
             |base, nonce| {
