@@ -4,7 +4,9 @@
 // implementation, `oidc-provider.mjs`) are made connections of the stack through the
 // Management API. The sample signs in through each — the "Continue with" button of the hosted
 // login page, and `connection=` straight to the provider — and calls its API. Hostile answers
-// (a state this browser did not start, the provider's error answer) show a clear page.
+// (a state this browser did not start, the provider's error answer, and from
+// `hostile-provider.mjs` an ID token with a wrong nonce, a wrong issuer or a bad signature)
+// show a clear page.
 // Screenshots go to ARTIFACTS_DIR/connections/.
 
 import { test, before, after } from 'node:test';
@@ -31,6 +33,8 @@ let browser;
 let upstreamDir;
 let portcullis;
 let nodeProvider;
+let hostile;
+const HOSTILE_MODES = ['nonce', 'issuer', 'signature'];
 
 /** A port free on 127.0.0.1 right now. */
 async function freePort() {
@@ -91,6 +95,20 @@ async function startNodeProvider() {
   return { issuer, clientId, clientSecret };
 }
 
+/** `hostile-provider.mjs`: its base address; each mode is an issuer under it. */
+async function startHostileProvider() {
+  const clientId = 'portcullis-stack';
+  const child = spawn(process.execPath, ['hostile-provider.mjs'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, CLIENT_ID: clientId },
+  });
+  children.push(child);
+  const [line] = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((r) => [r.value]);
+  const { base } = JSON.parse(line);
+  await waitFor(`${base}/nonce/.well-known/openid-configuration`);
+  return { base, clientId, clientSecret: 'hostile-secret-of-some-length' };
+}
+
 /** A connection of the stack, enabled for the spa-js app. */
 async function connect(name, displayName, provider) {
   const connection = await management('POST', 'connections', {
@@ -115,6 +133,10 @@ before(async () => {
   nodeProvider = await startNodeProvider();
   await connect('upstream-portcullis', 'Upstream Portcullis', portcullis);
   await connect('node-oidc', 'node-oidc-provider', nodeProvider);
+  hostile = await startHostileProvider();
+  for (const mode of HOSTILE_MODES) {
+    await connect(`hostile-${mode}`, `Hostile ${mode}`, { ...hostile, issuer: `${hostile.base}/${mode}` });
+  }
 });
 
 after(async () => {
@@ -241,6 +263,24 @@ test('hostile or refusing providers get a clear page', { timeout: TIMEOUT }, asy
     await shot('provider-error');
     assert.equal(new URL(page.url()).origin, stack.domain, 'the application never gets the answer');
   });
+
+  const why = {
+    nonce: 'invalid nonce',
+    issuer: 'invalid issuer',
+    signature: 'signature verification failed',
+  };
+  for (const mode of HOSTILE_MODES) {
+    await t.test(`an ID token with a wrong ${mode} is refused`, async () => {
+      await loginThrough(page, `hostile-${mode}`);
+      await page.waitForURL((url) => url.href.startsWith(CALLBACK));
+      await page.waitForSelector(`text=The answer of hostile-${mode} was refused`);
+      await shot(`wrong-${mode}`);
+      const text = await page.innerText('body');
+      assert.ok(text.includes("the provider's ID token was refused"), text);
+      assert.ok(text.toLowerCase().includes(why[mode].toLowerCase()), text);
+      assert.equal(new URL(page.url()).origin, stack.domain, 'the application never gets the answer');
+    });
+  }
 
   await context.close();
 });

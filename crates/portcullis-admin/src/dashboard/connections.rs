@@ -148,7 +148,7 @@ impl ConnectionForm {
                 _ => {
                     return Err(FormError::at(
                         "other",
-                        "Other options must be a JSON object, such as {\"attribute_map\": {\"name\": \"display_name\"}}.",
+                        "Other options must be a JSON object, such as {\"attribute_map\": {\"mapping_mode\": \"use_map\", \"attributes\": {\"nickname\": \"preferred_username\"}}}.",
                     ))
                 }
             },

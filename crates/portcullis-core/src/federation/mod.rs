@@ -12,7 +12,7 @@ use portcullis_types::{AuthMethod, Secret, Strategy};
 use serde_json::{Map, Value};
 
 use crate::keys::{KeyCipher, KeyError};
-pub use settings::{Protocol, Settings};
+pub use settings::{tenant_issuer, Issuer, Protocol, Settings};
 
 /// The longest a sign-in at a provider may take, from our redirect to its callback.
 pub const TRANSACTION_SECONDS: i64 = 600;
@@ -125,6 +125,32 @@ pub fn claim_text(claims: &Map<String, Value>, name: &str) -> Option<String> {
         Value::Number(number) => Some(number.to_string()),
         Value::Bool(flag) => Some(flag.to_string()),
         _ => None,
+    }
+}
+
+/// GitHub's profile says nothing of its address's verification; its `/user/emails` list
+/// (`[{ "email", "primary", "verified" }]`, `None` when it could not be read) does. As Auth0
+/// does, the primary verified address becomes the profile's `email` with `email_verified:
+/// true`; without one, the profile's public address (if any) stays, unverified.
+pub fn apply_github_emails(claims: &mut Map<String, Value>, emails: Option<&Value>) {
+    let primary = emails
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|entry| {
+            entry.get("primary") == Some(&Value::Bool(true))
+                && entry.get("verified") == Some(&Value::Bool(true))
+        })
+        .and_then(|entry| entry.get("email")?.as_str())
+        .filter(|email| !email.is_empty());
+    match primary {
+        Some(email) => {
+            claims.insert("email".into(), Value::String(email.to_owned()));
+            claims.insert("email_verified".into(), Value::Bool(true));
+        }
+        None => {
+            claims.insert("email_verified".into(), Value::Bool(false));
+        }
     }
 }
 
@@ -329,6 +355,38 @@ mod tests {
 
     fn settings_of(strategy: Strategy, options: Value) -> Settings {
         settings::read(strategy, options.as_object().expect("object")).expect("settings")
+    }
+
+    #[test]
+    fn github_s_primary_verified_address_is_the_verified_email() {
+        let profile = || {
+            json!({ "id": 7, "email": "public@example.com", "email_verified": true })
+                .as_object()
+                .cloned()
+                .expect("object")
+        };
+        let mut claims = profile();
+        apply_github_emails(
+            &mut claims,
+            Some(&json!([
+                { "email": "old@example.com", "primary": false, "verified": true },
+                { "email": "main@example.com", "primary": true, "verified": true },
+            ])),
+        );
+        assert_eq!(claims["email"], "main@example.com");
+        assert_eq!(claims["email_verified"], true);
+        let mut claims = profile();
+        let unverified =
+            json!([{ "email": "main@example.com", "primary": true, "verified": false }]);
+        apply_github_emails(&mut claims, Some(&unverified));
+        assert_eq!(claims["email"], "public@example.com");
+        assert_eq!(
+            claims["email_verified"], false,
+            "never the profile's own say"
+        );
+        let mut claims = profile();
+        apply_github_emails(&mut claims, None);
+        assert_eq!(claims["email_verified"], false);
     }
 
     #[test]

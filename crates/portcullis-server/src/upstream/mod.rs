@@ -9,11 +9,20 @@
 use std::{sync::OnceLock, time::Duration};
 
 use openidconnect::{
-    core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata},
-    reqwest, AuthorizationCode, ClientId, ClientSecret, CsrfToken, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    core::{
+        CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
+        CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRevocableToken,
+        CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+    },
+    reqwest, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EmptyExtraTokenFields, IdTokenFields, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, StandardErrorResponse, StandardTokenResponse,
+    TokenResponse,
 };
-use portcullis_core::federation::{claim_text, Answer, Protocol, Settings};
+use portcullis_core::federation::{
+    apply_github_emails, claim_text, tenant_issuer, Answer, Issuer, Protocol, Settings,
+};
 use portcullis_types::Secret;
 use serde_json::{json, Map, Value};
 
@@ -44,9 +53,39 @@ fn http() -> &'static reqwest::Client {
     })
 }
 
+/// The ID token's claims beyond the standard ones, kept rather than dropped: a connection's
+/// attribute map may name them, and Microsoft's `tid` names the tenant of its issuer.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+struct OtherClaims {
+    #[serde(flatten)]
+    claims: Map<String, Value>,
+}
+
+impl AdditionalClaims for OtherClaims {}
+
+type IdFields = IdTokenFields<
+    OtherClaims,
+    EmptyExtraTokenFields,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
 /// An OpenID client made from a provider's metadata: its authorization endpoint set, its
-/// token and userinfo endpoints as the metadata says.
-type OidcClient = CoreClient<
+/// token and userinfo endpoints as the metadata says; `openidconnect`'s core client but for
+/// the claims it keeps ([`OtherClaims`]).
+type OidcClient = openidconnect::Client<
+    OtherClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    StandardTokenResponse<IdFields, CoreTokenType>,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
     openidconnect::EndpointSet,
     openidconnect::EndpointNotSet,
     openidconnect::EndpointNotSet,
@@ -66,7 +105,7 @@ pub struct Started {
 /// An OpenID provider's metadata with its JWKS: discovered (or given) and checked against the
 /// configured issuer.
 async fn provider(
-    issuer: &str,
+    issuer: &Issuer,
     discovery_url: &str,
     given: Option<&Value>,
 ) -> Result<CoreProviderMetadata, UpstreamError> {
@@ -92,11 +131,13 @@ async fn provider(
     let metadata: CoreProviderMetadata = serde_json::from_value(document)
         .map_err(|e| refused("the provider's discovery document is not valid", e))?;
     let found = metadata.issuer().as_str();
-    // Microsoft's common endpoint is configured without an issuer: its document names it.
-    if !issuer.is_empty() && found.trim_end_matches('/') != issuer.trim_end_matches('/') {
-        return Err(UpstreamError(format!(
-            "the provider's discovery document names issuer {found}, not {issuer}"
-        )));
+    // Microsoft's multi-tenant document names a template, checked on each ID token instead.
+    if let Issuer::Exact(issuer) = issuer {
+        if found.trim_end_matches('/') != issuer.trim_end_matches('/') {
+            return Err(UpstreamError(format!(
+                "the provider's discovery document names issuer {found}, not {issuer}"
+            )));
+        }
     }
     let jwks = openidconnect::JsonWebKeySet::fetch_async(metadata.jwks_uri(), http())
         .await
@@ -112,7 +153,7 @@ fn oidc_client(
 ) -> Result<OidcClient, UpstreamError> {
     let redirect =
         RedirectUrl::new(redirect_uri.to_owned()).map_err(|e| refused("the callback URL", e))?;
-    Ok(CoreClient::from_provider_metadata(
+    Ok(OidcClient::from_provider_metadata(
         metadata,
         ClientId::new(settings.client_id.clone()),
         secret.map(|s| ClientSecret::new(s.expose_str().to_owned())),
@@ -240,6 +281,57 @@ fn verifier<'a>(client: &'a OidcClient) -> openidconnect::core::CoreIdTokenVerif
     ])
 }
 
+/// Microsoft's rule for its multi-tenant endpoints: the ID token's `iss` must be the
+/// document's template with `{tenantid}` replaced by the token's own `tid`.
+fn check_tenant_issuer(template: &str, claims: &Map<String, Value>) -> Result<(), UpstreamError> {
+    let tid = claims.get("tid").and_then(Value::as_str);
+    let expected = tenant_issuer(template, tid).ok_or_else(|| {
+        UpstreamError(
+            "the provider's ID token was refused: it names no tenant (tid) for the issuer".into(),
+        )
+    })?;
+    let found = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if found != expected {
+        return Err(UpstreamError(format!(
+            "the provider's ID token was refused: its issuer {found} is not its tenant's, {expected}"
+        )));
+    }
+    Ok(())
+}
+
+/// The provider's JSON document at `url` read with the access token: `None` when it answers
+/// a refusal (a 4xx); its other failures, and a body of another shape, refuse the answer.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    access_token: &str,
+    what: &str,
+) -> Result<Option<T>, UpstreamError> {
+    let response = http()
+        .get(url)
+        .bearer_auth(access_token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| refused(&format!("the provider's {what} could not be read"), e))?;
+    let status = response.status();
+    if status.is_client_error() {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(UpstreamError(format!(
+            "the provider's {what} answered {status}"
+        )));
+    }
+    response
+        .json()
+        .await
+        .map(Some)
+        .map_err(|e| refused(&format!("the provider's {what} is not valid JSON"), e))
+}
+
 /// What the callback knows of the sign-in it finishes.
 pub struct Pending<'a> {
     pub code: &'a str,
@@ -263,6 +355,7 @@ pub async fn finish(
             metadata,
         } => {
             let metadata = provider(issuer, discovery_url, metadata.as_ref()).await?;
+            let template = metadata.issuer().as_str().to_owned();
             let client = oidc_client(metadata, settings, secret, pending.redirect_uri)?;
             let tokens = client
                 .exchange_code(AuthorizationCode::new(pending.code.to_owned()))
@@ -274,8 +367,13 @@ pub async fn finish(
             let id_token = tokens
                 .id_token()
                 .ok_or_else(|| UpstreamError("the provider's answer has no ID token".into()))?;
+            // A tenant template is no issuer to compare: the verifier checks all else, and
+            // the issuer is checked against the token's tenant below.
+            let per_tenant = matches!(issuer, Issuer::TenantTemplate)
+                && template.contains(portcullis_core::federation::settings::TENANT_PLACEHOLDER);
+            let verifier = verifier(&client).require_issuer_match(!per_tenant);
             let claims = id_token
-                .claims(&verifier(&client), &Nonce::new(pending.nonce.to_owned()))
+                .claims(&verifier, &Nonce::new(pending.nonce.to_owned()))
                 .map_err(|e| refused("the provider's ID token was refused", e))?;
             let claims = match serde_json::to_value(claims) {
                 Ok(Value::Object(map)) => map,
@@ -285,6 +383,9 @@ pub async fn finish(
                     ))
                 }
             };
+            if per_tenant {
+                check_tenant_issuer(&template, &claims)?;
+            }
             let upstream_id = claim_text(&claims, "sub").unwrap_or_default();
             let kept = json!({
                 "access_token": tokens.access_token().secret(),
@@ -300,6 +401,7 @@ pub async fn finish(
         Protocol::OAuth2 {
             profile_url,
             id_attribute,
+            emails_url,
             ..
         } => {
             let client = oauth2_client(settings, secret, pending.redirect_uri)?;
@@ -315,23 +417,15 @@ pub async fn finish(
                 .await
                 .map_err(|e| refused("the provider refused the code", e))?;
             let access_token = tokens.access_token().secret();
-            let response = http()
-                .get(profile_url)
-                .bearer_auth(access_token)
-                .header("accept", "application/json")
-                .send()
-                .await
-                .map_err(|e| refused("the provider's profile could not be read", e))?;
-            if !response.status().is_success() {
-                return Err(UpstreamError(format!(
-                    "the provider's profile answered {}",
-                    response.status()
-                )));
+            let mut claims: Map<String, Value> = read_json(profile_url, access_token, "profile")
+                .await?
+                .ok_or_else(|| UpstreamError("the provider's profile was refused".into()))?;
+            if let Some(emails_url) = emails_url {
+                // Without `user:email` GitHub refuses the list: no verified address, then.
+                let emails: Option<Value> =
+                    read_json(emails_url, access_token, "addresses").await?;
+                apply_github_emails(&mut claims, emails.as_ref());
             }
-            let claims: Map<String, Value> = response
-                .json()
-                .await
-                .map_err(|e| refused("the provider's profile is not a JSON object", e))?;
             let upstream_id = claim_text(&claims, id_attribute).unwrap_or_default();
             let kept = json!({ "access_token": access_token });
             Ok(Answer {

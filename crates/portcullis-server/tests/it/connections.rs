@@ -3,10 +3,6 @@
 //! own discovery document, JWKS and ID tokens signed with `jsonwebtoken`) for the answers a
 //! hostile or broken provider gives.
 
-use std::sync::{Arc, Mutex};
-
-use axum::{extract::State, routing::get, routing::post, Json, Router};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use portcullis_core::admin::{
     applications::{self, NewClient},
     upstream::{self, NewConnection},
@@ -17,6 +13,9 @@ use portcullis_types::{GrantType, Strategy};
 use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 
+pub(crate) use crate::connections_provider::{
+    answer_with, assert_refused, good_claims, hostile_setup, spawn_provider, Next, Provider,
+};
 use crate::helpers::{
     browser, callback_params, location, pkce, spawn_app, spawn_app_with, Spa, TestApp, PASSWORD,
 };
@@ -27,13 +26,24 @@ fn options(value: Value) -> Map<String, Value> {
 
 /// A connection named `name` of `app`, enabled for `spa`.
 pub(crate) async fn connect(app: &TestApp, spa: &Spa, name: &str, options_json: Value) {
+    connect_as(app, spa, name, Strategy::Oidc, options_json).await;
+}
+
+/// The same, of `strategy`.
+pub(crate) async fn connect_as(
+    app: &TestApp,
+    spa: &Spa,
+    name: &str,
+    strategy: Strategy,
+    options_json: Value,
+) {
     upstream::create(
         &app.cx,
         &Actor::System,
         NewConnection {
             name: name.into(),
             display_name: Some(format!("{name} provider")),
-            strategy: Strategy::Oidc,
+            strategy,
             options: options(options_json),
             enabled_clients: vec![spa.client_id.clone()],
         },
@@ -236,157 +246,10 @@ async fn a_user_signs_in_through_another_portcullis_and_the_application_gets_its
     assert!(callback_params(&location(&silent)).contains_key("code"));
 }
 
-/// What the test's provider puts in its next ID token.
-#[derive(Clone, Default)]
-pub(crate) struct Next {
-    pub(crate) claims: Value,
-    /// Signed with a key the JWKS does not publish.
-    pub(crate) foreign_key: bool,
-}
-
-pub(crate) struct Provider {
-    pub(crate) base: String,
-    pub(crate) next: Arc<Mutex<Next>>,
-    key: jsonwebtoken::EncodingKey,
-    foreign: jsonwebtoken::EncodingKey,
-}
-
-/// A P-256 key: its signing key and its JWK.
-fn es256_key() -> (jsonwebtoken::EncodingKey, Value) {
-    let pair = rcgen::KeyPair::generate().expect("key");
-    let point = pair.public_key_raw();
-    let key = jsonwebtoken::EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).expect("pem");
-    let jwk = json!({
-        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "k1",
-        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-    });
-    (key, jwk)
-}
-
-async fn token(State(provider): State<Arc<Provider>>) -> Json<Value> {
-    let next = provider.next.lock().expect("lock").clone();
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some("k1".into());
-    let key = if next.foreign_key {
-        &provider.foreign
-    } else {
-        &provider.key
-    };
-    let id_token = jsonwebtoken::encode(&header, &next.claims, key).expect("sign");
-    Json(
-        json!({ "access_token": "upstream-access", "token_type": "Bearer", "expires_in": 60, "id_token": id_token }),
-    )
-}
-
-/// A plain OAuth 2 provider's profile endpoint: the user, for the access token `/token` gave.
-async fn profile(headers: axum::http::HeaderMap) -> Result<Json<Value>, StatusCode> {
-    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        Some("Bearer upstream-access") => Ok(Json(json!({
-            "sub": "p-42", "email": "pat@example.com", "email_verified": true, "name": "Pat",
-        }))),
-        _ => Err(StatusCode::UNAUTHORIZED),
-    }
-}
-
-pub(crate) async fn spawn_provider() -> Arc<Provider> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!(
-        "http://127.0.0.1:{}",
-        listener.local_addr().expect("addr").port()
-    );
-    let (key, jwk) = es256_key();
-    let (foreign, _) = es256_key();
-    let provider = Arc::new(Provider {
-        base: base.clone(),
-        next: Arc::default(),
-        key,
-        foreign,
-    });
-    let discovery = json!({
-        "issuer": base,
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
-    });
-    let jwks = json!({ "keys": [jwk] });
-    let router = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(move || async move { Json(discovery) }),
-        )
-        .route("/jwks", get(move || async move { Json(jwks) }))
-        .route("/token", post(token))
-        .route("/profile", get(profile))
-        .with_state(provider.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    provider
-}
-
-/// The downstream with the test's provider as connection `hostile`.
-pub(crate) async fn hostile_setup() -> (TestApp, Spa, Arc<Provider>) {
-    let provider = spawn_provider().await;
-    let app = spawn_app().await;
-    let spa = app.create_spa(false).await;
-    connect(
-        &app,
-        &spa,
-        "hostile",
-        json!({ "issuer": provider.base, "client_id": "downstream", "client_secret": "s3cret" }),
-    )
-    .await;
-    (app, spa, provider)
-}
-
-/// Starts a sign-in; `claims` makes the provider's ID token from the request's nonce; then
-/// the callback's answer.
-async fn answer_with(
-    app: &TestApp,
-    spa: &Spa,
-    provider: &Provider,
-    foreign_key: bool,
-    claims: impl FnOnce(&str, &str) -> Value,
-) -> (reqwest::Response, String) {
-    let browser = browser();
-    let (to_provider, _) = start(app, &browser, spa, "hostile").await;
-    let sent = callback_params(&to_provider);
-    *provider.next.lock().expect("lock") = Next {
-        claims: claims(&provider.base, &sent["nonce"]),
-        foreign_key,
-    };
-    let callback = app.url(&format!(
-        "/login/callback?code=c0de&state={}",
-        sent["state"]
-    ));
-    let response = browser.get(&callback).send().await.expect("callback");
-    (response, callback)
-}
-
-pub(crate) fn good_claims(issuer: &str, nonce: &str) -> Value {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs();
-    json!({ "iss": issuer, "aud": "downstream", "sub": "u-1", "nonce": nonce, "iat": now, "exp": now + 300,
-            "email": "eve@example.com", "email_verified": true })
-}
-
-async fn assert_refused(app: &TestApp, response: reqwest::Response, expected: &str) {
-    let status = response.status();
-    let html = response.text().await.expect("html");
-    assert!(status.is_client_error(), "{status}: {html}");
-    assert!(html.contains(expected), "{expected:?} not in {html}");
-    assert_eq!(user_count(app).await, 0, "nobody is created");
-}
-
 #[tokio::test]
 async fn the_test_provider_signs_a_user_in_when_its_answer_is_right() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, good_claims).await;
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, good_claims).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let user = app
         .store
@@ -400,7 +263,7 @@ async fn the_test_provider_signs_a_user_in_when_its_answer_is_right() {
 #[tokio::test]
 async fn a_wrong_nonce_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, _| {
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, |issuer, _| {
         good_claims(issuer, "other")
     })
     .await;
@@ -410,7 +273,7 @@ async fn a_wrong_nonce_is_refused() {
 #[tokio::test]
 async fn a_wrong_issuer_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, |_, nonce| {
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, |_, nonce| {
         good_claims("https://evil.example", nonce)
     })
     .await;
@@ -420,7 +283,7 @@ async fn a_wrong_issuer_is_refused() {
 #[tokio::test]
 async fn a_wrong_audience_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, nonce| {
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, |issuer, nonce| {
         let mut claims = good_claims(issuer, nonce);
         claims["aud"] = json!("someone-else");
         claims
@@ -432,14 +295,14 @@ async fn a_wrong_audience_is_refused() {
 #[tokio::test]
 async fn a_bad_signature_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, true, good_claims).await;
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", true, good_claims).await;
     assert_refused(&app, response, "ID token was refused").await;
 }
 
 #[tokio::test]
 async fn an_expired_id_token_is_refused() {
     let (app, spa, provider) = hostile_setup().await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, nonce| {
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, |issuer, nonce| {
         let mut claims = good_claims(issuer, nonce);
         claims["iat"] = json!(1_000_000);
         claims["exp"] = json!(1_000_300);
@@ -589,7 +452,7 @@ async fn a_verified_email_signs_in_as_the_database_user_only_when_the_connection
         json!({ "issuer": provider.base, "client_id": "downstream", "link_verified_email": true }),
     )
     .await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, good_claims).await;
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, good_claims).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(app
         .store
@@ -606,7 +469,7 @@ async fn a_verified_email_signs_in_as_the_database_user_only_when_the_connection
     assert_eq!(identity.user_id, database_user);
 
     // An address the provider did not verify is never linked.
-    let (response, _) = answer_with(&app, &spa, &provider, false, |issuer, nonce| {
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, |issuer, nonce| {
         let mut claims = good_claims(issuer, nonce);
         claims["sub"] = json!("u-2");
         claims["email_verified"] = json!(false);
@@ -636,7 +499,7 @@ async fn identities_have_auth0s_shape_and_are_linked_and_unlinked() {
         json!({ "issuer": provider.base, "client_id": "downstream" }),
     )
     .await;
-    let (response, _) = answer_with(app, &spa, &provider, false, good_claims).await;
+    let (response, _) = answer_with(app, &spa, &provider, "hostile", false, good_claims).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (status, user) = mgmt.get("/users/oidc%7Chostile%7Cu-1").await;
     assert_eq!(status, StatusCode::OK, "{user}");

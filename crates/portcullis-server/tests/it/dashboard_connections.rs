@@ -18,6 +18,10 @@ async fn stored(app: &TestApp, name: &str) -> Option<UpstreamConnection> {
         .expect("read")
 }
 
+/// Auth0's attribute map, as the "Other Options" field takes it.
+const MAP: &str =
+    r#"{"attribute_map": {"mapping_mode": "use_map", "attributes": {"name": "display_name"}}}"#;
+
 #[tokio::test]
 async fn connections_are_created_edited_enabled_and_deleted_in_the_dashboard() {
     let app = crate::helpers::spawn_app().await;
@@ -140,12 +144,15 @@ async fn connections_are_created_edited_enabled_and_deleted_in_the_dashboard() {
                 ("issuer", "https://idp.example.com"),
                 ("scope", "openid email"),
                 ("link_verified_email", "on"),
-                ("other", r#"{"attribute_map": {"name": "display_name"}}"#),
+                ("other", MAP),
             ],
         )
         .await;
     let created = stored(&app, "corp").await.expect("created");
-    assert_eq!(created.options["attribute_map"]["name"], "display_name");
+    assert_eq!(
+        created.options["attribute_map"]["attributes"]["name"],
+        "display_name"
+    );
     assert_eq!(created.options["link_verified_email"], true);
     assert!(created.enabled_clients.is_empty());
 
@@ -164,7 +171,7 @@ async fn connections_are_created_edited_enabled_and_deleted_in_the_dashboard() {
                     "discovery_url",
                     "https://login.example.org/.well-known/openid-configuration",
                 ),
-                ("other", r#"{"attribute_map": {"name": "display_name"}}"#),
+                ("other", MAP),
                 ("enabled_clients", &spa.client_id),
             ],
         )
@@ -175,7 +182,7 @@ async fn connections_are_created_edited_enabled_and_deleted_in_the_dashboard() {
         *json!({
             "client_id": "corp-id-2",
             "discovery_url": "https://login.example.org/.well-known/openid-configuration",
-            "attribute_map": { "name": "display_name" },
+            "attribute_map": { "mapping_mode": "use_map", "attributes": { "name": "display_name" } },
         })
         .as_object()
         .unwrap()
@@ -199,6 +206,21 @@ async fn connections_are_created_edited_enabled_and_deleted_in_the_dashboard() {
             ],
             StatusCode::BAD_REQUEST,
             "Other options must be a JSON object",
+        )
+        .await;
+    // The flat attribute map the hint once suggested is refused, not silently ignored.
+    admin
+        .post_refused(
+            &app,
+            &corp,
+            &corp,
+            &[
+                ("client_id", "x"),
+                ("issuer", "https://idp.example.com"),
+                ("other", r#"{"attribute_map": {"name": "display_name"}}"#),
+            ],
+            StatusCode::BAD_REQUEST,
+            "options.attribute_map.name is not a member of attribute_map",
         )
         .await;
     let refused = admin

@@ -154,6 +154,11 @@ pub fn pkce() -> (String, String) {
 }
 
 impl TestApp {
+    /// The folder of the test's SQLite file (`test.db`), empty on PostgreSQL.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     /// Shuts the server down gracefully and waits until it has finished.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.shutdown.take() {
