@@ -7,6 +7,7 @@ mod liquid;
 mod logs;
 mod outage;
 pub(crate) mod sink;
+mod timeout;
 
 use std::{collections::HashSet, net::TcpListener, time::Duration};
 
