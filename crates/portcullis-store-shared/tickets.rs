@@ -22,6 +22,7 @@ fn ticket_from_row(row: &Row) -> Result<Ticket, StoreError> {
         result_url: row.try_get("result_url").map_err(backend)?,
         include_email_in_redirect: row.try_get("include_email_in_redirect").map_err(backend)?,
         mark_email_verified: row.try_get("mark_email_verified").map_err(backend)?,
+        address: row.try_get("address").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
         expires_at: row.try_get("expires_at").map_err(backend)?,
         used_at: row.try_get("used_at").map_err(backend)?,
@@ -33,8 +34,9 @@ impl TicketRepository for Backend {
     async fn insert_ticket(&self, ticket: &Ticket) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO tickets (ticket_hash, kind, user_id, client_id, result_url,
-               include_email_in_redirect, mark_email_verified, created_at, expires_at, used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               include_email_in_redirect, mark_email_verified, address, created_at, expires_at,
+               used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&ticket.ticket_hash)
         .bind(ticket.kind.as_str())
@@ -43,6 +45,7 @@ impl TicketRepository for Backend {
         .bind(&ticket.result_url)
         .bind(ticket.include_email_in_redirect)
         .bind(ticket.mark_email_verified)
+        .bind(&ticket.address)
         .bind(ticket.created_at)
         .bind(ticket.expires_at)
         .bind(ticket.used_at)

@@ -3,7 +3,8 @@
 //! logged as Auth0 logs a sign-up (`ss` / `fs`) or a change-password request (`scpr` / `fcpr`).
 //! [`register`] is the one sign-up of the hosted sign-up page and `/dbconnections/signup`;
 //! [`ask_password_reset`] the one request of `/dbconnections/change_password` (and of any page
-//! that asks for a reset).
+//! that asks for a reset); [`after_refused_sign_in`] tells a user their account was just
+//! blocked for too many failed logins (the `blocked_account` email, with its unblock link).
 //!
 //! The database connection decides whether users may sign themselves up and which passwords
 //! they may choose: [`signup_allowed`] and [`check_password`] are the questions a sign-up or
@@ -19,7 +20,7 @@ use crate::{
     audit::{self, RequestOrigin},
     password::PasswordError,
     password_policy,
-    sign_in::{SignIn, SignInError},
+    sign_in::{self, Attempt, SignIn, SignInError},
 };
 
 pub use crate::admin::{
@@ -195,7 +196,7 @@ pub(crate) async fn admit(
             SignInError::Store(error) => SignupError::Failed(AdminError::Store(error)),
             SignInError::Password(error) => SignupError::Failed(AdminError::Password(error)),
             // Counting attempts checks no password: never answered.
-            SignInError::WrongCredentials => SignupError::Failed(AdminError::Password(
+            SignInError::WrongCredentials { .. } => SignupError::Failed(AdminError::Password(
                 PasswordError::Internal("unexpected answer of the sign-up throttle".into()),
             )),
         })
@@ -378,6 +379,37 @@ pub async fn request_password_reset(
         crate::admin::tickets::send_reset_email(cx, user, Some(who.client)).await?;
     }
     Ok(())
+}
+
+/// What follows a refused password sign-in of the hosted login page or the password grant:
+/// when `error` is the failure that just blocked the account from the attempt's address (the
+/// last one its limit allows: once per block, as Auth0's brute-force protection does), the user of that email, if there is one
+/// and it is not blocked by an administrator anyway, gets the `blocked_account` email with a
+/// single-use, expiring link that lifts this block. A failure to write it is logged: the
+/// refusal stands either way, and the caller never learns whether the account exists.
+pub async fn after_refused_sign_in(
+    cx: &Context,
+    error: &SignInError,
+    attempt: &Attempt<'_>,
+    application: Option<&Client>,
+) {
+    if !error.blocked_account() {
+        return;
+    }
+    let user = match cx.store().user_by_email(attempt.email.trim()).await {
+        Ok(Some(user)) if !user.blocked && !user.email.is_empty() => user,
+        Ok(_) => return,
+        Err(error) => {
+            tracing::warn!(%error, "the blocked-account email was not written");
+            return;
+        }
+    };
+    let address = sign_in::address_group(attempt.ip);
+    if let Err(error) =
+        crate::admin::tickets::send_unblock_email(cx, &user, application, &address).await
+    {
+        tracing::warn!(%error, "the blocked-account email was not written");
+    }
 }
 
 /// What a page where users sign up or choose a password shows of the connection.

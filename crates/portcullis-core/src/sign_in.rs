@@ -9,7 +9,8 @@
 //! checked, with the store returning the new count atomically: parallel guesses each take a
 //! number and cannot slip past the limit together. A success clears the pair. A blocked pair
 //! stays blocked for the rest of its window, or until an administrator unblocks it
-//! ([`login_blocks`], [`clear_login_blocks`]).
+//! ([`login_blocks`], [`clear_login_blocks`]) or the user opens the link of the
+//! blocked-account email ([`clear_login_block`]).
 
 mod user;
 
@@ -131,9 +132,11 @@ fn email_key(prefix: &str, email: &str) -> String {
 /// Why a sign-in failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
-    /// Wrong email or password (the two are never told apart).
+    /// Wrong email or password (the two are never told apart). `blocked`: this failure was
+    /// the account's last allowed from this address in its window, so the pair is blocked from
+    /// now on (true for exactly one failure per block: the one to tell the user of).
     #[error("wrong email or password")]
-    WrongCredentials,
+    WrongCredentials { blocked: bool },
     /// Too many failures for this account from this address, or from this address overall,
     /// in this window. `first` is true for the refusal that crossed the limit and false for
     /// the ones after it in the same window: only the first is worth an audit entry, so a
@@ -147,6 +150,14 @@ pub enum SignInError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Password(PasswordError),
+}
+
+impl SignInError {
+    /// Whether this failure is the one that just blocked the account from its address (once
+    /// per block).
+    pub fn blocked_account(&self) -> bool {
+        matches!(self, SignInError::WrongCredentials { blocked: true })
+    }
 }
 
 impl From<PasswordError> for SignInError {
@@ -184,9 +195,16 @@ struct Counted {
     pair_key: String,
     ip_key: String,
     window: i64,
+    /// This attempt is the pair's last allowed in its window: if it fails, the pair is blocked.
+    last: bool,
 }
 
 impl Counted {
+    /// The failure of this attempt.
+    fn failed(&self) -> SignInError {
+        SignInError::WrongCredentials { blocked: self.last }
+    }
+
     /// Only failures count: a success clears the pair and gives the address its hit back.
     async fn succeeded(self, store: &dyn Store) -> Result<(), StoreError> {
         store.clear(&self.pair_key).await?;
@@ -243,7 +261,7 @@ impl SignIn {
             }
             _ => {
                 tracing::info!(address = %counted.group, realm = realm.prefix(), "failed sign-in");
-                Err(SignInError::WrongCredentials)
+                Err(counted.failed())
             }
         }
     }
@@ -276,7 +294,7 @@ impl SignIn {
             }
             None => {
                 tracing::info!(address = %counted.group, realm = realm.prefix(), "failed second factor");
-                Err(SignInError::WrongCredentials)
+                Err(counted.failed())
             }
         }
     }
@@ -315,6 +333,7 @@ impl SignIn {
             pair_key,
             ip_key,
             window,
+            last: pair_hits == limits.per_pair,
         })
     }
 
@@ -424,6 +443,18 @@ pub async fn login_blocks(
 pub async fn clear_login_blocks(store: &dyn Store, identifier: &str) -> Result<u64, StoreError> {
     store
         .clear_prefix(&pair_prefix(Realm::Login, identifier))
+        .await
+}
+
+/// Forgets the failures of `identifier` from the address group `group` (as
+/// [`address_group`] names it) on the hosted login page, which lifts that one block.
+pub async fn clear_login_block(
+    store: &dyn Store,
+    identifier: &str,
+    group: &str,
+) -> Result<(), StoreError> {
+    store
+        .clear(&format!("{}{group}", pair_prefix(Realm::Login, identifier)))
         .await
 }
 

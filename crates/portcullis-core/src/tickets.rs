@@ -9,11 +9,13 @@ pub const DEFAULT_TTL_SECONDS: i64 = 432_000;
 /// The path of the page a ticket of each kind opens, under the issuer.
 pub const VERIFICATION_PATH: &str = "u/email-verification";
 pub const RESET_PATH: &str = "u/reset-password";
+pub const UNBLOCK_PATH: &str = "u/unblock";
 
 /// What Auth0's pages put in the `message` of the result URL.
 pub const VERIFIED_MESSAGE: &str =
     "Your email was verified. You can continue using the application.";
 pub const RESET_MESSAGE: &str = "You can now login to the application with the new password.";
+pub const UNBLOCKED_MESSAGE: &str = "Your account was unblocked. You can log in again.";
 
 /// Where the links of account emails point, and whether a sign-up gets a verification email.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Tickets: the single-use, expiring links sent by email to verify an address or choose a new
-//! password (Auth0's email-verification and password-change tickets).
+//! password (Auth0's email-verification and password-change tickets), or to lift a
+//! brute-force block (the blocked-account email's link).
 
 use async_trait::async_trait;
 use portcullis_types::TicketKind;
@@ -21,6 +22,9 @@ pub struct Ticket {
     pub include_email_in_redirect: bool,
     /// Whether using a password-change ticket also marks the address verified.
     pub mark_email_verified: bool,
+    /// The client address (its throttling group) whose block an unblock ticket lifts; `None`
+    /// for the other kinds.
+    pub address: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
     /// When it was used; a used ticket is never accepted again.

@@ -61,6 +61,9 @@ closed_set! {
         EmailVerification => "email_verification",
         /// Choose a new password.
         PasswordChange => "password_change",
+        /// Lift the brute-force block of an account from one client address (the link of the
+        /// blocked-account email).
+        AccountUnblock => "account_unblock",
     }
 }
 

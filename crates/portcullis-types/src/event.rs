@@ -57,6 +57,8 @@ event_types! {
     FailedLoginBlocked => "fu", "Blocked Account";
     /// A login refused by brute-force protection.
     LoginThrottled => "limit_wc", "Too Many Calls to /login";
+    /// A brute-force block lifted by the link of the blocked-account email.
+    LoginBlockReleased => "ublkdu", "User login block released";
     /// A successful sign-up.
     Signup => "ss", "Success Signup";
     /// A failed sign-up.

@@ -120,7 +120,7 @@ pub async fn confirm(dash: &Dash, code: &str) -> Result<Confirmed, SignInError> 
 /// What a refused code shows, and its status; the failure is logged (a throttled one once).
 pub async fn refused_code(dash: &Dash, error: SignInError) -> (StatusCode, &'static str) {
     let (status, text, event) = match error {
-        SignInError::WrongCredentials => (
+        SignInError::WrongCredentials { .. } => (
             StatusCode::UNAUTHORIZED,
             "That code is not right, or it was used already.",
             Some((

@@ -513,7 +513,7 @@ pub async fn signin(
     let password = Secret::from(form.raw("password"));
     let admin = match authenticate(&app, &origin, &email, &password).await {
         Ok(admin) => admin,
-        Err(SignInError::WrongCredentials) => {
+        Err(SignInError::WrongCredentials { .. }) => {
             app.audit(failed(EventType::FailedLogin, "Dashboard sign-in failed"))
                 .await;
             return again(StatusCode::UNAUTHORIZED, "Wrong email or password.");

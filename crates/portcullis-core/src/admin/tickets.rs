@@ -3,8 +3,9 @@
 //! ticket is one conditional update in the store, so it works once, even under concurrent
 //! clicks or on several replicas. Expired tickets are swept with the rest of the state.
 //!
-//! [`send_verification_email`] and [`send_reset_email`] write a ticket and its email;
-//! [`verify_email`] and [`reset_password`] are what the pages behind the links do. The
+//! [`send_verification_email`], [`send_reset_email`] and [`send_unblock_email`] write a ticket
+//! and its email; [`verify_email`], [`reset_password`] and [`unblock`] are what the pages
+//! behind the links do. The
 //! Management API's tickets ([`email_verification`], [`password_change`]) are handed to the
 //! caller; its verification-email job is [`verification_email_job`].
 
@@ -21,8 +22,10 @@ use super::{
 use crate::{
     audit, email,
     secrets::{lookup_hash, random_token},
+    sign_in,
     tickets::{
-        DEFAULT_TTL_SECONDS, RESET_MESSAGE, RESET_PATH, VERIFICATION_PATH, VERIFIED_MESSAGE,
+        DEFAULT_TTL_SECONDS, RESET_MESSAGE, RESET_PATH, UNBLOCKED_MESSAGE, UNBLOCK_PATH,
+        VERIFICATION_PATH, VERIFIED_MESSAGE,
     },
 };
 
@@ -63,6 +66,7 @@ fn path_of(kind: TicketKind) -> &'static str {
     match kind {
         TicketKind::EmailVerification => VERIFICATION_PATH,
         TicketKind::PasswordChange => RESET_PATH,
+        TicketKind::AccountUnblock => UNBLOCK_PATH,
     }
 }
 
@@ -70,6 +74,7 @@ fn template_of(kind: TicketKind) -> EmailKind {
     match kind {
         TicketKind::EmailVerification => EmailKind::VerifyEmail,
         TicketKind::PasswordChange => EmailKind::ResetEmail,
+        TicketKind::AccountUnblock => EmailKind::BlockedAccount,
     }
 }
 
@@ -80,6 +85,17 @@ pub async fn create(
     kind: TicketKind,
     user: &User,
     options: TicketOptions,
+) -> Result<String, AdminError> {
+    create_for(cx, kind, user, options, None).await
+}
+
+/// [`create`], with the client address group an unblock ticket lifts the block of.
+async fn create_for(
+    cx: &Context,
+    kind: TicketKind,
+    user: &User,
+    options: TicketOptions,
+    address: Option<String>,
 ) -> Result<String, AdminError> {
     let template = email::effective_template(cx.store(), template_of(kind)).await?;
     let ttl = options
@@ -102,6 +118,7 @@ pub async fn create(
             .include_email_in_redirect
             .unwrap_or(template.include_email_in_redirect),
         mark_email_verified: options.mark_email_verified,
+        address,
         created_at: now,
         expires_at: now.saturating_add(ttl),
         used_at: None,
@@ -125,7 +142,7 @@ pub async fn send_verification_email(
     user: &User,
     application: Option<&Client>,
 ) -> Result<(), AdminError> {
-    send(cx, TicketKind::EmailVerification, user, application).await?;
+    send(cx, TicketKind::EmailVerification, user, application, None).await?;
     let mut entry =
         audit::entry(EventType::VerificationEmailSent, "Verification email sent").user(user);
     if let Some(client) = application {
@@ -141,7 +158,19 @@ pub async fn send_reset_email(
     user: &User,
     application: Option<&Client>,
 ) -> Result<(), AdminError> {
-    send(cx, TicketKind::PasswordChange, user, application).await
+    send(cx, TicketKind::PasswordChange, user, application, None).await
+}
+
+/// Writes an unblock ticket for `user`'s brute-force block from the address group `address`
+/// and sends it in the `blocked_account` email. Sends nothing when the template is disabled.
+pub async fn send_unblock_email(
+    cx: &Context,
+    user: &User,
+    application: Option<&Client>,
+    address: &str,
+) -> Result<(), AdminError> {
+    let kind = TicketKind::AccountUnblock;
+    send(cx, kind, user, application, Some(address.to_owned())).await
 }
 
 async fn send(
@@ -149,13 +178,14 @@ async fn send(
     kind: TicketKind,
     user: &User,
     application: Option<&Client>,
+    address: Option<String>,
 ) -> Result<(), AdminError> {
     let options = TicketOptions {
         client_id: application.map(|client| client.client_id.clone()),
         mark_email_verified: kind == TicketKind::PasswordChange,
         ..TicketOptions::default()
     };
-    let link = create(cx, kind, user, options).await?;
+    let link = create_for(cx, kind, user, options, address).await?;
     email::send(cx, template_of(kind), user, application, Some(&link))
         .await
         .map_err(email_failure)?;
@@ -247,6 +277,26 @@ pub async fn reset_password(
     }
     cx.audit.record(entry).await;
     let redirect = redirect(&ticket, &user, RESET_MESSAGE);
+    Ok(Used { user, redirect })
+}
+
+/// The page of an unblock link: uses the ticket and lifts the user's brute-force block from
+/// the address it names (their other blocks, if any, stay).
+pub async fn unblock(cx: &Context, value: &str) -> Result<Used, TicketError> {
+    let ticket = consume(cx, TicketKind::AccountUnblock, value).await?;
+    let user = users::find(cx, &ticket.user_id).await.map_err(gone_user)?;
+    let address = ticket.address.as_deref().ok_or(TicketError::Invalid)?;
+    sign_in::clear_login_block(cx.store(), &user.email, address)
+        .await
+        .map_err(AdminError::from)?;
+    let mut entry = audit::entry(EventType::LoginBlockReleased, "User login block released")
+        .user(&user)
+        .details(json!({ "address": address }));
+    if let Some(client_id) = &ticket.client_id {
+        entry = entry.client_id(client_id);
+    }
+    cx.audit.record(entry).await;
+    let redirect = redirect(&ticket, &user, UNBLOCKED_MESSAGE);
     Ok(Used { user, redirect })
 }
 

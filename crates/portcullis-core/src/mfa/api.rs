@@ -153,7 +153,9 @@ pub async fn pass(
             Ok(MfaFactor::Otp)
         }
         // Recovery codes stand in for a factor the user has; without one they are no way in.
-        Proof::RecoveryCode(_) if !enrolled => Err(SignInError::WrongCredentials),
+        Proof::RecoveryCode(_) if !enrolled => {
+            Err(SignInError::WrongCredentials { blocked: false })
+        }
         proof => {
             let accepted: Vec<MfaFactor> = settings.enabled.iter().copied().collect();
             verify::verify(store, cipher, sign_in, owner, attempt, proof, &accepted).await

@@ -113,7 +113,8 @@ pub struct SmtpSettings {
     pub server: SmtpServer,
     /// The sender of messages whose template names none (`PORTCULLIS_SMTP_FROM`).
     pub from: Mailbox,
-    /// How long connecting and each SMTP command may take.
+    /// How long one message's delivery may take, connecting included; past it the attempt
+    /// fails and the message waits for its next one.
     pub timeout: Duration,
     /// PEM certificates trusted besides Mozilla's roots: the CA of a private relay
     /// (`PORTCULLIS_SMTP_CA_FILE`).

@@ -40,6 +40,9 @@ impl SendError {
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    /// The most one message's delivery may take: lettre's async client bounds only the
+    /// connection, so a server that accepts and never answers would hold the sender for ever.
+    timeout: std::time::Duration,
 }
 
 impl Smtp {
@@ -73,20 +76,26 @@ impl Smtp {
         Ok(Smtp {
             transport: builder.build(),
             from: settings.from.clone(),
+            timeout: settings.timeout,
         })
     }
 
-    /// Sends `email` once.
+    /// Sends `email` once, within the timeout (a later attempt may succeed).
     pub async fn send(&self, email: &Email) -> Result<(), SendError> {
         let message = self.message(email)?;
-        self.transport
-            .send(message)
+        let sent = tokio::time::timeout(self.timeout, self.transport.send(message))
             .await
-            .map(|_| ())
-            .map_err(|error| SendError {
-                permanent: error.is_permanent(),
-                message: error.to_string(),
-            })
+            .map_err(|_| SendError {
+                permanent: false,
+                message: format!(
+                    "the SMTP server did not finish within {} s",
+                    self.timeout.as_secs_f32()
+                ),
+            })?;
+        sent.map(|_| ()).map_err(|error| SendError {
+            permanent: error.is_permanent(),
+            message: error.to_string(),
+        })
     }
 
     /// The MIME message: from the template's sender or the default one, with a Message-ID made

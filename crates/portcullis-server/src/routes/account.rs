@@ -1,6 +1,6 @@
 //! The hosted pages of the end user's account: "Forgot password?" (`/u/forgot-password`), the
-//! page a verification link opens (`/u/email-verification`) and the form a reset link opens
-//! (`/u/reset-password`). Plain HTML forms, CSRF-protected like the login form; the tickets
+//! page a verification link opens (`/u/email-verification`), the form a reset link opens
+//! (`/u/reset-password`) and the page the blocked-account email's link opens (`/u/unblock`). Plain HTML forms, CSRF-protected like the login form; the tickets
 //! and what using them does are `portcullis_core::tickets`.
 
 use axum::{
@@ -16,7 +16,7 @@ use portcullis_core::{
         AdminError,
     },
     password::PasswordError,
-    tickets::{RESET_MESSAGE, VERIFIED_MESSAGE},
+    tickets::{RESET_MESSAGE, UNBLOCKED_MESSAGE, VERIFIED_MESSAGE},
 };
 use portcullis_types::{Secret, TicketKind};
 use portcullis_web::{retry_after_busy, ClientOrigin, BUSY_MESSAGE};
@@ -186,6 +186,17 @@ fn refused(app: &AppState, error: TicketError) -> Response {
 pub async fn get_verify(State(app): State<AppState>, Query(query): Query<TicketQuery>) -> Response {
     match tickets::verify_email(&app.admin.cx, &query.ticket).await {
         Ok(used) => done(&app, used, "Email verified", VERIFIED_MESSAGE),
+        Err(error) => refused(&app, error),
+    }
+}
+
+/// `GET /u/unblock?ticket=`: uses the ticket and lifts the brute-force block it names.
+pub async fn get_unblock(
+    State(app): State<AppState>,
+    Query(query): Query<TicketQuery>,
+) -> Response {
+    match tickets::unblock(&app.admin.cx, &query.ticket).await {
+        Ok(used) => done(&app, used, "Account unblocked", UNBLOCKED_MESSAGE),
         Err(error) => refused(&app, error),
     }
 }

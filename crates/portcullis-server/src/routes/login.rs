@@ -332,7 +332,7 @@ async fn submit(
         retry_after_busy(again(StatusCode::TOO_MANY_REQUESTS, BUSY_MESSAGE))
     };
     let user = match screen {
-        Screen::Login => match authenticate(&app, &origin, &form).await {
+        Screen::Login => match authenticate(&app, &origin, &form, &client).await {
             Ok(user) => user,
             Err(LoginFailure::Throttled { first }) => {
                 app.metrics.login("throttled");
@@ -463,11 +463,12 @@ enum LoginFailure {
 }
 
 /// Checks the credentials, under brute-force protection (per account and address, and per
-/// address).
+/// address); the refusal that blocks the account sends it the blocked-account email.
 async fn authenticate(
     app: &AppState,
     origin: &RequestOrigin,
     form: &CredentialsForm,
+    client: &Client,
 ) -> Result<User, LoginFailure> {
     let attempt = Attempt {
         realm: Realm::Login,
@@ -477,10 +478,13 @@ async fn authenticate(
         now: app.clock.now(),
     };
     let checked = app.sign_in.check_user(app.store.as_ref(), attempt).await;
+    if let Err(error) = &checked {
+        accounts::after_refused_sign_in(&app.admin.cx, error, &attempt, Some(client)).await;
+    }
     match checked {
         Ok(user) if user.blocked => Err(LoginFailure::Blocked),
         Ok(user) => Ok(user),
-        Err(SignInError::WrongCredentials) => Err(LoginFailure::WrongCredentials),
+        Err(SignInError::WrongCredentials { .. }) => Err(LoginFailure::WrongCredentials),
         Err(SignInError::Throttled { first }) => Err(LoginFailure::Throttled { first }),
         Err(SignInError::Busy) => Err(LoginFailure::Busy),
         Err(error) => {

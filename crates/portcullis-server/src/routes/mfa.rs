@@ -271,7 +271,7 @@ pub(crate) async fn refused(
     error: SignInError,
 ) -> Response {
     let (status, message, event) = match error {
-        SignInError::WrongCredentials => (
+        SignInError::WrongCredentials { .. } => (
             StatusCode::UNAUTHORIZED,
             "Wrong or expired code.",
             Some((EventType::MfaFailed, "Wrong second-factor code")),

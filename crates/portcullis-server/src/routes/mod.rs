@@ -145,6 +145,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(post(account::post_forgot).layer(limit(RateGroup::Login))),
         )
         .route("/u/email-verification", get(account::get_verify))
+        .route("/u/unblock", get(account::get_unblock))
         .route(
             "/u/reset-password",
             get(account::get_reset).merge(post(account::post_reset).layer(limit(RateGroup::Login))),

@@ -19,11 +19,11 @@ use crate::{
     management_support::{spawn_mgmt, spawn_mgmt_with, Mgmt},
 };
 
-const EMAIL: &str = "target@example.com";
-const WRONG: &str = "wrong password";
+pub(crate) const EMAIL: &str = "target@example.com";
+pub(crate) const WRONG: &str = "wrong password";
 
 /// A browser whose connections come from `ip` (an address of the loopback range).
-fn browser_from(ip: &str) -> reqwest::Client {
+pub(crate) fn browser_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
@@ -33,13 +33,18 @@ fn browser_from(ip: &str) -> reqwest::Client {
 }
 
 /// A login form ready to post from one browser: its CSRF value and authorization request.
-struct LoginForm {
+pub(crate) struct LoginForm {
     csrf: String,
     authorize_query: String,
 }
 
 impl LoginForm {
-    async fn open(app: &TestApp, browser: &reqwest::Client, spa: &Spa, path: &str) -> Self {
+    pub(crate) async fn open(
+        app: &TestApp,
+        browser: &reqwest::Client,
+        spa: &Spa,
+        path: &str,
+    ) -> Self {
         let url = app.authorize_url(spa, &[]);
         let query = url::Url::parse(&url)
             .expect("url")
@@ -59,7 +64,7 @@ impl LoginForm {
         }
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &self,
         app: &TestApp,
         browser: &reqwest::Client,
@@ -83,7 +88,12 @@ impl LoginForm {
 
 /// Logs in through the form from `browser`; returns the status of the form's answer (303 is
 /// a success).
-async fn login(app: &TestApp, browser: &reqwest::Client, spa: &Spa, password: &str) -> StatusCode {
+pub(crate) async fn login(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    spa: &Spa,
+    password: &str,
+) -> StatusCode {
     let form = LoginForm::open(app, browser, spa, "/u/login").await;
     form.post(app, browser, "/u/login", EMAIL, password)
         .await
@@ -91,7 +101,7 @@ async fn login(app: &TestApp, browser: &reqwest::Client, spa: &Spa, password: &s
 }
 
 /// Ten wrong passwords for [`EMAIL`] from `browser`: its pair is blocked after them.
-async fn block_pair(app: &TestApp, browser: &reqwest::Client, spa: &Spa) {
+pub(crate) async fn block_pair(app: &TestApp, browser: &reqwest::Client, spa: &Spa) {
     let form = LoginForm::open(app, browser, spa, "/u/login").await;
     for _ in 0..10 {
         let refused = form.post(app, browser, "/u/login", EMAIL, WRONG).await;

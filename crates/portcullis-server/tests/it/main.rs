@@ -10,6 +10,7 @@ mod actions_mfa;
 mod admin_mfa;
 mod admin_passkeys;
 mod authorize_errors;
+mod blocked_account;
 mod brute_force;
 mod client_credentials;
 mod client_policies;

@@ -39,7 +39,7 @@ async fn auth0js_login(app: &TestApp, client_id: &str, password: &str) -> (Statu
 }
 
 /// A form post to the token endpoint; its status and JSON body.
-async fn token_form(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+pub(crate) async fn token_form(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = app
         .browser
         .post(app.url("/oauth/token"))
@@ -51,7 +51,7 @@ async fn token_form(app: &TestApp, form: &[(&str, &str)]) -> (StatusCode, Value)
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn allow_grants(mgmt: &Mgmt, client_id: &str, grants: &[&str]) {
+pub(crate) async fn allow_grants(mgmt: &Mgmt, client_id: &str, grants: &[&str]) {
     let (status, body) = mgmt
         .patch(
             &format!("/clients/{client_id}"),

@@ -506,3 +506,138 @@ async fn a_reset_email_asked_during_an_smtp_outage_arrives_once_the_server_is_ba
     let done = reset(&app, &browser(), &link, NEW_PASSWORD).await;
     assert_eq!(done.status(), StatusCode::OK);
 }
+
+/// What `/userinfo` answers for `access_token`.
+async fn userinfo(app: &TestApp, access_token: &str) -> Value {
+    let response = app
+        .browser
+        .get(app.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn after_the_verification_link_userinfo_and_a_refreshed_id_token_say_verified() {
+    let sink = Sink::start();
+    let app = spawn_with_smtp(sink.port).await;
+    app.create_api(true).await;
+    let spa = app.create_spa(false).await;
+    signup(&app, &spa, "later@example.com").await;
+    let (params, verifier) = app
+        .login_for_code(
+            &browser(),
+            &spa,
+            "later@example.com",
+            &[
+                ("scope", "openid profile email offline_access read:messages"),
+                ("audience", API),
+            ],
+        )
+        .await;
+    let tokens: Value = app
+        .exchange_code(&spa, &params["code"], &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access_token = tokens["access_token"].as_str().expect("access_token");
+    let refresh_token = tokens["refresh_token"].as_str().expect("refresh_token");
+    assert_eq!(userinfo(&app, access_token).await["email_verified"], false);
+
+    let received = sink.wait_for(1).await;
+    let link = link_in(&app, &received[0], VERIFY_PATH);
+    assert_eq!(
+        app.browser.get(&link).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // /userinfo reads the user as they are now, even with the token of before.
+    assert_eq!(userinfo(&app, access_token).await["email_verified"], true);
+    // A refresh's ID token says so, and so does /userinfo with its access token.
+    let refreshed = crate::refresh::refresh(&app, &spa.client_id, refresh_token).await;
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let id_token = app
+        .verify(
+            refreshed["id_token"].as_str().expect("id_token"),
+            &spa.client_id,
+        )
+        .await;
+    assert_eq!(id_token["email"], "later@example.com");
+    assert_eq!(id_token["email_verified"], true);
+    let access_token = refreshed["access_token"].as_str().expect("access_token");
+    assert_eq!(userinfo(&app, access_token).await["email_verified"], true);
+}
+
+#[tokio::test]
+async fn a_password_change_ticket_expires_after_its_ttl_and_redirects_to_its_result_url() {
+    let mgmt = spawn_mgmt().await;
+    let app = &mgmt.app;
+    let user_id = app.create_user("changing@example.com").await;
+
+    // Live until its ttl_sec, refused after.
+    let (status, body) = mgmt
+        .post(
+            "/tickets/password-change",
+            json!({"user_id": user_id, "ttl_sec": 60}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let expiring = body["ticket"].as_str().unwrap().to_owned();
+    app.clock.advance(59);
+    assert_eq!(
+        browser().get(&expiring).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    app.clock.advance(2);
+    let expired = browser().get(&expiring).send().await.unwrap();
+    assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
+    assert!(expired.text().await.unwrap().contains("invalid_ticket"));
+    let form = browser()
+        .post(app.url("/u/reset-password"))
+        .form(&[
+            ("password", NEW_PASSWORD),
+            ("ticket", &expiring),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(form.status().is_client_error(), "{}", form.status());
+
+    // A reset through a ticket with result_url ends at it, with Auth0's query.
+    let (status, body) = mgmt
+        .post(
+            "/tickets/password-change",
+            json!({"user_id": user_id, "result_url": "https://app.example.com/after-reset", "includeEmailInRedirect": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let ticket = body["ticket"].as_str().unwrap();
+    let done = reset(app, &browser(), ticket, NEW_PASSWORD).await;
+    assert!(done.status().is_redirection(), "{}", done.status());
+    let to = url::Url::parse(&location(&done)).unwrap();
+    assert_eq!(
+        (to.host_str(), to.path()),
+        (Some("app.example.com"), "/after-reset")
+    );
+    let query: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(query["success"], "true");
+    assert_eq!(query["email"], "changing@example.com");
+    assert!(query["message"].contains("new password"), "{query:?}");
+    // The new password is the one now.
+    let spa = app.create_spa(false).await;
+    let login = app
+        .login_via_form(
+            &browser(),
+            &authorize(app, &spa),
+            "changing@example.com",
+            NEW_PASSWORD,
+        )
+        .await;
+    assert_eq!(login.status(), StatusCode::FOUND);
+}

@@ -15,6 +15,7 @@ fn ticket(hash: u8, kind: TicketKind, user_id: &str, expires_at: i64) -> Ticket 
         result_url: Some("https://app.example/done".into()),
         include_email_in_redirect: true,
         mark_email_verified: false,
+        address: (kind == TicketKind::AccountUnblock).then(|| "203.0.113.7".into()),
         created_at: NOW,
         expires_at,
         used_at: None,
@@ -30,6 +31,15 @@ pub async fn tickets_are_single_use_and_expire(store: &dyn Store) {
     store.insert_ticket(&verify).await.expect("insert");
     let reset = ticket(2, TicketKind::PasswordChange, &owner.user_id, NOW + 60);
     store.insert_ticket(&reset).await.expect("insert");
+    // An unblock ticket keeps the address whose block it lifts.
+    let unblock = ticket(4, TicketKind::AccountUnblock, &owner.user_id, NOW + 60);
+    store.insert_ticket(&unblock).await.expect("insert");
+    let taken = store
+        .consume_ticket(&[4; 32], TicketKind::AccountUnblock, NOW)
+        .await
+        .expect("consume")
+        .expect("live");
+    assert_eq!(taken.address.as_deref(), Some("203.0.113.7"));
 
     let live = store
         .live_ticket(&[1; 32], TicketKind::EmailVerification, NOW)
@@ -77,7 +87,7 @@ pub async fn tickets_are_single_use_and_expire(store: &dyn Store) {
         log_events_kept: None,
         emails_before: None,
     };
-    assert_eq!(store.sweep(before).await.expect("sweep").tickets, 2);
+    assert_eq!(store.sweep(before).await.expect("sweep").tickets, 3);
     assert!(store
         .live_ticket(&[3; 32], TicketKind::PasswordChange, NOW + 60)
         .await

@@ -81,7 +81,7 @@ pub(super) async fn exchange(
     .await;
     let factor = match checked {
         Ok(factor) => factor,
-        Err(SignInError::WrongCredentials) => {
+        Err(SignInError::WrongCredentials { .. }) => {
             return Err(invalid_grant(match proof {
                 Proof::Otp(_) => "Invalid otp_code.",
                 Proof::RecoveryCode(_) => "Invalid recovery_code.",

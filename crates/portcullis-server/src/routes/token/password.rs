@@ -6,6 +6,7 @@
 //! user who must pass a second factor gets Auth0's `mfa_required` with an `mfa_token`.
 
 use portcullis_core::{
+    accounts,
     audit::RequestOrigin,
     authz,
     mfa::{api as mfa_api, Requirement},
@@ -59,7 +60,7 @@ pub(super) async fn exchange(
         .unwrap_or_else(|| Scope::parse("openid").unwrap_or_default());
     let refresh_allowed = client.allows_grant(GrantType::RefreshToken);
     let scope = authz::user_token_scopes(&requested, api.as_ref(), refresh_allowed);
-    let user = sign_in(app, origin, grant.username, grant.password).await?;
+    let user = sign_in(app, (client, origin), grant.username, grant.password).await?;
     if user.blocked {
         return Err(OAuthError::new(ErrorCode::InvalidGrant, "user is blocked"));
     }
@@ -111,10 +112,11 @@ pub(super) async fn second_factor(
     }
 }
 
-/// Checks the credentials on the hosted login page's counters.
+/// Checks the credentials on the hosted login page's counters; the refusal that blocks the
+/// account sends it the blocked-account email.
 async fn sign_in(
     app: &AppState,
-    origin: &RequestOrigin,
+    (client, origin): (&Client, &RequestOrigin),
     username: &str,
     password: &Secret,
 ) -> Result<User, OAuthError> {
@@ -125,9 +127,13 @@ async fn sign_in(
         ip: origin.throttled_ip(),
         now: app.clock.now(),
     };
-    match app.sign_in.check_user(app.store.as_ref(), attempt).await {
+    let checked = app.sign_in.check_user(app.store.as_ref(), attempt).await;
+    if let Err(error) = &checked {
+        accounts::after_refused_sign_in(&app.admin.cx, error, &attempt, Some(client)).await;
+    }
+    match checked {
         Ok(user) => Ok(user),
-        Err(SignInError::WrongCredentials) => {
+        Err(SignInError::WrongCredentials { .. }) => {
             app.metrics.login("wrong_credentials");
             Err(OAuthError::new(ErrorCode::InvalidGrant, WRONG_CREDENTIALS))
         }

@@ -7,6 +7,7 @@ mod liquid;
 mod logs;
 mod outage;
 pub(crate) mod sink;
+mod timeout;
 
 use std::{collections::HashSet, net::TcpListener, time::Duration};
 
@@ -172,6 +173,37 @@ async fn starttls_and_credentials_reach_a_private_relay() {
     assert_eq!(message.subject(), Some("Reset your password"));
     let from = message.from().and_then(|from| from.first()).expect("From");
     assert_eq!(from.name(), Some("Acme Accounts"));
+    assert_eq!(
+        sink.logins(),
+        [("mailer".to_owned(), "s3cret: p@ss".to_owned())]
+    );
+    app.wait_for_status(&written.id, EmailStatus::Sent).await;
+}
+
+#[tokio::test]
+async fn implicit_tls_and_credentials_reach_a_private_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    let sink = Sink::with_implicit_tls(certified.cert.der().clone(), key.into());
+    let app = spawn_app_with(|settings| {
+        let url = format!("smtps://mailer:s3cret%3A%20p%40ss@localhost:{}", sink.port);
+        settings.email = email_settings(&url, &settings.issuer);
+        settings.email.smtp.as_mut().unwrap().ca_file = Some(cert.clone());
+    })
+    .await;
+    let (user, _) = app.user_and_spa("smtps@example.com").await;
+
+    let written = app
+        .written(EmailKind::ResetEmail, &user, None, Some(LINK))
+        .await;
+    let received = sink.wait_for(1).await;
+    assert_eq!(received[0].to, ["smtps@example.com"]);
+    let message = parse(&received[0]);
+    assert_eq!(message.subject(), Some("Reset your password"));
+    assert!(message.body_text(0).unwrap().contains(LINK));
     assert_eq!(
         sink.logins(),
         [("mailer".to_owned(), "s3cret: p@ss".to_owned())]

@@ -1,5 +1,6 @@
-//! A real SMTP server for the email tests: mailin on 127.0.0.1, plain or with STARTTLS and
-//! `AUTH PLAIN`, keeping every message it receives for the test to read.
+//! A real SMTP server for the email tests: mailin on 127.0.0.1, plain, with STARTTLS, or with
+//! TLS from the first byte (smtps, mailin's session behind tokio-rustls), and `AUTH PLAIN`
+//! under TLS, keeping every message it receives for the test to read.
 
 use std::{
     io,
@@ -104,6 +105,40 @@ impl Sink {
         Self::on(TcpListener::bind("127.0.0.1:0").expect("bind"), ssl)
     }
 
+    /// A sink that speaks TLS from the first byte (smtps) with `cert` and `key` and takes
+    /// `AUTH PLAIN`: mailin's SMTP session over tokio-rustls, on the test's runtime.
+    pub(crate) fn with_implicit_tls(
+        cert: rustls::pki_types::CertificateDer<'static>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Sink {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let config = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("sink TLS");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+        let mailbox = Arc::new(Mutex::new(Mailbox::default()));
+        let handler = Session {
+            mailbox: mailbox.clone(),
+            current: None,
+        };
+        tokio::spawn(async move {
+            while let Ok((tcp, peer)) = listener.accept().await {
+                let (acceptor, handler) = (acceptor.clone(), handler.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        let _ = smtp_session(tls, peer.ip(), handler).await;
+                    }
+                });
+            }
+        });
+        Sink { port, mailbox }
+    }
+
     fn on(listener: TcpListener, ssl: SslConfig) -> Sink {
         // mailin's TLS uses the process's rustls provider, as the server does.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -151,5 +186,41 @@ impl Sink {
             "{} messages arrived, {count} expected",
             self.messages().len()
         );
+    }
+}
+
+/// One SMTP session over a stream that is already TLS: mailin's state machine, told so before
+/// the greeting (no STARTTLS offered, `AUTH PLAIN` allowed), fed line by line.
+async fn smtp_session<S>(stream: S, peer: std::net::IpAddr, handler: Session) -> io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use mailin::{Action, SessionBuilder};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let mut builder = SessionBuilder::new("sink.test");
+    builder.enable_auth(mailin_embedded::AuthMechanism::Plain);
+    let mut session = builder.build(peer, handler);
+    session.tls_active();
+    let mut stream = BufReader::new(stream);
+    stream.write_all(&session.greeting().buffer()?).await?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if stream.read_until(b'\n', &mut line).await? == 0 {
+            return Ok(());
+        }
+        let response = session.process(&line);
+        match response.action {
+            Action::NoReply => continue,
+            Action::Reply | Action::UpgradeTls => {
+                stream.write_all(&response.buffer()?).await?;
+            }
+            Action::Close => {
+                stream.write_all(&response.buffer()?).await?;
+                return stream.shutdown().await;
+            }
+        }
+        stream.flush().await?;
     }
 }
