@@ -344,7 +344,7 @@ pub(crate) async fn hostile_setup() -> (TestApp, Spa, Arc<Provider>) {
 
 /// Starts a sign-in; `claims` makes the provider's ID token from the request's nonce; then
 /// the callback's answer.
-async fn answer_with(
+pub(crate) async fn answer_with(
     app: &TestApp,
     spa: &Spa,
     provider: &Provider,

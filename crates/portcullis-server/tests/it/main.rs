@@ -6,6 +6,7 @@
 mod helpers;
 
 mod actions;
+mod actions_event;
 mod actions_mfa;
 mod admin_mfa;
 mod admin_passkeys;
