@@ -218,6 +218,25 @@ pub async fn fresh_database() -> String {
         .unwrap_or_else(|e| panic!("test PostgreSQL: {e}"))
 }
 
+/// Everything the database at `url` (on the shared cluster) holds, as `pg_dump --data-only`
+/// writes it: what a test reads to see what the store keeps, past the store's own code.
+pub fn dump(url: &str) -> Result<String, Error> {
+    let mut command = Command::new(shared().bin.join("pg_dump"));
+    command.args(["--data-only", "--dbname", url]);
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} exited with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 fn run(command: &mut Command) -> Result<(), Error> {
     let output = command
         .stdin(Stdio::null())
