@@ -221,7 +221,13 @@ pub async fn fresh_database() -> String {
 /// Everything the database at `url` (on the shared cluster) holds, as `pg_dump --data-only`
 /// writes it: what a test reads to see what the store keeps, past the store's own code.
 pub fn dump(url: &str) -> Result<String, Error> {
-    let mut command = Command::new(shared().bin.join("pg_dump"));
+    // Next to the real `initdb` (the cluster's directory may hold links to the server's tools
+    // only), so that the dump's version is the server's.
+    let initdb = shared().bin.join("initdb");
+    let tools = std::fs::canonicalize(&initdb)
+        .map_err(|e| format!("{}: {e}", initdb.display()))?;
+    let pg_dump = tools.with_file_name("pg_dump");
+    let mut command = Command::new(pg_dump);
     command.args(["--data-only", "--dbname", url]);
     let output = command
         .stdin(Stdio::null())

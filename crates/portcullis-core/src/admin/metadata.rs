@@ -206,8 +206,11 @@ mod tests {
 
     #[test]
     fn client_metadata_is_a_few_strings_merged_on_patch() {
-        let created = client_metadata(None, object(json!({"home": "https://a.example", "tier": "gold"})))
-            .unwrap();
+        let created = client_metadata(
+            None,
+            object(json!({"home": "https://a.example", "tier": "gold"})),
+        )
+        .unwrap();
         let patched = client_metadata(
             Some(&created),
             object(json!({"tier": null, "region": "eu", "home": "https://b.example"})),

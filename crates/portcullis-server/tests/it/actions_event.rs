@@ -167,7 +167,10 @@ async fn every_event_field_an_action_reads_reaches_the_tokens() {
     );
     assert_eq!(claim("client_id"), spa.client_id);
     assert_eq!(claim("client_name"), "Quickstart SPA");
-    assert_eq!(claim("client_metadata"), json!({"SKIP_VERIFICATION": "yes"}));
+    assert_eq!(
+        claim("client_metadata"),
+        json!({"SKIP_VERIFICATION": "yes"})
+    );
     assert_eq!(claim("ip"), "127.0.0.1");
     assert_eq!(claim("user_agent"), "EventTest/1.0 (X11)");
     let query = claim("query");

@@ -71,7 +71,10 @@ async fn add_scope_and_remove_scope_change_the_access_tokens_scope() {
     let spa = app.create_spa(false).await;
     app.create_user("ada@example.com").await;
     let (access, _) = access_token(&app, &spa, "openid read:messages").await;
-    assert_eq!(access["scope"], "openid read:messages", "without the Action");
+    assert_eq!(
+        access["scope"], "openid read:messages",
+        "without the Action"
+    );
 
     // Auth0's "add a scope for an app" pattern, and a scope taken away.
     let action = deploy(

@@ -464,7 +464,10 @@ async fn client_metadata_is_stored_merged_validated_and_exported() {
     );
     let id = created["client_id"].as_str().unwrap();
     let path = format!("/clients/{id}");
-    assert_eq!(mgmt.get(&path).await.1["client_metadata"], created["client_metadata"]);
+    assert_eq!(
+        mgmt.get(&path).await.1["client_metadata"],
+        created["client_metadata"]
+    );
 
     // A PATCH merges: a property set to null goes, the others stay or change.
     let (status, patched) = mgmt
@@ -494,10 +497,15 @@ async fn client_metadata_is_stored_merged_validated_and_exported() {
         json!(["not", "an", "object"]),
     ] {
         let answer = mgmt
-            .post("/clients", json!({"name": "Bad", "client_metadata": bad.clone()}))
+            .post(
+                "/clients",
+                json!({"name": "Bad", "client_metadata": bad.clone()}),
+            )
             .await;
         assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{bad}: {}", answer.1);
-        let answer = mgmt.patch(&path, json!({"client_metadata": bad.clone()})).await;
+        let answer = mgmt
+            .patch(&path, json!({"client_metadata": bad.clone()}))
+            .await;
         assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{bad}: {}", answer.1);
     }
     let nine_more: serde_json::Map<String, Value> =
@@ -505,9 +513,22 @@ async fn client_metadata_is_stored_merged_validated_and_exported() {
     let answer = mgmt
         .patch(&path, json!({"client_metadata": nine_more}))
         .await;
-    assert_eq!(answer.0, StatusCode::BAD_REQUEST, "11 after the merge: {}", answer.1);
-    assert!(answer.1["message"].as_str().unwrap().contains("10"), "{}", answer.1);
-    assert_eq!(mgmt.get(&path).await.1["client_metadata"], expected, "refused: unchanged");
+    assert_eq!(
+        answer.0,
+        StatusCode::BAD_REQUEST,
+        "11 after the merge: {}",
+        answer.1
+    );
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("10"),
+        "{}",
+        answer.1
+    );
+    assert_eq!(
+        mgmt.get(&path).await.1["client_metadata"],
+        expected,
+        "refused: unchanged"
+    );
 
     // Export and import carry it.
     let app = &mgmt.app;
