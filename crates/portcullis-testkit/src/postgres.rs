@@ -224,8 +224,7 @@ pub fn dump(url: &str) -> Result<String, Error> {
     // Next to the real `initdb` (the cluster's directory may hold links to the server's tools
     // only), so that the dump's version is the server's.
     let initdb = shared().bin.join("initdb");
-    let tools = std::fs::canonicalize(&initdb)
-        .map_err(|e| format!("{}: {e}", initdb.display()))?;
+    let tools = std::fs::canonicalize(&initdb).map_err(|e| format!("{}: {e}", initdb.display()))?;
     let pg_dump = tools.with_file_name("pg_dump");
     let mut command = Command::new(pg_dump);
     command.args(["--data-only", "--dbname", url]);

@@ -97,9 +97,14 @@ async fn every_event_field_an_action_reads_reaches_the_tokens() {
     )
     .await
     .expect("role");
-    roles::assign_users(&app.cx, &Actor::System, &role.id, &[user_id.clone()])
-        .await
-        .expect("assign");
+    roles::assign_users(
+        &app.cx,
+        &Actor::System,
+        &role.id,
+        std::slice::from_ref(&user_id),
+    )
+    .await
+    .expect("assign");
     // A linked identity: a real sign-in at another provider, then linked to Ada.
     let provider = spawn_provider().await;
     connect(

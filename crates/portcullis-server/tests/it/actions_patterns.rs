@@ -112,9 +112,14 @@ async fn roles_go_into_a_namespaced_claim() {
         )
         .await
         .expect("role");
-        roles::assign_users(&app.cx, &Actor::System, &role.id, &[user_id.clone()])
-            .await
-            .expect("assign");
+        roles::assign_users(
+            &app.cx,
+            &Actor::System,
+            &role.id,
+            std::slice::from_ref(&user_id),
+        )
+        .await
+        .expect("assign");
     }
     // Auth0's documentation, unchanged.
     let action = deploy(
