@@ -3,7 +3,9 @@
 #
 # Prints client_credentials tokens/s (same wrk load for all, alternating rounds), CPU used and
 # tokens per core-second, the same with a credentials-exchange Action that sets one claim, idle
-# and loaded memory (and Portcullis's idle memory after a fixed
+# and loaded memory, the latency of a login with a session (prompt=none, then the code's
+# exchange) with and without a post-login Action that sets one claim (and Portcullis's idle
+# memory after a fixed
 # workload of 100 logins and 1,000 tokens), start-to-ready time, and the latency and rate of the
 # full browser login flow on Portcullis. Portcullis runs on the whole machine; the peer
 # runs twice per round: pinned to one core, as the reference figures were taken (Node runs
@@ -15,6 +17,7 @@ cd "$(dirname "$0")"
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
+LOGINS=${LOGINS:-300} # sequential logins with a session per round, with and without an Action
 PORT=${PORT:-4700}
 PEER_PORT=${PEER_PORT:-4701}
 SIGN_CEILING=3428 # aws-lc-rs RSA-2048 signatures/s on one core (research/validation.md §2)
@@ -72,11 +75,17 @@ load() { # pid url path body
 PEER_BODY="grant_type=client_credentials&client_id=bench-m2m&client_secret=bench-m2m-secret&scope=read%3Amessages&resource="
 PEER_RS256="${PEER_BODY}$(node -p 'encodeURIComponent(process.argv[1])' "$BENCH_API")"
 PEER_ES256="${PEER_BODY}$(node -p 'encodeURIComponent(process.argv[1])' "$BENCH_API_ES256")"
-declare -a OURS PEER PINNED OURS_ES PEER_ES PINNED_ES
+# LOGINS logins with a session, one after another: prints "p50_ms p99_ms failed claim".
+session_logins() {
+  node session-login.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" "$LOGINS" |
+    node -e 'let s = ""; process.stdin.on("data", d => s += d).on("end", () => { const r = JSON.parse(s); console.log(r.p50_ms.toFixed(2), r.p99_ms.toFixed(2), r.failed, r.claim); })'
+}
+declare -a OURS PEER PINNED OURS_ES PEER_ES PINNED_ES SESSION
 for round in $(seq 1 "$ROUNDS"); do
   start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
   OURS+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$TOKEN_BODY")")
   OURS_ES+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$TOKEN_BODY_ES256")")
+  SESSION+=("$(session_logins)")
   if [ "$round" = 1 ]; then
     LOGIN_SEQ=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 20 1)
     LOGIN_PAR=$(node login-flow.mjs "http://localhost:$PORT" "$SPA_ID" "$BENCH_EMAIL" "$BENCH_PASSWORD" 60 4)
@@ -98,10 +107,16 @@ ACTION_JS="$DATA/one-claim.js"
 echo "exports.onExecuteCredentialsExchange = async (event, api) => { api.accessToken.setCustomClaim('https://bench.example/tier', 'gold'); };" >"$ACTION_JS"
 cli actions deploy "$ACTION_JS" --name one-claim --trigger credentials-exchange >/dev/null
 cli actions bind credentials-exchange one-claim >/dev/null
-declare -a OURS_ACTION
+# And a post-login Action that sets one claim, for the logins with a session.
+LOGIN_JS="$DATA/one-claim-login.js"
+echo "exports.onExecutePostLogin = async (event, api) => { api.accessToken.setCustomClaim('https://bench.example/tier', 'gold'); };" >"$LOGIN_JS"
+cli actions deploy "$LOGIN_JS" --name one-claim-login --trigger post-login >/dev/null
+cli actions bind post-login one-claim-login >/dev/null
+declare -a OURS_ACTION SESSION_ACTION
 for round in $(seq 1 "$ROUNDS"); do
   start_portcullis; wait_ready "http://127.0.0.1:$PORT/readyz" >/dev/null
   OURS_ACTION+=("$(load "$PORTCULLIS_PID" "http://127.0.0.1:$PORT" /oauth/token "$TOKEN_BODY")")
+  SESSION_ACTION+=("$(session_logins)")
   stop "$PORTCULLIS_PID"
 done
 
@@ -151,6 +166,16 @@ for i in $(seq 0 $((ROUNDS - 1))); do
   row "  round $((i + 1)): tokens/s, p99" "$(echo "${OURS[$i]}" | awk '{print $1", "$2}')" "$(echo "${OURS_ACTION[$i]}" | awk '{print $1", "$2}')" ""
 done
 row "non-200 responses (all rounds)" "$(sum_of "${OURS[@]}")" "$(sum_of "${OURS_ACTION[@]}")" ""
+P50=$(column_of 1 "${SESSION[@]}" | median); P50A=$(column_of 1 "${SESSION_ACTION[@]}" | median)
+P99=$(column_of 2 "${SESSION[@]}" | median); P99A=$(column_of 2 "${SESSION_ACTION[@]}" | median)
+echo
+row "login with a session, Actions" "without" "one-claim Action" "difference"
+row "  $LOGINS sequential, p50 (median)" "$P50 ms" "$P50A ms" "$(echo "$P50A $P50" | awk '{printf "%+.2f ms", $1-$2}')"
+row "  p99 (median)" "$P99 ms" "$P99A ms" "$(echo "$P99A $P99" | awk '{printf "%+.2f ms", $1-$2}')"
+for i in $(seq 0 $((ROUNDS - 1))); do
+  row "  round $((i + 1)): p50, p99" "$(echo "${SESSION[$i]}" | awk '{print $1", "$2}')" "$(echo "${SESSION_ACTION[$i]}" | awk '{print $1", "$2}')" ""
+done
+row "  failed; the claim in the token" "$(column_of 3 "${SESSION[@]}" | awk '{s+=$1} END {print s}'); $(echo "${SESSION[0]}" | awk '{print $4}')" "$(column_of 3 "${SESSION_ACTION[@]}" | awk '{s+=$1} END {print s}'); $(echo "${SESSION_ACTION[0]}" | awk '{print $4}')" ""
 echo
 printf '%-34s %18s %18s %18s\n' "idle resident memory" "$(echo "$IDLE_RSS" | mb)" "-" "$(echo "$PEER_IDLE_RSS" | mb)"
 printf '%-34s %18s\n' "  after 100 logins, 1,000 tokens" "$(echo "$WORKED_RSS" | mb)"

@@ -184,6 +184,7 @@ fn client_from_row(row: &Row) -> Result<Client, StoreError> {
         id_token_lifetime: row.try_get("id_token_lifetime").map_err(backend)?,
         refresh_token: from_json(row.try_get::<&str, _>("refresh_token").map_err(backend)?)?,
         is_first_party: row.try_get("is_first_party").map_err(backend)?,
+        client_metadata: from_json(row.try_get::<&str, _>("client_metadata").map_err(backend)?)?,
         created_at: row.try_get("created_at").map_err(backend)?,
     })
 }
@@ -195,8 +196,8 @@ impl ClientRepository for Backend {
             "INSERT INTO clients (client_id, name, app_type, client_secret_hash,
                token_endpoint_auth_method, callbacks, allowed_logout_urls, web_origins,
                allowed_origins, grant_types, id_token_lifetime, refresh_token, is_first_party,
-               created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+               created_at, client_metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&client.client_id)
         .bind(&client.name)
@@ -212,6 +213,7 @@ impl ClientRepository for Backend {
         .bind(to_json(&client.refresh_token)?)
         .bind(client.is_first_party)
         .bind(client.created_at)
+        .bind(to_json(&client.client_metadata)?)
         .execute(&self.pool)
         .await
         .map_err(backend)?;
@@ -251,8 +253,8 @@ impl ClientRepository for Backend {
             "UPDATE clients SET name = $1, app_type = $2, client_secret_hash = $3,
                token_endpoint_auth_method = $4, callbacks = $5, allowed_logout_urls = $6,
                web_origins = $7, allowed_origins = $8, grant_types = $9, id_token_lifetime = $10,
-               refresh_token = $11, is_first_party = $12
-             WHERE client_id = $13",
+               refresh_token = $11, is_first_party = $12, client_metadata = $13
+             WHERE client_id = $14",
         )
         .bind(&client.name)
         .bind(client.app_type.as_str())
@@ -266,6 +268,7 @@ impl ClientRepository for Backend {
         .bind(client.id_token_lifetime)
         .bind(to_json(&client.refresh_token)?)
         .bind(client.is_first_party)
+        .bind(to_json(&client.client_metadata)?)
         .bind(&client.client_id)
         .execute(&self.pool)
         .await

@@ -2,7 +2,12 @@
 //! object, shared by the Management API (and its OpenAPI document) and the CLI's `--json`
 //! output. The functions returning `Value` are the CLI's entry points.
 
-use portcullis_core::claims::rfc3339;
+use std::collections::BTreeMap;
+
+use portcullis_core::{
+    claims::rfc3339,
+    federation::{identities, Identity},
+};
 use portcullis_store::{
     AccessRule, Client, ClientGrant, Consent, DatabaseConnection, FederatedIdentity, LogEvent,
     Permission, ResourceServer, Role, ScopeDefinition, User,
@@ -134,6 +139,8 @@ pub struct ClientShape {
     pub token_endpoint_auth_method: String,
     pub jwt_configuration: JwtConfigurationShape,
     pub refresh_token: RefreshTokenShape,
+    /// Auth0's application metadata: string properties the operator set.
+    pub client_metadata: BTreeMap<String, String>,
     /// Only in the answer to creating the client or rotating its secret: it is not stored in
     /// clear and cannot be read again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,6 +176,7 @@ impl ClientShape {
                 token_lifetime: client.refresh_token.token_lifetime,
                 idle_token_lifetime: client.refresh_token.idle_token_lifetime,
             },
+            client_metadata: client.client_metadata.clone(),
             client_secret: secret.map(str::to_owned),
         }
     }
@@ -260,38 +268,30 @@ pub struct UserShape {
     pub app_metadata: Value,
 }
 
-/// The identity a user id names, in the Management API's shape.
-fn primary_identity(user_id: &str) -> IdentityShape {
-    let identity = portcullis_core::federation::primary_identity(user_id);
-    IdentityShape {
-        connection: identity.connection,
-        user_id: identity.user_id,
-        provider: identity.provider,
-        is_social: identity.is_social,
+impl From<Identity> for IdentityShape {
+    fn from(identity: Identity) -> Self {
+        IdentityShape {
+            connection: identity.connection,
+            user_id: identity.user_id,
+            provider: identity.provider,
+            is_social: identity.is_social,
+        }
     }
 }
 
 impl UserShape {
     /// The user with the identities linked to it from other users.
     pub fn with_linked(mut self, linked: &[FederatedIdentity]) -> Self {
-        self.identities
-            .extend(linked.iter().map(|identity| IdentityShape {
-                connection: identity.connection.clone(),
-                user_id: portcullis_core::federation::identity_user_id(
-                    identity.provider,
-                    &identity.connection,
-                    &identity.upstream_id,
-                ),
-                provider: identity.provider.as_str().to_owned(),
-                is_social: identity.provider.is_social(),
-            }));
+        self.identities = identities(&self.user_id, linked)
+            .into_iter()
+            .map(IdentityShape::from)
+            .collect();
         self
     }
 }
 
 impl From<&User> for UserShape {
     fn from(user: &User) -> Self {
-        let identity = primary_identity(&user.user_id);
         UserShape {
             user_id: user.user_id.clone(),
             email: user.email.clone(),
@@ -304,7 +304,10 @@ impl From<&User> for UserShape {
             updated_at: rfc3339(user.updated_at),
             last_login: user.last_login.map(rfc3339),
             logins_count: user.logins_count,
-            identities: vec![identity],
+            identities: identities(&user.user_id, &[])
+                .into_iter()
+                .map(IdentityShape::from)
+                .collect(),
             user_metadata: Value::Object(user.user_metadata.clone()),
             app_metadata: Value::Object(user.app_metadata.clone()),
         }

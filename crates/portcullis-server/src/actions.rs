@@ -9,6 +9,7 @@ use portcullis_core::{
         Denial, Runner, TokenChanges, TriggerError,
     },
     audit::{self, RequestOrigin},
+    federation::linked_identities,
 };
 use portcullis_store::{Client, ResourceServer, User};
 use portcullis_types::{ActionTrigger, EventType, Scope};
@@ -85,8 +86,10 @@ pub(crate) async fn post_login(
         .map(|role| role.name)
         .collect();
     let connection = LoginConnection::of(app.store.as_ref(), login.user).await?;
+    let linked = linked_identities(app.store.as_ref(), &login.user.user_id).await?;
     let event = PostLogin {
         user: login.user,
+        linked: &linked,
         connection: &connection,
         client: login.client,
         api: login.api,

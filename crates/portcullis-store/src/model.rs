@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use portcullis_types::{
     ClientAuthMethod, EventType, GrantType, PasswordStrength, RotationType, Scope, SigningAlg,
     TokenDialect,
@@ -130,6 +132,10 @@ pub struct Client {
     pub refresh_token: RefreshTokenPolicy,
     /// First-party clients skip the consent screen.
     pub is_first_party: bool,
+    /// Auth0's `client_metadata`: string keys and values the operator chose, read by Actions
+    /// (`event.client.metadata`); absent from documents of older servers.
+    #[serde(default)]
+    pub client_metadata: BTreeMap<String, String>,
     pub created_at: i64,
 }
 
@@ -616,6 +622,7 @@ mod redirect_uri_properties {
             id_token_lifetime: 36_000,
             refresh_token: RefreshTokenPolicy::default(),
             is_first_party: true,
+            client_metadata: BTreeMap::new(),
             created_at: 0,
         }
     }

@@ -218,6 +218,30 @@ pub async fn fresh_database() -> String {
         .unwrap_or_else(|e| panic!("test PostgreSQL: {e}"))
 }
 
+/// Everything the database at `url` (on the shared cluster) holds, as `pg_dump --data-only`
+/// writes it: what a test reads to see what the store keeps, past the store's own code.
+pub fn dump(url: &str) -> Result<String, Error> {
+    // Next to the real `initdb` (the cluster's directory may hold links to the server's tools
+    // only), so that the dump's version is the server's.
+    let initdb = shared().bin.join("initdb");
+    let tools = std::fs::canonicalize(&initdb).map_err(|e| format!("{}: {e}", initdb.display()))?;
+    let pg_dump = tools.with_file_name("pg_dump");
+    let mut command = Command::new(pg_dump);
+    command.args(["--data-only", "--dbname", url]);
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} exited with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 fn run(command: &mut Command) -> Result<(), Error> {
     let output = command
         .stdin(Stdio::null())

@@ -10,7 +10,7 @@ use portcullis_core::admin::applications::{self, ClientChanges, NewClient};
 use portcullis_store::{AppType, Page, RefreshTokenPolicy};
 use portcullis_types::{ClientAuthMethod, GrantType, RotationType};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
@@ -111,7 +111,7 @@ fn id_token_lifetime(jwt: Option<JwtConfigurationInput>) -> Result<Option<i64>, 
 }
 
 /// The body of `POST /clients`. Auth0's descriptive and unsupported-but-harmless settings
-/// (`description`, `logo_uri`, `client_metadata`, `sso`, `cross_origin_auth`, ...) are
+/// (`description`, `logo_uri`, `sso`, `cross_origin_auth`, ...) are
 /// accepted and ignored; those that would change how tokens are issued or checked
 /// (`encryption_key`, `addons`, `require_pushed_authorization_requests`, ...) are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -136,6 +136,10 @@ pub struct CreateClient {
     pub is_first_party: Option<bool>,
     /// Always true; false is refused.
     pub oidc_conformant: Option<bool>,
+    /// At most 10 properties, names and values strings of at most 255 characters; Actions
+    /// read it as `event.client.metadata`.
+    #[schema(value_type = Option<Object>)]
+    pub client_metadata: Option<Map<String, Value>>,
 }
 
 /// The body of `PATCH /clients/{id}`: only the given fields change; Auth0's other settings are
@@ -157,6 +161,9 @@ pub struct UpdateClient {
     pub refresh_token: Option<RefreshTokenInput>,
     pub is_first_party: Option<bool>,
     pub oidc_conformant: Option<bool>,
+    /// Merged into the stored object: a property set to `null` is removed.
+    #[schema(value_type = Option<Object>)]
+    pub client_metadata: Option<Map<String, Value>>,
 }
 
 /// Settings Auth0 defines for applications that Portcullis accepts and ignores.
@@ -174,7 +181,6 @@ const IGNORED_CLIENT_SETTINGS: &[&str] = &[
     "custom_login_page",
     "custom_login_page_preview",
     "form_template",
-    "client_metadata",
     "mobile",
     "initiate_login_uri",
     "native_social_login",
@@ -316,6 +322,7 @@ pub async fn create(
         refresh_token,
         id_token_lifetime: id_token_lifetime(body.jwt_configuration)?,
         is_first_party: body.is_first_party,
+        client_metadata: body.client_metadata.unwrap_or_default(),
     };
     let (client, secret) = applications::create(&app.cx, &auth.caller.actor(), new).await?;
     Ok((
@@ -384,6 +391,7 @@ pub async fn update(
             .map(|r| r.apply(current.refresh_token.clone()))
             .transpose()?,
         is_first_party: body.is_first_party,
+        client_metadata: body.client_metadata,
     };
     // Minting a secret is a key operation (Auth0's `update:client_keys`), whichever route
     // leads to it: `update:clients` alone cannot make a public client confidential.

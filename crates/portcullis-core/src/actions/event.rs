@@ -1,12 +1,12 @@
 //! The `event` an Action receives, in Auth0's shapes, built from what the flow knows.
 
-use portcullis_store::{Client, ResourceServer, Store, StoreError, User};
+use portcullis_store::{Client, FederatedIdentity, ResourceServer, Store, StoreError, User};
 use portcullis_types::{ActionTrigger, Scope};
 use serde_json::{json, Map, Value};
 
 use crate::{
     claims::rfc3339,
-    federation::{primary_identity, Identity, DATABASE_CONNECTION},
+    federation::{identities, primary_identity, DATABASE_CONNECTION},
 };
 
 /// The HTTP request that started the flow, as an Action sees it (`event.request`).
@@ -90,9 +90,10 @@ impl LoginConnection {
 }
 
 /// What a post-login event is made of.
-/// What a post-login event is made of.
 pub struct PostLogin<'a> {
     pub user: &'a User,
+    /// The identities linked to the user from other users (`federation::linked_identities`).
+    pub linked: &'a [FederatedIdentity],
     pub connection: &'a LoginConnection,
     pub client: &'a Client,
     pub api: Option<&'a ResourceServer>,
@@ -105,13 +106,7 @@ pub struct PostLogin<'a> {
     pub tenant: &'a str,
 }
 
-fn user_json(user: &User) -> Value {
-    let Identity {
-        provider,
-        user_id,
-        connection,
-        is_social,
-    } = primary_identity(&user.user_id);
+fn user_json(user: &User, linked: &[FederatedIdentity]) -> Value {
     json!({
         "user_id": user.user_id,
         "email": user.email,
@@ -126,24 +121,23 @@ fn user_json(user: &User) -> Value {
         "logins_count": user.logins_count,
         "app_metadata": user.app_metadata,
         "user_metadata": user.user_metadata,
-        "identities": [{
-            "provider": provider,
-            "user_id": user_id,
-            "connection": connection,
-            "isSocial": is_social,
-        }],
+        "identities": identities(&user.user_id, linked),
     })
 }
 
-fn client_json(client_id: &str, name: &str) -> Value {
-    json!({"client_id": client_id, "name": name, "metadata": {}})
+fn client_json(client: &Client) -> Value {
+    json!({
+        "client_id": client.client_id,
+        "name": client.name,
+        "metadata": client.client_metadata,
+    })
 }
 
 impl PostLogin<'_> {
     pub fn to_json(&self) -> Value {
         post_login_json(PostLoginParts {
-            user: user_json(self.user),
-            client: client_json(&self.client.client_id, &self.client.name),
+            user: user_json(self.user, self.linked),
+            client: client_json(self.client),
             connection: self.connection.to_json(),
             api: self.api.map(|api| api.identifier.as_str()),
             roles: &self.roles,
@@ -204,7 +198,7 @@ pub fn credentials_exchange(
     tenant: &str,
 ) -> Value {
     credentials_exchange_json(
-        client_json(&client.client_id, &client.name),
+        client_json(client),
         &api.identifier,
         scope.iter().collect(),
         request,
@@ -241,7 +235,7 @@ pub fn sample(trigger: ActionTrigger, tenant: &str) -> Value {
         hostname: tenant.to_owned(),
         query: Map::new(),
     };
-    let client = client_json("sample-client-id", "My App");
+    let client = json!({"client_id": "sample-client-id", "name": "My App", "metadata": {}});
     match trigger {
         ActionTrigger::PostLogin => {
             let user = User {
@@ -261,7 +255,7 @@ pub fn sample(trigger: ActionTrigger, tenant: &str) -> Value {
                 app_metadata: Map::new(),
             };
             post_login_json(PostLoginParts {
-                user: user_json(&user),
+                user: user_json(&user, &[]),
                 client,
                 connection: LoginConnection {
                     id: "con_0000000000000000".into(),

@@ -3,10 +3,10 @@
 
 use portcullis_store::{AppType, Client, RefreshTokenPolicy};
 use portcullis_types::{ClientAuthMethod, GrantType, Secret};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use super::{
-    conflict_as, missing, validate, Action, Actor, AdminError, Change, Context, Kind,
+    conflict_as, metadata, missing, validate, Action, Actor, AdminError, Change, Context, Kind,
     MIN_GIVEN_SECRET_LENGTH,
 };
 use crate::secrets::{random_alphanumeric, random_token};
@@ -27,6 +27,8 @@ pub struct NewClient {
     pub id_token_lifetime: Option<i64>,
     /// `None`: first party (skips the consent page).
     pub is_first_party: Option<bool>,
+    /// Auth0's `client_metadata`, checked by [`metadata::client_metadata`].
+    pub client_metadata: Map<String, Value>,
 }
 
 /// Changes to an application: `None` leaves a field as it is.
@@ -43,6 +45,8 @@ pub struct ClientChanges {
     pub id_token_lifetime: Option<i64>,
     pub refresh_token: Option<RefreshTokenPolicy>,
     pub is_first_party: Option<bool>,
+    /// Merged into the application's `client_metadata` (a property set to `null` removed).
+    pub client_metadata: Option<Map<String, Value>>,
 }
 
 impl ClientChanges {
@@ -177,6 +181,7 @@ fn build(
         id_token_lifetime,
         refresh_token,
         is_first_party: new.is_first_party.unwrap_or(true),
+        client_metadata: metadata::client_metadata(None, new.client_metadata)?,
         created_at: cx.now(),
     };
     Ok((client, secret))
@@ -246,6 +251,9 @@ pub async fn update(
     }
     if let Some(first_party) = changes.is_first_party {
         client.is_first_party = first_party;
+    }
+    if let Some(patch) = changes.client_metadata {
+        client.client_metadata = metadata::client_metadata(Some(&client.client_metadata), patch)?;
     }
     let mut secret = None;
     match (

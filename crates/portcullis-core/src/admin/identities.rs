@@ -8,27 +8,11 @@ use portcullis_types::Strategy;
 use serde_json::{json, Map};
 
 use super::{missing, Action, Actor, AdminError, Change, Context, Kind};
-use crate::federation::identity_user_id;
+use crate::federation::{self, identity_user_id};
 
 /// The identities linked to a user from other providers.
 pub async fn linked(cx: &Context, user_id: &str) -> Result<Vec<FederatedIdentity>, AdminError> {
-    Ok(cx
-        .store()
-        .federated_identities(user_id)
-        .await?
-        .into_iter()
-        .filter(|identity| {
-            format!(
-                "{}|{}",
-                identity.provider,
-                identity_user_id(
-                    identity.provider,
-                    &identity.connection,
-                    &identity.upstream_id
-                )
-            ) != user_id
-        })
-        .collect())
+    Ok(federation::linked_identities(cx.store(), user_id).await?)
 }
 
 fn parse_provider(provider: &str) -> Result<Strategy, AdminError> {

@@ -1,5 +1,8 @@
 //! Users' metadata (Auth0's `user_metadata` and `app_metadata`): JSON objects, changed with
-//! Auth0's merge rules and bounded in size.
+//! Auth0's merge rules and bounded in size; and applications' (`client_metadata`): a few
+//! strings.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -111,6 +114,64 @@ fn bad_name(object: &Map<String, Value>) -> Option<String> {
     })
 }
 
+/// The most properties an application's `client_metadata` holds (Auth0's bound).
+pub const MAX_CLIENT_METADATA_KEYS: usize = 10;
+/// The longest name and value of a `client_metadata` property, in characters (Auth0's bound).
+pub const MAX_CLIENT_METADATA_LENGTH: usize = 255;
+
+/// An application's `client_metadata` as Auth0 takes it: an object of at most
+/// [`MAX_CLIENT_METADATA_KEYS`] properties whose names and values are strings of at most
+/// [`MAX_CLIENT_METADATA_LENGTH`] characters; names are letters, digits, spaces, tabs and
+/// `:,-+=_*?"/\()<>@`. With `current`, `object` is a `PATCH`: its properties are merged into
+/// `current` and one set to `null` is removed; without, it is the whole object.
+pub fn client_metadata(
+    current: Option<&BTreeMap<String, String>>,
+    object: Map<String, Value>,
+) -> Result<BTreeMap<String, String>, AdminError> {
+    const FIELD: &str = "client_metadata";
+    let mut metadata = current.cloned().unwrap_or_default();
+    for (key, value) in object {
+        if key.is_empty()
+            || key.chars().count() > MAX_CLIENT_METADATA_LENGTH
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " \t:,-+=_*?\"/\\()<>@".contains(c))
+        {
+            return Err(AdminError::invalid(
+                FIELD,
+                format!(
+                    "client_metadata: the property name {key:?} must be 1 to \
+                     {MAX_CLIENT_METADATA_LENGTH} letters, digits, spaces or :,-+=_*?\"/\\()<>@"
+                ),
+            ));
+        }
+        match value {
+            Value::Null if current.is_some() => {
+                metadata.remove(&key);
+            }
+            Value::String(text) if text.chars().count() <= MAX_CLIENT_METADATA_LENGTH => {
+                metadata.insert(key, text);
+            }
+            _ => {
+                return Err(AdminError::invalid(
+                    FIELD,
+                    format!(
+                        "client_metadata.{key} must be a string of at most \
+                         {MAX_CLIENT_METADATA_LENGTH} characters"
+                    ),
+                ))
+            }
+        }
+    }
+    if metadata.len() > MAX_CLIENT_METADATA_KEYS {
+        return Err(AdminError::invalid(
+            FIELD,
+            format!("client_metadata holds at most {MAX_CLIENT_METADATA_KEYS} properties"),
+        ));
+    }
+    Ok(metadata)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -141,6 +202,48 @@ mod tests {
             .apply("user_metadata", &current)
             .unwrap();
         assert_eq!(Value::Object(replaced), json!({"a": 1}));
+    }
+
+    #[test]
+    fn client_metadata_is_a_few_strings_merged_on_patch() {
+        let created = client_metadata(
+            None,
+            object(json!({"home": "https://a.example", "tier": "gold"})),
+        )
+        .unwrap();
+        let patched = client_metadata(
+            Some(&created),
+            object(json!({"tier": null, "region": "eu", "home": "https://b.example"})),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&patched).unwrap(),
+            json!({"home": "https://b.example", "region": "eu"})
+        );
+        let many: Map<String, Value> = (0..=MAX_CLIENT_METADATA_KEYS)
+            .map(|n| (format!("k{n}"), json!("v")))
+            .collect();
+        let long = "x".repeat(MAX_CLIENT_METADATA_LENGTH + 1);
+        for bad in [
+            json!({"n": 1}),
+            json!({"o": {"a": "b"}}),
+            json!({"null on create": null}),
+            json!({"v": long}),
+            json!({ long.clone(): "v" }),
+            json!({"": "v"}),
+            json!({"dot.ted": "v"}),
+            Value::Object(many),
+        ] {
+            let error = client_metadata(None, object(bad.clone())).unwrap_err();
+            assert_eq!(error.field(), Some("client_metadata"), "{bad}");
+        }
+        let ok_name = "a:,-+=_*?\"/\\()<>@ \tZ9";
+        assert!(client_metadata(None, object(json!({ ok_name: "é".repeat(255) }))).is_ok());
+        let full: BTreeMap<String, String> = (0..MAX_CLIENT_METADATA_KEYS)
+            .map(|n| (format!("k{n}"), "v".to_owned()))
+            .collect();
+        assert!(client_metadata(Some(&full), object(json!({"k0": null, "new": "v"}))).is_ok());
+        assert!(client_metadata(Some(&full), object(json!({"new": "v"}))).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 pub mod settings;
 
-use portcullis_store::{FederatedIdentity, StoreError, UpstreamConnection, User};
+use portcullis_store::{FederatedIdentity, Store, StoreError, UpstreamConnection, User};
 use portcullis_types::{AuthMethod, Secret, Strategy};
 use serde_json::{Map, Value};
 
@@ -86,7 +86,7 @@ pub fn identity_user_id(provider: Strategy, connection: &str, upstream_id: &str)
 pub const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
 
 /// An identity in Auth0's shape (an `identities[]` entry).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
     /// `auth0`, or the connection's strategy.
     pub provider: String,
@@ -94,7 +94,53 @@ pub struct Identity {
     pub user_id: String,
     /// The connection's name.
     pub connection: String,
+    #[serde(rename = "isSocial")]
     pub is_social: bool,
+}
+
+impl Identity {
+    /// An identity stored for a user at another provider.
+    pub fn of(identity: &FederatedIdentity) -> Self {
+        Identity {
+            provider: identity.provider.as_str().to_owned(),
+            user_id: identity_user_id(
+                identity.provider,
+                &identity.connection,
+                &identity.upstream_id,
+            ),
+            connection: identity.connection.clone(),
+            is_social: identity.provider.is_social(),
+        }
+    }
+
+    /// Whether this is the identity `user_id` names.
+    fn is_named_by(&self, user_id: &str) -> bool {
+        user_id
+            .split_once('|')
+            .is_some_and(|(provider, rest)| provider == self.provider && rest == self.user_id)
+    }
+}
+
+/// The identities linked to `user_id` from other users: its stored identities but the one its
+/// id names.
+pub async fn linked_identities(
+    store: &dyn Store,
+    user_id: &str,
+) -> Result<Vec<FederatedIdentity>, StoreError> {
+    Ok(store
+        .federated_identities(user_id)
+        .await?
+        .into_iter()
+        .filter(|identity| !Identity::of(identity).is_named_by(user_id))
+        .collect())
+}
+
+/// A user's `identities` as Auth0 shows them — to the Management API and to Actions
+/// (`event.user.identities`): first the one its id names, then those `linked` to it.
+pub fn identities(user_id: &str, linked: &[FederatedIdentity]) -> Vec<Identity> {
+    std::iter::once(primary_identity(user_id))
+        .chain(linked.iter().map(Identity::of))
+        .collect()
 }
 
 /// The identity a user id names: `auth0|<id>` the database connection's,

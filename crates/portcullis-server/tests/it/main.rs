@@ -6,7 +6,9 @@
 mod helpers;
 
 mod actions;
+mod actions_event;
 mod actions_mfa;
+mod actions_patterns;
 mod admin_mfa;
 mod admin_passkeys;
 mod authorize_errors;

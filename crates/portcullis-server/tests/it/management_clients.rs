@@ -445,3 +445,103 @@ async fn a_grant_made_through_the_api_mints_tokens() {
     assert_eq!(claims["scope"], "read:messages");
     assert_eq!(claims["sub"], format!("{id}@clients"));
 }
+
+#[tokio::test]
+async fn client_metadata_is_stored_merged_validated_and_exported() {
+    use portcullis_core::{keys::KeyCipher, tenant};
+
+    let mgmt = spawn_mgmt().await;
+    let (status, created) = mgmt
+        .post(
+            "/clients",
+            json!({"name": "With metadata", "client_metadata": {"home": "https://app.example", "tier": "gold"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["client_metadata"],
+        json!({"home": "https://app.example", "tier": "gold"})
+    );
+    let id = created["client_id"].as_str().unwrap();
+    let path = format!("/clients/{id}");
+    assert_eq!(
+        mgmt.get(&path).await.1["client_metadata"],
+        created["client_metadata"]
+    );
+
+    // A PATCH merges: a property set to null goes, the others stay or change.
+    let (status, patched) = mgmt
+        .patch(
+            &path,
+            json!({"client_metadata": {"tier": null, "region": "eu", "home": "https://b.example"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let expected = json!({"home": "https://b.example", "region": "eu"});
+    assert_eq!(patched["client_metadata"], expected);
+    assert_eq!(mgmt.get(&path).await.1["client_metadata"], expected);
+    let (_, untouched) = mgmt.patch(&path, json!({"name": "Renamed"})).await;
+    assert_eq!(untouched["client_metadata"], expected, "absent: kept");
+
+    // Auth0's bounds: string values, at most 10 properties, names and values of 255.
+    let long = "x".repeat(256);
+    let eleven: serde_json::Map<String, Value> =
+        (0..11).map(|n| (format!("k{n}"), json!("v"))).collect();
+    for bad in [
+        json!({"n": 1}),
+        json!({"nested": {"a": "b"}}),
+        json!({"v": long}),
+        json!({ long.clone(): "v" }),
+        json!({"dot.ted": "v"}),
+        Value::Object(eleven),
+        json!(["not", "an", "object"]),
+    ] {
+        let answer = mgmt
+            .post(
+                "/clients",
+                json!({"name": "Bad", "client_metadata": bad.clone()}),
+            )
+            .await;
+        assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{bad}: {}", answer.1);
+        let answer = mgmt
+            .patch(&path, json!({"client_metadata": bad.clone()}))
+            .await;
+        assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{bad}: {}", answer.1);
+    }
+    let nine_more: serde_json::Map<String, Value> =
+        (0..9).map(|n| (format!("k{n}"), json!("v"))).collect();
+    let answer = mgmt
+        .patch(&path, json!({"client_metadata": nine_more}))
+        .await;
+    assert_eq!(
+        answer.0,
+        StatusCode::BAD_REQUEST,
+        "11 after the merge: {}",
+        answer.1
+    );
+    assert!(
+        answer.1["message"].as_str().unwrap().contains("10"),
+        "{}",
+        answer.1
+    );
+    assert_eq!(
+        mgmt.get(&path).await.1["client_metadata"],
+        expected,
+        "refused: unchanged"
+    );
+
+    // Export and import carry it.
+    let app = &mgmt.app;
+    let document = tenant::export(app.store.as_ref()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let target = test_store(&dir).await;
+    let cipher = KeyCipher::new(&app.master_key).unwrap();
+    tenant::import(target.as_ref(), &cipher, &document, 0)
+        .await
+        .unwrap();
+    let imported = target.client_by_id(id).await.unwrap().unwrap();
+    assert_eq!(
+        serde_json::to_value(&imported.client_metadata).unwrap(),
+        expected
+    );
+}

@@ -75,6 +75,7 @@ fn client(n: u32) -> Client {
             ..RefreshTokenPolicy::default()
         },
         is_first_party: true,
+        client_metadata: [("tier".to_owned(), format!("gold {n}"))].into(),
         created_at: NOW + i64::from(n),
     }
 }

@@ -55,9 +55,18 @@ pub async fn client_and_grant_crud(store: &dyn Store) {
     let mut public = client(2);
     public.app_type = AppType::Spa;
     public.client_secret_hash = None;
+    public.client_metadata.clear();
     store.create_client(&public).await.expect("create");
+    assert_eq!(
+        store.client_by_id("client002").await.expect("get"),
+        Some(public.clone()),
+        "no metadata is an empty object"
+    );
     one.callbacks.push("https://app1.example/again".into());
     one.refresh_token.rotation_type = RotationType::NonRotating;
+    one.client_metadata
+        .insert("home".into(), "https://app1.example/ \"quoted\" é".into());
+    one.client_metadata.remove("tier");
     store.update_client(&one).await.expect("update");
     assert_eq!(
         store.client_by_id("client001").await.expect("get"),
