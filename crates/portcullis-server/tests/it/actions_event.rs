@@ -115,7 +115,7 @@ async fn every_event_field_an_action_reads_reaches_the_tokens() {
         json!({ "issuer": provider.base, "client_id": "downstream" }),
     )
     .await;
-    let (response, _) = answer_with(&app, &spa, &provider, false, good_claims).await;
+    let (response, _) = answer_with(&app, &spa, &provider, "hostile", false, good_claims).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     identities::link(&app.cx, &Actor::System, &user_id, "oidc", "hostile|u-1")
         .await
