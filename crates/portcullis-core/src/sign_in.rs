@@ -106,6 +106,11 @@ pub fn address_group(ip: IpAddr) -> String {
 
 /// The counter keys of one account. The identifier is hashed: keys stay short whatever was
 /// typed, never hold an email address, and the address after the prefix is unambiguous.
+/// The counter of `identifier`'s failures from the address group `group`.
+fn pair_key(realm: Realm, identifier: &str, group: &str) -> String {
+    format!("{}{group}", pair_prefix(realm, identifier))
+}
+
 fn pair_prefix(realm: Realm, identifier: &str) -> String {
     let normalized = identifier.trim().to_lowercase();
     format!(
@@ -312,7 +317,7 @@ impl SignIn {
         let limits = self.limits;
         let window = limits.window_start(now);
         let group = address_group(ip);
-        let pair_key = format!("{}{group}", pair_prefix(realm, identifier));
+        let pair_key = pair_key(realm, identifier, &group);
         let ip_key = ip_key(realm, &group);
         let pair_hits = store.hit(&pair_key, window).await?;
         if pair_hits > limits.per_pair {
@@ -454,7 +459,7 @@ pub async fn clear_login_block(
     group: &str,
 ) -> Result<(), StoreError> {
     store
-        .clear(&format!("{}{group}", pair_prefix(Realm::Login, identifier)))
+        .clear(&pair_key(Realm::Login, identifier, group))
         .await
 }
 
