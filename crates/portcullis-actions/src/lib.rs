@@ -8,7 +8,9 @@
 //!
 //! Each execution gets its own QuickJS runtime, bounded by [`Limits`]: memory (the runtime's
 //! allocator limit), time (an interrupt handler with a deadline, which QuickJS calls while it
-//! runs code, so an infinite loop stops) and native stack. The code has no network, no file
+//! runs code, so an infinite loop stops) and native stack. The runtime is used once; the
+//! thread that ran an execution builds the next one's runtime after answering (see
+//! `sandbox`), so an execution does not wait for its runtime to be made. The code has no network, no file
 //! system and no module loader; `require` throws. [`Engine::run`] executes on the blocking
 //! thread pool, never on an async worker, and never more executions at once than its bound.
 
@@ -170,9 +172,16 @@ impl Engine {
             .await
             .map_err(|_| ActionError::Engine("the engine is closed".to_owned()))?;
         let limits = self.limits;
-        tokio::task::spawn_blocking(move || run_blocking(&limits, &script))
+        let (answer, result) = tokio::sync::oneshot::channel();
+        // The thread hands the result back, then builds its sandbox for a later execution,
+        // off this execution's clock.
+        tokio::task::spawn_blocking(move || {
+            let _ = answer.send(run_blocking(&limits, &script));
+            sandbox::prepare(&limits);
+        });
+        result
             .await
-            .map_err(|error| ActionError::Engine(error.to_string()))?
+            .map_err(|_| ActionError::Engine("the execution ended without a result".to_owned()))?
     }
 }
 

@@ -364,3 +364,103 @@ fn compiling_checks_syntax_without_running() {
         Err(ActionError::Compile(_))
     ));
 }
+
+/// An engine on a runtime with a single blocking thread: every execution runs on that thread,
+/// each in the sandbox the previous one's thread built for it.
+fn one_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn nothing_one_execution_does_reaches_the_next() {
+    one_thread_runtime().block_on(async {
+        let engine = Engine::new(Limits::default(), 1);
+        let tampering = engine
+            .run(post_login(
+                r#"
+                globalThis.leaked = 'from the first';
+                Object.prototype.polluted = true;
+                JSON.stringify = () => 'hijacked';
+                console.log = () => { throw new Error('console replaced'); };
+                exports.onExecutePostLogin = async (event, api) => {
+                  api.accessToken.setCustomClaim('https://x/first', 1);
+                };
+            "#,
+            ))
+            .await;
+        assert!(tampering.is_ok(), "{tampering:?}");
+        let outcome = engine
+            .run(post_login(
+                r#"
+                exports.onExecutePostLogin = async (event, api) => {
+                  console.log('seen', typeof globalThis.leaked, ({}).polluted === undefined);
+                  api.accessToken.setCustomClaim('https://x/json', JSON.stringify({a: 1}));
+                };
+            "#,
+            ))
+            .await
+            .expect("the second execution runs");
+        assert_eq!(
+            outcome.calls,
+            vec![ApiCall::AccessTokenClaim {
+                name: "https://x/json".into(),
+                value: json!("{\"a\":1}"),
+            }]
+        );
+        assert_eq!(outcome.logs.len(), 1);
+        assert_eq!(outcome.logs[0].message, "seen undefined true");
+    });
+}
+
+#[test]
+fn the_time_limit_counts_from_the_start_of_the_execution_not_from_its_preparation() {
+    one_thread_runtime().block_on(async {
+        let engine = Engine::new(
+            Limits {
+                time: Duration::from_millis(100),
+                ..Limits::default()
+            },
+            1,
+        );
+        let quick =
+            "exports.onExecutePostLogin = async (event, api) => { api.access.deny('no'); };";
+        assert!(engine.run(post_login(quick)).await.is_ok());
+        // The next sandbox was built after that answer, and now waits longer than the limit.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let outcome = engine.run(post_login(quick)).await;
+        assert_eq!(outcome.map(|outcome| outcome.calls.len()), Ok(1));
+        // And a runaway execution is still stopped at its own deadline.
+        let started = Instant::now();
+        let looping = engine
+            .run(post_login(
+                "exports.onExecutePostLogin = async () => { while (true) {} };",
+            ))
+            .await;
+        assert_eq!(looping, Err(ActionError::Timeout));
+        assert!(started.elapsed() < Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn an_execution_after_a_memory_bomb_has_its_whole_heap() {
+    one_thread_runtime().block_on(async {
+        let engine = Engine::new(
+            Limits {
+                memory_bytes: 16 * 1024 * 1024,
+                ..Limits::default()
+            },
+            1,
+        );
+        let bomb = "exports.onExecutePostLogin = async () => { const a = []; for (;;) a.push(new Array(1e5).fill(1)); };";
+        assert_eq!(engine.run(post_login(bomb)).await, Err(ActionError::OutOfMemory));
+        // Nearly half of the 16 MiB (400,000 values of 16 bytes), in a heap of its own.
+        let large = "exports.onExecutePostLogin = async (event, api) => { \
+            const a = new Array(4e5).fill(1); api.accessToken.setCustomClaim('https://x/n', a.length); };";
+        let outcome = engine.run(post_login(large)).await.expect("a fresh heap");
+        assert_eq!(outcome.calls.len(), 1);
+    });
+}

@@ -78,29 +78,29 @@ pub(crate) async fn post_login(
     app: &AppState,
     login: Login<'_>,
 ) -> Result<TokenChanges, OAuthError> {
-    let roles = app
-        .store
-        .user_roles(&login.user.user_id)
-        .await?
-        .into_iter()
-        .map(|role| role.name)
-        .collect();
-    let connection = LoginConnection::of(app.store.as_ref(), login.user).await?;
-    let linked = linked_identities(app.store.as_ref(), &login.user.user_id).await?;
-    let event = PostLogin {
-        user: login.user,
-        linked: &linked,
-        connection: &connection,
-        client: login.client,
-        api: login.api,
-        roles,
-        request: &login.request,
-        protocol: login.protocol,
-        scope: login.scope,
-        redirect_uri: login.redirect_uri,
-        tenant: &hostname(app),
-    }
-    .to_json();
+    // The event's reads, only when an Action is bound, and side by side.
+    let event = async || {
+        let store = app.store.as_ref();
+        let (roles, connection, linked) = tokio::try_join!(
+            store.user_roles(&login.user.user_id),
+            LoginConnection::of(store, login.user),
+            linked_identities(store, &login.user.user_id),
+        )?;
+        Ok(PostLogin {
+            user: login.user,
+            linked: &linked,
+            connection: &connection,
+            client: login.client,
+            api: login.api,
+            roles: roles.into_iter().map(|role| role.name).collect(),
+            request: &login.request,
+            protocol: login.protocol,
+            scope: login.scope,
+            redirect_uri: login.redirect_uri,
+            tenant: &hostname(app),
+        }
+        .to_json())
+    };
     let run = runner(app)
         .run(ActionTrigger::PostLogin, event, Some(login.user))
         .await;
@@ -132,7 +132,15 @@ pub(crate) async fn credentials_exchange(
     request: RequestInfo,
     origin: &RequestOrigin,
 ) -> Result<TokenChanges, OAuthError> {
-    let event = event::credentials_exchange(client, api, scope, &request, &hostname(app));
+    let event = async || {
+        Ok(event::credentials_exchange(
+            client,
+            api,
+            scope,
+            &request,
+            &hostname(app),
+        ))
+    };
     match runner(app)
         .run(ActionTrigger::CredentialsExchange, event, None)
         .await

@@ -38,13 +38,14 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Runs the trigger's bound Actions in order on `event`; for post-login, `user` receives
-    /// the metadata the Actions set (written to the store once every Action has run and none
-    /// denied). Nothing bound: nothing runs, and no store read beyond the bindings.
+    /// Runs the trigger's bound Actions in order on the event `event` builds; for post-login,
+    /// `user` receives the metadata the Actions set (written to the store once every Action
+    /// has run and none denied). Nothing bound: nothing runs, the event is not built, and
+    /// nothing is read beyond the bindings — a login without Actions pays one query.
     pub async fn run(
         &self,
         trigger: ActionTrigger,
-        mut event: Value,
+        event: impl AsyncFnOnce() -> Result<Value, StoreError>,
         user: Option<&User>,
     ) -> Result<TriggerRun, TriggerError> {
         let bound = self.store.bound_action_versions(trigger).await?;
@@ -52,6 +53,7 @@ impl Runner<'_> {
         if bound.is_empty() {
             return Ok(run);
         }
+        let mut event = event().await?;
         let mut app_metadata = user.map(|u| u.app_metadata.clone()).unwrap_or_default();
         let mut user_metadata = user.map(|u| u.user_metadata.clone()).unwrap_or_default();
         for (binding, version) in bound {
