@@ -1,5 +1,6 @@
 //! The Settings tab of an application: its name, whether it is a third-party application,
-//! URLs, grants, token lifetimes and refresh rotation; and deleting it.
+//! URLs, grants, token lifetimes and refresh rotation; its metadata (see [`super::metadata`]);
+//! and deleting it.
 
 use axum::{extract::Path, http::StatusCode, response::Response};
 use minijinja::context;
@@ -8,7 +9,7 @@ use portcullis_store::Client;
 use portcullis_types::{GrantType, RotationType};
 use serde::Serialize;
 
-use super::{href, load, tab, SECTION};
+use super::{href, load, metadata::MetadataForm, tab, SECTION};
 use crate::dashboard::{
     auth::{Dash, Posted},
     form::FormData,
@@ -83,6 +84,7 @@ fn settings_tab(
     client: &Client,
     form: SettingsForm,
     error: Option<FormError>,
+    metadata: MetadataForm,
 ) -> Response {
     tab(
         dash,
@@ -92,6 +94,7 @@ fn settings_tab(
         context! {
             form,
             error,
+            metadata,
             grant_choices => GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         },
     )
@@ -101,7 +104,14 @@ pub(super) async fn show(dash: Dash, Path(id): Path<String>) -> Response {
     match load(&dash, &id).await {
         Ok(client) => {
             let form = SettingsForm::of(&client);
-            settings_tab(&dash, StatusCode::OK, &client, form, None)
+            settings_tab(
+                &dash,
+                StatusCode::OK,
+                &client,
+                form,
+                None,
+                MetadataForm::default(),
+            )
         }
         Err(page) => page,
     }
@@ -123,6 +133,7 @@ pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) 
                 &client,
                 submitted,
                 Some(error),
+                MetadataForm::default(),
             );
         }
     };
@@ -144,10 +155,30 @@ pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) 
     match applications::update(&dash.app.cx, &dash.actor(), &client.client_id, changes).await {
         Ok((updated, _)) => dash.redirect(&href(&updated, "settings"), "Settings saved."),
         Err(error) => match dash.refusal(error, SECTION, ALIASES) {
-            Ok((status, error)) => settings_tab(&dash, status, &client, submitted, Some(error)),
+            Ok((status, error)) => settings_tab(
+                &dash,
+                status,
+                &client,
+                submitted,
+                Some(error),
+                MetadataForm::default(),
+            ),
             Err(page) => page,
         },
     }
+}
+
+/// The Settings tab again after a refused metadata change: the settings as stored, the
+/// change as submitted, and the refusal in the metadata section.
+pub(super) fn refused_metadata(
+    dash: &Dash,
+    status: StatusCode,
+    client: &Client,
+    submitted: MetadataForm,
+    error: FormError,
+) -> Response {
+    let form = SettingsForm::of(client);
+    settings_tab(dash, status, client, form, Some(error), submitted)
 }
 
 /// The form's numbers and closed choices, or the error to show next to the field.
@@ -188,7 +219,14 @@ pub(super) async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted
             "Type the application's name to confirm that it should be deleted.",
         );
         let form = SettingsForm::of(&client);
-        return settings_tab(&dash, StatusCode::BAD_REQUEST, &client, form, Some(error));
+        return settings_tab(
+            &dash,
+            StatusCode::BAD_REQUEST,
+            &client,
+            form,
+            Some(error),
+            MetadataForm::default(),
+        );
     }
     match applications::delete(&dash.app.cx, &dash.actor(), &client.client_id).await {
         Ok(()) => dash.redirect(
