@@ -1042,7 +1042,7 @@ fn an_applications_metadata_is_set_changed_and_removed() {
         assert!(!output.status.success(), "{full:?}");
         assert!(stderr.contains(message), "{full:?}: {stderr}");
     }
-    let many: Vec<String> = (0..8).map(|n| format!("k{n}=v")).collect();
+    let many: Vec<String> = (0..9).map(|n| format!("k{n}=v")).collect();
     let mut full = vec!["clients", "update", id];
     for pair in &many {
         full.extend(["--metadata", pair.as_str()]);
