@@ -1075,9 +1075,12 @@ mod sink {
 
     use mailin_embedded::{response, Handler, Response, Server, SslConfig};
 
+    /// What the sink received: each message's recipients and its raw text.
+    pub type Received = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
     #[derive(Clone, Default)]
     pub struct Session {
-        pub received: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+        pub received: Received,
         current: Option<(Vec<String>, Vec<u8>)>,
     }
 
@@ -1104,7 +1107,7 @@ mod sink {
     }
 
     /// Starts the sink; returns its port and what it receives (recipients, raw message).
-    pub fn start() -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
+    pub fn start() -> (u16, Received) {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let session = Session::default();

@@ -1,6 +1,5 @@
 //! `portcullis users`: users of the database connection.
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use portcullis_admin::{
     management::{guardian::AuthenticationMethod, jobs},
@@ -14,10 +13,7 @@ use portcullis_core::{
     },
     email::Outbox,
 };
-use portcullis_server::{
-    mail::transport::Smtp,
-    mail_sender::{self, Sender},
-};
+use portcullis_server::Application;
 use portcullis_store::{MfaOwner, Page};
 use portcullis_types::Secret;
 use serde_json::Value;
@@ -120,28 +116,18 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let mut cx = cx;
-            let smtp = if send_completion_email {
-                mailer(&mut cx, &command.store, &email)?
-            } else {
-                None
-            };
+            let delivering = send_completion_email && mailer(&mut cx, &command.store, &email)?;
             let options = user_import::ImportOptions {
                 upsert,
                 send_completion_email,
                 ..user_import::ImportOptions::default()
             };
             let job = user_import::import_users(&cx.cx, &Actor::Cli, &bytes, options).await?;
-            let delivered = match &smtp {
-                Some(smtp) => Some(
-                    mail_sender::deliver_due(Sender {
-                        store: cx.store(),
-                        clock: cx.cx.clock.as_ref(),
-                        settings: &cx.settings.email,
-                        smtp,
-                    })
-                    .await,
-                ),
-                None => None,
+            let delivered = if delivering {
+                Application::deliver_due_emails(cx.store(), cx.cx.clock.as_ref(), &cx.settings)
+                    .await?
+            } else {
+                None
             };
             if cx.json {
                 print_json(&jobs::job_json(&job, None));
@@ -254,18 +240,17 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SMTP client for messages written by this command, when an SMTP server is configured
-/// (the flags, their variables or the file, as for `serve`): the tenant's messages are then
-/// queued for delivery rather than kept in the outbox.
-fn mailer(cx: &mut Tenant, store: &StoreArgs, email: &EmailArgs) -> anyhow::Result<Option<Smtp>> {
+/// Whether the messages this command writes are delivered: an SMTP server is configured (the
+/// flags, their variables or the file, as for `serve`). They are then queued for delivery
+/// rather than kept in the outbox.
+fn mailer(cx: &mut Tenant, store: &StoreArgs, email: &EmailArgs) -> anyhow::Result<bool> {
     let file = config::load_file(store.config.as_deref())?;
     config::email(&mut cx.settings, email, &file)?;
-    let Some(settings) = &cx.settings.email.smtp else {
-        return Ok(None);
-    };
-    let smtp = Smtp::new(settings).context("setting up SMTP")?;
+    if cx.settings.email.smtp.is_none() {
+        return Ok(false);
+    }
     cx.cx.outbox = Outbox::delivering();
-    Ok(Some(smtp))
+    Ok(true)
 }
 
 async fn list(cx: &Tenant) -> anyhow::Result<()> {

@@ -5,39 +5,31 @@
 
 use axum::{extract::Path, response::Response};
 use portcullis_core::admin::applications::{self, ClientChanges};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{load, settings, SECTION};
+use super::{
+    load,
+    settings::{self, MetadataForm},
+    SECTION,
+};
 use crate::dashboard::{
     auth::{Dash, Posted},
     form::FormData,
     paths,
 };
 
-/// A metadata change as submitted, shown again when it is refused.
-#[derive(Clone, Debug, Default, Serialize)]
-pub(super) struct MetadataForm {
-    pub key: String,
-    pub value: String,
-    /// From the Add row (a key typed in), not from the row of an existing key.
-    pub new: bool,
-}
-
-impl MetadataForm {
-    /// The Add row names its key in `new_key` (trimmed, as typed); an existing key's row
-    /// sends it back as stored, in `key`.
-    fn submitted(form: &FormData) -> Self {
-        let new = form.has("new_key");
-        MetadataForm {
-            key: if new {
-                form.get("new_key").to_owned()
-            } else {
-                form.raw("key").to_owned()
-            },
-            value: form.get("value").to_owned(),
-            new,
-        }
+/// The change a form of the section posts. The Add row names its key in `new_key` (trimmed,
+/// as typed); an existing key's row sends it back as stored, in `key`.
+fn submitted(form: &FormData) -> MetadataForm {
+    let new = form.has("new_key");
+    MetadataForm {
+        key: if new {
+            form.get("new_key").to_owned()
+        } else {
+            form.raw("key").to_owned()
+        },
+        value: form.get("value").to_owned(),
+        new,
     }
 }
 
@@ -48,7 +40,7 @@ fn section(client_id: &str) -> String {
 
 /// Adds a key or changes its value.
 pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let submitted = MetadataForm::submitted(&form);
+    let submitted = submitted(&form);
     let patch = Value::String(submitted.value.clone());
     let flash = format!("Metadata key \u{201c}{}\u{201d} saved.", submitted.key);
     change(dash, &id, submitted, patch, flash).await
@@ -56,7 +48,7 @@ pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) 
 
 /// Removes a key.
 pub(super) async fn remove(Path(id): Path<String>, Posted { dash, form }: Posted) -> Response {
-    let submitted = MetadataForm::submitted(&form);
+    let submitted = submitted(&form);
     let flash = format!("Metadata key \u{201c}{}\u{201d} removed.", submitted.key);
     change(dash, &id, submitted, Value::Null, flash).await
 }

@@ -9,7 +9,7 @@ use portcullis_store::Client;
 use portcullis_types::{GrantType, RotationType};
 use serde::Serialize;
 
-use super::{href, load, metadata::MetadataForm, tab, SECTION};
+use super::{href, load, tab, SECTION};
 use crate::dashboard::{
     auth::{Dash, Posted},
     form::FormData,
@@ -25,6 +25,16 @@ const ALIASES: &[(&str, &str)] = &[
     ("refresh_token", "leeway"),
     ("token_endpoint_auth_method", "grant_types"),
 ];
+
+/// A change of the Application Metadata section as submitted, shown again when it is refused
+/// (see [`super::metadata`]).
+#[derive(Clone, Debug, Default, Serialize)]
+pub(super) struct MetadataForm {
+    pub key: String,
+    pub value: String,
+    /// From the Add row (a key typed in), not from the row of an existing key.
+    pub new: bool,
+}
 
 /// The Settings form's fields, from the application or as submitted.
 #[derive(Serialize)]
