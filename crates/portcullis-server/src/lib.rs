@@ -192,6 +192,27 @@ impl Application {
             .and_then(|listener| listener.local_addr().ok())
     }
 
+    /// Sends the outbox's due messages once through the SMTP server of `settings`, as each
+    /// replica's sender does at every poll: for the command line, after a change that wrote
+    /// messages (`users import --send-completion-email`). `None` without an SMTP server.
+    pub async fn deliver_due_emails(
+        store: &dyn Store,
+        clock: &dyn Clock,
+        settings: &Settings,
+    ) -> anyhow::Result<Option<mail_sender::Delivered>> {
+        let Some(smtp) = &settings.email.smtp else {
+            return Ok(None);
+        };
+        let smtp = mail::transport::Smtp::new(smtp).context("setting up SMTP")?;
+        let sender = mail_sender::Sender {
+            store,
+            clock,
+            settings: &settings.email,
+            smtp: &smtp,
+        };
+        Ok(Some(mail_sender::deliver_due(sender).await))
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }

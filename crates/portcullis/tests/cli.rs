@@ -945,3 +945,257 @@ fn actions_are_deployed_bound_tested_and_deleted() {
     let bindings = portcullis(dir.path(), &["actions", "bindings", "post-login"]);
     assert_eq!(bindings["bindings"], serde_json::json!([]));
 }
+
+/// `portcullis ARGS` without `--json`, with `env` set: its output, successful or not.
+fn run_text(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .expect("run portcullis")
+}
+
+#[test]
+fn an_applications_metadata_is_set_changed_and_removed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = portcullis(
+        dir.path(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "Tagged",
+            "--type",
+            "spa",
+            "--metadata",
+            "region=eu-west",
+            "--metadata",
+            "tier=gold",
+            "--metadata",
+            "expr=a=b",
+        ],
+    );
+    assert_eq!(
+        app["client_metadata"],
+        serde_json::json!({"region": "eu-west", "tier": "gold", "expr": "a=b"})
+    );
+    let id = app["client_id"].as_str().expect("client_id");
+    let changed = portcullis(
+        dir.path(),
+        &[
+            "clients",
+            "update",
+            id,
+            "--metadata",
+            "region=us-east",
+            "--remove-metadata",
+            "tier",
+            "--metadata",
+            "empty=",
+        ],
+    );
+    assert_eq!(
+        changed["client_metadata"],
+        serde_json::json!({"region": "us-east", "expr": "a=b", "empty": ""})
+    );
+    // Other changes keep it.
+    let renamed = portcullis(dir.path(), &["clients", "update", id, "--name", "Renamed"]);
+    assert_eq!(renamed["client_metadata"], changed["client_metadata"]);
+
+    // Shown in the text output, one key a line.
+    let text = run_text(
+        dir.path(),
+        &["clients", "update", id, "--remove-metadata", "empty"],
+        &[],
+    );
+    assert!(text.status.success());
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        stdout.contains("client_metadata.region: us-east\n")
+            && stdout.contains("client_metadata.expr: a=b\n")
+            && !stdout.contains("empty"),
+        "{stdout}"
+    );
+
+    // Refused: core's rule, and what the shell typed wrong. Nothing changes.
+    let long = format!("k={}", "x".repeat(256));
+    for (args, message) in [
+        (
+            vec!["--metadata", "dot.ted=v"],
+            "must be 1 to 255 letters, digits, spaces",
+        ),
+        (
+            vec!["--metadata", long.as_str()],
+            "client_metadata.k must be a string of at most 255 characters",
+        ),
+        (vec!["--metadata", "novalue"], "--metadata is KEY=VALUE"),
+        (
+            vec!["--metadata", "region=x", "--remove-metadata", "region"],
+            "both set and removed",
+        ),
+    ] {
+        let mut full = vec!["clients", "update", id];
+        full.extend(args);
+        let output = run_text(dir.path(), &full, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{full:?}");
+        assert!(stderr.contains(message), "{full:?}: {stderr}");
+    }
+    let many: Vec<String> = (0..9).map(|n| format!("k{n}=v")).collect();
+    let mut full = vec!["clients", "update", id];
+    for pair in &many {
+        full.extend(["--metadata", pair.as_str()]);
+    }
+    let output = run_text(dir.path(), &full, &[]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("at most 10 properties"),
+        "{output:?}"
+    );
+    let list = portcullis(dir.path(), &["clients", "list"]);
+    let stored = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == id)
+        .expect("listed");
+    assert_eq!(
+        stored["client_metadata"],
+        serde_json::json!({"region": "us-east", "expr": "a=b"})
+    );
+}
+
+/// A real SMTP server (mailin) on 127.0.0.1 that keeps what it receives.
+mod sink {
+    use std::{
+        net::TcpListener,
+        sync::{Arc, Mutex},
+    };
+
+    use mailin_embedded::{response, Handler, Response, Server, SslConfig};
+
+    /// What the sink received: each message's recipients and its raw text.
+    pub type Received = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
+    #[derive(Clone, Default)]
+    pub struct Session {
+        pub received: Received,
+        current: Option<(Vec<String>, Vec<u8>)>,
+    }
+
+    impl Handler for Session {
+        fn data_start(&mut self, _: &str, _: &str, _: bool, to: &[String]) -> Response {
+            self.current = Some((to.to_vec(), Vec::new()));
+            response::OK
+        }
+
+        fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            if let Some((_, data)) = &mut self.current {
+                data.extend_from_slice(buf);
+            }
+            Ok(())
+        }
+
+        fn data_end(&mut self) -> Response {
+            if let Some((to, data)) = self.current.take() {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                self.received.lock().unwrap().push((to, text));
+            }
+            response::OK
+        }
+    }
+
+    /// Starts the sink; returns its port and what it receives (recipients, raw message).
+    pub fn start() -> (u16, Received) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let session = Session::default();
+        let received = session.received.clone();
+        let mut server = Server::new(session);
+        server
+            .with_name("sink.test")
+            .with_ssl(SslConfig::None)
+            .expect("no TLS")
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        (port, received)
+    }
+}
+
+#[test]
+fn users_import_sends_the_completion_email_when_asked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (port, received) = sink::start();
+    let smtp = format!("smtp://127.0.0.1:{port}?tls=none");
+    let env = [("PORTCULLIS_SMTP_URL", smtp.as_str())];
+    for email in ["owner@example.com", "second@example.com"] {
+        portcullis(
+            dir.path(),
+            &[
+                "admins",
+                "create",
+                "--email",
+                email,
+                "--password",
+                "An-admin-Pa55word",
+            ],
+        );
+    }
+    let file = dir.path().join("users.json");
+    std::fs::write(
+        &file,
+        r#"[{"email": "one@example.com"}, {"email": "two@example.com"}, {"email": "bad"}]"#,
+    )
+    .expect("write");
+
+    // Without the flag, nobody is told, even with an SMTP server.
+    let quiet = run_text(dir.path(), &["users", "import", "users.json"], &env);
+    assert!(quiet.status.success(), "{quiet:?}");
+
+    let output = run_text(
+        dir.path(),
+        &[
+            "users",
+            "import",
+            "--upsert",
+            "--send-completion-email",
+            "users.json",
+            "--json",
+        ],
+        &env,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let job: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(job["send_completion_email"], true);
+    assert_eq!(job["upsert"], true);
+    let job_id = job["id"].as_str().expect("id");
+    // Delivered before the command ended: one message per administrator, for this job only.
+    let messages = received.lock().unwrap().clone();
+    let mut recipients: Vec<String> = messages.iter().map(|(to, _)| to.join(",")).collect();
+    recipients.sort_unstable();
+    assert_eq!(recipients, ["owner@example.com", "second@example.com"]);
+    for (_, message) in &messages {
+        // The header as sent, unfolded.
+        let headers = message.replace("\r\n ", " ");
+        assert!(
+            headers.contains(&format!(
+                "Subject: Users import {job_id} completed: 0 inserted, 2 updated, 1 failed"
+            )),
+            "{message}"
+        );
+    }
+
+    // Without an SMTP server the messages stay in the outbox, and the command says so.
+    let kept = run_text(
+        dir.path(),
+        &["users", "import", "--send-completion-email", "users.json"],
+        &[],
+    );
+    assert!(kept.status.success(), "{kept:?}");
+    let stdout = String::from_utf8_lossy(&kept.stdout);
+    assert!(stdout.contains("kept in the outbox"), "{stdout}");
+    assert_eq!(received.lock().unwrap().len(), 2, "nothing more was sent");
+}

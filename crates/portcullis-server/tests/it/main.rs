@@ -29,6 +29,7 @@ mod connections_rules;
 mod consent;
 mod dashboard;
 mod dashboard_actions;
+mod dashboard_applications;
 mod dashboard_connections;
 mod dbconnections;
 mod dpop;

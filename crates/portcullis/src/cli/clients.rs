@@ -10,7 +10,7 @@ use portcullis_core::admin::{
 };
 use portcullis_store::{AppType, Client, Page};
 use portcullis_types::{GrantType, Secret};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{non_empty, open, parse_value, print_json, print_table, refused, Tenant};
 use crate::config::StoreArgs;
@@ -49,11 +49,15 @@ enum ClientsAction {
         /// Enable the legacy implicit grant (auth0.js, angular-auth0).
         #[arg(long)]
         implicit: bool,
+        /// Application metadata (`client_metadata`), KEY=VALUE split at the first `=`
+        /// (repeatable): at most 10 keys, 255 characters each.
+        #[arg(long = "metadata", value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
     },
     /// List applications.
     List,
-    /// Change an application's URLs, grant types, name or ownership (a list given replaces the
-    /// old one).
+    /// Change an application's URLs, grant types, name, ownership or metadata (a list given
+    /// replaces the old one; metadata keys are set or removed one by one).
     Update {
         #[arg(allow_hyphen_values = true)]
         client_id: String,
@@ -72,6 +76,13 @@ enum ClientsAction {
         /// true or false: a third-party application (false) asks users for consent.
         #[arg(long)]
         first_party: Option<bool>,
+        /// Set a key of the application metadata, KEY=VALUE split at the first `=`
+        /// (repeatable; the other keys are kept).
+        #[arg(long = "metadata", value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
+        /// Remove a key of the application metadata (repeatable).
+        #[arg(long = "remove-metadata", value_name = "KEY")]
+        remove_metadata: Vec<String>,
     },
     /// Give a confidential application a new secret (printed once; the old one stops working).
     RotateSecret {
@@ -96,6 +107,7 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
             web_origins,
             grants,
             implicit,
+            metadata,
         } => {
             let app_type = AppType::parse(&app_type).with_context(|| {
                 format!("--type must be spa, regular_web or m2m, not {app_type}")
@@ -108,6 +120,7 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
                 web_origins: web_origins.clone(),
                 allowed_origins: web_origins,
                 grant_types: implicit.then(|| with_implicit(app_type)),
+                client_metadata: metadata_patch(&metadata, &[])?,
                 ..NewClient::default()
             };
             create(&cx, new, &grants).await?;
@@ -121,6 +134,8 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
             web_origins,
             grant_types,
             first_party,
+            metadata,
+            remove_metadata,
         } => {
             let grant_types = grant_types
                 .map(|types| {
@@ -138,6 +153,9 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
                 web_origins,
                 grant_types,
                 is_first_party: first_party,
+                client_metadata: (!metadata.is_empty() || !remove_metadata.is_empty())
+                    .then(|| metadata_patch(&metadata, &remove_metadata))
+                    .transpose()?,
                 ..ClientChanges::default()
             };
             let (client, secret) = applications::update(&cx.cx, &Actor::Cli, &client_id, changes)
@@ -159,6 +177,26 @@ pub async fn run(command: ClientsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--metadata KEY=VALUE` and `--remove-metadata KEY` as the Management API's PATCH of
+/// `client_metadata` takes them (a string sets a key, `null` removes it); core checks the
+/// rest.
+fn metadata_patch(set: &[String], remove: &[String]) -> anyhow::Result<Map<String, Value>> {
+    let mut patch = Map::new();
+    for text in set {
+        let (key, value) = text.split_once('=').with_context(|| {
+            format!("--metadata is KEY=VALUE, such as region=eu-west, not {text:?}")
+        })?;
+        patch.insert(key.to_owned(), Value::String(value.to_owned()));
+    }
+    for key in remove {
+        anyhow::ensure!(
+            patch.insert(key.clone(), Value::Null).is_none(),
+            "the metadata key {key:?} is both set and removed"
+        );
+    }
+    Ok(patch)
 }
 
 /// The grants an application of `app_type` gets by default, and the implicit grant.
@@ -241,6 +279,9 @@ fn print_client(cx: &Tenant, client: &Client, secret: Option<&Secret>) {
         print_json(&shapes::client(client, secret));
     } else {
         println!("client_id: {}", client.client_id);
+        for (key, value) in &client.client_metadata {
+            println!("client_metadata.{key}: {value}");
+        }
         if let Some(secret) = secret {
             println!("client_secret: {secret}");
             println!("(the secret is shown only now; keep it safe)");

@@ -5,17 +5,21 @@ use portcullis_admin::{
     management::{guardian::AuthenticationMethod, jobs},
     shapes,
 };
-use portcullis_core::admin::{
-    mfa, user_import,
-    users::{self, NewUser, UserChanges},
-    Actor,
+use portcullis_core::{
+    admin::{
+        mfa, user_import,
+        users::{self, NewUser, UserChanges},
+        Actor,
+    },
+    email::Outbox,
 };
+use portcullis_server::Application;
 use portcullis_store::{MfaOwner, Page};
 use portcullis_types::Secret;
 use serde_json::Value;
 
 use super::{open, print_json, print_table, resolve_user, Tenant};
-use crate::config::StoreArgs;
+use crate::config::{self, EmailArgs, StoreArgs};
 
 #[derive(Args)]
 pub struct UsersCommand {
@@ -70,6 +74,14 @@ enum UsersAction {
         /// Update users that exist already instead of reporting them.
         #[arg(long)]
         upsert: bool,
+        /// When the job is done, email every dashboard administrator its counts (Auth0's
+        /// `send_completion_email`). Sent through the SMTP server of PORTCULLIS_SMTP_URL (or
+        /// --smtp-url, or the configuration file) before the command ends; without one, the
+        /// messages stay in the outbox, on the dashboard's Emails page.
+        #[arg(long)]
+        send_completion_email: bool,
+        #[command(flatten)]
+        email: EmailArgs,
     },
 }
 
@@ -95,14 +107,28 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
             }
         }
         UsersAction::List => list(&cx).await?,
-        UsersAction::Import { file, upsert } => {
+        UsersAction::Import {
+            file,
+            upsert,
+            send_completion_email,
+            email,
+        } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let mut cx = cx;
+            let delivering = send_completion_email && mailer(&mut cx, &command.store, &email)?;
             let options = user_import::ImportOptions {
                 upsert,
+                send_completion_email,
                 ..user_import::ImportOptions::default()
             };
             let job = user_import::import_users(&cx.cx, &Actor::Cli, &bytes, options).await?;
+            let delivered = if delivering {
+                Application::deliver_due_emails(cx.store(), cx.cx.clock.as_ref(), &cx.settings)
+                    .await?
+            } else {
+                None
+            };
             if cx.json {
                 print_json(&jobs::job_json(&job, None));
             } else {
@@ -124,6 +150,16 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
                             error["message"].as_str().unwrap_or_default()
                         );
                     }
+                }
+                match delivered {
+                    Some(delivered) => println!(
+                        "emails: {} sent, {} to retry, {} failed",
+                        delivered.sent, delivered.retrying, delivered.failed
+                    ),
+                    None if send_completion_email => println!(
+                        "completion email: kept in the outbox (no SMTP server; set PORTCULLIS_SMTP_URL)"
+                    ),
+                    None => {}
                 }
             }
         }
@@ -202,6 +238,19 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the messages this command writes are delivered: an SMTP server is configured (the
+/// flags, their variables or the file, as for `serve`). They are then queued for delivery
+/// rather than kept in the outbox.
+fn mailer(cx: &mut Tenant, store: &StoreArgs, email: &EmailArgs) -> anyhow::Result<bool> {
+    let file = config::load_file(store.config.as_deref())?;
+    config::email(&mut cx.settings, email, &file)?;
+    if cx.settings.email.smtp.is_none() {
+        return Ok(false);
+    }
+    cx.cx.outbox = Outbox::delivering();
+    Ok(true)
 }
 
 async fn list(cx: &Tenant) -> anyhow::Result<()> {

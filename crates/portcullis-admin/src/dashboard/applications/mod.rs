@@ -1,5 +1,6 @@
 //! Applications: the list, Create Application (single-page, regular web, machine to machine),
-//! and one page per application with the Settings, Credentials and APIs tabs. A new client
+//! and one page per application with the Settings (and its Application Metadata section),
+//! Credentials and APIs tabs. A new client
 //! secret (at creation, on rotation) is shown once, in the answer to the POST that made it.
 
 use axum::{
@@ -24,6 +25,7 @@ use crate::state::AdminState;
 
 mod credentials;
 mod grants;
+mod metadata;
 mod settings;
 
 const SECTION: Section = Section::Applications;
@@ -48,6 +50,8 @@ pub fn routes() -> Router<AdminState> {
         )
         .route("/applications/{id}/apis/update", post(grants::update))
         .route("/applications/{id}/apis/revoke", post(grants::revoke))
+        .route("/applications/{id}/metadata", post(metadata::save))
+        .route("/applications/{id}/metadata/remove", post(metadata::remove))
         .route("/applications/{id}/delete", post(settings::delete))
 }
 

@@ -1,5 +1,6 @@
 //! The Settings tab of an application: its name, whether it is a third-party application,
-//! URLs, grants, token lifetimes and refresh rotation; and deleting it.
+//! URLs, grants, token lifetimes and refresh rotation; its metadata (see [`super::metadata`]);
+//! and deleting it.
 
 use axum::{extract::Path, http::StatusCode, response::Response};
 use minijinja::context;
@@ -24,6 +25,16 @@ const ALIASES: &[(&str, &str)] = &[
     ("refresh_token", "leeway"),
     ("token_endpoint_auth_method", "grant_types"),
 ];
+
+/// A change of the Application Metadata section as submitted, shown again when it is refused
+/// (see [`super::metadata`]).
+#[derive(Clone, Debug, Default, Serialize)]
+pub(super) struct MetadataForm {
+    pub key: String,
+    pub value: String,
+    /// From the Add row (a key typed in), not from the row of an existing key.
+    pub new: bool,
+}
 
 /// The Settings form's fields, from the application or as submitted.
 #[derive(Serialize)]
@@ -83,6 +94,7 @@ fn settings_tab(
     client: &Client,
     form: SettingsForm,
     error: Option<FormError>,
+    metadata: MetadataForm,
 ) -> Response {
     tab(
         dash,
@@ -92,6 +104,7 @@ fn settings_tab(
         context! {
             form,
             error,
+            metadata,
             grant_choices => GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         },
     )
@@ -101,7 +114,14 @@ pub(super) async fn show(dash: Dash, Path(id): Path<String>) -> Response {
     match load(&dash, &id).await {
         Ok(client) => {
             let form = SettingsForm::of(&client);
-            settings_tab(&dash, StatusCode::OK, &client, form, None)
+            settings_tab(
+                &dash,
+                StatusCode::OK,
+                &client,
+                form,
+                None,
+                MetadataForm::default(),
+            )
         }
         Err(page) => page,
     }
@@ -123,6 +143,7 @@ pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) 
                 &client,
                 submitted,
                 Some(error),
+                MetadataForm::default(),
             );
         }
     };
@@ -144,10 +165,30 @@ pub(super) async fn save(Path(id): Path<String>, Posted { dash, form }: Posted) 
     match applications::update(&dash.app.cx, &dash.actor(), &client.client_id, changes).await {
         Ok((updated, _)) => dash.redirect(&href(&updated, "settings"), "Settings saved."),
         Err(error) => match dash.refusal(error, SECTION, ALIASES) {
-            Ok((status, error)) => settings_tab(&dash, status, &client, submitted, Some(error)),
+            Ok((status, error)) => settings_tab(
+                &dash,
+                status,
+                &client,
+                submitted,
+                Some(error),
+                MetadataForm::default(),
+            ),
             Err(page) => page,
         },
     }
+}
+
+/// The Settings tab again after a refused metadata change: the settings as stored, the
+/// change as submitted, and the refusal in the metadata section.
+pub(super) fn refused_metadata(
+    dash: &Dash,
+    status: StatusCode,
+    client: &Client,
+    submitted: MetadataForm,
+    error: FormError,
+) -> Response {
+    let form = SettingsForm::of(client);
+    settings_tab(dash, status, client, form, Some(error), submitted)
 }
 
 /// The form's numbers and closed choices, or the error to show next to the field.
@@ -188,7 +229,14 @@ pub(super) async fn delete(Path(id): Path<String>, Posted { dash, form }: Posted
             "Type the application's name to confirm that it should be deleted.",
         );
         let form = SettingsForm::of(&client);
-        return settings_tab(&dash, StatusCode::BAD_REQUEST, &client, form, Some(error));
+        return settings_tab(
+            &dash,
+            StatusCode::BAD_REQUEST,
+            &client,
+            form,
+            Some(error),
+            MetadataForm::default(),
+        );
     }
     match applications::delete(&dash.app.cx, &dash.actor(), &client.client_id).await {
         Ok(()) => dash.redirect(
