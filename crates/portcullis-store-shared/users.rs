@@ -26,6 +26,8 @@ fn user_from_row(row: &Row) -> Result<User, StoreError> {
         email_verified: row.try_get("email_verified").map_err(backend)?,
         password_hash: row.try_get("password_hash").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
+        given_name: row.try_get("given_name").map_err(backend)?,
+        family_name: row.try_get("family_name").map_err(backend)?,
         nickname: row.try_get("nickname").map_err(backend)?,
         picture: row.try_get("picture").map_err(backend)?,
         blocked: row.try_get("blocked").map_err(backend)?,
@@ -47,8 +49,8 @@ where
     sqlx::query(
         "INSERT INTO users (user_id, email, email_lower, email_verified, password_hash, name,
            nickname, picture, blocked, created_at, updated_at, last_login, logins_count,
-           user_metadata, app_metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+           user_metadata, app_metadata, given_name, family_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&user.user_id)
     .bind(&user.email)
@@ -65,6 +67,8 @@ where
     .bind(user.logins_count)
     .bind(to_json(&user.user_metadata)?)
     .bind(to_json(&user.app_metadata)?)
+    .bind(&user.given_name)
+    .bind(&user.family_name)
     .execute(executor)
     .await
     .map_err(backend)?;
@@ -130,8 +134,8 @@ impl UserRepository for Backend {
         let done = sqlx::query(
             "UPDATE users SET email = $1, email_lower = $2, email_verified = $3, password_hash = $4,
                name = $5, nickname = $6, picture = $7, blocked = $8, updated_at = $9,
-               user_metadata = $10, app_metadata = $11
-             WHERE user_id = $12",
+               user_metadata = $10, app_metadata = $11, given_name = $12, family_name = $13
+             WHERE user_id = $14",
         )
         .bind(&user.email)
         .bind(user.email_key())
@@ -144,6 +148,8 @@ impl UserRepository for Backend {
         .bind(user.updated_at)
         .bind(to_json(&user.user_metadata)?)
         .bind(to_json(&user.app_metadata)?)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
         .bind(&user.user_id)
         .execute(&self.pool)
         .await

@@ -252,6 +252,12 @@ pub struct UserShape {
     pub email: String,
     pub email_verified: bool,
     pub name: String,
+    /// Absent until set, as in Auth0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Absent until set, as in Auth0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
     pub nickname: String,
     pub picture: String,
     pub blocked: bool,
@@ -297,6 +303,8 @@ impl From<&User> for UserShape {
             email: user.email.clone(),
             email_verified: user.email_verified,
             name: user.name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
             nickname: user.nickname.clone(),
             picture: user.picture.clone(),
             blocked: user.blocked,

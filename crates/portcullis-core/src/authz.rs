@@ -202,6 +202,8 @@ mod tests {
             email_verified: verified,
             password_hash: String::new(),
             name: String::new(),
+            given_name: None,
+            family_name: None,
             nickname: String::new(),
             picture: String::new(),
             blocked: false,

@@ -2,6 +2,8 @@
 //! OIDC Core §2): verifiers written for Auth0 accept them unchanged.
 
 use aws_lc_rs::digest;
+use portcullis_store::User;
+use portcullis_types::Scope;
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::b64url;
@@ -96,11 +98,16 @@ pub struct IdTokenClaims {
     pub profile: ProfileClaims,
 }
 
-/// The standard claims released by the `profile` and `email` scopes.
+/// The standard claims released by the `profile` and `email` scopes (OIDC Core §5.4), in the
+/// ID token and at `/userinfo` alike.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +118,28 @@ pub struct ProfileClaims {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
+}
+
+impl ProfileClaims {
+    /// What `scope` releases of `user`: with `profile` the names, picture and `updated_at`
+    /// (each name part and the picture only when set, as Auth0 does); with `email` the
+    /// address and whether it is verified.
+    pub fn released(user: &User, scope: &Scope) -> Self {
+        let mut claims = ProfileClaims::default();
+        if scope.contains("profile") {
+            claims.name = Some(user.name.clone());
+            claims.given_name.clone_from(&user.given_name);
+            claims.family_name.clone_from(&user.family_name);
+            claims.nickname = Some(user.nickname.clone());
+            claims.picture = (!user.picture.is_empty()).then(|| user.picture.clone());
+            claims.updated_at = Some(rfc3339(user.updated_at));
+        }
+        if scope.contains("email") {
+            claims.email = Some(user.email.clone());
+            claims.email_verified = Some(user.email_verified);
+        }
+        claims
+    }
 }
 
 /// OIDC Core §3.2.2.9 `at_hash`: base64url of the left half of SHA-256 of the access token.

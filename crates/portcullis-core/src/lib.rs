@@ -10,6 +10,7 @@
 //!   replica's [`keys::KeyCache`] and the one verifier of our own tokens.
 //! - [`claims`]: the access-token and ID-token claim sets; [`tokens`]: minting them.
 //! - [`pkce`]: PKCE S256.
+//! - [`profile`]: a user's given and family names, with Auth0's bounds.
 //! - [`authz`]: which scopes a user or a machine client gets for an API (RBAC, access rules).
 //! - [`admin`]: administering the tenant, one module per aggregate, every change audited;
 //!   [`accounts`]: the end user's own sign-up; [`consent`]: the user's consent to third-party
@@ -37,6 +38,7 @@ pub mod passkey_signup;
 pub mod password;
 pub mod password_policy;
 pub mod pkce;
+pub mod profile;
 pub mod registration;
 pub mod secrets;
 pub mod sign_in;

@@ -96,6 +96,10 @@ pub struct UserRecord {
     pub email_verified: bool,
     pub password_hash: String,
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
     pub nickname: String,
     pub picture: String,
     pub blocked: bool,
@@ -429,6 +433,8 @@ fn user_record(u: User, password_history: Vec<String>) -> UserRecord {
         email_verified: u.email_verified,
         password_hash: u.password_hash,
         name: u.name,
+        given_name: u.given_name,
+        family_name: u.family_name,
         nickname: u.nickname,
         picture: u.picture,
         blocked: u.blocked,
@@ -446,6 +452,8 @@ fn user_from_record(u: &UserRecord) -> User {
         email_verified: u.email_verified,
         password_hash: u.password_hash.clone(),
         name: u.name.clone(),
+        given_name: u.given_name.clone(),
+        family_name: u.family_name.clone(),
         nickname: u.nickname.clone(),
         picture: u.picture.clone(),
         blocked: u.blocked,

@@ -10,9 +10,7 @@ use portcullis_types::{AuthMethod, Scope, Secret};
 use crate::{
     actions::TokenChanges,
     authz,
-    claims::{
-        at_hash, rfc3339, AccessTokenClaims, Audience, Confirmation, IdTokenClaims, ProfileClaims,
-    },
+    claims::{at_hash, AccessTokenClaims, Audience, Confirmation, IdTokenClaims, ProfileClaims},
     keys::{open_api_secret, KeyCache, KeyCipher, KeyError, TokenType},
     secrets::{lookup_hash, random_token},
     Clock,
@@ -230,17 +228,7 @@ impl Minter<'_> {
     ) -> Result<String, MintError> {
         let now = self.clock.now();
         let user = request.user;
-        let mut profile = ProfileClaims::default();
-        if request.scope.contains("profile") {
-            profile.name = Some(user.name.clone());
-            profile.nickname = Some(user.nickname.clone());
-            profile.picture = (!user.picture.is_empty()).then(|| user.picture.clone());
-            profile.updated_at = Some(rfc3339(user.updated_at));
-        }
-        if request.scope.contains("email") {
-            profile.email = Some(user.email.clone());
-            profile.email_verified = Some(user.email_verified);
-        }
+        let profile = ProfileClaims::released(user, request.scope);
         let claims = IdTokenClaims {
             iss: self.issuer.to_owned(),
             sub: user.user_id.clone(),

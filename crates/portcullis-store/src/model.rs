@@ -235,6 +235,12 @@ pub struct User {
     #[serde(skip_serializing)]
     pub password_hash: String,
     pub name: String,
+    /// Auth0's `given_name` (OIDC's standard claim): absent until set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Auth0's `family_name` (OIDC's standard claim): absent until set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
     pub nickname: String,
     pub picture: String,
     pub blocked: bool,

@@ -162,6 +162,9 @@ pub(super) fn tab(
 #[derive(Serialize)]
 struct DetailsForm {
     name: String,
+    /// Empty when unset; saving it empty clears it.
+    given_name: String,
+    family_name: String,
     email_verified: bool,
     /// The metadata objects as pretty-printed JSON, edited whole.
     user_metadata: String,
@@ -175,6 +178,8 @@ impl DetailsForm {
         };
         DetailsForm {
             name: user.name.clone(),
+            given_name: user.given_name.clone().unwrap_or_default(),
+            family_name: user.family_name.clone().unwrap_or_default(),
             email_verified: user.email_verified,
             user_metadata: pretty(&user.user_metadata),
             app_metadata: pretty(&user.app_metadata),
@@ -245,6 +250,8 @@ async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> 
     let user = &loaded.0;
     let submitted = DetailsForm {
         name: form.get("name").to_owned(),
+        given_name: form.get("given_name").to_owned(),
+        family_name: form.get("family_name").to_owned(),
         email_verified: form.checked("email_verified"),
         user_metadata: form.raw("user_metadata").to_owned(),
         app_metadata: form.raw("app_metadata").to_owned(),
@@ -269,8 +276,12 @@ async fn save_details(Path(id): Path<String>, Posted { dash, form }: Posted) -> 
             )
         }
     };
+    // A form without a name part's field (not the dashboard's own) leaves it alone.
+    let name_part = |field: &str, value: &str| form.has(field).then(|| Some(value.to_owned()));
     let changes = UserChanges {
         name: Some(submitted.name.clone()),
+        given_name: name_part("given_name", &submitted.given_name),
+        family_name: name_part("family_name", &submitted.family_name),
         email_verified: Some(submitted.email_verified),
         user_metadata,
         app_metadata,

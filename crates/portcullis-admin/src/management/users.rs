@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     auth::{Authorized, CreateUsers, DeleteUsers, ReadUsers, UpdateUsers},
-    errors::{ApiError, Auth0Body, Body, ErrorBody, Id, Query},
+    errors::{present, ApiError, Auth0Body, Body, ErrorBody, Id, Query},
     pagination::{FieldsParams, PageParams},
 };
 use crate::{
@@ -54,9 +54,8 @@ fn missing(property: &str) -> ApiError {
     ))
 }
 
-/// The body of `POST /users`. Auth0's `given_name`, `family_name`, `username`,
-/// `phone_number`, `phone_verified` and `verify_email` are accepted and ignored; `user_id` is
-/// refused.
+/// The body of `POST /users`. Auth0's `username`, `phone_number`, `phone_verified` and
+/// `verify_email` are accepted and ignored; `user_id` is refused.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
@@ -68,6 +67,10 @@ pub struct CreateUser {
     pub email_verified: Option<bool>,
     pub blocked: Option<bool>,
     pub name: Option<String>,
+    /// At most 150 characters.
+    pub given_name: Option<String>,
+    /// At most 150 characters.
+    pub family_name: Option<String>,
     pub nickname: Option<String>,
     pub picture: Option<String>,
     /// A JSON object (property names without `.` or `$`; at most 16 KB).
@@ -78,11 +81,9 @@ pub struct CreateUser {
     pub app_metadata: Option<Map<String, Value>>,
 }
 
-/// What Auth0 defines for a user's profile that Portcullis accepts and ignores: the first six
+/// What Auth0 defines for a user's profile that Portcullis accepts and ignores: the first four
 /// on creation, all of them on an update.
 const IGNORED_PROFILE: &[&str] = &[
-    "given_name",
-    "family_name",
     "username",
     "phone_number",
     "phone_verified",
@@ -92,15 +93,15 @@ const IGNORED_PROFILE: &[&str] = &[
 ];
 
 impl Auth0Body for CreateUser {
-    const IGNORED: &'static [&'static str] = IGNORED_PROFILE.split_at(6).0;
+    const IGNORED: &'static [&'static str] = IGNORED_PROFILE.split_at(4).0;
     const UNSUPPORTED: &'static [&'static str] = &["user_id"];
 }
 
 /// The body of `PATCH /users/{id}`: only the given fields change. Metadata follows Auth0's
 /// merge rules: top-level properties are merged, one set to `null` is deleted, nested objects
-/// are replaced whole, and `{}` clears everything. Auth0's `given_name`, `family_name`,
-/// `username`, `phone_number`, `phone_verified`, `verify_email`, `verify_phone_number` and
-/// `client_id` are accepted and ignored.
+/// are replaced whole, and `{}` clears everything. `given_name` or `family_name` set to `null`
+/// is cleared. Auth0's `username`, `phone_number`, `phone_verified`, `verify_email`,
+/// `verify_phone_number` and `client_id` are accepted and ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
@@ -110,6 +111,14 @@ pub struct UpdateUser {
     #[schema(value_type = Option<String>)]
     pub password: Option<Secret>,
     pub name: Option<String>,
+    /// At most 150 characters; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub given_name: Option<Option<String>>,
+    /// At most 150 characters; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub family_name: Option<Option<String>>,
     pub nickname: Option<String>,
     pub picture: Option<String>,
     /// When given, only `Username-Password-Authentication`.
@@ -242,6 +251,8 @@ pub async fn create(
         password,
         email_verified: body.email_verified.unwrap_or(false),
         name: body.name,
+        given_name: body.given_name,
+        family_name: body.family_name,
         nickname: body.nickname,
         picture: body.picture,
         blocked: body.blocked.unwrap_or(false),
@@ -341,6 +352,8 @@ pub async fn update(
             email_verified: body.email_verified,
             password: body.password,
             name: body.name,
+            given_name: body.given_name,
+            family_name: body.family_name,
             nickname: body.nickname,
             picture: body.picture,
             blocked: body.blocked,

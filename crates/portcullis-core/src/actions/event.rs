@@ -106,8 +106,10 @@ pub struct PostLogin<'a> {
     pub tenant: &'a str,
 }
 
+/// `event.user` in Auth0's shape; `given_name` and `family_name` only when set, as Auth0 has
+/// them.
 fn user_json(user: &User, linked: &[FederatedIdentity]) -> Value {
-    json!({
+    let mut json = json!({
         "user_id": user.user_id,
         "email": user.email,
         "email_verified": user.email_verified,
@@ -122,7 +124,16 @@ fn user_json(user: &User, linked: &[FederatedIdentity]) -> Value {
         "app_metadata": user.app_metadata,
         "user_metadata": user.user_metadata,
         "identities": identities(&user.user_id, linked),
-    })
+    });
+    for (field, value) in [
+        ("given_name", &user.given_name),
+        ("family_name", &user.family_name),
+    ] {
+        if let Some(value) = value {
+            json[field] = json!(value);
+        }
+    }
+    json
 }
 
 fn client_json(client: &Client) -> Value {
@@ -244,6 +255,8 @@ pub fn sample(trigger: ActionTrigger, tenant: &str) -> Value {
                 email_verified: true,
                 password_hash: String::new(),
                 name: "Jane Smith".into(),
+                given_name: Some("Jane".into()),
+                family_name: Some("Smith".into()),
                 nickname: "j+smith".into(),
                 picture: "https://www.gravatar.com/avatar/0?d=identicon".into(),
                 blocked: false,

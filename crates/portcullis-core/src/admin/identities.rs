@@ -84,6 +84,8 @@ pub async fn unlink(
         name: Some(text("name"))
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| email.clone()),
+        given_name: crate::profile::provider_name_part(Some(text("given_name"))),
+        family_name: crate::profile::provider_name_part(Some(text("family_name"))),
         nickname: text("nickname"),
         picture: text("picture"),
         email,

@@ -106,6 +106,8 @@ const DEFAULT_FIELDS: &[&str] = &[
     "email",
     "email_verified",
     "name",
+    "given_name",
+    "family_name",
     "nickname",
     "picture",
     "blocked",

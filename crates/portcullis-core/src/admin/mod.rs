@@ -217,6 +217,12 @@ impl From<EmailError> for AdminError {
     }
 }
 
+impl From<crate::profile::NameTooLong> for AdminError {
+    fn from(error: crate::profile::NameTooLong) -> Self {
+        AdminError::invalid(error.part.field(), error.to_string())
+    }
+}
+
 impl From<crate::federation::settings::Invalid> for AdminError {
     fn from(error: crate::federation::settings::Invalid) -> Self {
         AdminError::invalid("options", error.0)

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     email::{self, JobVariables, Variables},
     password::legacy,
+    profile::{self, NamePart},
     secrets::random_hex,
 };
 use portcullis_types::EmailKind;
@@ -269,6 +270,8 @@ async fn import_row(
                 email_verified: false,
                 password_hash: String::new(),
                 name: imported.email.clone(),
+                given_name: None,
+                family_name: None,
                 nickname: local_part.to_owned(),
                 picture: String::new(),
                 blocked: false,
@@ -311,6 +314,8 @@ struct Imported {
     user_id: Option<String>,
     email_verified: Option<bool>,
     name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
     nickname: Option<String>,
     picture: Option<String>,
     blocked: Option<bool>,
@@ -329,6 +334,12 @@ impl Imported {
         }
         if let Some(value) = &self.name {
             user.name.clone_from(value);
+        }
+        if let Some(value) = &self.given_name {
+            user.given_name = Some(value.clone());
+        }
+        if let Some(value) = &self.family_name {
+            user.family_name = Some(value.clone());
         }
         if let Some(value) = &self.nickname {
             user.nickname.clone_from(value);
@@ -428,16 +439,18 @@ fn parse_row(object: &Map<String, Value>) -> Result<Imported, Vec<RowError>> {
             format!("auth0|{id}")
         }
     });
-    let given_name = text(&mut errors, "given_name");
-    let family_name = text(&mut errors, "family_name");
-    // Users have no separate given and family names here: they make the name when the row
-    // has none.
-    let composed = [given_name, family_name]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let name = text(&mut errors, "name").or((!composed.is_empty()).then_some(composed));
+    let mut name_part = |part: NamePart| {
+        let value = text(&mut errors, part.field());
+        profile::name_part(part, value).unwrap_or_else(|error| {
+            errors.push(RowError::format(part.field(), error.to_string()));
+            None
+        })
+    };
+    let given_name = name_part(NamePart::Given);
+    let family_name = name_part(NamePart::Family);
+    // Kept as they are, and they make the name when the row has none.
+    let name = text(&mut errors, "name")
+        .or_else(|| profile::composed_name(given_name.as_deref(), family_name.as_deref()));
     let picture = text(&mut errors, "picture");
     if let Some(picture) = picture.as_deref().filter(|p| !p.is_empty()) {
         if super::validate::url("picture", picture).is_err() {
@@ -484,6 +497,8 @@ fn parse_row(object: &Map<String, Value>) -> Result<Imported, Vec<RowError>> {
         email: email.unwrap_or_default(),
         user_id,
         name,
+        given_name,
+        family_name,
         picture,
         password_hash,
     };

@@ -11,6 +11,7 @@ use super::{
     MetadataChange,
 };
 use crate::{
+    profile::{self, NamePart},
     secrets::random_hex,
     sign_in::{self, LoginBlock},
 };
@@ -22,6 +23,9 @@ pub struct NewUser {
     pub password: Secret,
     pub email_verified: bool,
     pub name: Option<String>,
+    /// At most 150 characters ([`crate::profile`]); empty is none.
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
     pub nickname: Option<String>,
     pub picture: Option<String>,
     pub blocked: bool,
@@ -36,6 +40,10 @@ pub struct UserChanges {
     pub email_verified: Option<bool>,
     pub password: Option<Secret>,
     pub name: Option<String>,
+    /// `Some(None)` clears the given name.
+    pub given_name: Option<Option<String>>,
+    /// `Some(None)` clears the family name.
+    pub family_name: Option<Option<String>>,
     pub nickname: Option<String>,
     pub picture: Option<String>,
     pub blocked: Option<bool>,
@@ -52,6 +60,8 @@ impl UserChanges {
             ("email", self.email.is_some()),
             ("password", self.password.is_some()),
             ("name", self.name.is_some()),
+            ("given_name", self.given_name.is_some()),
+            ("family_name", self.family_name.is_some()),
             ("nickname", self.nickname.is_some()),
             ("picture", self.picture.is_some()),
             ("user_metadata", self.user_metadata.is_some()),
@@ -68,6 +78,8 @@ impl UserChanges {
             && self.email_verified.is_none()
             && self.password.is_none()
             && self.name.is_none()
+            && self.given_name.is_none()
+            && self.family_name.is_none()
             && self.nickname.is_none()
             && self.picture.is_none()
             && self.user_metadata.is_none()
@@ -129,11 +141,15 @@ fn user_record(cx: &Context, new: NewUser) -> Result<User, AdminError> {
     let empty = Map::new();
     let user_metadata = MetadataChange::Merge(new.user_metadata).apply("user_metadata", &empty)?;
     let app_metadata = MetadataChange::Merge(new.app_metadata).apply("app_metadata", &empty)?;
+    let given_name = profile::name_part(NamePart::Given, new.given_name)?;
+    let family_name = profile::name_part(NamePart::Family, new.family_name)?;
     let now = cx.now();
     let local_part = email.split('@').next().unwrap_or_default().to_owned();
     Ok(User {
         user_id: format!("auth0|{}", random_hex(12)),
         name: new.name.unwrap_or_else(|| email.clone()),
+        given_name,
+        family_name,
         nickname: new.nickname.unwrap_or(local_part),
         picture: new.picture.unwrap_or_default(),
         email,
@@ -200,6 +216,12 @@ pub async fn update(
     }
     if let Some(name) = changes.name {
         user.name = name;
+    }
+    if let Some(given_name) = changes.given_name {
+        user.given_name = profile::name_part(NamePart::Given, given_name)?;
+    }
+    if let Some(family_name) = changes.family_name {
+        user.family_name = profile::name_part(NamePart::Family, family_name)?;
     }
     if let Some(nickname) = changes.nickname {
         user.nickname = nickname;

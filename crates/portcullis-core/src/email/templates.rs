@@ -425,6 +425,8 @@ mod tests {
             email_verified: false,
             password_hash: String::new(),
             name: "Ann <b>".into(),
+            given_name: None,
+            family_name: None,
             nickname: "ann".into(),
             picture: String::new(),
             blocked: false,

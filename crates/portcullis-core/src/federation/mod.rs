@@ -216,20 +216,19 @@ struct Profile {
     email: String,
     email_verified: bool,
     name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
     nickname: Option<String>,
     picture: Option<String>,
 }
 
 fn profile(settings: &Settings, claims: &Map<String, Value>) -> Profile {
     let email = attribute(settings, claims, "email").unwrap_or_default();
-    let name = attribute(settings, claims, "name").or_else(|| {
-        let given = attribute(settings, claims, "given_name");
-        let family = attribute(settings, claims, "family_name");
-        match (given, family) {
-            (Some(given), Some(family)) => Some(format!("{given} {family}")),
-            (one, other) => one.or(other),
-        }
-    });
+    let given_name = crate::profile::provider_name_part(attribute(settings, claims, "given_name"));
+    let family_name =
+        crate::profile::provider_name_part(attribute(settings, claims, "family_name"));
+    let name = attribute(settings, claims, "name")
+        .or_else(|| crate::profile::composed_name(given_name.as_deref(), family_name.as_deref()));
     Profile {
         // Only what the provider asserts: an address it did not check is not verified here.
         email_verified: !email.is_empty()
@@ -240,6 +239,8 @@ fn profile(settings: &Settings, claims: &Map<String, Value>) -> Profile {
         picture: attribute(settings, claims, "picture")
             .or_else(|| claim_text(claims, "avatar_url")),
         name,
+        given_name,
+        family_name,
         email,
     }
 }
@@ -253,6 +254,8 @@ fn apply(user: &mut User, profile: Profile, now: i64) {
         .unwrap_or_default()
         .to_owned();
     user.name = profile.name.unwrap_or_else(|| profile.email.clone());
+    user.given_name = profile.given_name;
+    user.family_name = profile.family_name;
     user.nickname = profile.nickname.unwrap_or(local_part);
     user.picture = profile.picture.unwrap_or_default();
     user.email = profile.email;
@@ -378,6 +381,8 @@ pub async fn sign_in(
         email_verified: false,
         password_hash: String::new(),
         name: String::new(),
+        given_name: None,
+        family_name: None,
         nickname: String::new(),
         picture: String::new(),
         blocked: false,

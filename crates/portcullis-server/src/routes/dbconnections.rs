@@ -132,10 +132,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequest<S> for AuthBody<T> 
     }
 }
 
-/// The body of `POST /dbconnections/signup`. Auth0's `username`, `given_name`,
-/// `family_name` and `phone_number` are accepted and not kept (the connection does not require
-/// usernames, and the user profile has `name` and `nickname` only, as through the Management
-/// API); other properties are ignored, as Auth0 does.
+/// The body of `POST /dbconnections/signup`. Auth0's `username` and `phone_number` are
+/// accepted and not kept (the connection does not require usernames, and the user profile has
+/// no phone number, as through the Management API); other properties are ignored, as Auth0
+/// does.
 #[derive(Deserialize)]
 pub struct SignupBody {
     client_id: Option<String>,
@@ -143,6 +143,8 @@ pub struct SignupBody {
     password: Option<Secret>,
     connection: Option<String>,
     name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
     nickname: Option<String>,
     picture: Option<String>,
     user_metadata: Option<Map<String, Value>>,
@@ -217,6 +219,8 @@ pub async fn signup(
         .ok_or_else(|| missing("password"))?;
     let given = SignupEcho {
         name: body.name.is_some(),
+        given_name: body.given_name.is_some(),
+        family_name: body.family_name.is_some(),
         nickname: body.nickname.is_some(),
         picture: body.picture.is_some(),
         user_metadata: body.user_metadata.is_some(),
@@ -225,6 +229,8 @@ pub async fn signup(
         email,
         password,
         name: body.name,
+        given_name: body.given_name,
+        family_name: body.family_name,
         nickname: body.nickname,
         picture: body.picture,
         user_metadata: body.user_metadata.unwrap_or_default(),
@@ -246,6 +252,8 @@ pub async fn signup(
 /// Which optional profile fields the request gave: Auth0 answers with those it was given.
 struct SignupEcho {
     name: bool,
+    given_name: bool,
+    family_name: bool,
     nickname: bool,
     picture: bool,
     user_metadata: bool,
@@ -264,6 +272,12 @@ impl SignupEcho {
         });
         if self.name {
             body["name"] = json!(user.name);
+        }
+        if self.given_name {
+            body["given_name"] = json!(user.given_name);
+        }
+        if self.family_name {
+            body["family_name"] = json!(user.family_name);
         }
         if self.nickname {
             body["nickname"] = json!(user.nickname);

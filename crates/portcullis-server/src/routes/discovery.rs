@@ -40,7 +40,7 @@ fn metadata(app: &AppState, registration: bool) -> serde_json::Value {
         "id_token_signing_alg_values_supported": ["RS256"],
         "access_token_signing_alg_values_supported": access_token_algs,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "claims_supported": ["aud", "auth_time", "email", "email_verified", "exp", "iat", "iss", "name", "nickname", "picture", "sub", "updated_at", "nonce", "at_hash", "sid"],
+        "claims_supported": ["aud", "auth_time", "email", "email_verified", "exp", "iat", "iss", "name", "given_name", "family_name", "nickname", "picture", "sub", "updated_at", "nonce", "at_hash", "sid"],
         "authorization_response_iss_parameter_supported": true,
         "request_uri_parameter_supported": false,
         "resource_parameter_supported": true,

@@ -8,7 +8,7 @@ use axum::{
     Json,
 };
 use portcullis_core::{
-    claims::rfc3339,
+    claims::ProfileClaims,
     keys::{Verification, VerifyError, MAX_TOKEN_BYTES},
     secrets::lookup_hash,
 };
@@ -24,18 +24,8 @@ use crate::{
 #[derive(Serialize)]
 struct UserInfo {
     sub: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nickname: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    picture: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    updated_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email_verified: Option<bool>,
+    #[serde(flatten)]
+    profile: ProfileClaims,
 }
 
 fn invalid_token(description: &str) -> OAuthError {
@@ -171,16 +161,8 @@ async fn handle(app: &AppState, post: bool, headers: &HeaderMap) -> Result<UserI
     if user.blocked {
         return Err(invalid_token("user is blocked"));
     }
-    let has = |s: &str| scopes.contains(s);
-    let profile = has("profile");
-    let email = has("email");
     Ok(UserInfo {
+        profile: ProfileClaims::released(&user, &scopes),
         sub: user.user_id,
-        name: profile.then_some(user.name),
-        nickname: profile.then_some(user.nickname),
-        picture: (profile && !user.picture.is_empty()).then_some(user.picture),
-        updated_at: profile.then(|| rfc3339(user.updated_at)),
-        email: email.then_some(user.email),
-        email_verified: email.then_some(user.email_verified),
     })
 }

@@ -123,6 +123,38 @@ async fn the_attribute_map_fills_the_user_from_the_claims_it_names() {
     }
 }
 
+#[tokio::test]
+async fn a_providers_given_and_family_names_are_kept_and_refreshed_like_its_name() {
+    let (mgmt, spa, provider) = setup(json!({})).await;
+    let id_token = sign_in(
+        &mgmt.app,
+        &spa,
+        &provider,
+        json!({ "given_name": "Eve", "family_name": "Example" }),
+    )
+    .await;
+    assert_eq!(id_token["given_name"], "Eve", "{id_token}");
+    assert_eq!(id_token["family_name"], "Example", "{id_token}");
+    let (_, user) = mgmt.get("/users/oidc%7Chostile%7Cu-1").await;
+    assert_eq!(user["given_name"], "Eve", "{user}");
+    assert_eq!(user["family_name"], "Example", "{user}");
+    assert_eq!(user["name"], "Eve Example", "composed without a name claim");
+
+    // The next sign-in copies the profile again: a new given name (an over-long one cut at
+    // Auth0's 150 characters, the sign-in not refused), a family name no longer sent gone.
+    sign_in(
+        &mgmt.app,
+        &spa,
+        &provider,
+        json!({ "given_name": "É".repeat(200), "name": "Eve" }),
+    )
+    .await;
+    let (_, user) = mgmt.get("/users/oidc%7Chostile%7Cu-1").await;
+    assert_eq!(user["given_name"], "É".repeat(150), "{user}");
+    assert!(user.get("family_name").is_none(), "{user}");
+    assert_eq!(user["name"], "Eve");
+}
+
 /// Every byte of the test's SQLite files (none on PostgreSQL).
 fn database_bytes(app: &TestApp) -> Vec<u8> {
     let mut bytes = Vec::new();

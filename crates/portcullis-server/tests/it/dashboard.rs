@@ -1045,7 +1045,12 @@ async fn users_are_created_searched_blocked_and_given_roles() {
             &app,
             &details,
             &details,
-            &[("name", "Jane Doe"), ("email_verified", "on")],
+            &[
+                ("name", "Jane Doe"),
+                ("given_name", "Jane"),
+                ("family_name", "Doe"),
+                ("email_verified", "on"),
+            ],
         )
         .await;
     let block = user_path(&jane.user_id, "block");
@@ -1068,6 +1073,42 @@ async fn users_are_created_searched_blocked_and_given_roles() {
     let jane = app.store.user_by_id(&jane.user_id).await.unwrap().unwrap();
     assert!(!jane.blocked);
     assert_eq!(jane.name, "Jane Doe");
+    assert_eq!(jane.given_name.as_deref(), Some("Jane"));
+    assert_eq!(jane.family_name.as_deref(), Some("Doe"));
+    let (_, html) = admin.get(&app, &details).await;
+    assert!(html.contains(r#"name="given_name" value="Jane""#), "{html}");
+    let long = "x".repeat(151);
+    admin
+        .post_refused(
+            &app,
+            &details,
+            &details,
+            &[
+                ("name", "Jane Doe"),
+                ("given_name", &long),
+                ("email_verified", "on"),
+            ],
+            StatusCode::BAD_REQUEST,
+            "given_name must be at most 150 characters (it has 151)",
+        )
+        .await;
+    // An emptied field clears its name part.
+    admin
+        .post_ok(
+            &app,
+            &details,
+            &details,
+            &[
+                ("name", "Jane Doe"),
+                ("given_name", ""),
+                ("family_name", "Doe"),
+                ("email_verified", "on"),
+            ],
+        )
+        .await;
+    let named = app.store.user_by_id(&jane.user_id).await.unwrap().unwrap();
+    assert_eq!(named.given_name, None);
+    assert_eq!(named.family_name.as_deref(), Some("Doe"));
 
     let role = roles::create(
         &app.cx,

@@ -46,7 +46,7 @@ async fn post_from(
     )
 }
 
-async fn signup(app: &TestApp, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn signup(app: &TestApp, body: Value) -> (StatusCode, Value) {
     post_from(app, &app.browser, "/dbconnections/signup", &body).await
 }
 
@@ -55,7 +55,7 @@ async fn change_password(app: &TestApp, body: Value) -> (StatusCode, Value) {
 }
 
 /// The body auth0.js sends for `webAuth.signup({connection, email, password})`.
-fn signup_body(spa: &Spa, email: &str, password: &str) -> Value {
+pub(crate) fn signup_body(spa: &Spa, email: &str, password: &str) -> Value {
     json!({"client_id": spa.client_id, "connection": DB, "email": email, "password": password})
 }
 
@@ -109,12 +109,16 @@ async fn signup_creates_the_user_in_auth0s_shape_and_the_user_logs_in() {
             "email_verified": false,
             "email": "New.User@example.com",
             "name": "New User",
+            "given_name": "New",
+            "family_name": "User",
             "nickname": "newbie",
             "picture": "https://example.com/new.png",
             "user_metadata": {"plan": "free", "color": "blue"},
         })
     );
     assert_eq!(user.user_metadata["plan"], "free");
+    assert_eq!(user.given_name.as_deref(), Some("New"));
+    assert_eq!(user.family_name.as_deref(), Some("User"));
     assert!(!user.email_verified);
 
     // Only what was given comes back.

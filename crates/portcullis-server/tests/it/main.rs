@@ -70,5 +70,6 @@ mod store_outage;
 mod tickets;
 mod tls;
 mod token_errors;
+mod user_names;
 mod users_import;
 mod webauthn;

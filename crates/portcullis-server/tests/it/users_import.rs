@@ -16,13 +16,17 @@ const ADA_PASSWORD: &str = "Analytical-Engine-1843";
 const GRACE_PASSWORD: &str = "Compiler-A0-1952";
 
 impl Mgmt {
-    async fn connection_id(&self) -> String {
+    pub(crate) async fn connection_id(&self) -> String {
         let (_, connections) = self.get("/connections").await;
         connections[0]["id"].as_str().unwrap().to_owned()
     }
 
     /// Posts an import form; `file` is the `users` part.
-    async fn import(&self, file: Vec<u8>, fields: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub(crate) async fn import(
+        &self,
+        file: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let mut form = multipart::Form::new().part(
             "users",
             multipart::Part::bytes(file)
@@ -508,7 +512,7 @@ async fn imported_profile_fields_show_and_a_blocked_user_cannot_sign_in() {
          "family_name": "Johnson", "nickname": "kj", "picture": "https://img.example.com/kj.png",
          "blocked": false, "password_hash": "$2a$10$QSH7jFssLIPBj8m/R4/vtOzs3J1MkkmqTR.F46uLxLj3GqeqyEXli"},
         {"user_id": "blocked-1", "email": "blocked@example.com", "name": "Blocked Person",
-         "given_name": "Ignored", "blocked": true,
+         "given_name": "Blocked", "blocked": true,
          "password_hash": "$2b$10$PG8P49kM3vALKLyLPJrINOUqtDUd5b8VO74gnuCYdfAaefic4ArGa"}
     ]);
     let (status, job) = mgmt
@@ -525,8 +529,10 @@ async fn imported_profile_fields_show_and_a_blocked_user_cannot_sign_in() {
         .await;
     assert_eq!(profile["nickname"], "kj");
     assert_eq!(profile["picture"], "https://img.example.com/kj.png");
-    // Given and family names make the name when the row has none (they are not kept apart).
+    // Given and family names are kept, and make the name when the row has none.
     assert_eq!(profile["name"], "Katherine Johnson");
+    assert_eq!(profile["given_name"], "Katherine");
+    assert_eq!(profile["family_name"], "Johnson");
     assert_ne!(profile["blocked"], true);
     let (_, blocked) = mgmt
         .get(&format!("/users/{}", encode("auth0|blocked-1")))

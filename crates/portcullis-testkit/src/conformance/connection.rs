@@ -70,6 +70,49 @@ pub async fn user_metadata_round_trips(store: &dyn Store) {
     assert_eq!(listed, [jane]);
 }
 
+/// A user's given and family names are kept apart from `name`, as given (any characters),
+/// are changed and cleared by an update, and stay absent on a user who never had them.
+pub async fn user_names_round_trip_and_clear(store: &dyn Store) {
+    let mut jane = user(1, "jane@example.com");
+    jane.given_name = Some("Zoë ".repeat(37) + "Ann");
+    jane.family_name = Some("O'Brien-Łukasiewicz 李".into());
+    let john = user(2, "john@example.com");
+    store.create_user(&jane).await.unwrap();
+    store.create_user(&john).await.unwrap();
+    assert_eq!(
+        store.user_by_id(&jane.user_id).await.unwrap(),
+        Some(jane.clone())
+    );
+    let stored_john = store
+        .user_by_email("JOHN@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored_john.given_name, stored_john.family_name),
+        (None, None)
+    );
+
+    jane.given_name = Some("Jane".into());
+    jane.family_name = None;
+    store.update_user(&jane).await.unwrap();
+    let stored = store.user_by_id(&jane.user_id).await.unwrap().unwrap();
+    assert_eq!(stored.given_name.as_deref(), Some("Jane"));
+    assert_eq!(stored.family_name, None);
+
+    jane.given_name = None;
+    store.update_user(&jane).await.unwrap();
+    let (listed, _) = store
+        .list_users(Some("jane"), portcullis_store::Page::ALL)
+        .await
+        .unwrap();
+    assert_eq!(listed, [jane]);
+    assert_eq!(
+        (listed[0].given_name.clone(), listed[0].family_name.clone()),
+        (None, None)
+    );
+}
+
 /// The history keeps the newest hashes only, is per user, goes with its user, and refuses
 /// an unknown user.
 pub async fn password_history_keeps_the_newest(store: &dyn Store) {

@@ -87,6 +87,8 @@ fn user(n: u32, email: &str) -> User {
         email_verified: false,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         name: email.into(),
+        given_name: None,
+        family_name: None,
         nickname: email.split('@').next().unwrap_or_default().into(),
         picture: String::new(),
         blocked: false,

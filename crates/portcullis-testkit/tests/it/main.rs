@@ -77,6 +77,7 @@ conformance!(
     dpop_proofs_are_single_use_and_swept,
     database_connection_settings_round_trip,
     user_metadata_round_trips,
+    user_names_round_trip_and_clear,
     password_history_keeps_the_newest,
     email_templates_crud,
     emails_list_filter_and_follow_their_user,
