@@ -112,7 +112,7 @@ pub struct ScopeDescription {
 fn oidc_description(scope: &str) -> Option<&'static str> {
     Some(match scope {
         "openid" => "Know who you are (your user id)",
-        "profile" => "Read your profile: name, nickname and picture",
+        "profile" => "Read your profile: names, nickname and picture",
         "email" => "Read your email address",
         "address" => "Read your postal address",
         "offline_access" => "Keep access while you are not using it",
