@@ -101,8 +101,12 @@ pub(crate) async fn post_login(
         }
         .to_json())
     };
+    let bound = app
+        .tenant
+        .bound_actions(app.store.as_ref(), ActionTrigger::PostLogin)
+        .await?;
     let run = runner(app)
-        .run(ActionTrigger::PostLogin, event, Some(login.user))
+        .run(ActionTrigger::PostLogin, &bound, event, Some(login.user))
         .await;
     match run {
         Ok(run) => {
@@ -141,8 +145,12 @@ pub(crate) async fn credentials_exchange(
             &hostname(app),
         ))
     };
+    let bound = app
+        .tenant
+        .bound_actions(app.store.as_ref(), ActionTrigger::CredentialsExchange)
+        .await?;
     match runner(app)
-        .run(ActionTrigger::CredentialsExchange, event, None)
+        .run(ActionTrigger::CredentialsExchange, &bound, event, None)
         .await
     {
         Ok(run) => Ok(run.changes),

@@ -1,6 +1,7 @@
 //! A replica's copy of the tenant objects the protocol endpoints read on every request:
-//! applications, APIs, client grants, the tenant's flags (the discovery documents) and the
-//! connections to other identity providers (the login page's buttons, `connection=`).
+//! applications, APIs, client grants, the tenant's flags (the discovery documents), the
+//! connections to other identity providers (the login page's buttons, `connection=`) and the
+//! Action versions bound to each trigger (every login and machine token asks).
 //!
 //! Read from the store, they cost three queries per machine token, more than the RSA
 //! signature itself. Found objects are kept until the next cache refresh
@@ -20,8 +21,13 @@ use std::{
 };
 
 use portcullis_store::{
-    Client, ClientGrant, ResourceServer, Store, StoreResult, TenantFlags, UpstreamConnection,
+    ActionBinding, ActionVersion, Client, ClientGrant, ResourceServer, Store, StoreResult,
+    TenantFlags, UpstreamConnection,
 };
+use portcullis_types::ActionTrigger;
+
+/// A trigger's bound Action versions, in their order.
+pub type Bound = Arc<Vec<(ActionBinding, ActionVersion)>>;
 
 /// A tenant with more objects than this is cached in part: a full map starts afresh.
 const MAX_ENTRIES_PER_KIND: usize = 10_000;
@@ -38,6 +44,8 @@ pub struct TenantCache {
     flags: RwLock<Option<TenantFlags>>,
     /// Every connection to another provider, read by each login page and `connection=`.
     connections: RwLock<Option<Arc<Vec<UpstreamConnection>>>>,
+    /// The Action versions bound to each trigger (none bound is remembered too).
+    bindings: RwLock<HashMap<ActionTrigger, Bound>>,
 }
 
 impl TenantCache {
@@ -116,6 +124,23 @@ impl TenantCache {
         Ok(connections)
     }
 
+    pub async fn bound_actions(
+        &self,
+        store: &dyn Store,
+        trigger: ActionTrigger,
+    ) -> StoreResult<Bound> {
+        if let Some(bound) = read(&self.bindings).get(&trigger) {
+            return Ok(bound.clone());
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let bound = Arc::new(store.bound_action_versions(trigger).await?);
+        let mut cached = write(&self.bindings);
+        if self.generation.load(Ordering::Acquire) == generation {
+            cached.insert(trigger, bound.clone());
+        }
+        Ok(bound)
+    }
+
     /// Forgets everything; the next lookups read the store.
     pub fn invalidate(&self) {
         // Bump first: a lookup in flight then sees the change and keeps its copy to itself.
@@ -125,6 +150,7 @@ impl TenantCache {
         write(&self.grants).clear();
         *write(&self.flags) = None;
         *write(&self.connections) = None;
+        write(&self.bindings).clear();
     }
 
     async fn load<K: Eq + Hash, V: Clone>(

@@ -11,7 +11,7 @@ pub mod event;
 mod outcome;
 
 use portcullis_actions::{ActionError, ApiCall, Engine, Script};
-use portcullis_store::{Store, StoreError, User};
+use portcullis_store::{ActionBinding, ActionVersion, Store, StoreError, User};
 use portcullis_types::ActionTrigger;
 use serde_json::{Map, Value};
 
@@ -38,17 +38,17 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Runs the trigger's bound Actions in order on the event `event` builds; for post-login,
-    /// `user` receives the metadata the Actions set (written to the store once every Action
-    /// has run and none denied). Nothing bound: nothing runs, the event is not built, and
-    /// nothing is read beyond the bindings — a login without Actions pays one query.
+    /// Runs `bound`, the trigger's bound Action versions (`Store::bound_action_versions`, or
+    /// a copy of it), in order on the event `event` builds; for post-login, `user` receives
+    /// the metadata the Actions set (written to the store once every Action has run and none
+    /// denied). Nothing bound: nothing runs, and the event is not built.
     pub async fn run(
         &self,
         trigger: ActionTrigger,
+        bound: &[(ActionBinding, ActionVersion)],
         event: impl AsyncFnOnce() -> Result<Value, StoreError>,
         user: Option<&User>,
     ) -> Result<TriggerRun, TriggerError> {
-        let bound = self.store.bound_action_versions(trigger).await?;
         let mut run = TriggerRun::default();
         if bound.is_empty() {
             return Ok(run);
@@ -65,7 +65,7 @@ impl Runner<'_> {
                     failed: true,
                 })
             };
-            let secrets = crate::admin::action_secrets::open_version(self.cipher, &version)
+            let secrets = crate::admin::action_secrets::open_version(self.cipher, version)
                 .map_err(|_| fail("the Action's secrets do not open".to_owned()))?;
             let script = Script {
                 code: version.code.clone(),

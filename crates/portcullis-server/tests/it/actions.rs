@@ -46,6 +46,9 @@ pub(crate) async fn deploy(
     actions::deploy(&app.cx, &Actor::System, &view.action.id)
         .await
         .expect("deploy");
+    // Written straight through core, not the Management API: the server's copy of the bound
+    // versions is dropped here, as the API drops it after a write.
+    app.tenant_changed();
     view.action.id
 }
 
@@ -60,6 +63,7 @@ pub(crate) async fn bind(app: &TestApp, trigger: ActionTrigger, ids: &[&str]) {
     actions::set_bindings(&app.cx, &Actor::System, trigger, inputs)
         .await
         .expect("bind");
+    app.tenant_changed();
 }
 
 async fn signed_in_setup(app: &TestApp) -> Spa {

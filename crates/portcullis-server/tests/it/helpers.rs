@@ -169,8 +169,8 @@ impl TestApp {
         }
     }
 
-    /// After a test wrote applications, APIs or grants straight to the store: the server
-    /// forgets its copy, as its Management API does after a write.
+    /// After a test wrote applications, APIs, grants or Action bindings straight to the
+    /// store: the server forgets its copy, as its Management API does after a write.
     pub fn tenant_changed(&self) {
         self.state.tenant.invalidate();
     }

@@ -171,3 +171,58 @@ async fn actions_need_their_scopes_and_refuse_npm_dependencies() {
         .await;
     assert_error(&unknown, StatusCode::BAD_REQUEST, "invalid_body");
 }
+
+/// The server keeps the bound versions in its tenant cache: a change through the Management
+/// API applies to the very next token, with nothing reloaded by hand.
+#[tokio::test]
+async fn a_binding_or_a_new_version_applies_to_the_next_token() {
+    let mgmt = spawn_mgmt().await;
+    let app = &mgmt.app;
+    app.create_api(false).await;
+    let (client_id, secret) = app.create_m2m(&["read:messages"]).await;
+    let claim = |token: &str| {
+        let token = token.to_owned();
+        async move { app.verify(&token, crate::helpers::API).await["https://example.com/tier"].clone() }
+    };
+    let token = || client_credentials(app, &client_id, &secret, crate::helpers::API);
+    // Nothing bound yet, and that answer is now cached.
+    assert!(claim(&token().await).await.is_null());
+
+    let code = |tier: &str| {
+        format!("exports.onExecuteCredentialsExchange = async (event, api) => {{ api.accessToken.setCustomClaim('https://example.com/tier', '{tier}'); }};")
+    };
+    let (status, created) = mgmt
+        .post(
+            "/actions/actions",
+            json!({"name": "Tier", "supported_triggers": [{"id": "credentials-exchange"}], "code": code("gold")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    mgmt.post(&format!("/actions/actions/{id}/deploy"), json!({}))
+        .await;
+    let bindings = "/actions/triggers/credentials-exchange/bindings";
+    let (status, _) = mgmt
+        .patch(
+            bindings,
+            json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(claim(&token().await).await, "gold");
+
+    // A new version of the bound Action.
+    mgmt.patch(
+        &format!("/actions/actions/{id}"),
+        json!({"code": code("silver")}),
+    )
+    .await;
+    mgmt.post(&format!("/actions/actions/{id}/deploy"), json!({}))
+        .await;
+    assert_eq!(claim(&token().await).await, "silver");
+
+    // Unbound.
+    let (status, _) = mgmt.patch(bindings, json!({"bindings": []})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(claim(&token().await).await.is_null());
+}
