@@ -132,13 +132,12 @@ impl TenantCache {
         if let Some(bound) = read(&self.bindings).get(&trigger) {
             return Ok(bound.clone());
         }
-        let generation = self.generation.load(Ordering::Acquire);
-        let bound = Arc::new(store.bound_action_versions(trigger).await?);
-        let mut cached = write(&self.bindings);
-        if self.generation.load(Ordering::Acquire) == generation {
-            cached.insert(trigger, bound.clone());
-        }
-        Ok(bound)
+        // Always found: a trigger with nothing bound is remembered as such.
+        let bound = async { Ok(Some(Arc::new(store.bound_action_versions(trigger).await?))) };
+        Ok(self
+            .load(&self.bindings, trigger, bound)
+            .await?
+            .unwrap_or_default())
     }
 
     /// Forgets everything; the next lookups read the store.
